@@ -1,0 +1,101 @@
+/**
+ * Every error sensorbus raises on purpose is an EventsError with a stable code (documented in
+ * docs/errors.md; a unit test keeps the two in step) and a `retryable` flag that tells the runner
+ * whether trying again can help.
+ */
+export const ERROR_CODES = [
+  "SB_ERR_CONFIG_INVALID",
+  "SB_ERR_CONFIG_READ",
+  "SB_ERR_CONFIG_SECRET",
+  "SB_ERR_CLOUDEVENT_INVALID",
+  "SB_ERR_BUS_UNAVAILABLE",
+  "SB_ERR_BUS_FULL",
+  "SB_ERR_BUS_CLOSED",
+  "SB_ERR_BUS_SUBJECT",
+  "SB_ERR_KV_CONFLICT",
+  "SB_ERR_FILTER_PATH_MISSING",
+  "SB_ERR_FILTER_INVALID",
+  "SB_ERR_FILTER_EVAL",
+  "SB_ERR_TRANSFORM",
+  "SB_ERR_TEMPLATE_PARSE",
+  "SB_ERR_TEMPLATE_EXEC",
+  "SB_ERR_EXPR_PARSE",
+  "SB_ERR_EXPR_EVAL",
+  "SB_ERR_PATH_SYNTAX",
+  "SB_ERR_PARAM_UNRESOLVED",
+  "SB_ERR_PARAM_DEST",
+  "SB_ERR_CONDITION_SYNTAX",
+  "SB_ERR_TRIGGER_RENDER",
+  "SB_ERR_TRIGGER_HTTP_STATUS",
+  "SB_ERR_TRIGGER_HTTP_TRANSPORT",
+  "SB_ERR_TRIGGER_K8S",
+  "SB_ERR_TRIGGER_SOURCE",
+  "SB_ERR_EVENTSOURCE_START",
+  "SB_ERR_WEBHOOK_REQUEST",
+  "SB_ERR_CLI_USAGE",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface EventsErrorOptions extends ErrorOptions {
+  retryable?: boolean;
+}
+
+export class EventsError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: EventsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "EventsError";
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A manifest or command-line problem. `problems` lists every finding, each naming file and field. */
+export class ConfigError extends EventsError {
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = [], options: EventsErrorOptions = {}) {
+    super(options.cause === undefined ? "SB_ERR_CONFIG_INVALID" : "SB_ERR_CONFIG_READ", message, options);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+export class EventBusError extends EventsError {
+  constructor(
+    code: Extract<ErrorCode, `SB_ERR_BUS_${string}` | "SB_ERR_KV_CONFLICT">,
+    message: string,
+    options: EventsErrorOptions = {},
+  ) {
+    super(code, message, { retryable: true, ...options });
+    this.name = "EventBusError";
+  }
+}
+
+export class FilterError extends EventsError {
+  constructor(code: ErrorCode, message: string, options: EventsErrorOptions = {}) {
+    super(code, message, options);
+    this.name = "FilterError";
+  }
+}
+
+export class TemplateError extends EventsError {
+  constructor(code: "SB_ERR_TEMPLATE_PARSE" | "SB_ERR_TEMPLATE_EXEC", message: string, options: EventsErrorOptions = {}) {
+    super(code, message, options);
+    this.name = "TemplateError";
+  }
+}
+
+/** Raised by triggers. `retryable: false` ends the firing at once (dlqTrigger / dead letter). */
+export class TriggerError extends EventsError {
+  constructor(code: ErrorCode, message: string, options: EventsErrorOptions = {}) {
+    super(code, message, options);
+    this.name = "TriggerError";
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

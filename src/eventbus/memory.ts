@@ -1,0 +1,233 @@
+import type { CloudEvent } from "../cloudevents/event.js";
+import { nowRfc3339Nano } from "../cloudevents/event.js";
+import { EventBusError } from "../errors.js";
+import { subjectFor } from "./subjects.js";
+import type {
+  BusMessage,
+  EventBus,
+  KeyValueStore,
+  KvEntry,
+  MessageHandler,
+  PublishResult,
+  SubscribeOptions,
+  Subscription,
+} from "./types.js";
+
+export interface MemoryBusOptions {
+  /** Undelivered messages a durable may hold before publishing fails (discard New), default 50,000. */
+  maxPending?: number;
+  /** Dedupe window for repeated event ids, ms (default 300 s, as the JetStream stream). */
+  duplicateWindowMs?: number;
+  now?: () => number;
+}
+
+interface Stored {
+  seq: number;
+  subject: string;
+  event: CloudEvent;
+  timestamp: string;
+}
+
+/**
+ * One-process bus. Durable consumers live as long as the bus object, so "restart" means a new
+ * subscription with the same durable name on the same bus. Nothing survives the process.
+ */
+export class MemoryBus implements EventBus {
+  readonly kind = "memory" as const;
+  private seq = 0;
+  private closed = false;
+  private readonly durables = new Map<string, Durable>();
+  private readonly recentIds = new Map<string, { at: number; seq: number }>();
+  private readonly buckets = new Map<string, MemoryKv>();
+  private readonly maxPending: number;
+  private readonly dupWindow: number;
+  private readonly now: () => number;
+
+  constructor(options: MemoryBusOptions = {}) {
+    this.maxPending = options.maxPending ?? 50_000;
+    this.dupWindow = options.duplicateWindowMs ?? 300_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get connected(): boolean {
+    return !this.closed;
+  }
+
+  async publish(event: CloudEvent): Promise<PublishResult> {
+    if (this.closed) throw new EventBusError("SB_ERR_BUS_CLOSED", "event bus is closed");
+    const subject = subjectFor(event.source, event.subject);
+    const now = this.now();
+    this.evictIds(now);
+    const seen = this.recentIds.get(event.id);
+    if (seen) return { seq: seen.seq, duplicate: true };
+    const targets = [...this.durables.values()].filter((d) => d.subject === subject);
+    for (const d of targets) {
+      if (d.queue.length >= this.maxPending) {
+        throw new EventBusError(
+          "SB_ERR_BUS_FULL",
+          `event bus is full: durable '${d.name}' holds ${d.queue.length} undelivered events`,
+        );
+      }
+    }
+    const stored: Stored = { seq: ++this.seq, subject, event, timestamp: nowRfc3339Nano(new Date(now)) };
+    this.recentIds.set(event.id, { at: now, seq: stored.seq });
+    for (const d of targets) d.push(stored);
+    return { seq: stored.seq, duplicate: false };
+  }
+
+  async subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    if (this.closed) throw new EventBusError("SB_ERR_BUS_CLOSED", "event bus is closed");
+    const subject = subjectFor(options.eventSourceName, options.eventName);
+    let d = this.durables.get(options.durable);
+    if (!d || d.subject !== subject) {
+      d = new Durable(options.durable, subject);
+      this.durables.set(options.durable, d);
+    }
+    return d.attach(handler, options.maxInFlight ?? 1, options.nakDelayMs ?? 1000);
+  }
+
+  async deleteDurable(durable: string): Promise<void> {
+    const d = this.durables.get(durable);
+    if (d) {
+      await d.detach();
+      this.durables.delete(durable);
+    }
+  }
+
+  async kv(bucket: string): Promise<KeyValueStore> {
+    let kv = this.buckets.get(bucket);
+    if (!kv) {
+      kv = new MemoryKv();
+      this.buckets.set(bucket, kv);
+    }
+    return kv;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.durables.values()].map((d) => d.detach()));
+  }
+
+  private evictIds(now: number): void {
+    for (const [id, v] of this.recentIds) {
+      if (now - v.at < this.dupWindow) break; // insertion order = time order
+      this.recentIds.delete(id);
+    }
+  }
+}
+
+class Durable {
+  readonly queue: Array<Stored & { deliveries: number }> = [];
+  private handler: MessageHandler | undefined;
+  private maxInFlight = 1;
+  private nakDelayMs = 1000;
+  private inFlight = new Set<Promise<void>>();
+  private inFlightCount = 0;
+  private cursor = 0; // index into queue of next undelivered message
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly name: string,
+    readonly subject: string,
+  ) {}
+
+  push(stored: Stored): void {
+    this.queue.push({ ...stored, deliveries: 0 });
+    this.pump();
+  }
+
+  attach(handler: MessageHandler, maxInFlight: number, nakDelayMs: number): Subscription {
+    this.handler = handler;
+    this.maxInFlight = Math.max(1, maxInFlight);
+    this.nakDelayMs = nakDelayMs;
+    // Messages delivered to a previous handler and never acked are redelivered.
+    this.cursor = 0;
+    queueMicrotask(() => this.pump());
+    return {
+      stop: () => this.detach(),
+      pending: async () => this.queue.length,
+    };
+  }
+
+  async detach(): Promise<void> {
+    this.handler = undefined;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private pump(): void {
+    const handler = this.handler;
+    if (!handler) return;
+    while (this.inFlightCount < this.maxInFlight && this.cursor < this.queue.length) {
+      const item = this.queue[this.cursor++]!;
+      item.deliveries++;
+      this.inFlightCount++;
+      const msg: BusMessage = {
+        event: item.event,
+        seq: item.seq,
+        deliveryCount: item.deliveries,
+        timestamp: item.timestamp,
+      };
+      const p = handler(msg).then(
+        () => this.settle(item, true, handler),
+        () => this.settle(item, false, handler),
+      );
+      this.inFlight.add(p);
+      void p.finally(() => this.inFlight.delete(p));
+    }
+  }
+
+  private settle(item: Stored & { deliveries: number }, ok: boolean, handler: MessageHandler): void {
+    this.inFlightCount--;
+    const idx = this.queue.indexOf(item);
+    if (idx >= 0) {
+      this.queue.splice(idx, 1);
+      if (idx < this.cursor) this.cursor--;
+    }
+    if (!ok && this.handler === handler) {
+      // Redeliver after the nak delay, ahead of newer messages (ordering as JetStream's redelivery).
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.queue.splice(this.cursor, 0, item);
+        this.pump();
+      }, this.nakDelayMs);
+      this.timers.add(t);
+    } else if (!ok) {
+      this.queue.splice(0, 0, item);
+      this.cursor = 0;
+    }
+    this.pump();
+  }
+}
+
+class MemoryKv implements KeyValueStore {
+  private readonly entries = new Map<string, KvEntry>();
+  private revision = 0;
+
+  async get(key: string): Promise<KvEntry | undefined> {
+    return this.entries.get(key);
+  }
+  async put(key: string, value: string): Promise<number> {
+    const revision = ++this.revision;
+    this.entries.set(key, { key, value, revision });
+    return revision;
+  }
+  async create(key: string, value: string): Promise<number> {
+    if (this.entries.has(key)) throw new EventBusError("SB_ERR_KV_CONFLICT", `key '${key}' exists`);
+    return this.put(key, value);
+  }
+  async update(key: string, value: string, revision: number): Promise<number> {
+    const cur = this.entries.get(key);
+    if (!cur || cur.revision !== revision) {
+      throw new EventBusError("SB_ERR_KV_CONFLICT", `key '${key}' changed (expected revision ${revision})`);
+    }
+    return this.put(key, value);
+  }
+  async delete(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+  async keys(prefix = ""): Promise<string[]> {
+    return [...this.entries.keys()].filter((k) => k.startsWith(prefix));
+  }
+}

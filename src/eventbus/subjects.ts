@@ -1,0 +1,42 @@
+import { ConfigError } from "../errors.js";
+
+/** Argo's JetStream layout: one stream named `default`, subjects `default.<eventSource>.<event>`. */
+export const STREAM_NAME = "default";
+export const SUBJECT_PREFIX = "default";
+
+const FORBIDDEN = /[.*>\s]/;
+
+/**
+ * Argo does not escape names, so a `.` in a name publishes outside `default.*.*`. sensorbus refuses
+ * such names up front instead of failing at publish time.
+ */
+export function checkSubjectToken(what: string, name: string): string | undefined {
+  if (name.length === 0) return `${what} must not be empty`;
+  if (FORBIDDEN.test(name)) return `${what} '${name}' must not contain '.', '*', '>' or whitespace (it becomes a NATS subject token)`;
+  return undefined;
+}
+
+export function subjectFor(eventSourceName: string, eventName: string): string {
+  for (const [what, name] of [
+    ["eventSourceName", eventSourceName],
+    ["eventName", eventName],
+  ] as const) {
+    const problem = checkSubjectToken(what, name);
+    if (problem) throw new ConfigError(problem, [problem]);
+  }
+  return `${SUBJECT_PREFIX}.${eventSourceName}.${eventName}`;
+}
+
+/** Argo's durable name: `group-<fnv32a("<sensor>-<trigger>-<dep>")>` as unsigned decimal. */
+export function durableName(sensor: string, trigger: string, dependency: string): string {
+  return `group-${fnv32a(`${sensor}-${trigger}-${dependency}`)}`;
+}
+
+export function fnv32a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text, "utf8")) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,94 @@
+import type { CloudEvent } from "../cloudevents/event.js";
+
+/**
+ * The event bus contract. Two implementations (memory.ts, jetstream.ts) pass one shared conformance
+ * suite (test/integration/eventbus.contract.ts).
+ *
+ * Implementations must:
+ * - resolve `publish` only once the event is stored durably (for JetStream: the stream acknowledged
+ *   it); reject with EventBusError (`SB_ERR_BUS_UNAVAILABLE`, `SB_ERR_BUS_FULL`, retryable) otherwise.
+ *   Never report success for an event that may be lost.
+ * - drop a repeated event id published within the dedupe window (JetStream `Nats-Msg-Id`), resolving
+ *   the publish as `duplicate: true`.
+ * - deliver to a durable subscription every event published on its subject after the durable was
+ *   first created, including events published while no subscriber was running.
+ * - acknowledge a message only when the handler resolves; redeliver it when the handler throws (after
+ *   a back-off) or when the process dies before the handler resolves.
+ */
+export interface EventBus {
+  readonly kind: "memory" | "jetstream";
+  publish(event: CloudEvent): Promise<PublishResult>;
+  subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription>;
+  /** A key-value bucket (JetStream KV, or in memory). Created when missing. */
+  kv(bucket: string, options?: KvOptions): Promise<KeyValueStore>;
+  /** Deletes a durable subscription's server-side state (consumer). Missing is not an error. */
+  deleteDurable(durable: string): Promise<void>;
+  /** True while the bus can accept publishes. */
+  readonly connected: boolean;
+  /** Stops delivering, waits for in-flight handlers (bounded), closes connections. */
+  close(): Promise<void>;
+}
+
+export interface PublishResult {
+  /** Stream sequence (1-based) assigned to the event. */
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface SubscribeOptions {
+  /** Durable name; a restarted subscriber with the same name resumes where it stopped. */
+  durable: string;
+  eventSourceName: string;
+  eventName: string;
+  /** Maximum messages handed to the handler before earlier ones resolve (default 1 = in order). */
+  maxInFlight?: number;
+  /** Delay before a failed (thrown) message is redelivered, ms (default 1000). */
+  nakDelayMs?: number;
+}
+
+export interface BusMessage {
+  event: CloudEvent;
+  /** Stream sequence of the message. */
+  seq: number;
+  /** 1 on first delivery, then counts redeliveries. */
+  deliveryCount: number;
+  /** Time the bus stored the message (RFC 3339). */
+  timestamp: string;
+}
+
+/**
+ * Handles one message. Resolve => ack. Throw => the message is redelivered after `nakDelayMs`.
+ * A message the handler cannot ever process must be dead-lettered by the handler and then resolved.
+ */
+export type MessageHandler = (msg: BusMessage) => Promise<void>;
+
+export interface Subscription {
+  /** Stops fetching; resolves when in-flight handlers have finished. Durable state is kept. */
+  stop(): Promise<void>;
+  /** Messages stored on the subject and not yet acknowledged by this durable (bus lag). */
+  pending(): Promise<number>;
+}
+
+export interface KvOptions {
+  /** Entry time to live, ms (0 = none). */
+  ttlMs?: number;
+  history?: number;
+}
+
+export interface KvEntry {
+  key: string;
+  value: string;
+  revision: number;
+}
+
+/** Values are strings (JSON text). Revisions enable compare-and-set across replicas. */
+export interface KeyValueStore {
+  get(key: string): Promise<KvEntry | undefined>;
+  put(key: string, value: string): Promise<number>;
+  /** Creates the key; rejects with EventBusError SB_ERR_KV_CONFLICT when it exists. */
+  create(key: string, value: string): Promise<number>;
+  /** Writes only if the key's revision is `revision`; rejects with SB_ERR_KV_CONFLICT otherwise. */
+  update(key: string, value: string, revision: number): Promise<number>;
+  delete(key: string): Promise<void>;
+  keys(prefix?: string): Promise<string[]>;
+}

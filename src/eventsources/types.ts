@@ -1,0 +1,77 @@
+import type { ValueResolver } from "../config/secrets.js";
+import type { Logger } from "../observability/logger.js";
+
+/**
+ * What an adapter hands to the runner for one event. The runner applies the entry's
+ * `filter.expression`, builds the CloudEvent (id, source, subject, type, time) and publishes it.
+ */
+export interface EmitInput {
+  /** The source payload as JSON text, encoded as Argo's Go encoder writes it (see lib/gojson.ts). */
+  data: string;
+  /** Event id to use instead of a random one (an inbound CloudEvent id, a hash of a message id). */
+  id?: string;
+  /** CloudEvent extension attributes (correlationid, traceparent, ...). */
+  extensions?: Record<string, string>;
+}
+
+export interface EmitResult {
+  id: string;
+  /** `filtered`: the entry's filter.expression dropped it (Argo still reports success). */
+  status: "published" | "duplicate" | "filtered";
+}
+
+/** Emits one event; rejects with a retryable EventBusError when the bus did not store it. */
+export type Emit = (eventName: string, input: EmitInput) => Promise<EmitResult>;
+
+/** Injectable wall clock (calendar tests use a fake one; nothing sleeps in tests). */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms` or when `signal` aborts (then resolves false). */
+  sleep(ms: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve(false);
+      const t = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(true);
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve(false);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    }),
+};
+
+export interface AdapterContext {
+  eventSourceName: string;
+  namespace: string;
+  emit: Emit;
+  log: Logger;
+  values: ValueResolver;
+  clock: Clock;
+  /** Aborted when the EventSource stops. */
+  signal: AbortSignal;
+}
+
+/** A started adapter. `stop` stops taking new input and resolves when in-flight emits finished. */
+export interface RunningAdapter {
+  stop(): Promise<void>;
+}
+
+/**
+ * One EventSource type (`spec.<key>`). Registered in eventsources/registry.ts.
+ * An adapter never imports the event bus: it only calls `ctx.emit`, and must treat a rejected emit
+ * as "not accepted" (webhook 503, Pub/Sub nack, calendar retry).
+ */
+export interface EventSourceAdapter<Spec = unknown> {
+  /** Key under `spec` (webhook, pubSub, calendar, resource). */
+  readonly key: string;
+  /** CloudEvent `type` Argo uses for it (webhook, pubsub, calendar, resource). */
+  readonly ceType: string;
+  start(entries: ReadonlyArray<{ eventName: string; spec: Spec }>, ctx: AdapterContext): Promise<RunningAdapter>;
+}

@@ -1,0 +1,48 @@
+import { pino } from "pino";
+import type { Logger } from "pino";
+
+export type { Logger } from "pino";
+
+export interface LoggerOptions {
+  level?: string;
+  format?: "json" | "pretty";
+  /** Destination file descriptor: 1 for `run`, 2 for commands whose stdout is their result. */
+  fd?: 1 | 2;
+}
+
+/** Paths never written to logs. */
+export const REDACT_PATHS = [
+  "*.headers.authorization",
+  "*.headers.Authorization",
+  "*.header.Authorization",
+  "*.token",
+  "*.password",
+  "*.secret",
+  "authSecret",
+];
+
+/** The one root logger; everything else receives `log.child({...})`. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const fd = options.fd ?? 1;
+  const base = {
+    level: options.level ?? process.env.LOG_LEVEL ?? "info",
+    base: undefined,
+    redact: { paths: REDACT_PATHS, censor: "***" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (options.format === "pretty") {
+    return pino({
+      ...base,
+      transport: {
+        target: "pino-pretty",
+        options: { destination: fd, colorize: process.stdout.isTTY, ignore: "pid,hostname", singleLine: false },
+      },
+    });
+  }
+  return pino(base, pino.destination({ fd, sync: false }));
+}
+
+/** A logger that drops everything (tests, `replay`). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
