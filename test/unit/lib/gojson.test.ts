@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { goCompact, goMarshal, goQuote, RawJson } from "../../../src/lib/gojson.js";
+
+describe("goMarshal (Go encoding/json)", () => {
+  it.each([
+    [{ b: 1, a: "x" }, '{"a":"x","b":1}'],
+    [{ header: { "X-B": ["2"], "X-A": ["1"] } }, '{"header":{"X-A":["1"],"X-B":["2"]}}'],
+    ["a<b>&c", '"a\\u003cb\\u003e\\u0026c"'],
+    ["line\u2028sep", '"line\\u2028sep"'],
+    ["tab\tnl\n\u0001", '"tab\\tnl\\n\\u0001"'],
+    [null, "null"],
+    [[1, "two", true], '[1,"two",true]'],
+    [{ skip: undefined, keep: 0 }, '{"keep":0}'],
+  ])("%j -> %s", (input, expected) => {
+    expect(goMarshal(input)).toBe(expected);
+  });
+
+  it("sorts keys by UTF-8 bytes, not UTF-16 code units", () => {
+    // UTF-16 puts U+10000 (surrogate D800) first; UTF-8 puts U+FF61 (EF BD A1) before it (F0 90 80 80).
+    expect(goMarshal({ "\u{10000}": 1, "\uff61": 2 })).toBe('{"\uff61":2,"\u{10000}":1}');
+    expect(goMarshal({ a: 1, B: 2, _: 3 })).toBe('{"B":2,"_":3,"a":1}');
+  });
+
+  it("embeds raw JSON compacted, keeping key order and escaping <>&", () => {
+    const raw = new RawJson('{ "z": 1,\n  "a": "<b>" , "n": [1, 2 ] }');
+    expect(goMarshal({ body: raw, header: {} })).toBe(
+      '{"body":{"z":1,"a":"\\u003cb\\u003e","n":[1,2]},"header":{}}',
+    );
+  });
+});
+
+describe("goCompact", () => {
+  it("keeps escapes and whitespace inside strings", () => {
+    expect(goCompact('{"a" : "x \\" y", "b":"  "}')).toBe('{"a":"x \\" y","b":"  "}');
+  });
+  it("rejects invalid JSON", () => {
+    expect(() => goCompact("{oops")).toThrow(SyntaxError);
+  });
+  it("quotes plain strings without copying", () => {
+    expect(goQuote("plain")).toBe('"plain"');
+  });
+});
