@@ -1,0 +1,100 @@
+/**
+ * Go text/template with sprig v3 functions, as Argo Events renders `dataTemplate`,
+ * `contextTemplate` and data-filter `template` (see docs: argo-semantics §5.2).
+ */
+
+import { TemplateError } from "../../errors.js";
+import { BUILTINS, type FuncContext, type FuncDef } from "./builtins.js";
+import { ExecError, Executor } from "./exec.js";
+import { goFormatValue as formatValue } from "./format.js";
+import { type ParsedTemplate, ParseError, parse } from "./parser.js";
+import { SPRIG } from "./sprig.js";
+
+/** The name Argo gives its parameter templates; it appears in error messages. */
+const TEMPLATE_NAME = "param";
+const CACHE_LIMIT = 1000;
+
+/** Sprig wins over Go's builtins on a name clash (`slice`), as with template.Funcs. */
+const FUNCS: Record<string, FuncDef> = { ...BUILTINS, ...SPRIG };
+const FUNC_NAMES: ReadonlySet<string> = new Set(Object.keys(FUNCS));
+
+export interface ExecuteOptions {
+  /** Clock for `now`, `date`, `ago` (default: the system clock). */
+  now?: () => Date;
+  /** Environment for `env` / `expandenv` (default: process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface CompiledTemplate {
+  /** Executes with dot = data. Throws TemplateError("SB_ERR_TEMPLATE_EXEC", ...). */
+  execute(data: unknown, options?: ExecuteOptions): string;
+}
+
+class Compiled implements CompiledTemplate {
+  constructor(private readonly tree: ParsedTemplate) {}
+
+  execute(data: unknown, options: ExecuteOptions = {}): string {
+    const ctx: FuncContext = {
+      now: options.now ?? (() => new Date()),
+      env: options.env ?? process.env,
+    };
+    try {
+      return new Executor(this.tree, TEMPLATE_NAME, FUNCS, ctx).run(data);
+    } catch (err) {
+      if (err instanceof ExecError) throw new TemplateError("SB_ERR_TEMPLATE_EXEC", err.message);
+      const msg =
+        err instanceof RangeError
+          ? "template execution too deep (stack exhausted)"
+          : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+      throw new TemplateError("SB_ERR_TEMPLATE_EXEC", `template: ${TEMPLATE_NAME}: ${msg}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+const cache = new Map<string, Compiled>();
+
+/**
+ * Compiles once (compiled templates are cached by source text, bounded LRU of 1000).
+ * Throws TemplateError("SB_ERR_TEMPLATE_PARSE", ...) with Go-like messages.
+ */
+export function compileTemplate(source: string): CompiledTemplate {
+  const hit = cache.get(source);
+  if (hit) {
+    cache.delete(source);
+    cache.set(source, hit);
+    return hit;
+  }
+  let tree: ParsedTemplate;
+  try {
+    tree = parse(source, FUNC_NAMES);
+  } catch (err) {
+    if (err instanceof ParseError) {
+      throw new TemplateError(
+        "SB_ERR_TEMPLATE_PARSE",
+        `template: ${TEMPLATE_NAME}:${err.line}: ${err.message}`,
+      );
+    }
+    const msg = err instanceof RangeError ? "template nested too deeply" : String(err);
+    throw new TemplateError("SB_ERR_TEMPLATE_PARSE", `template: ${TEMPLATE_NAME}: ${msg}`, {
+      cause: err,
+    });
+  }
+  const compiled = new Compiled(tree);
+  cache.set(source, compiled);
+  if (cache.size > CACHE_LIMIT) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  return compiled;
+}
+
+/**
+ * Go's fmt %v for a decoded JSON value: float64 numbers as Go prints them (1e+06,
+ * 1.234567e+06, 1e-05, 0.5, 42), maps as map[a:1 b:2] (keys sorted), slices as [1 2], nil as
+ * <nil> (but a missing map key / nil printed by `{{.x}}` is "<no value>").
+ */
+export function goFormatValue(v: unknown): string {
+  return formatValue(v);
+}
