@@ -23,18 +23,31 @@ export function trimOneNewline(v: string): string {
 }
 
 export function dirResolver(options: DirResolverOptions): ValueResolver {
-  const read = async (kind: "Secret" | "ConfigMap", dir: string | undefined, ref: SecretKeySelector, field: string) => {
+  const read = async (
+    kind: "Secret" | "ConfigMap",
+    dir: string | undefined,
+    ref: SecretKeySelector,
+    field: string,
+  ) => {
     const flag = kind === "Secret" ? "--secrets-dir" : "--configmaps-dir";
     if (!dir) {
-      throw new ConfigError(`${field}: ${kind} '${ref.name}' key '${ref.key}' is referenced but no ${flag} was given`, [], {
-        retryable: false,
-      });
+      throw new ConfigError(
+        `${field}: ${kind} '${ref.name}' key '${ref.key}' is referenced but no ${flag} was given`,
+        [],
+        {
+          retryable: false,
+        },
+      );
     }
     const path = join(dir, ref.name, ref.key);
     try {
       return trimOneNewline(await readFile(path, "utf8"));
     } catch (err) {
-      throw new ConfigError(`${field}: cannot read ${kind} '${ref.name}' key '${ref.key}' from ${path}`, [], { cause: err });
+      throw new ConfigError(
+        `${field}: cannot read ${kind} '${ref.name}' key '${ref.key}' from ${path}`,
+        [],
+        { cause: err },
+      );
     }
   };
   return {
