@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   "SB_ERR_TRIGGER_K8S",
   "SB_ERR_TRIGGER_SOURCE",
   "SB_ERR_EVENTSOURCE_START",
+  "SB_ERR_EVENTSOURCE_PAYLOAD",
+  "SB_ERR_PUBSUB_PUBLISH",
   "SB_ERR_WEBHOOK_REQUEST",
   "SB_ERR_CLI_USAGE",
 ] as const;
@@ -57,7 +59,11 @@ export class EventsError extends Error {
 export class ConfigError extends EventsError {
   readonly problems: readonly string[];
   constructor(message: string, problems: readonly string[] = [], options: EventsErrorOptions = {}) {
-    super(options.cause === undefined ? "SB_ERR_CONFIG_INVALID" : "SB_ERR_CONFIG_READ", message, options);
+    super(
+      options.cause === undefined ? "SB_ERR_CONFIG_INVALID" : "SB_ERR_CONFIG_READ",
+      message,
+      options,
+    );
     this.name = "ConfigError";
     this.problems = problems;
   }
@@ -82,7 +88,11 @@ export class FilterError extends EventsError {
 }
 
 export class TemplateError extends EventsError {
-  constructor(code: "SB_ERR_TEMPLATE_PARSE" | "SB_ERR_TEMPLATE_EXEC", message: string, options: EventsErrorOptions = {}) {
+  constructor(
+    code: "SB_ERR_TEMPLATE_PARSE" | "SB_ERR_TEMPLATE_EXEC",
+    message: string,
+    options: EventsErrorOptions = {},
+  ) {
     super(code, message, options);
     this.name = "TemplateError";
   }

@@ -73,7 +73,8 @@ const RESERVED = new Set([
 export function encodeStructured(ev: CloudEvent): string {
   let out = `{"specversion":"1.0","id":${JSON.stringify(ev.id)},"source":${JSON.stringify(ev.source)},"type":${JSON.stringify(ev.type)},"subject":${JSON.stringify(ev.subject)},"datacontenttype":${JSON.stringify(ev.datacontenttype)},"time":${JSON.stringify(ev.time)}`;
   if (ev.extensions) {
-    for (const [k, v] of Object.entries(ev.extensions)) out += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+    for (const [k, v] of Object.entries(ev.extensions))
+      out += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
   }
   if (ev.data !== undefined) {
     if (isJsonContentType(ev.datacontenttype) && ev.data.length > 0) out += `,"data":${ev.data}`;
@@ -110,7 +111,8 @@ export function decodeStructured(text: string): CloudEvent {
   if (dataSpan) {
     const raw = text.slice(dataSpan[0], dataSpan[1]);
     if (raw === "null") data = undefined;
-    else if (!isJsonContentType(datacontenttype) && raw.startsWith('"')) data = JSON.parse(raw) as string;
+    else if (!isJsonContentType(datacontenttype) && raw.startsWith('"'))
+      data = JSON.parse(raw) as string;
     else data = raw;
   } else if (b64 !== undefined) {
     data = Buffer.from(b64, "base64").toString("utf8");
@@ -179,7 +181,8 @@ export function scanTopLevelMembers(text: string): Map<string, [number, number]>
       continue;
     }
     if (text[i] === "}") {
-      if (skipWs(text, i + 1) !== text.length) throw invalid("trailing characters after the object");
+      if (skipWs(text, i + 1) !== text.length)
+        throw invalid("trailing characters after the object");
       return out;
     }
     throw invalid(`expected ',' or '}' at offset ${i}`);

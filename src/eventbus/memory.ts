@@ -69,7 +69,12 @@ export class MemoryBus implements EventBus {
         );
       }
     }
-    const stored: Stored = { seq: ++this.seq, subject, event, timestamp: nowRfc3339Nano(new Date(now)) };
+    const stored: Stored = {
+      seq: ++this.seq,
+      subject,
+      event,
+      timestamp: nowRfc3339Nano(new Date(now)),
+    };
     this.recentIds.set(event.id, { at: now, seq: stored.seq });
     for (const d of targets) d.push(stored);
     return { seq: stored.seq, duplicate: false };
@@ -178,7 +183,11 @@ class Durable {
     }
   }
 
-  private settle(item: Stored & { deliveries: number }, ok: boolean, handler: MessageHandler): void {
+  private settle(
+    item: Stored & { deliveries: number },
+    ok: boolean,
+    handler: MessageHandler,
+  ): void {
     this.inFlightCount--;
     const idx = this.queue.indexOf(item);
     if (idx >= 0) {
@@ -220,7 +229,10 @@ class MemoryKv implements KeyValueStore {
   async update(key: string, value: string, revision: number): Promise<number> {
     const cur = this.entries.get(key);
     if (!cur || cur.revision !== revision) {
-      throw new EventBusError("SB_ERR_KV_CONFLICT", `key '${key}' changed (expected revision ${revision})`);
+      throw new EventBusError(
+        "SB_ERR_KV_CONFLICT",
+        `key '${key}' changed (expected revision ${revision})`,
+      );
     }
     return this.put(key, value);
   }

@@ -12,7 +12,8 @@ const FORBIDDEN = /[.*>\s]/;
  */
 export function checkSubjectToken(what: string, name: string): string | undefined {
   if (name.length === 0) return `${what} must not be empty`;
-  if (FORBIDDEN.test(name)) return `${what} '${name}' must not contain '.', '*', '>' or whitespace (it becomes a NATS subject token)`;
+  if (FORBIDDEN.test(name))
+    return `${what} '${name}' must not contain '.', '*', '>' or whitespace (it becomes a NATS subject token)`;
   return undefined;
 }
 

@@ -1,0 +1,703 @@
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { CloudEvent } from "../cloudevents/event.js";
+import { decodeStructured, encodeStructured } from "../cloudevents/event.js";
+import { ConfigError, EventBusError, errorMessage } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import { STREAM_NAME, SUBJECT_PREFIX, subjectFor } from "./subjects.js";
+import type {
+  BusMessage,
+  EventBus,
+  KeyValueStore,
+  KvEntry,
+  KvOptions,
+  MessageHandler,
+  PublishResult,
+  SubscribeOptions,
+  Subscription,
+} from "./types.js";
+
+export interface JetStreamBusOptions {
+  /** NATS URLs (`nats://host:port`). */
+  servers: string[];
+  /** Connection name shown by the server (default `sensorbus`). */
+  name?: string;
+  /** Stream `max_msgs` when this client creates the stream (default 50,000). */
+  maxMsgs?: number;
+  /** Stream dedupe window when this client creates the stream, ms (default 300 s). */
+  duplicateWindowMs?: number;
+  log?: Logger;
+  /** Reconnect forever after a lost connection (default true). */
+  reconnect?: boolean;
+  /** Longest a publish waits for the stream's acknowledgement, ms (default 5 s). */
+  publishTimeoutMs?: number;
+  /** Interval of "in progress" acks while a handler runs, ms (default 5 s; ack wait is 30 s). */
+  inProgressIntervalMs?: number;
+  /** Longest close() waits for in-flight handlers, ms (default 30 s). */
+  closeTimeoutMs?: number;
+  /** Ack wait of consumers this client creates, ms (default: the server's, 30 s). For tests. */
+  ackWaitMs?: number;
+}
+
+const DEFAULTS = {
+  maxMsgs: 50_000,
+  maxAgeMs: 168 * 3600_000, // 168 h, as Argo
+  duplicateWindowMs: 300_000, // 300 s, as Argo
+  publishTimeoutMs: 5_000,
+  inProgressIntervalMs: 5_000,
+  closeTimeoutMs: 30_000,
+  connectTimeoutMs: 5_000,
+  reconnectTimeWaitMs: 500,
+  /** How long a pull request waits on the server before it is renewed. */
+  fetchExpiresMs: 30_000,
+  /** JetStream may need a moment after a (cluster) start to elect a meta leader. */
+  streamSetupTimeoutMs: 20_000,
+  setupRequestTimeoutMs: 1_500,
+  nakDelayMs: 1_000,
+} as const;
+
+const MS = 1_000_000; // nanoseconds per millisecond
+const BUCKET_NAME = /^[-\w]+$/;
+const KV_KEY = /^[-/=.\w]+$/;
+
+/**
+ * The production bus: one file-backed JetStream stream `default` holding `default.*.*`, one durable
+ * pull consumer per subscription, JetStream KV for sensor state. Only this file imports @nats-io.
+ */
+export class JetStreamBus implements EventBus {
+  readonly kind = "jetstream" as const;
+  private closed = false;
+  private linkUp = true;
+  private readonly subscriptions = new Set<JetStreamSubscription>();
+  private readonly buckets = new Map<string, Promise<KV>>();
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    readonly replicas: number,
+    private readonly opts: JetStreamBusOptions,
+    private readonly log: Logger | undefined,
+  ) {
+    void this.watchStatus();
+  }
+
+  /**
+   * Connects, then creates the stream when it is missing (replicas = min(3, cluster size)) or uses
+   * the existing one, warning when its configuration differs from sensorbus's.
+   */
+  static async connect(opts: JetStreamBusOptions): Promise<JetStreamBus> {
+    const log = opts.log?.child({ component: "eventbus" });
+    if (opts.servers.length === 0) {
+      throw new ConfigError("no NATS server URL given", ["NATS server list is empty"]);
+    }
+    const reconnect = opts.reconnect ?? true;
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: opts.servers,
+        name: opts.name ?? "sensorbus",
+        reconnect,
+        maxReconnectAttempts: reconnect ? -1 : 0,
+        reconnectTimeWait: DEFAULTS.reconnectTimeWaitMs,
+        timeout: DEFAULTS.connectTimeoutMs,
+      });
+    } catch (err) {
+      throw new EventBusError(
+        "SB_ERR_BUS_UNAVAILABLE",
+        `cannot connect to NATS at ${opts.servers.join(",")}: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    try {
+      // checkAPI would fail while a fresh cluster elects its meta leader; ensureStream retries instead.
+      const jsm = await jetstreamManager(nc, {
+        timeout: DEFAULTS.publishTimeoutMs,
+        checkAPI: false,
+      });
+      const js = jetstream(nc, { timeout: DEFAULTS.publishTimeoutMs });
+      // Short API timeouts while setting up: a fresh cluster drops requests until it has a leader.
+      const setupJsm = await jetstreamManager(nc, {
+        timeout: DEFAULTS.setupRequestTimeoutMs,
+        checkAPI: false,
+      });
+      const replicas = await ensureStream(setupJsm, opts, log);
+      log?.info(
+        { servers: opts.servers, stream: STREAM_NAME, replicas },
+        "connected to NATS JetStream",
+      );
+      return new JetStreamBus(nc, js, jsm, replicas, opts, log);
+    } catch (err) {
+      await nc.close().catch(() => undefined);
+      if (err instanceof EventBusError) throw err;
+      throw new EventBusError(
+        "SB_ERR_BUS_UNAVAILABLE",
+        `cannot set up JetStream stream '${STREAM_NAME}' at ${opts.servers.join(",")}: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  get connected(): boolean {
+    return !this.closed && this.linkUp && !this.nc.isClosed();
+  }
+
+  async publish(event: CloudEvent): Promise<PublishResult> {
+    this.assertOpen();
+    const subject = subjectFor(event.source, event.subject);
+    if (!this.connected) {
+      throw new EventBusError(
+        "SB_ERR_BUS_UNAVAILABLE",
+        `event bus is disconnected; event ${event.id} for '${subject}' was not published`,
+      );
+    }
+    try {
+      const ack = await this.js.publish(subject, encodeStructured(event), {
+        msgID: event.id,
+        timeout: this.opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs,
+      });
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      throw this.publishError(err, `event ${event.id} for '${subject}'`);
+    }
+  }
+
+  async subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    this.assertOpen();
+    const subject = subjectFor(options.eventSourceName, options.eventName);
+    try {
+      await this.ensureConsumer(options.durable, subject);
+    } catch (err) {
+      throw this.apiError(err, `create consumer '${options.durable}' on '${subject}'`);
+    }
+    const sub = new JetStreamSubscription(
+      this,
+      options.durable,
+      subject,
+      handler,
+      Math.max(1, options.maxInFlight ?? 1),
+      options.nakDelayMs ?? DEFAULTS.nakDelayMs,
+      this.opts.inProgressIntervalMs ?? DEFAULTS.inProgressIntervalMs,
+      this.log?.child({ durable: options.durable, subject }),
+      () => this.subscriptions.delete(sub),
+    );
+    this.subscriptions.add(sub);
+    sub.start();
+    return sub;
+  }
+
+  async deleteDurable(durable: string): Promise<void> {
+    this.assertOpen();
+    for (const sub of this.subscriptions) {
+      if (sub.durable === durable) await sub.stop();
+    }
+    try {
+      await this.jsm.consumers.delete(STREAM_NAME, durable);
+    } catch (err) {
+      if (isConsumerNotFound(err)) return;
+      throw this.apiError(err, `delete consumer '${durable}'`);
+    }
+  }
+
+  async kv(bucket: string, options: KvOptions = {}): Promise<KeyValueStore> {
+    this.assertOpen();
+    if (!BUCKET_NAME.test(bucket)) {
+      const problem = `KV bucket name '${bucket}' may only contain letters, digits, '-' and '_'`;
+      throw new ConfigError(problem, [problem]);
+    }
+    let kv = this.buckets.get(bucket);
+    if (!kv) {
+      kv = new Kvm(this.js).create(bucket, {
+        history: options.history ?? 1,
+        ttl: options.ttlMs ?? 0,
+        replicas: this.replicas,
+        storage: StorageType.File,
+      });
+      this.buckets.set(bucket, kv);
+      kv.catch(() => this.buckets.delete(bucket));
+    }
+    try {
+      return new JetStreamKv(bucket, await kv, this);
+    } catch (err) {
+      throw this.apiError(err, `open KV bucket '${bucket}'`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const timeout = this.opts.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
+    const stops = Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeout);
+    });
+    if ((await Promise.race([stops, timedOut])) === "timeout") {
+      this.log?.warn(
+        { timeoutMs: timeout },
+        "handlers still running at close; their messages will be redelivered",
+      );
+    }
+    clearTimeout(timer);
+    if (this.nc.isClosed()) return;
+    // Drain flushes through the server; while disconnected (or on a hung server) just close.
+    if (this.linkUp) {
+      const drained = this.nc.drain().then(
+        () => true,
+        () => false,
+      );
+      const bound = sleep(DEFAULTS.publishTimeoutMs, true).then(() => false);
+      if (await Promise.race([drained, bound])) return;
+    }
+    await this.nc.close().catch(() => undefined);
+  }
+
+  /** Current server-side state of a durable consumer. */
+  async consumerPending(durable: string): Promise<number> {
+    try {
+      const ci = await this.jsm.consumers.info(STREAM_NAME, durable);
+      return ci.num_pending + ci.num_ack_pending;
+    } catch (err) {
+      throw this.apiError(err, `read consumer '${durable}'`);
+    }
+  }
+
+  /** Creates the durable pull consumer, or checks an existing one still filters `subject`. */
+  async ensureConsumer(durable: string, subject: string): Promise<void> {
+    try {
+      const ci = await this.jsm.consumers.info(STREAM_NAME, durable);
+      if (ci.config.filter_subject === subject) return;
+      this.log?.warn(
+        { durable, had: ci.config.filter_subject, want: subject },
+        "durable consumer filters another subject; recreating it (it sees only new events)",
+      );
+      await this.jsm.consumers.delete(STREAM_NAME, durable);
+    } catch (err) {
+      if (!isConsumerNotFound(err)) throw err;
+    }
+    // nats-server 2.9: exactly one filter subject per consumer.
+    const config: Partial<ConsumerConfig> = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: subject,
+    };
+    if (this.opts.ackWaitMs !== undefined) config.ack_wait = this.opts.ackWaitMs * MS;
+    await this.jsm.consumers.add(STREAM_NAME, config);
+  }
+
+  assertOpen(): void {
+    if (this.closed) throw new EventBusError("SB_ERR_BUS_CLOSED", "event bus is closed");
+  }
+
+  /** Maps a failed JetStream request to an EventBusError naming `what`. */
+  apiError(err: unknown, what: string): EventBusError {
+    if (err instanceof EventBusError) return err;
+    if (this.closed) {
+      return new EventBusError("SB_ERR_BUS_CLOSED", `event bus is closed: ${what} failed`, {
+        cause: err,
+      });
+    }
+    return new EventBusError("SB_ERR_BUS_UNAVAILABLE", `${what} failed: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+
+  private publishError(err: unknown, what: string): EventBusError {
+    const text = errorMessage(err);
+    if (
+      /maximum (messages|bytes)[a-z ]* exceeded|resource limits exceeded|insufficient storage/i.test(
+        text,
+      )
+    ) {
+      return new EventBusError(
+        "SB_ERR_BUS_FULL",
+        `event bus is full (stream '${STREAM_NAME}': ${text}); ${what} was not published`,
+        { cause: err },
+      );
+    }
+    return this.apiError(err, `publishing ${what}`);
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === "disconnect") {
+        this.linkUp = false;
+        if (!this.closed)
+          this.log?.warn({ server: s.server }, "NATS connection lost; reconnecting");
+      } else if (s.type === "reconnect") {
+        this.linkUp = true;
+        this.log?.info({ server: s.server }, "NATS connection re-established");
+        // Pull requests died with the old connection (or server): issue fresh ones now rather than
+        // waiting for the client's heartbeat-based recovery.
+        for (const sub of this.subscriptions) sub.renewPull();
+      } else if (s.type === "close") {
+        this.linkUp = false;
+      }
+    }
+  }
+}
+
+/** Creates the `default` stream or checks the existing one; returns its replica count. */
+async function ensureStream(
+  jsm: JetStreamManager,
+  opts: JetStreamBusOptions,
+  log: Logger | undefined,
+): Promise<number> {
+  const want: Partial<StreamConfig> & { name: string } = {
+    name: STREAM_NAME,
+    subjects: [`${SUBJECT_PREFIX}.*.*`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New, // sensorbus: a full stream rejects publishes instead of dropping old events
+    max_msgs: opts.maxMsgs ?? DEFAULTS.maxMsgs,
+    max_age: DEFAULTS.maxAgeMs * MS,
+    max_bytes: -1,
+    duplicate_window: (opts.duplicateWindowMs ?? DEFAULTS.duplicateWindowMs) * MS,
+  };
+  const deadline = Date.now() + DEFAULTS.streamSetupTimeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const info = await jsm.streams.info(STREAM_NAME);
+      const differs = (Object.keys(want) as (keyof StreamConfig)[])
+        .filter((k) => JSON.stringify(info.config[k]) !== JSON.stringify(want[k]))
+        .map((k) => ({ field: k, have: info.config[k], want: want[k] }));
+      if (differs.length > 0) {
+        log?.warn(
+          { stream: STREAM_NAME, differs },
+          "existing stream differs from sensorbus's layout; using it as is",
+        );
+      }
+      return info.config.num_replicas;
+    } catch (err) {
+      if (!isStreamNotFound(err)) {
+        if (Date.now() > deadline || !isTransient(err)) throw err;
+        // JetStream not ready yet (no meta leader, timeout): try again shortly.
+        await sleep(Math.min(1000, 100 * 2 ** attempt));
+        continue;
+      }
+    }
+    return await addStream(jsm, want, deadline);
+  }
+}
+
+/** Adds the stream with replicas = min(3, cluster size): tries 3, then fewer. */
+async function addStream(
+  jsm: JetStreamManager,
+  want: Partial<StreamConfig> & { name: string },
+  deadline: number,
+): Promise<number> {
+  for (let replicas = 3; ; ) {
+    try {
+      const info = await jsm.streams.add({ ...want, num_replicas: replicas });
+      return info.config.num_replicas;
+    } catch (err) {
+      const text = errorMessage(err);
+      if (replicas > 1 && /replicas|insufficient resources|clustered/i.test(text)) {
+        replicas--;
+        continue;
+      }
+      if (/already in use|stream name already/i.test(text)) {
+        // Another client created it meanwhile.
+        const info = await jsm.streams.info(STREAM_NAME);
+        return info.config.num_replicas;
+      }
+      if (Date.now() > deadline || !isTransient(err)) throw err;
+      await sleep(250);
+    }
+  }
+}
+
+class JetStreamSubscription implements Subscription {
+  private stopped = false;
+  private loop: Promise<void> = Promise.resolve();
+  private current: ConsumerMessages | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Resolved (and replaced) whenever something the pull loop may wait on changes. */
+  private changed = signal();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly bus: JetStreamBus,
+    readonly durable: string,
+    private readonly subject: string,
+    private readonly handler: MessageHandler,
+    private readonly maxInFlight: number,
+    private readonly nakDelayMs: number,
+    private readonly inProgressMs: number,
+    private readonly log: Logger | undefined,
+    private readonly onStopped: () => void,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      this.poke();
+      await this.current?.close().catch(() => undefined);
+      await this.loop;
+      await Promise.allSettled([...this.inFlight]);
+      this.onStopped();
+    })();
+    return this.stopping;
+  }
+
+  pending(): Promise<number> {
+    return this.bus.consumerPending(this.durable);
+  }
+
+  /** Ends the outstanding pull request (it died with the old connection); the loop issues a new one. */
+  renewPull(): void {
+    void this.current?.close().catch(() => undefined);
+    this.poke();
+  }
+
+  /**
+   * Requests exactly as many messages as there are free handler slots, so no message waits in a
+   * client buffer while its ack wait runs out. A failed pull (server restart, consumer lost) is
+   * retried once the connection is up again, until stop().
+   */
+  private async run(): Promise<void> {
+    let failures = 0;
+    let consumer: Consumer | undefined;
+    while (!this.stopped) {
+      try {
+        consumer ??= await this.bus.js.consumers.get(STREAM_NAME, this.durable);
+        while (!this.stopped) {
+          while (this.inFlight.size >= this.maxInFlight && !this.stopped)
+            await this.changed.promise;
+          if (this.stopped) break;
+          const batch = await consumer.fetch({
+            max_messages: this.maxInFlight - this.inFlight.size,
+            expires: DEFAULTS.fetchExpiresMs,
+          });
+          this.current = batch;
+          if (this.stopped) await batch.close();
+          for await (const m of batch) {
+            if (this.stopped)
+              m.nak(); // fetched while stopping: hand it back at once
+            else this.dispatch(m);
+          }
+          this.current = undefined;
+          failures = 0;
+        }
+      } catch (err) {
+        this.current = undefined;
+        if (this.stopped) break;
+        failures++;
+        if (failures === 1 || failures % 20 === 0) {
+          this.log?.warn({ err, failures }, "pulling from the event bus failed; retrying");
+        }
+        await this.pause(Math.min(2000, 50 * 2 ** Math.min(failures, 6)));
+        if (this.stopped) break;
+        if (consumer && failures > 1) {
+          // Still failing while connected: the consumer may be gone (deleted, stream recreated).
+          await this.bus.ensureConsumer(this.durable, this.subject).catch((e: unknown) => {
+            this.log?.warn({ err: e }, "cannot check the durable consumer");
+          });
+        }
+      }
+    }
+  }
+
+  /** Waits `ms`, then until the connection is up; returns early on stop. */
+  private async pause(ms: number): Promise<void> {
+    let done = false;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        done = true;
+        resolve();
+      }, ms);
+      const check = (): void => {
+        if (done) return;
+        if (this.stopped) {
+          done = true;
+          clearTimeout(t);
+          resolve();
+        } else void this.changed.promise.then(check);
+      };
+      void this.changed.promise.then(check);
+    });
+    while (!this.stopped && !this.bus.connected) {
+      // Woken by renewPull() on reconnect; the timer only guards against a missed status event.
+      await Promise.race([this.changed.promise, sleep(1000, true)]);
+    }
+  }
+
+  private poke(): void {
+    const prev = this.changed;
+    this.changed = signal();
+    prev.resolve();
+  }
+
+  private dispatch(m: JsMsg): void {
+    const p = this.handle(m);
+    this.inFlight.add(p);
+    void p.finally(() => {
+      this.inFlight.delete(p);
+      this.poke();
+    });
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    let event: CloudEvent;
+    try {
+      event = decodeStructured(m.string());
+    } catch (err) {
+      // Argo drops undecodable messages too; redelivering them cannot help.
+      this.log?.error({ err, seq: m.seq }, "dropping a bus message that is not a CloudEvent");
+      m.term();
+      return;
+    }
+    const msg: BusMessage = {
+      event,
+      seq: m.seq,
+      deliveryCount: m.info.deliveryCount,
+      timestamp: rfc3339Nanos(m.timestampNanos, m.time),
+    };
+    const heartbeat = setInterval(() => m.working(), this.inProgressMs);
+    try {
+      await this.handler(msg);
+      m.ack();
+    } catch (err) {
+      this.log?.debug(
+        { err, seq: m.seq, eventId: event.id },
+        "handler failed; message will be redelivered",
+      );
+      m.nak(this.nakDelayMs > 0 ? this.nakDelayMs : undefined);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}
+
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+class JetStreamKv implements KeyValueStore {
+  constructor(
+    private readonly bucket: string,
+    private readonly kv: KV,
+    private readonly bus: JetStreamBus,
+  ) {}
+
+  async get(key: string): Promise<KvEntry | undefined> {
+    const e = await this.call("get", key, () => this.kv.get(key));
+    if (e?.operation !== "PUT") return undefined;
+    return { key, value: e.string(), revision: e.revision };
+  }
+
+  put(key: string, value: string): Promise<number> {
+    return this.call("put", key, () => this.kv.put(key, value));
+  }
+
+  create(key: string, value: string): Promise<number> {
+    return this.call("create", key, () => this.kv.create(key, value), `key '${key}' exists`);
+  }
+
+  update(key: string, value: string, revision: number): Promise<number> {
+    const conflict = `key '${key}' changed (expected revision ${revision})`;
+    if (!(revision > 0)) return Promise.reject(new EventBusError("SB_ERR_KV_CONFLICT", conflict));
+    return this.call("update", key, () => this.kv.update(key, value, revision), conflict);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call("delete", key, () => this.kv.delete(key));
+  }
+
+  async keys(prefix = ""): Promise<string[]> {
+    return this.call("keys", prefix, async () => {
+      const out: string[] = [];
+      for await (const k of await this.kv.keys()) if (k.startsWith(prefix)) out.push(k);
+      return out;
+    });
+  }
+
+  private async call<T>(
+    op: string,
+    key: string,
+    fn: () => Promise<T>,
+    conflict?: string,
+  ): Promise<T> {
+    this.bus.assertOpen();
+    if (op !== "keys" && !KV_KEY.test(key)) {
+      const problem = `KV key '${key}' may only contain letters, digits and '-/=._'`;
+      throw new ConfigError(problem, [problem]);
+    }
+    try {
+      return await fn();
+    } catch (err) {
+      if (conflict && isWrongLastSequence(err)) {
+        throw new EventBusError("SB_ERR_KV_CONFLICT", `KV bucket '${this.bucket}': ${conflict}`, {
+          cause: err,
+        });
+      }
+      throw this.bus.apiError(err, `KV bucket '${this.bucket}' ${op} '${key}'`);
+    }
+  }
+}
+
+function isWrongLastSequence(err: unknown): boolean {
+  if (err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10164)) return true;
+  return /wrong last sequence/i.test(errorMessage(err));
+}
+
+function isConsumerNotFound(err: unknown): boolean {
+  if (err instanceof JetStreamApiError && err.code === 10014) return true;
+  return /consumer not found/i.test(errorMessage(err));
+}
+
+/** JetStream not ready (no meta leader yet, request timed out, no responders): worth retrying. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.status >= 500 || err.code === 10008;
+  return !/permission|authorization|jetstream is not enabled|no responders/i.test(
+    errorMessage(err),
+  );
+}
+
+function isStreamNotFound(err: unknown): boolean {
+  if (err instanceof JetStreamApiError && err.code === 10059) return true;
+  return /stream not found/i.test(errorMessage(err));
+}
+
+/** `unref`: the timer does not keep the process alive (a bound, not a task). */
+function sleep(ms: number, unref = false): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    if (unref) t.unref();
+  });
+}
+
+/** RFC 3339 with up to nanosecond precision, trailing zeros trimmed (Go's RFC3339Nano). */
+function rfc3339Nanos(nanos: bigint, fallback: Date): string {
+  if (nanos <= 0n) return fallback.toISOString();
+  const seconds = Number(nanos / 1_000_000_000n);
+  const frac = (nanos % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
+  const base = new Date(seconds * 1000).toISOString().slice(0, 19);
+  return `${base}${frac ? `.${frac}` : ""}Z`;
+}

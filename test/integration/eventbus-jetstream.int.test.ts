@@ -1,0 +1,306 @@
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { CloudEvent } from "../../src/cloudevents/event.js";
+import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
+import { EventBusError } from "../../src/errors.js";
+import { createBus, parseNatsServers, resolveBusUrl } from "../../src/eventbus/index.js";
+import { JetStreamBus } from "../../src/eventbus/jetstream.js";
+import type { EventBus } from "../../src/eventbus/types.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { type NatsServer, startNatsCluster, startNatsServer } from "../support/nats-server.js";
+import { runEventBusContract } from "./eventbus.contract.js";
+
+const WAIT = { timeout: 15_000, interval: 20 };
+const servers: NatsServer[] = [];
+let shared: NatsServer;
+
+beforeAll(async () => {
+  shared = await startNatsServer();
+  servers.push(shared);
+});
+
+afterAll(async () => {
+  await Promise.allSettled(servers.map((s) => s.stop()));
+});
+
+async function dedicatedServer(): Promise<NatsServer> {
+  const s = await startNatsServer();
+  servers.push(s);
+  return s;
+}
+
+runEventBusContract("jetstream", async ({ maxMsgs }) => {
+  // The stream is shared by every bus on a server, so a small stream needs a server of its own.
+  const server = maxMsgs === undefined ? shared : await dedicatedServer();
+  return JetStreamBus.connect({ servers: [server.url], maxMsgs, log: silentLogger() });
+});
+
+function event(source: string, subject: string): CloudEvent {
+  return {
+    specversion: "1.0",
+    id: newEventId(),
+    source,
+    subject,
+    type: "webhook",
+    time: nowRfc3339Nano(),
+    datacontenttype: "application/json",
+    data: `{"at":"${nowRfc3339Nano()}"}`,
+  };
+}
+
+/** Publishes, retrying while the bus reports itself unavailable (as an EventSource would). */
+async function publishRetrying(bus: EventBus, e: CloudEvent): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await bus.publish(e);
+      return;
+    } catch (err) {
+      if (
+        !(err instanceof EventBusError) ||
+        err.code !== "SB_ERR_BUS_UNAVAILABLE" ||
+        Date.now() > deadline
+      ) {
+        throw err;
+      }
+      await vi.waitFor(() => expect(bus.connected).toBe(true), WAIT);
+    }
+  }
+}
+
+function logSink() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { log: pino({ level: "debug" }, stream), lines };
+}
+
+describe("JetStreamBus on nats-server", () => {
+  it("creates the stream with sensorbus's layout and one replica on a single server", async () => {
+    const server = await dedicatedServer();
+    const bus = await JetStreamBus.connect({ servers: [server.url], log: silentLogger() });
+    try {
+      expect(bus.replicas).toBe(1);
+      const info = await bus.jsm.streams.info("default");
+      expect(info.config).toMatchObject({
+        name: "default",
+        subjects: ["default.*.*"],
+        storage: "file",
+        retention: "limits",
+        discard: "new",
+        max_msgs: 50_000,
+        max_bytes: -1,
+        max_age: 168 * 3600 * 1e9,
+        duplicate_window: 300 * 1e9,
+        num_replicas: 1,
+      });
+      const n = randomBytes(3).toString("hex");
+      await bus.subscribe(
+        { durable: `group-${n}`, eventSourceName: "es", eventName: n },
+        async () => {},
+      );
+      const ci = await bus.jsm.consumers.info("default", `group-${n}`);
+      expect(ci.config).toMatchObject({
+        durable_name: `group-${n}`,
+        ack_policy: "explicit",
+        deliver_policy: "new",
+        filter_subject: `default.es.${n}`,
+      });
+      expect(ci.config.ack_wait).toBe(30 * 1e9);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("uses an existing stream as it is and warns about the differences", async () => {
+    const server = await dedicatedServer();
+    const first = await JetStreamBus.connect({
+      servers: [server.url],
+      maxMsgs: 10,
+      log: silentLogger(),
+    });
+    await first.close();
+    const { log, lines } = logSink();
+    const bus = await JetStreamBus.connect({ servers: [server.url], log });
+    try {
+      const info = await bus.jsm.streams.info("default");
+      expect(info.config.max_msgs).toBe(10);
+      const warning = lines.find((l) => l.level === 40 && Array.isArray(l.differs));
+      expect(warning?.differs).toEqual([{ field: "max_msgs", have: 10, want: 50_000 }]);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("keeps a long-running handler's message with in-progress acks; without them it is redelivered", async () => {
+    const server = await dedicatedServer();
+    const opts = { servers: [server.url], ackWaitMs: 400, log: silentLogger() };
+    const beating = await JetStreamBus.connect({ ...opts, inProgressIntervalMs: 100 });
+    const silent = await JetStreamBus.connect({ ...opts, inProgressIntervalMs: 60_000 });
+    let releaseAll!: () => void;
+    const released = new Promise<void>((r) => {
+      releaseAll = r;
+    });
+    try {
+      const deliveries = { beating: [] as number[], silent: [] as number[] };
+      for (const [name, bus] of [
+        ["beating", beating],
+        ["silent", silent],
+      ] as const) {
+        await bus.subscribe(
+          { durable: `group-${name}`, eventSourceName: "es", eventName: name, maxInFlight: 3 },
+          async (m) => {
+            deliveries[name].push(m.deliveryCount);
+            // Holds the message for several ack-wait periods.
+            await released;
+          },
+        );
+        await bus.publish(event("es", name));
+      }
+      // Ack wait 400 ms: the silent consumer's message comes back while its handler still runs. Two
+      // redeliveries there mean two ack-wait periods passed for the beating consumer's message too.
+      await vi.waitFor(() => expect(deliveries.silent).toEqual([1, 2, 3]), WAIT);
+      expect(deliveries.beating).toEqual([1]);
+    } finally {
+      releaseAll();
+      await Promise.all([beating.close(), silent.close()]);
+    }
+  });
+
+  it("loses nothing a publish resolved across a graceful nats-server restart, each event once", async () => {
+    const server = await dedicatedServer();
+    const bus = await JetStreamBus.connect({ servers: [server.url], log: silentLogger() });
+    try {
+      const seen = new Map<string, number>();
+      const sub = await bus.subscribe(
+        { durable: "group-restart", eventSourceName: "es", eventName: "restart", maxInFlight: 4 },
+        async (m) => {
+          seen.set(m.event.id, (seen.get(m.event.id) ?? 0) + 1);
+        },
+      );
+      const before = Array.from({ length: 20 }, () => event("es", "restart"));
+      for (const e of before) await bus.publish(e);
+      await vi.waitFor(async () => expect(await sub.pending()).toBe(0), WAIT);
+
+      await server.restart();
+      await vi.waitFor(() => expect(bus.connected).toBe(true), WAIT);
+      const after = Array.from({ length: 20 }, () => event("es", "restart"));
+      for (const e of after) await publishRetrying(bus, e);
+
+      await vi.waitFor(() => expect(seen.size).toBe(40), WAIT);
+      await vi.waitFor(async () => expect(await sub.pending()).toBe(0), WAIT);
+      expect([...seen.keys()].sort()).toEqual([...before, ...after].map((e) => e.id).sort());
+      expect([...seen.values()].every((c) => c === 1)).toBe(true);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("delivers every resolved publish after nats-server is killed mid-stream; fails fast while down", async () => {
+    const server = await dedicatedServer();
+    const bus = await JetStreamBus.connect({ servers: [server.url], log: silentLogger() });
+    try {
+      const seen = new Set<string>();
+      await bus.subscribe(
+        { durable: "group-kill", eventSourceName: "es", eventName: "kill" },
+        async (m) => {
+          seen.add(m.event.id);
+        },
+      );
+      const resolved: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const e = event("es", "kill");
+        await bus.publish(e);
+        resolved.push(e.id);
+      }
+      await server.kill("SIGKILL");
+      await vi.waitFor(() => expect(bus.connected).toBe(false), WAIT);
+      const started = Date.now();
+      const err = await bus.publish(event("es", "kill")).catch((e: unknown) => e);
+      expect((err as EventBusError).code).toBe("SB_ERR_BUS_UNAVAILABLE");
+      expect(Date.now() - started).toBeLessThan(1_000);
+
+      await server.restart();
+      for (let i = 0; i < 10; i++) {
+        const e = event("es", "kill");
+        await publishRetrying(bus, e);
+        resolved.push(e.id);
+      }
+      await vi.waitFor(() => expect(resolved.filter((id) => !seen.has(id))).toEqual([]), WAIT);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("creates R3 streams and KV buckets on a 3-node cluster", async () => {
+    const cluster = await startNatsCluster(3);
+    try {
+      const bus = await JetStreamBus.connect({ servers: cluster.servers, log: silentLogger() });
+      try {
+        expect(bus.replicas).toBe(3);
+        const info = await bus.jsm.streams.info("default");
+        expect(info.config.num_replicas).toBe(3);
+        expect(info.cluster?.replicas?.length).toBe(2);
+        const kv = await bus.kv("cluster-sensor");
+        const rev = await kv.put("Triggers", "[]");
+        expect((await kv.get("Triggers"))?.revision).toBe(rev);
+        expect((await bus.jsm.streams.info("KV_cluster-sensor")).config.num_replicas).toBe(3);
+        const seen: string[] = [];
+        await bus.subscribe(
+          { durable: "group-c", eventSourceName: "es", eventName: "c" },
+          async (m) => {
+            seen.push(m.event.id);
+          },
+        );
+        const e = event("es", "c");
+        await bus.publish(e);
+        await vi.waitFor(() => expect(seen).toEqual([e.id]), WAIT);
+      } finally {
+        await bus.close();
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+describe("bus selection", () => {
+  it("prefers --bus over NATS_URL; memory or nothing selects the in-memory bus", () => {
+    expect(resolveBusUrl("nats://a:4222", { NATS_URL: "nats://b:4222" })).toBe("nats://a:4222");
+    expect(resolveBusUrl(undefined, { NATS_URL: "nats://b:4222" })).toBe("nats://b:4222");
+    expect(resolveBusUrl("memory", { NATS_URL: "nats://b:4222" })).toBe("memory");
+    expect(resolveBusUrl(undefined, {})).toBeUndefined();
+    expect(resolveBusUrl(" ", { NATS_URL: "" })).toBeUndefined();
+  });
+
+  it("parses NATS URL lists and names a bad entry", () => {
+    expect(parseNatsServers("nats://h:1, nats://h2:2")).toEqual(["nats://h:1", "nats://h2:2"]);
+    expect(parseNatsServers("h3:4222")).toEqual(["nats://h3:4222"]);
+    expect(() => parseNatsServers("http://x:1")).toThrow(/'http:\/\/x:1' is not a NATS URL/);
+  });
+
+  it("creates a memory bus or a connected JetStream bus", async () => {
+    const mem = await createBus(undefined, { log: silentLogger() });
+    expect(mem.kind).toBe("memory");
+    await mem.close();
+    const js = await createBus(shared.url, { log: silentLogger() });
+    expect(js.kind).toBe("jetstream");
+    expect(js.connected).toBe(true);
+    await js.close();
+  });
+
+  it("fails with SB_ERR_BUS_UNAVAILABLE when no server answers", async () => {
+    const server = await dedicatedServer();
+    const url = server.url;
+    await server.stop();
+    const err = await createBus(url, { log: silentLogger() }).catch((e: unknown) => e);
+    expect((err as EventBusError).code).toBe("SB_ERR_BUS_UNAVAILABLE");
+    expect((err as Error).message).toContain(url);
+  });
+});

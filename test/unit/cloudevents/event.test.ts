@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import type { CloudEvent } from "../../../src/cloudevents/event.js";
+import {
+  decodeStructured,
+  encodeStructured,
+  newEventId,
+  nowRfc3339Nano,
+} from "../../../src/cloudevents/event.js";
+
+const base: CloudEvent = {
+  specversion: "1.0",
+  id: "3f9a0c2e8b5d4e71a6c4d2b1e0f98765",
+  source: "orders",
+  subject: "order-created",
+  type: "webhook",
+  time: "2024-05-15T12:00:00.5Z",
+  datacontenttype: "application/json",
+};
+
+describe("structured CloudEvent encoding", () => {
+  it("keeps JSON data byte for byte through encode/decode", () => {
+    const data = '{ "b": 1,\n  "a": [1, 2.50, "x"] }';
+    const back = decodeStructured(encodeStructured({ ...base, data }));
+    expect(back.data).toBe(data);
+    expect(back.id).toBe(base.id);
+    expect(back.subject).toBe("order-created");
+  });
+
+  it("carries non-JSON data as data_base64", () => {
+    const ev = { ...base, datacontenttype: "application/yaml", data: "a: 1\nb: [x]\n" };
+    const text = encodeStructured(ev);
+    expect(text).toContain('"data_base64"');
+    expect(decodeStructured(text).data).toBe(ev.data);
+  });
+
+  it("keeps extensions", () => {
+    const ev = {
+      ...base,
+      data: "{}",
+      extensions: { correlationid: "c-1", traceparent: "00-abc-def-01" },
+    };
+    expect(decodeStructured(encodeStructured(ev)).extensions).toEqual(ev.extensions);
+  });
+
+  it("decodes an event without data", () => {
+    const back = decodeStructured(encodeStructured(base));
+    expect(back.data).toBeUndefined();
+  });
+
+  it("decodes a string data value of a text event as its text", () => {
+    const line = JSON.stringify({ ...base, datacontenttype: "text/plain", data: "hello" });
+    expect(decodeStructured(line).data).toBe("hello");
+  });
+
+  it.each([
+    ["[]", /not a JSON object/],
+    ['{"specversion":"0.3","id":"1","source":"s","type":"t"}', /unsupported specversion/],
+    ['{"specversion":"1.0","source":"s","type":"t"}', /missing required attribute 'id'/],
+    ['{"specversion":"1.0","id":1,"source":"s","type":"t"}', /'id' must be a string/],
+    ['{"specversion":"1.0","id":"1","source":"s","type":"t","data":{"a":}', /invalid|Unexpected/],
+    ['{"specversion":"1.0","id":"1","source":"s","type":"t"} x', /trailing/],
+  ])("rejects %s", (text, message) => {
+    expect(() => decodeStructured(text)).toThrow(message);
+  });
+});
+
+describe("ids and times", () => {
+  it("mints 32 lower-case hex ids", () => {
+    expect(newEventId()).toMatch(/^[0-9a-f]{32}$/);
+    expect(newEventId()).not.toBe(newEventId());
+  });
+  it("prints RFC 3339 without trailing zeros", () => {
+    expect(nowRfc3339Nano(new Date("2024-05-15T12:00:00.500Z"))).toBe("2024-05-15T12:00:00.5Z");
+    expect(nowRfc3339Nano(new Date("2024-05-15T12:00:00.000Z"))).toBe("2024-05-15T12:00:00Z");
+  });
+});
