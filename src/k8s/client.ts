@@ -1,0 +1,865 @@
+import { existsSync, readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { errorMessage, TriggerError } from "../errors.js";
+
+/**
+ * The one wrapper around @kubernetes/client-node. The library supplies what is hard to get right
+ * (kubeconfig parsing and merging, in-cluster service accounts, exec/OIDC/token-file auth, client
+ * certificates, proxies); requests are plain JSON over node:http(s) so objects reach the API server
+ * exactly as rendered. (KubernetesObjectApi re-serialises bodies through its typed models, which
+ * drops unknown fields of known kinds, turns timestamps into Date objects and cannot tell a
+ * discovery 404 from an object 404.)
+ */
+
+/** Any Kubernetes object, as plain JSON. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: KubeMeta;
+  [k: string]: unknown;
+}
+
+export interface KubeMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+  [k: string]: unknown;
+}
+
+/** Names one object. `namespace` is ignored for cluster-scoped resources. */
+export interface KubeRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string | undefined;
+}
+
+export interface KubeList {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion?: string; continue?: string; [k: string]: unknown };
+  items: KubeObject[];
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface WatchOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Start after this version (usually the list's `metadata.resourceVersion`). */
+  resourceVersion?: string;
+  /** Ask the server for BOOKMARK events (kept out of `onEvent` unless `bookmarks`). */
+  allowWatchBookmarks?: boolean;
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+
+/** A resource as the API server serves it (from discovery, or guessed when discovery is refused). */
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  /** Lower-case plural, as in the URL. */
+  resource: string;
+  kind: string;
+  namespaced: boolean;
+  /** "discovery" or "fallback" (simple English plural; Argo's five cluster-scoped resources). */
+  via: "discovery" | "fallback";
+}
+
+/**
+ * Kubernetes API access for triggers, the resource EventSource and the controller.
+ * Failures throw {@link KubeApiError} (a TriggerError, code SB_ERR_TRIGGER_K8S) whose `retryable`
+ * is true for 429, 5xx, 409 Conflict (stale resourceVersion) and connection errors; final otherwise.
+ * Implementations must not retry on their own: the caller's retry policy decides.
+ */
+export interface KubeClient {
+  /** Default namespace of the loaded context (or the pod's own namespace in-cluster). */
+  readonly namespace: string;
+  /** Where the configuration came from: `kubeconfig <path> context <name>` or `in-cluster`. */
+  readonly source: string;
+  /** Resource name and scope for apiVersion + kind, via API discovery (cached per apiVersion). */
+  resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo>;
+  create(obj: KubeObject): Promise<KubeObject>;
+  /** undefined when the object does not exist. */
+  get(ref: KubeRef): Promise<KubeObject | undefined>;
+  /** PUT; `metadata.resourceVersion`, when present, makes it a compare-and-swap (409 Conflict). */
+  replace(obj: KubeObject): Promise<KubeObject>;
+  /** PATCH with `obj` as body (or `body` when given, e.g. a JSON Patch array). */
+  patch(obj: KubeObject, contentType: string, body?: unknown): Promise<KubeObject>;
+  /** false when the object did not exist. */
+  delete(ref: KubeRef): Promise<boolean>;
+  /** `namespace` undefined lists across all namespaces (or a cluster-scoped resource). */
+  list(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    opts?: ListOptions,
+  ): Promise<KubeList>;
+  /**
+   * Streams watch events until the server ends the stream, `timeoutSeconds` passes or `signal`
+   * aborts (then it resolves). Rejects with KubeApiError when the watch cannot start; an ERROR
+   * event (e.g. 410 Gone) is passed to `onEvent` with the Status as object, and the caller relists.
+   */
+  watch(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    opts: WatchOptions,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+  ): Promise<void>;
+  /** Closes pooled connections. */
+  close(): void;
+}
+
+/** A failed Kubernetes API call. */
+export class KubeApiError extends TriggerError {
+  /** HTTP status; undefined for connection failures. */
+  readonly status: number | undefined;
+  /** The Status object's `reason` (AlreadyExists, NotFound, Forbidden, Invalid, ...). */
+  readonly reason: string | undefined;
+  constructor(
+    message: string,
+    status: number | undefined,
+    reason: string | undefined,
+    options: { retryable: boolean; cause?: unknown },
+  ) {
+    super("SB_ERR_TRIGGER_K8S", message, options);
+    this.name = "KubeApiError";
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export function isAlreadyExists(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && err.status === 409 && err.reason === "AlreadyExists";
+}
+
+export function isNotFound(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && err.status === 404;
+}
+
+/** Retryable HTTP statuses: throttling, server errors, and optimistic-concurrency conflicts. */
+export function isRetryableStatus(status: number, reason?: string): boolean {
+  return status === 429 || status >= 500 || (status === 409 && reason !== "AlreadyExists");
+}
+
+export interface LoadOptions {
+  /** A kubeconfig file; wins over everything else. */
+  kubeconfigPath?: string;
+  /** A kubeconfig document (tests); wins over kubeconfigPath. */
+  kubeconfigYaml?: string;
+  /** Context to use instead of the file's current-context. */
+  context?: string;
+  /** Environment to read KUBECONFIG / KUBERNETES_SERVICE_HOST from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Home directory for ~/.kube/config (default os.homedir()). */
+  home?: string;
+  /** Per-request timeout, ms (default 30 s). */
+  timeoutMs?: number;
+}
+
+const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * kubeconfig from the given YAML/path, else KUBECONFIG (a path list, merged), else ~/.kube/config,
+ * else the in-cluster service account. undefined when none exists: the caller then renders to the
+ * log. Throws ConfigError-like TriggerError when a kubeconfig exists but cannot be used.
+ */
+export function loadKubeClient(opts: LoadOptions = {}): KubeClient | undefined {
+  const env = opts.env ?? process.env;
+  const kc = new KubeConfig();
+  let source: string;
+  let namespace: string | undefined;
+  try {
+    if (opts.kubeconfigYaml !== undefined) {
+      kc.loadFromString(opts.kubeconfigYaml);
+      source = "kubeconfig (inline)";
+    } else if (opts.kubeconfigPath) {
+      kc.loadFromFile(opts.kubeconfigPath);
+      source = `kubeconfig ${opts.kubeconfigPath}`;
+    } else if (env.KUBECONFIG) {
+      const files = env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
+      if (files.length === 0) return inCluster(kc, env, opts);
+      kc.loadFromFile(files[0]!);
+      for (const f of files.slice(1)) {
+        const more = new KubeConfig();
+        more.loadFromFile(f);
+        kc.mergeConfig(more);
+      }
+      source = `kubeconfig ${files.join(delimiter)}`;
+    } else {
+      const path = join(opts.home ?? homedir(), ".kube", "config");
+      if (!existsSync(path)) return inCluster(kc, env, opts);
+      kc.loadFromFile(path);
+      source = `kubeconfig ${path}`;
+    }
+    if (opts.context) kc.setCurrentContext(opts.context);
+    if (!kc.getCurrentCluster()) {
+      throw new Error(`context '${kc.getCurrentContext()}' names no cluster`);
+    }
+    namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+    source += ` context ${kc.getCurrentContext()}`;
+  } catch (err) {
+    throw new KubeApiError(`cannot load kubeconfig: ${errorMessage(err)}`, undefined, undefined, {
+      retryable: false,
+      cause: err,
+    });
+  }
+  return new RestKubeClient(kc, namespace || "default", source, opts.timeoutMs ?? 30_000);
+}
+
+function inCluster(
+  kc: KubeConfig,
+  env: NodeJS.ProcessEnv,
+  opts: LoadOptions,
+): KubeClient | undefined {
+  if (!env.KUBERNETES_SERVICE_HOST || !existsSync(join(SA_DIR, "token"))) return undefined;
+  kc.loadFromCluster();
+  let namespace = "default";
+  try {
+    namespace = readFileSync(join(SA_DIR, "namespace"), "utf8").trim() || "default";
+  } catch {
+    // no namespace file: keep "default"
+  }
+  return new RestKubeClient(kc, namespace, "in-cluster", opts.timeoutMs ?? 30_000);
+}
+
+/** Argo's rule (standard-k8s.go): only these are cluster-scoped when discovery is unavailable. */
+const FALLBACK_CLUSTER_SCOPED = new Set([
+  "namespaces",
+  "nodes",
+  "persistentvolumes",
+  "clusterroles",
+  "clusterrolebindings",
+]);
+
+/** Lower-case plural of a kind by simple English rules (`NetworkPolicy` -> `networkpolicies`). */
+export function pluralize(kind: string): string {
+  const k = kind.toLowerCase();
+  if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`;
+  if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
+  return `${k}s`;
+}
+
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const i = apiVersion.indexOf("/");
+  return i < 0
+    ? { group: "", version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+}
+
+interface RawResponse {
+  status: number;
+  body: string;
+}
+
+interface DiscoveredResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+class RestKubeClient implements KubeClient {
+  readonly namespace: string;
+  readonly source: string;
+  private readonly kc: KubeConfig;
+  private readonly base: URL;
+  private readonly timeoutMs: number;
+  private agent: http.Agent | undefined;
+  private readonly discovery = new Map<string, DiscoveredResource[] | "forbidden">();
+
+  constructor(kc: KubeConfig, namespace: string, source: string, timeoutMs: number) {
+    this.kc = kc;
+    this.namespace = namespace;
+    this.source = source;
+    this.timeoutMs = timeoutMs;
+    this.base = new URL(kc.getCurrentCluster()!.server);
+  }
+
+  async resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    const { group, version } = splitApiVersion(apiVersion);
+    const fallback = (): ResourceInfo => {
+      const resource = pluralize(kind);
+      return {
+        group,
+        version,
+        resource,
+        kind,
+        namespaced: !FALLBACK_CLUSTER_SCOPED.has(resource),
+        via: "fallback",
+      };
+    };
+    let list = this.discovery.get(apiVersion);
+    let found = Array.isArray(list) ? list.find((r) => r.kind === kind) : undefined;
+    // Refetch on a miss: a CRD may have been installed since the last look.
+    if (!found && list !== "forbidden") {
+      list = await this.discover(apiVersion, kind);
+      this.discovery.set(apiVersion, list);
+      found = Array.isArray(list) ? list.find((r) => r.kind === kind) : undefined;
+    }
+    if (list === "forbidden") return fallback();
+    if (!found) {
+      throw new KubeApiError(
+        `kind ${kind} is not served by ${apiVersion} (API discovery lists ${
+          (list ?? []).map((r) => r.kind).join(", ") || "no kinds"
+        })`,
+        404,
+        "NotFound",
+        { retryable: false },
+      );
+    }
+    return {
+      group,
+      version,
+      resource: found.name,
+      kind,
+      namespaced: found.namespaced,
+      via: "discovery",
+    };
+  }
+
+  private async discover(
+    apiVersion: string,
+    kind: string,
+  ): Promise<DiscoveredResource[] | "forbidden"> {
+    const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const what = `discover ${apiVersion} (for kind ${kind})`;
+    const res = await this.send("GET", path, undefined, undefined, what);
+    // Discovery is readable by every authenticated user by default; where RBAC refuses it, guess.
+    if (res.status === 401 || res.status === 403) return "forbidden";
+    if (res.status === 404) {
+      throw new KubeApiError(
+        `${what}: the API server does not serve ${apiVersion} (is the CRD installed?)`,
+        404,
+        "NotFound",
+        { retryable: false },
+      );
+    }
+    if (res.status !== 200) throw statusError(what, res);
+    const doc = parseJson(res.body, what) as { resources?: DiscoveredResource[] };
+    return (doc.resources ?? []).filter((r) => !r.name.includes("/"));
+  }
+
+  private async path(
+    ref: { apiVersion: string; kind: string },
+    namespace: string | undefined,
+    name?: string,
+  ) {
+    const info = await this.resourceFor(ref.apiVersion, ref.kind);
+    const root = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
+    const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
+    const tail = name === undefined ? "" : `/${encodeURIComponent(name)}`;
+    return { path: `${root}${ns}/${info.resource}${tail}`, info };
+  }
+
+  private describe(
+    verb: string,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string | undefined,
+  ) {
+    const res = info.group ? `${info.resource}.${info.group}` : info.resource;
+    const ns = info.namespaced ? (namespace ?? this.namespace) : undefined;
+    const id = [ns, name].filter(Boolean).join("/");
+    return `${verb} ${res}${id ? ` ${id}` : ""}`;
+  }
+
+  private nsOf(info: ResourceInfo, namespace: string | undefined): string | undefined {
+    return info.namespaced ? namespace || this.namespace : undefined;
+  }
+
+  async create(obj: KubeObject): Promise<KubeObject> {
+    const probe = await this.resourceFor(obj.apiVersion, obj.kind);
+    const ns = this.nsOf(probe, obj.metadata?.namespace);
+    const body = ns ? { ...obj, metadata: { ...obj.metadata, namespace: ns } } : obj;
+    const { path, info } = await this.path(obj, ns);
+    const what = this.describe(
+      "create",
+      info,
+      ns,
+      obj.metadata?.name ?? `${obj.metadata?.generateName ?? ""}*`,
+    );
+    const res = await this.send("POST", path, JSON.stringify(body), "application/json", what);
+    if (res.status !== 200 && res.status !== 201 && res.status !== 202)
+      throw statusError(what, res);
+    return parseJson(res.body, what) as KubeObject;
+  }
+
+  async get(ref: KubeRef): Promise<KubeObject | undefined> {
+    const probe = await this.resourceFor(ref.apiVersion, ref.kind);
+    const ns = this.nsOf(probe, ref.namespace);
+    const { path, info } = await this.path(ref, ns, ref.name);
+    const what = this.describe("get", info, ns, ref.name);
+    const res = await this.send("GET", path, undefined, undefined, what);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw statusError(what, res);
+    return parseJson(res.body, what) as KubeObject;
+  }
+
+  async replace(obj: KubeObject): Promise<KubeObject> {
+    const name = requireName(obj, "replace");
+    const probe = await this.resourceFor(obj.apiVersion, obj.kind);
+    const ns = this.nsOf(probe, obj.metadata.namespace);
+    const body = ns ? { ...obj, metadata: { ...obj.metadata, namespace: ns } } : obj;
+    const { path, info } = await this.path(obj, ns, name);
+    const what = this.describe("replace", info, ns, name);
+    const res = await this.send("PUT", path, JSON.stringify(body), "application/json", what);
+    if (res.status !== 200 && res.status !== 201) throw statusError(what, res);
+    return parseJson(res.body, what) as KubeObject;
+  }
+
+  async patch(obj: KubeObject, contentType: string, body?: unknown): Promise<KubeObject> {
+    const name = requireName(obj, "patch");
+    const probe = await this.resourceFor(obj.apiVersion, obj.kind);
+    const ns = this.nsOf(probe, obj.metadata.namespace);
+    const { path, info } = await this.path(obj, ns, name);
+    const what = this.describe(`patch (${contentType})`, info, ns, name);
+    const text =
+      contentType.includes("yaml") && typeof body === "string" ? body : JSON.stringify(body ?? obj);
+    const query = contentType.startsWith("application/apply-patch")
+      ? "?fieldManager=sensorbus"
+      : "";
+    const res = await this.send("PATCH", `${path}${query}`, text, contentType, what);
+    if (res.status !== 200 && res.status !== 201) throw statusError(what, res);
+    return parseJson(res.body, what) as KubeObject;
+  }
+
+  async delete(ref: KubeRef): Promise<boolean> {
+    const probe = await this.resourceFor(ref.apiVersion, ref.kind);
+    const ns = this.nsOf(probe, ref.namespace);
+    const { path, info } = await this.path(ref, ns, ref.name);
+    const what = this.describe("delete", info, ns, ref.name);
+    const res = await this.send("DELETE", path, undefined, undefined, what);
+    if (res.status === 404) return false;
+    if (res.status !== 200 && res.status !== 202) throw statusError(what, res);
+    return true;
+  }
+
+  async list(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    opts: ListOptions = {},
+  ): Promise<KubeList> {
+    const { path, info } = await this.path({ apiVersion, kind }, namespace);
+    const what = this.describe("list", info, namespace ?? "", undefined);
+    const q = query({
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+      limit: opts.limit,
+      continue: opts.continue,
+      resourceVersion: opts.resourceVersion,
+    });
+    const res = await this.send("GET", `${path}${q}`, undefined, undefined, what);
+    if (res.status !== 200) throw statusError(what, res);
+    return parseJson(res.body, what) as KubeList;
+  }
+
+  async watch(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    opts: WatchOptions,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+  ): Promise<void> {
+    const { path, info } = await this.path({ apiVersion, kind }, namespace);
+    const what = this.describe("watch", info, namespace ?? "", undefined);
+    const q = query({
+      watch: "true",
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+      resourceVersion: opts.resourceVersion,
+      allowWatchBookmarks: opts.allowWatchBookmarks ? "true" : undefined,
+      timeoutSeconds: opts.timeoutSeconds,
+    });
+    const req = await this.open("GET", `${path}${q}`, undefined, undefined, undefined);
+    const signal = opts.signal;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        req.destroy();
+        resolve();
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      req.on("error", (err) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (signal?.aborted) return resolve();
+        reject(transportError(what, err));
+      });
+      req.on("response", (res) => {
+        if (res.statusCode !== 200) {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            body += c;
+          });
+          res.on("end", () => {
+            signal?.removeEventListener("abort", onAbort);
+            reject(statusError(what, { status: res.statusCode ?? 0, body }));
+          });
+          return;
+        }
+        let buf = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buf += chunk;
+          let nl = buf.indexOf("\n");
+          while (nl >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            nl = buf.indexOf("\n");
+            if (!line) continue;
+            try {
+              const ev = JSON.parse(line) as { type: WatchEventType; object: KubeObject };
+              onEvent(ev.type, ev.object);
+            } catch (err) {
+              req.destroy();
+              reject(
+                new KubeApiError(
+                  `${what}: undecodable watch event: ${errorMessage(err)}`,
+                  200,
+                  undefined,
+                  {
+                    retryable: true,
+                    cause: err,
+                  },
+                ),
+              );
+              return;
+            }
+          }
+        });
+        res.on("end", done);
+        res.on("close", done);
+      });
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+
+  /** Builds a request with the kubeconfig's auth headers and TLS settings. */
+  private async open(
+    method: string,
+    pathAndQuery: string,
+    body: string | undefined,
+    contentType: string | undefined,
+    what: string | undefined,
+  ): Promise<http.ClientRequest> {
+    const opts: https.RequestOptions = { headers: {} };
+    try {
+      await this.kc.applyToHTTPSOptions(opts);
+    } catch (err) {
+      throw new KubeApiError(
+        `${what ?? method}: cannot apply kubeconfig credentials: ${errorMessage(err)}`,
+        undefined,
+        undefined,
+        { retryable: true, cause: err },
+      );
+    }
+    // applyToHTTPSOptions makes a fresh agent every call; keep the first for connection reuse.
+    this.agent ??= opts.agent as http.Agent | undefined;
+    const basePath = this.base.pathname.replace(/\/+$/, "");
+    const headers: Record<string, string> = {
+      ...(opts.headers as Record<string, string>),
+      Accept: "application/json",
+      "User-Agent": "sensorbus",
+    };
+    if (contentType) headers["Content-Type"] = contentType;
+    if (body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(body));
+    const isHttps = this.base.protocol === "https:";
+    const reqOpts: https.RequestOptions = {
+      ...opts,
+      agent: this.agent,
+      protocol: this.base.protocol,
+      hostname: this.base.hostname.replace(/^\[|\]$/g, ""),
+      port: this.base.port || (isHttps ? 443 : 80),
+      path: `${basePath}${pathAndQuery}`,
+      method,
+      headers,
+    };
+    return isHttps ? https.request(reqOpts) : http.request(reqOpts);
+  }
+
+  private async send(
+    method: string,
+    pathAndQuery: string,
+    body: string | undefined,
+    contentType: string | undefined,
+    what: string,
+  ): Promise<RawResponse> {
+    const req = await this.open(method, pathAndQuery, body, contentType, what);
+    return new Promise<RawResponse>((resolve, reject) => {
+      req.setTimeout(this.timeoutMs, () => {
+        req.destroy(new Error(`no response within ${this.timeoutMs} ms`));
+      });
+      req.on("error", (err) => reject(transportError(what, err)));
+      req.on("response", (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", (err) => reject(transportError(what, err)));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+      });
+      req.end(body);
+    });
+  }
+}
+
+function requireName(obj: KubeObject, verb: string): string {
+  const name = obj.metadata?.name;
+  if (!name) {
+    throw new KubeApiError(`${verb} ${obj.kind}: metadata.name is required`, undefined, undefined, {
+      retryable: false,
+    });
+  }
+  return name;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new KubeApiError(
+      `${what}: the API server sent a body that is not JSON`,
+      undefined,
+      undefined,
+      {
+        retryable: true,
+        cause: err,
+      },
+    );
+  }
+}
+
+function transportError(what: string, err: Error): KubeApiError {
+  return new KubeApiError(
+    `${what}: cannot reach the Kubernetes API: ${err.message}`,
+    undefined,
+    undefined,
+    {
+      retryable: true,
+      cause: err,
+    },
+  );
+}
+
+/** Turns a non-2xx response into a KubeApiError carrying the API's Status message and reason. */
+function statusError(what: string, res: RawResponse): KubeApiError {
+  let reason: string | undefined;
+  let message = res.body.trim().slice(0, 500);
+  try {
+    const st = JSON.parse(res.body) as { kind?: string; message?: string; reason?: string };
+    if (st && st.kind === "Status") {
+      reason = st.reason || undefined;
+      message = st.message ?? message;
+    }
+  } catch {
+    // not a Status object: keep the text
+  }
+  const label = `${res.status}${reason ? ` ${reason}` : ""}`;
+  return new KubeApiError(`${what}: ${label}${message ? `: ${message}` : ""}`, res.status, reason, {
+    retryable: isRetryableStatus(res.status, reason),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// policy.k8s: wait until the created object carries the wanted labels
+
+export interface BackoffSpec {
+  steps?: number;
+  /** A number is nanoseconds (YAML integer); a string is a Go duration. */
+  duration?: number | string;
+  factor?: number;
+  jitter?: number;
+}
+
+export interface WaitForLabelsOptions {
+  backoff?: BackoffSpec | undefined;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  signal?: AbortSignal;
+}
+
+export interface WaitForLabelsResult {
+  matched: boolean;
+  attempts: number;
+  labels: Record<string, string>;
+}
+
+/**
+ * Polls `ref` until every wanted label has the wanted value, the way Argo's resource-labels policy
+ * does (k8s.io wait.ExponentialBackoff: `steps` checks, a sleep of duration*(1+rand*jitter) between
+ * them, duration multiplied by `factor` each time; default 5 steps, 1 s, factor 1, jitter 1).
+ * An API error or the object vanishing ends the wait with a KubeApiError.
+ */
+export async function waitForLabels(
+  client: KubeClient,
+  ref: KubeRef,
+  want: Record<string, string>,
+  opts: WaitForLabelsOptions = {},
+): Promise<WaitForLabelsResult> {
+  const b = opts.backoff ?? {};
+  let steps = b.steps && b.steps > 0 ? b.steps : 5;
+  let delay = b.duration === undefined ? 1000 : durationMs(b.duration);
+  const factor = b.factor ?? 1;
+  const jitter = b.jitter ?? 1;
+  const sleep = opts.sleep ?? defaultSleep;
+  const random = opts.random ?? Math.random;
+  let attempts = 0;
+  let labels: Record<string, string> = {};
+  while (steps > 0) {
+    attempts++;
+    const obj = await client.get(ref);
+    if (!obj) {
+      throw new KubeApiError(
+        `policy.k8s: ${ref.kind} ${[ref.namespace, ref.name].filter(Boolean).join("/")} no longer exists`,
+        404,
+        "NotFound",
+        { retryable: false },
+      );
+    }
+    labels = obj.metadata?.labels ?? {};
+    if (Object.entries(want).every(([k, v]) => labels[k] === v)) {
+      return { matched: true, attempts, labels };
+    }
+    if (steps === 1) break;
+    steps--;
+    let wait = delay;
+    if (factor !== 0) delay *= factor;
+    if (jitter > 0) wait += random() * jitter * wait;
+    await sleep(wait, opts.signal);
+  }
+  return { matched: false, attempts, labels };
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Backoff duration to ms: a number is nanoseconds, a string a Go duration ("1s", "1m30s"). */
+export function durationMs(d: number | string): number {
+  if (typeof d === "number") return d / 1e6;
+  const s = d.trim();
+  if (s === "0") return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null = re.exec(s);
+  while (m) {
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    pos = re.lastIndex;
+    m = re.exec(s);
+  }
+  if (pos !== s.length || s.length === 0) {
+    throw new KubeApiError(
+      `invalid duration '${d}' (want a Go duration such as "1s")`,
+      undefined,
+      undefined,
+      {
+        retryable: false,
+      },
+    );
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// idempotent create
+
+/** Annotation sensorbus stamps on created objects: the sorted CloudEvent ids of the firing. */
+export const EVENT_IDS_ANNOTATION = "sensorbus.io/event-ids";
+
+export interface CreateOnceResult {
+  object: KubeObject;
+  /** true when the object already existed, created by an earlier delivery of the same events. */
+  alreadyDone: boolean;
+}
+
+/**
+ * Creates `obj`. On 409 AlreadyExists, reads the existing object: if it carries the same
+ * {@link EVENT_IDS_ANNOTATION} as `obj`, an earlier delivery of these events created it and the
+ * create counts as done; otherwise the name is taken by something else and the error stands (final).
+ */
+export async function createOnce(client: KubeClient, obj: KubeObject): Promise<CreateOnceResult> {
+  try {
+    return { object: await client.create(obj), alreadyDone: false };
+  } catch (err) {
+    if (!isAlreadyExists(err) || !obj.metadata.name) throw err;
+    const existing = await client.get({
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+    });
+    const ours = obj.metadata.annotations?.[EVENT_IDS_ANNOTATION];
+    if (existing && ours && existing.metadata?.annotations?.[EVENT_IDS_ANNOTATION] === ours) {
+      return { object: existing, alreadyDone: true };
+    }
+    if (!existing) {
+      // Deleted between the POST and the GET: trying again will create it.
+      throw new KubeApiError(`${err.message} (and gone again on read-back)`, 409, "AlreadyExists", {
+        retryable: true,
+        cause: err,
+      });
+    }
+    throw new KubeApiError(
+      `${err.message} (an object not created by these events holds the name)`,
+      409,
+      "AlreadyExists",
+      { retryable: false, cause: err },
+    );
+  }
+}

@@ -1,0 +1,489 @@
+import { createHash } from "node:crypto";
+import type { ArgoWorkflowTrigger } from "../config/types.js";
+import { TriggerError } from "../errors.js";
+import {
+  createOnce,
+  EVENT_IDS_ANNOTATION,
+  type KubeClient,
+  type KubeObject,
+  waitForLabels,
+} from "../k8s/client.js";
+import type { Logger } from "../observability/logger.js";
+import { loadResource, type SourceContext } from "./source.js";
+import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
+
+export interface ArgoWorkflowTriggerOptions {
+  /** Render and log instead of calling the API. */
+  dryRun: boolean;
+  log: Logger;
+  /** policy.k8s polling: injectable for tests. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  /** Source fetching options (allowUrl, attempts, sleep). */
+  source?: Omit<SourceContext, "values" | "field">;
+}
+
+const WORKFLOW_API = "argoproj.io/v1alpha1";
+const OPERATIONS = new Set([
+  "submit",
+  "submit-from",
+  "suspend",
+  "resume",
+  "terminate",
+  "stop",
+  "retry",
+  "resubmit",
+]);
+
+/** What execute() needs besides the payload. */
+interface ArgoDetail {
+  operation: string;
+  namespace: string;
+  /** Workflow name (created or acted on). */
+  name: string;
+  /** submit / submit-from: the Workflow to create. Others: the merge patch. */
+  object: KubeObject | undefined;
+  patch: Record<string, unknown> | undefined;
+}
+
+function renderError(field: string, message: string): TriggerError {
+  return new TriggerError("SB_ERR_TRIGGER_RENDER", `${field}: ${message}`, { retryable: false });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Sensor-independent Workflow naming: `generateName` + the first 10 hex chars of
+ * sha256(sorted event ids, trigger name). **sensorbus:** a redelivered firing gets the same name,
+ * so it can never create a second Workflow (the API answers 409, reported as already done).
+ */
+export function idempotentName(
+  generateName: string,
+  eventIds: readonly string[],
+  trigger: string,
+): string {
+  const ids = [...new Set(eventIds)].sort();
+  const hash = createHash("sha256")
+    .update(`${ids.join(",")}\n${trigger}`)
+    .digest("hex")
+    .slice(0, 10);
+  // Keep the name a valid 63-character label value (Argo puts it into pod labels).
+  return `${generateName.slice(0, 53)}${hash}`;
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** Stamps the firing's identity: event ids annotation, correlation id label (or annotation). */
+export function stampFiring(meta: Record<string, unknown>, ctx: FiringContext): string[] {
+  const ids = [...new Set([...ctx.events.values()].map((e) => e.id))].sort();
+  const annotations = isObject(meta.annotations)
+    ? (meta.annotations as Record<string, string>)
+    : {};
+  annotations[EVENT_IDS_ANNOTATION] = ids.join(",");
+  if (ctx.correlationId) {
+    if (ctx.correlationId.length <= 63 && LABEL_VALUE.test(ctx.correlationId)) {
+      const labels = isObject(meta.labels) ? (meta.labels as Record<string, string>) : {};
+      labels["sensorbus.io/correlation-id"] = ctx.correlationId;
+      meta.labels = labels;
+    } else {
+      annotations["sensorbus.io/correlation-id"] = ctx.correlationId;
+    }
+  }
+  meta.annotations = annotations;
+  return ids;
+}
+
+/** Parsed `argoWorkflow.args` (the `argo submit` flags sensorbus understands). */
+interface SubmitArgs {
+  parameters: Array<[string, string]>;
+  entrypoint?: string;
+  serviceAccount?: string;
+  labels: Array<[string, string]>;
+  generateName?: string;
+  name?: string;
+}
+
+const FLAG_NAMES: Record<string, keyof Omit<SubmitArgs, "parameters" | "labels"> | "p" | "l"> = {
+  "-p": "p",
+  "--parameter": "p",
+  "-l": "l",
+  "--labels": "l",
+  "--entrypoint": "entrypoint",
+  "--serviceaccount": "serviceAccount",
+  "--generate-name": "generateName",
+  "--name": "name",
+};
+
+export function parseSubmitArgs(args: readonly string[] | undefined, field: string): SubmitArgs {
+  const out: SubmitArgs = { parameters: [], labels: [] };
+  const list = args ?? [];
+  for (let i = 0; i < list.length; i++) {
+    const arg = String(list[i]);
+    const eq = arg.startsWith("--")
+      ? arg.indexOf("=")
+      : arg.startsWith("-p=") || arg.startsWith("-l=")
+        ? 2
+        : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const which = FLAG_NAMES[flag];
+    if (!which) {
+      throw renderError(
+        `${field}.${i}`,
+        `unsupported argument '${arg}' (sensorbus interprets -p/--parameter, --entrypoint, --serviceaccount, -l/--labels, --generate-name, --name)`,
+      );
+    }
+    let value: string;
+    if (eq > 0) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = list[i + 1];
+      if (next === undefined) throw renderError(`${field}.${i}`, `'${arg}' needs a value`);
+      value = String(next);
+      i++;
+    }
+    if (which === "p") {
+      const k = value.indexOf("=");
+      if (k <= 0)
+        throw renderError(`${field}.${i}`, `parameter '${value}' must look like name=value`);
+      out.parameters.push([value.slice(0, k), value.slice(k + 1)]);
+    } else if (which === "l") {
+      for (const pair of value.split(",").filter(Boolean)) {
+        const k = pair.indexOf("=");
+        if (k <= 0) throw renderError(`${field}.${i}`, `label '${pair}' must look like key=value`);
+        out.labels.push([pair.slice(0, k), pair.slice(k + 1)]);
+      }
+    } else {
+      out[which] = value;
+    }
+  }
+  return out;
+}
+
+/** Applies parsed submit flags to a Workflow (as `argo submit` does). */
+function applySubmitArgs(wf: KubeObject, a: SubmitArgs): void {
+  const spec = (isObject(wf.spec) ? wf.spec : {}) as Record<string, unknown>;
+  wf.spec = spec;
+  if (a.parameters.length > 0) {
+    const args = (isObject(spec.arguments) ? spec.arguments : {}) as Record<string, unknown>;
+    const params = (Array.isArray(args.parameters) ? args.parameters : []) as Array<
+      Record<string, unknown>
+    >;
+    for (const [name, value] of a.parameters) {
+      const found = params.find((p) => p.name === name);
+      if (found) found.value = value;
+      else params.push({ name, value });
+    }
+    args.parameters = params;
+    spec.arguments = args;
+  }
+  if (a.entrypoint !== undefined) spec.entrypoint = a.entrypoint;
+  if (a.serviceAccount !== undefined) spec.serviceAccountName = a.serviceAccount;
+  if (a.labels.length > 0)
+    wf.metadata.labels = { ...wf.metadata.labels, ...Object.fromEntries(a.labels) };
+  if (a.generateName !== undefined) {
+    wf.metadata.generateName = a.generateName;
+    delete wf.metadata.name;
+  }
+  if (a.name !== undefined) wf.metadata.name = a.name;
+}
+
+/** The `argoWorkflow` trigger kind, on the Kubernetes API instead of the `argo` CLI (§4.3). */
+export function argoWorkflowTrigger(
+  client: KubeClient | undefined,
+  opts: ArgoWorkflowTriggerOptions,
+): TriggerKind<ArgoWorkflowTrigger> {
+  const live = client !== undefined && !opts.dryRun;
+
+  async function render(template: ArgoWorkflowTrigger, ctx: FiringContext): Promise<Rendered> {
+    const field = "argoWorkflow";
+    const operation = template.operation || "submit";
+    if (!OPERATIONS.has(operation)) {
+      throw renderError(
+        `${field}.operation`,
+        `unknown operation '${operation}' (want one of ${[...OPERATIONS].join(", ")})`,
+      );
+    }
+    if (operation === "retry" || operation === "resubmit") {
+      throw new TriggerError(
+        "SB_ERR_TRIGGER_K8S",
+        `${field}.operation: '${operation}' is not yet supported by sensorbus (it needs Argo Workflows' own ${operation} logic)`,
+        { retryable: false },
+      );
+    }
+    const source = await loadResource(template.source, {
+      ...opts.source,
+      values: ctx.values,
+      field: `${field}.source`,
+    });
+    const applied = ctx.applyParameters(JSON.stringify(source), template.parameters);
+    let obj: unknown;
+    try {
+      obj = JSON.parse(applied);
+    } catch {
+      throw renderError(
+        `${field}.parameters`,
+        "the resource is no longer JSON after applying parameters",
+      );
+    }
+    if (!isObject(obj)) throw renderError(`${field}.source`, "the resource must be an object");
+    const meta = (isObject(obj.metadata) ? obj.metadata : {}) as Record<string, unknown>;
+    obj.metadata = meta;
+    const name = typeof meta.name === "string" ? meta.name : "";
+    const namespace =
+      typeof meta.namespace === "string" && meta.namespace ? meta.namespace : ctx.namespace;
+
+    if (operation === "submit") {
+      const args = parseSubmitArgs(template.args, `${field}.args`);
+      const wf = obj as KubeObject;
+      wf.apiVersion ||= WORKFLOW_API;
+      wf.kind ||= "Workflow";
+      if (wf.kind !== "Workflow") {
+        throw renderError(
+          `${field}.source`,
+          `operation submit needs a Workflow, got kind ${wf.kind} (use submit-from for templates)`,
+        );
+      }
+      applySubmitArgs(wf, args);
+      if (!wf.metadata.name && !wf.metadata.generateName) {
+        throw renderError(`${field}.source.metadata`, "neither name nor generateName is given");
+      }
+      wf.metadata.namespace = namespace;
+      wf.metadata.labels = {
+        ...(isObject(wf.metadata.labels) ? wf.metadata.labels : {}),
+        "events.argoproj.io/sensor": ctx.sensorName,
+        "events.argoproj.io/trigger": ctx.triggerName,
+        "events.argoproj.io/action-timestamp": String(Math.floor(ctx.now())),
+      };
+      finishNaming(wf, ctx);
+      return rendered(wf, {
+        operation,
+        namespace,
+        name: wf.metadata.name!,
+        object: wf,
+        patch: undefined,
+      });
+    }
+
+    if (!name)
+      throw renderError(
+        `${field}.source.metadata.name`,
+        `operation ${operation} needs metadata.name`,
+      );
+
+    if (operation === "submit-from") {
+      const args = parseSubmitArgs(template.args, `${field}.args`);
+      const kind = String(obj.kind ?? "").toLowerCase();
+      let wf: KubeObject;
+      if (kind === "workflowtemplate") {
+        wf = {
+          apiVersion: WORKFLOW_API,
+          kind: "Workflow",
+          metadata: {
+            generateName: `${name}-`,
+            namespace,
+            labels: { "workflows.argoproj.io/workflow-template": name },
+          },
+          spec: { workflowTemplateRef: { name } },
+        };
+      } else if (kind === "cronworkflow") {
+        wf = await fromCronWorkflow(obj, name, namespace, ctx);
+      } else {
+        throw renderError(
+          `${field}.source.kind`,
+          `operation submit-from needs a WorkflowTemplate or CronWorkflow, got '${String(obj.kind ?? "")}'`,
+        );
+      }
+      applySubmitArgs(wf, args);
+      wf.metadata.namespace = namespace;
+      finishNaming(wf, ctx);
+      return rendered(wf, {
+        operation,
+        namespace,
+        name: wf.metadata.name!,
+        object: wf,
+        patch: undefined,
+      });
+    }
+
+    if (template.args && template.args.length > 0) {
+      throw renderError(`${field}.args`, `arguments are not supported for operation ${operation}`);
+    }
+    const patch: Record<string, unknown> =
+      operation === "suspend"
+        ? { spec: { suspend: true } }
+        : operation === "resume"
+          ? { spec: { suspend: null } }
+          : { spec: { shutdown: operation === "terminate" ? "Terminate" : "Stop" } };
+    return {
+      kind: "argoWorkflow",
+      payload: patch,
+      detail: { operation, namespace, name, object: undefined, patch } satisfies ArgoDetail,
+    };
+  }
+
+  /** CronWorkflow -> Workflow as Argo's ConvertCronWorkflowToWorkflow does. */
+  async function fromCronWorkflow(
+    src: Record<string, unknown>,
+    name: string,
+    namespace: string,
+    ctx: FiringContext,
+  ): Promise<KubeObject> {
+    // The Workflow is built from the CronWorkflow in the cluster, as `argo submit --from cronwf/` does;
+    // without a cluster (dry run, replay) from the source object itself.
+    let cron: Record<string, unknown> = src;
+    if (client) {
+      const liveCron = await client.get({
+        apiVersion: WORKFLOW_API,
+        kind: "CronWorkflow",
+        name,
+        namespace,
+      });
+      if (!liveCron) {
+        throw new TriggerError(
+          "SB_ERR_TRIGGER_K8S",
+          `argoWorkflow: CronWorkflow ${namespace}/${name} not found`,
+          {
+            retryable: false,
+          },
+        );
+      }
+      cron = liveCron;
+    } else {
+      ctx.log.debug(
+        { cronWorkflow: name },
+        "no cluster: building the Workflow from the source CronWorkflow",
+      );
+    }
+    const spec = isObject(cron.spec) ? cron.spec : {};
+    const wfSpec = isObject(spec.workflowSpec) ? structuredClone(spec.workflowSpec) : {};
+    const wfMeta = isObject(spec.workflowMetadata) ? spec.workflowMetadata : {};
+    const cronMeta = isObject(cron.metadata) ? cron.metadata : {};
+    const wf: KubeObject = {
+      apiVersion: WORKFLOW_API,
+      kind: "Workflow",
+      metadata: {
+        generateName: `${name}-`,
+        namespace,
+        labels: {
+          ...(isObject(wfMeta.labels) ? (wfMeta.labels as Record<string, string>) : {}),
+          "workflows.argoproj.io/cron-workflow": name,
+        },
+        ...(isObject(wfMeta.annotations)
+          ? { annotations: { ...(wfMeta.annotations as Record<string, string>) } }
+          : {}),
+      },
+      spec: wfSpec,
+    };
+    if (typeof cronMeta.uid === "string") {
+      wf.metadata.ownerReferences = [
+        {
+          apiVersion: WORKFLOW_API,
+          kind: "CronWorkflow",
+          name,
+          uid: cronMeta.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ];
+    }
+    return wf;
+  }
+
+  function finishNaming(wf: KubeObject, ctx: FiringContext): void {
+    const ids = stampFiring(wf.metadata, ctx);
+    if (!wf.metadata.name && wf.metadata.generateName) {
+      wf.metadata.name = idempotentName(wf.metadata.generateName, ids, ctx.triggerName);
+      delete wf.metadata.generateName;
+    }
+  }
+
+  function rendered(wf: KubeObject, detail: ArgoDetail): Rendered {
+    return { kind: "argoWorkflow", payload: wf, detail };
+  }
+
+  async function execute(r: Rendered, ctx: ExecContext): Promise<TriggerResult> {
+    const d = r.detail as ArgoDetail;
+    const id = `${d.namespace}/${d.name}`;
+    if (!live || !client) {
+      ctx.log.info(
+        { operation: d.operation, object: r.payload },
+        `rendered Workflow (dry run) ${d.operation} ${id}${client ? "" : " (no Kubernetes configuration)"}`,
+      );
+      return {
+        summary: `rendered Workflow ${d.operation} ${id} (dry run)`,
+        detail: { dryRun: true },
+      };
+    }
+    let summary: string;
+    const detail: Record<string, unknown> = {
+      operation: d.operation,
+      namespace: d.namespace,
+      name: d.name,
+    };
+    if (d.object) {
+      const res = await createOnce(client, d.object);
+      detail.alreadyDone = res.alreadyDone;
+      detail.uid = res.object.metadata?.uid;
+      summary = res.alreadyDone
+        ? `Workflow ${id} already exists, created by an earlier delivery of these events (already done)`
+        : `created Workflow ${id}`;
+    } else {
+      const target: KubeObject = {
+        apiVersion: WORKFLOW_API,
+        kind: "Workflow",
+        metadata: { name: d.name, namespace: d.namespace },
+      };
+      let patch = d.patch!;
+      if (d.operation === "resume") patch = await resumePatch(client, target, patch);
+      await client.patch(target, "application/merge-patch+json", patch);
+      summary = `${d.operation} Workflow ${id}`;
+    }
+    const policy = ctx.policy?.k8s;
+    if (policy?.labels && Object.keys(policy.labels).length > 0) {
+      const res = await waitForLabels(
+        client,
+        { apiVersion: WORKFLOW_API, kind: "Workflow", name: d.name, namespace: d.namespace },
+        policy.labels,
+        { backoff: policy.backoff, sleep: opts.sleep, random: opts.random, signal: ctx.signal },
+      );
+      detail.policy = res.matched ? "matched" : "timeout";
+      if (!res.matched) {
+        const msg = `policy.k8s: Workflow ${id} did not reach labels ${JSON.stringify(policy.labels)} after ${res.attempts} checks`;
+        if (policy.errorOnBackoffTimeout) {
+          throw new TriggerError("SB_ERR_TRIGGER_K8S", msg, { retryable: false });
+        }
+        ctx.log.warn({ labels: res.labels }, `${msg}; counting the firing as successful`);
+      }
+    }
+    return { summary, detail };
+  }
+
+  return { kind: "argoWorkflow", render, execute };
+}
+
+/** resume also marks running Suspend nodes succeeded, as `argo resume` does. */
+async function resumePatch(
+  client: KubeClient,
+  target: KubeObject,
+  base: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const wf = await client.get({
+    apiVersion: target.apiVersion,
+    kind: target.kind,
+    name: target.metadata.name!,
+    namespace: target.metadata.namespace,
+  });
+  if (!wf) return base; // the PATCH then reports the 404
+  const status = isObject(wf.status) ? wf.status : {};
+  const nodes = isObject(status.nodes) ? status.nodes : {};
+  const finishedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const changed: Record<string, unknown> = {};
+  for (const [id, node] of Object.entries(nodes)) {
+    if (isObject(node) && node.type === "Suspend" && node.phase === "Running") {
+      changed[id] = { phase: "Succeeded", finishedAt };
+    }
+  }
+  return Object.keys(changed).length > 0 ? { ...base, status: { nodes: changed } } : base;
+}

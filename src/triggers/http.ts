@@ -1,0 +1,158 @@
+import { Agent, request } from "undici";
+import type { HttpTrigger } from "../config/types.js";
+import { errorMessage, TriggerError } from "../errors.js";
+import { constructPayloadFor, dynamicHeaderValues } from "./payload.js";
+import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
+
+interface HttpDetail {
+  body: string | undefined;
+  timeoutMs: number;
+  insecureSkipVerify: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  host?: string;
+  triggerName: string;
+}
+
+const ALLOWED_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Argo's `http` trigger (§4.5) on a keep-alive connection pool (one undici Agent per trigger and
+ * TLS setting). Any response is success unless `policy.status.allow` is set (checked by the runner
+ * through `ExecContext.policy`); transport errors and timeouts are retryable failures.
+ */
+export function httpTrigger(): TriggerKind<HttpTrigger> {
+  const agents = new Map<string, Agent>();
+  const agentFor = (d: HttpDetail): Agent => {
+    const key = `${d.triggerName}|${d.insecureSkipVerify}|${d.ca ?? ""}|${d.cert ?? ""}`;
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = new Agent({
+        keepAliveTimeout: 30_000,
+        connections: 64,
+        pipelining: 1,
+        connect: {
+          rejectUnauthorized: !d.insecureSkipVerify,
+          ...(d.ca ? { ca: d.ca } : {}),
+          ...(d.cert ? { cert: d.cert } : {}),
+          ...(d.key ? { key: d.key } : {}),
+        },
+      });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
+
+  return {
+    kind: "http",
+    async render(template, ctx: FiringContext): Promise<Rendered> {
+      // Kind-level parameters apply to the JSON of the http object itself (dest: url, headers.X).
+      const http = JSON.parse(
+        ctx.applyParameters(JSON.stringify(template), template.parameters),
+      ) as HttpTrigger;
+      if (!http.url) throw new TriggerError("SB_ERR_TRIGGER_RENDER", "http trigger: url is empty");
+      const method = (http.method || "POST").toUpperCase();
+      if (!ALLOWED_METHODS.has(method)) {
+        throw new TriggerError(
+          "SB_ERR_TRIGGER_RENDER",
+          `http trigger: method '${http.method}' is not one of GET, POST, PUT, PATCH, DELETE`,
+        );
+      }
+      const body = constructPayloadFor(http.payload, ctx);
+      const headers: Record<string, string> = { ...(http.headers ?? {}) };
+      for (const [name, value] of dynamicHeaderValues(http.dynamicHeaders, ctx))
+        headers[name] = value;
+      for (const [i, sh] of (http.secureHeaders ?? []).entries()) {
+        const field = `http.secureHeaders.${i}`;
+        if (sh.valueFrom?.secretKeyRef)
+          headers[sh.name] = await ctx.values.secret(sh.valueFrom.secretKeyRef, field);
+        else if (sh.valueFrom?.configMapKeyRef)
+          headers[sh.name] = await ctx.values.configMap(sh.valueFrom.configMapKeyRef, field);
+      }
+      if (http.basicAuth) {
+        const user = http.basicAuth.username
+          ? await ctx.values.secret(http.basicAuth.username, "http.basicAuth.username")
+          : "";
+        const pass = http.basicAuth.password
+          ? await ctx.values.secret(http.basicAuth.password, "http.basicAuth.password")
+          : "";
+        headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+      }
+      const tls = http.tls;
+      const detail: HttpDetail = {
+        body,
+        timeoutMs: (http.timeout && http.timeout > 0 ? http.timeout : 60) * 1000,
+        insecureSkipVerify: tls?.insecureSkipVerify === true,
+        triggerName: ctx.triggerName,
+        ...(http.host ? { host: http.host } : {}),
+      };
+      if (tls?.caCertSecret)
+        detail.ca = await ctx.values.secret(tls.caCertSecret, "http.tls.caCertSecret");
+      if (tls?.clientCertSecret)
+        detail.cert = await ctx.values.secret(tls.clientCertSecret, "http.tls.clientCertSecret");
+      if (tls?.clientKeySecret)
+        detail.key = await ctx.values.secret(tls.clientKeySecret, "http.tls.clientKeySecret");
+      const rendered: Rendered = {
+        kind: "http",
+        request: { method, url: http.url, headers },
+        detail,
+      };
+      if (body !== undefined) {
+        try {
+          rendered.payload = JSON.parse(body);
+        } catch {
+          rendered.payloadText = body;
+        }
+      }
+      return rendered;
+    },
+
+    async execute(rendered: Rendered, ctx: ExecContext): Promise<TriggerResult> {
+      const req = rendered.request!;
+      const d = rendered.detail as HttpDetail;
+      const headers: Record<string, string> = { ...req.headers };
+      if (d.host) headers.host = d.host;
+      if (ctx.traceparent && !Object.keys(headers).some((h) => h.toLowerCase() === "traceparent")) {
+        headers.traceparent = ctx.traceparent;
+      }
+      let status: number;
+      try {
+        const res = await request(req.url, {
+          method: req.method as "POST",
+          headers,
+          body: d.body,
+          dispatcher: agentFor(d),
+          headersTimeout: d.timeoutMs,
+          bodyTimeout: d.timeoutMs,
+          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(d.timeoutMs)]),
+        });
+        status = res.statusCode;
+        await res.body.dump();
+      } catch (err) {
+        throw new TriggerError(
+          "SB_ERR_TRIGGER_HTTP_TRANSPORT",
+          `${req.method} ${req.url}: ${errorMessage(err)}`,
+          {
+            retryable: true,
+            cause: err,
+          },
+        );
+      }
+      const allow = ctx.policy?.status?.allow;
+      if (allow && allow.length > 0 && !allow.includes(status)) {
+        throw new TriggerError(
+          "SB_ERR_TRIGGER_HTTP_STATUS",
+          `${req.method} ${req.url} answered ${status}, not in policy.status.allow [${allow.join(", ")}]`,
+          { retryable: true },
+        );
+      }
+      return { summary: `${req.method} ${req.url} -> ${status}`, detail: { status } };
+    },
+
+    async close(): Promise<void> {
+      await Promise.all([...agents.values()].map((a) => a.close()));
+      agents.clear();
+    },
+  };
+}

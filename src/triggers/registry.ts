@@ -1,0 +1,34 @@
+import type { KubeClient } from "../k8s/client.js";
+import type { Logger } from "../observability/logger.js";
+import { argoWorkflowTrigger } from "./argo-workflow.js";
+import { httpTrigger } from "./http.js";
+import { k8sTrigger } from "./k8s.js";
+import { logTrigger } from "./log.js";
+import type { TriggerKind } from "./types.js";
+
+export interface TriggerRegistryOptions {
+  /** undefined: no cluster; Kubernetes triggers render to the log. */
+  kube: KubeClient | undefined;
+  /** Render Kubernetes triggers to the log even when a cluster is configured. */
+  dryRun: boolean;
+  log: Logger;
+}
+
+/** Every trigger kind sensorbus executes, by its key under `template`. The only file importing them. */
+export function triggerRegistry(
+  options: TriggerRegistryOptions,
+): Map<string, TriggerKind<unknown>> {
+  const kinds: Array<TriggerKind<never>> = [
+    logTrigger(),
+    httpTrigger(),
+    argoWorkflowTrigger(options.kube, { dryRun: options.dryRun, log: options.log }),
+    k8sTrigger(options.kube, { dryRun: options.dryRun, log: options.log }),
+  ];
+  return new Map(kinds.map((k) => [k.kind, k as TriggerKind<unknown>]));
+}
+
+export async function closeTriggers(
+  kinds: ReadonlyMap<string, TriggerKind<unknown>>,
+): Promise<void> {
+  await Promise.allSettled([...kinds.values()].map((k) => k.close?.()));
+}

@@ -1,0 +1,845 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { CloudEvent } from "../../src/cloudevents/event.js";
+import type { ValueResolver } from "../../src/config/secrets.js";
+import type {
+  ArgoWorkflowTrigger,
+  K8sTrigger,
+  TriggerParameter,
+  TriggerPolicy,
+} from "../../src/config/types.js";
+import { TriggerError } from "../../src/errors.js";
+import {
+  KubeApiError,
+  type KubeClient,
+  type KubeObject,
+  loadKubeClient,
+  type WatchEventType,
+} from "../../src/k8s/client.js";
+import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow.js";
+import { k8sTrigger } from "../../src/triggers/k8s.js";
+import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
+import { FakeKubeApi } from "../support/fake-kube-api.js";
+
+const NS = "argo-events";
+const WF_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/workflows`;
+
+// --- a trivial stand-in for triggers/params.ts: dataKey (dot path) or value -> dest (dot path) ---
+function setPath(doc: unknown, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let cur = doc as Record<string, unknown>;
+  keys.forEach((k, i) => {
+    if (i === keys.length - 1) cur[k] = value;
+    else {
+      if (typeof cur[k] !== "object" || cur[k] === null)
+        cur[k] = /^\d+$/.test(keys[i + 1]!) ? [] : {};
+      cur = cur[k] as Record<string, unknown>;
+    }
+  });
+}
+function applyParams(events: ReadonlyMap<string, CloudEvent>) {
+  return (doc: string, params: readonly TriggerParameter[] | undefined): string => {
+    const obj = JSON.parse(doc) as unknown;
+    for (const p of params ?? []) {
+      const ev = events.get(p.src.dependencyName);
+      if (!ev) continue;
+      let v: unknown = p.src.value;
+      if (p.src.dataKey) {
+        v = p.src.dataKey
+          .split(".")
+          .reduce<unknown>(
+            (o, k) => (o as Record<string, unknown>)?.[k],
+            JSON.parse(ev.data ?? "{}"),
+          );
+      }
+      setPath(obj, p.dest, String(v));
+    }
+    return JSON.stringify(obj);
+  };
+}
+
+function event(id: string, data: unknown): CloudEvent {
+  return {
+    specversion: "1.0",
+    id,
+    source: "webhook-es",
+    subject: "example",
+    type: "webhook",
+    time: "2024-05-15T12:00:00Z",
+    datacontenttype: "application/json",
+    data: JSON.stringify(data),
+  };
+}
+
+const noValues: ValueResolver = {
+  secret: () => Promise.reject(new Error("no secrets")),
+  configMap: () => Promise.reject(new Error("no configmaps")),
+};
+
+function logSink() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { log: pino({ level: "debug" }, stream), lines };
+}
+
+function firing(
+  opts: { ids?: string[]; data?: unknown; correlationId?: string; now?: number } = {},
+): FiringContext {
+  const ids = opts.ids ?? ["ev-1"];
+  const events = new Map<string, CloudEvent>(
+    ids.map((id, i) => [i === 0 ? "dep" : `dep${i}`, event(id, opts.data ?? { user: "alice" })]),
+  );
+  return {
+    sensorName: "webhook-sensor",
+    namespace: NS,
+    triggerName: "wf-trigger",
+    events,
+    applyParameters: applyParams(events),
+    values: noValues,
+    log: pino({ level: "silent" }),
+    now: () => opts.now ?? 1_715_774_400_123,
+    correlationId: opts.correlationId,
+  };
+}
+
+function exec(log = pino({ level: "silent" }), policy?: TriggerPolicy): ExecContext {
+  return { log, signal: new AbortController().signal, policy, idempotencyKey: "k" };
+}
+
+const WORKFLOW = {
+  apiVersion: "argoproj.io/v1alpha1",
+  kind: "Workflow",
+  metadata: { generateName: "hello-" },
+  spec: {
+    entrypoint: "main",
+    arguments: { parameters: [{ name: "message", value: "placeholder" }] },
+    templates: [
+      { name: "main", container: { image: "busybox", args: ["{{workflow.parameters.message}}"] } },
+    ],
+  },
+};
+
+const submitTemplate = (extra: Partial<ArgoWorkflowTrigger> = {}): ArgoWorkflowTrigger => ({
+  operation: "submit",
+  source: { resource: WORKFLOW },
+  parameters: [
+    { src: { dependencyName: "dep", dataKey: "user" }, dest: "spec.arguments.parameters.0.value" },
+  ],
+  ...extra,
+});
+
+async function rejection(p: Promise<unknown>): Promise<TriggerError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(TriggerError);
+    return err as TriggerError;
+  }
+  throw new Error("expected a rejection");
+}
+
+let api: FakeKubeApi;
+let client: KubeClient;
+
+beforeAll(async () => {
+  api = await new FakeKubeApi().start();
+  client = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS) })!;
+});
+afterAll(async () => {
+  client?.close();
+  await api?.stop();
+});
+beforeEach(() => api.clearRequests());
+
+describe("loadKubeClient", () => {
+  it("reads a kubeconfig file and reports its source and namespace", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-kube-"));
+    const path = join(dir, "config");
+    writeFileSync(path, api.kubeconfigYaml("team-a"));
+    const c = loadKubeClient({ kubeconfigPath: path })!;
+    expect(c.namespace).toBe("team-a");
+    expect(c.source).toBe(`kubeconfig ${path} context fake`);
+    c.close();
+  });
+
+  it("returns undefined without kubeconfig or service account", () => {
+    const home = mkdtempSync(join(tmpdir(), "sb-home-"));
+    expect(loadKubeClient({ env: {}, home })).toBeUndefined();
+  });
+
+  it("uses the KUBECONFIG variable", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-kube-"));
+    const path = join(dir, "cfg");
+    writeFileSync(path, api.kubeconfigYaml("from-env"));
+    const c = loadKubeClient({ env: { KUBECONFIG: path }, home: dir })!;
+    expect(c.namespace).toBe("from-env");
+    c.close();
+  });
+});
+
+describe("argoWorkflow submit", () => {
+  it("creates the Workflow with substituted parameters, labels, idempotent name and bearer token", async () => {
+    const t = argoWorkflowTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+    const r = await t.render(
+      submitTemplate(),
+      firing({ ids: ["ev-b", "ev-a"], correlationId: "order-42" }),
+    );
+    const result = await t.execute(r, exec());
+
+    const posts = api.apiRequests().filter((q) => q.method === "POST");
+    expect(posts).toHaveLength(1);
+    const post = posts[0]!;
+    expect(post.path).toBe(WF_PATH);
+    expect(post.headers.authorization).toBe(`Bearer ${api.token}`);
+    expect(post.headers["content-type"]).toBe("application/json");
+    const body = JSON.parse(post.body);
+    expect(body).toEqual(r.payload);
+    expect(body.spec.arguments.parameters[0].value).toBe("alice");
+    expect(body.metadata.labels).toMatchObject({
+      "events.argoproj.io/sensor": "webhook-sensor",
+      "events.argoproj.io/trigger": "wf-trigger",
+      "events.argoproj.io/action-timestamp": "1715774400123",
+      "sensorbus.io/correlation-id": "order-42",
+    });
+    expect(body.metadata.annotations["sensorbus.io/event-ids"]).toBe("ev-a,ev-b");
+    expect(body.metadata.name).toMatch(/^hello-[0-9a-f]{10}$/);
+    expect(body.metadata.generateName).toBeUndefined();
+    expect(body.metadata.namespace).toBe(NS);
+    expect(result.summary).toBe(`created Workflow ${NS}/${body.metadata.name}`);
+    expect(api.object("argoproj.io/v1alpha1", "Workflow", NS, body.metadata.name)).toBeDefined();
+  });
+
+  it("treats a redelivery (409 for its own Workflow) as already done", async () => {
+    const t = argoWorkflowTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+    const first = await t.render(submitTemplate(), firing({ ids: ["redeliver-1"], now: 1000 }));
+    await t.execute(first, exec());
+    const again = await t.render(submitTemplate(), firing({ ids: ["redeliver-1"], now: 2000 }));
+    expect((again.payload as KubeObject).metadata.name).toBe(
+      (first.payload as KubeObject).metadata.name,
+    );
+    const result = await t.execute(again, exec());
+    expect(result.summary).toContain("already done");
+    expect(result.detail?.alreadyDone).toBe(true);
+    const posts = api.apiRequests().filter((q) => q.method === "POST");
+    expect(posts).toHaveLength(2);
+    const named = api
+      .objects("argoproj.io/v1alpha1", "Workflow")
+      .filter(
+        (o) =>
+          o.metadata?.annotations &&
+          (o.metadata.annotations as Record<string, string>)["sensorbus.io/event-ids"] ===
+            "redeliver-1",
+      );
+    expect(named).toHaveLength(1);
+  });
+
+  it("fails finally when a foreign object holds the name", async () => {
+    api.seed({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Workflow",
+      metadata: { name: "fixed", namespace: NS },
+      spec: {},
+    });
+    const t = argoWorkflowTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+    const tpl = submitTemplate({
+      source: { resource: { ...WORKFLOW, metadata: { name: "fixed" } } },
+    });
+    const err = await rejection(t.execute(await t.render(tpl, firing()), exec()));
+    expect(err.retryable).toBe(false);
+    expect(err.code).toBe("SB_ERR_TRIGGER_K8S");
+    expect(err.message).toContain(`create workflows.argoproj.io ${NS}/fixed: 409 AlreadyExists`);
+  });
+
+  it.each([
+    [
+      403,
+      false,
+      "Forbidden",
+      'workflows.argoproj.io is forbidden: User "system:serviceaccount:x" cannot create',
+    ],
+    [
+      422,
+      false,
+      "Invalid",
+      'Workflow.argoproj.io "hello-x" is invalid: spec.templates: Required value',
+    ],
+    [429, true, "TooManyRequests", "too many requests"],
+    [503, true, "ServiceUnavailable", "etcd leader changed"],
+    [500, true, "InternalError", "internal error"],
+  ])(
+    "maps status %i to retryable=%s with the API's message",
+    async (status, retryable, reason, message) => {
+      const t = argoWorkflowTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+      const r = await t.render(submitTemplate(), firing({ ids: [`fault-${status}`] }));
+      api.fail({ method: "POST", path: WF_PATH, status, message });
+      const err = await rejection(t.execute(r, exec()));
+      expect(err).toBeInstanceOf(KubeApiError);
+      expect(err.retryable).toBe(retryable);
+      expect((err as KubeApiError).status).toBe(status);
+      expect((err as KubeApiError).reason).toBe(reason);
+      const name = (r.payload as KubeObject).metadata.name;
+      expect(err.message).toBe(
+        `create workflows.argoproj.io ${NS}/${name}: ${status} ${reason}: ${message}`,
+      );
+    },
+  );
+
+  it("classifies a refused connection as retryable and a bad token as final", async () => {
+    const gone = await new FakeKubeApi().start();
+    const yaml = gone.kubeconfigYaml(NS);
+    await gone.stop();
+    const dead = loadKubeClient({ kubeconfigYaml: yaml })!;
+    const t1 = argoWorkflowTrigger(dead, { dryRun: false, log: pino({ level: "silent" }) });
+    const e1 = await rejection(t1.execute(await t1.render(submitTemplate(), firing()), exec()));
+    expect(e1.retryable).toBe(true);
+    expect(e1.message).toContain("cannot reach the Kubernetes API");
+    dead.close();
+
+    const wrong = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS, "not-the-token") })!;
+    // Discovery refused (401) -> fallback names; the create itself is then refused as well.
+    const e2 = await rejection(
+      wrong.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }),
+    );
+    expect(e2.retryable).toBe(false);
+    expect(e2.message).toBe(`create configmaps ${NS}/x: 401 Unauthorized: Unauthorized`);
+    wrong.close();
+  });
+
+  it("polls the created Workflow until the policy labels match", async () => {
+    let sleeps = 0;
+    let created = "";
+    const t = argoWorkflowTrigger(client, {
+      dryRun: false,
+      log: pino({ level: "silent" }),
+      random: () => 0,
+      sleep: async () => {
+        sleeps++;
+        if (sleeps === 2) {
+          api.mutate("argoproj.io/v1alpha1", "Workflow", NS, created, (o) => {
+            o.metadata!.labels = {
+              ...o.metadata!.labels,
+              "workflows.argoproj.io/phase": "Succeeded",
+            };
+          });
+        }
+      },
+    });
+    const r = await t.render(submitTemplate(), firing({ ids: ["policy-1"] }));
+    created = (r.payload as KubeObject).metadata.name!;
+    const policy: TriggerPolicy = {
+      k8s: { labels: { "workflows.argoproj.io/phase": "Succeeded" } },
+    };
+    const result = await t.execute(r, exec(undefined, policy));
+    expect(result.detail?.policy).toBe("matched");
+    const gets = api
+      .apiRequests()
+      .filter((q) => q.method === "GET" && q.path === `${WF_PATH}/${created}`);
+    expect(gets).toHaveLength(3);
+  });
+
+  it("honours errorOnBackoffTimeout", async () => {
+    const t = argoWorkflowTrigger(client, {
+      dryRun: false,
+      log: pino({ level: "silent" }),
+      sleep: async () => {},
+    });
+    const policy: TriggerPolicy = {
+      k8s: {
+        labels: { done: "yes" },
+        backoff: { steps: 3, duration: "1s" },
+        errorOnBackoffTimeout: true,
+      },
+    };
+    const r1 = await t.render(submitTemplate(), firing({ ids: ["policy-2"] }));
+    const err = await rejection(t.execute(r1, exec(undefined, policy)));
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain("after 3 checks");
+
+    const lenient = { k8s: { ...policy.k8s, errorOnBackoffTimeout: false } };
+    const r2 = await t.render(submitTemplate(), firing({ ids: ["policy-3"] }));
+    const ok = await t.execute(r2, exec(undefined, lenient));
+    expect(ok.detail?.policy).toBe("timeout");
+  });
+});
+
+describe("argoWorkflow other operations", () => {
+  const silent = () =>
+    argoWorkflowTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+
+  it("submit-from WorkflowTemplate creates a Workflow referencing the template, with args", async () => {
+    const tpl: ArgoWorkflowTrigger = {
+      operation: "submit-from",
+      source: {
+        resource: {
+          apiVersion: "argoproj.io/v1alpha1",
+          kind: "workflowtemplate",
+          metadata: { name: "build" },
+        },
+      },
+      args: [
+        "-p",
+        "commit=abc123",
+        "--parameter=branch=main",
+        "--entrypoint",
+        "ci",
+        "-l",
+        "team=x,env=dev",
+        "--serviceaccount=runner",
+      ],
+    };
+    const t = silent();
+    const r = await t.render(tpl, firing({ ids: ["from-1"] }));
+    await t.execute(r, exec());
+    const post = api.apiRequests().find((q) => q.method === "POST")!;
+    expect(post.path).toBe(WF_PATH);
+    const body = JSON.parse(post.body);
+    expect(body.kind).toBe("Workflow");
+    expect(body.metadata.name).toMatch(/^build-[0-9a-f]{10}$/);
+    expect(body.metadata.labels).toEqual({
+      "workflows.argoproj.io/workflow-template": "build",
+      team: "x",
+      env: "dev",
+    });
+    expect(body.spec).toEqual({
+      workflowTemplateRef: { name: "build" },
+      arguments: {
+        parameters: [
+          { name: "commit", value: "abc123" },
+          { name: "branch", value: "main" },
+        ],
+      },
+      entrypoint: "ci",
+      serviceAccountName: "runner",
+    });
+  });
+
+  it("submit-from CronWorkflow builds the Workflow from the cluster's CronWorkflow", async () => {
+    const cron = api.seed({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "CronWorkflow",
+      metadata: { name: "nightly", namespace: NS },
+      spec: {
+        schedule: "0 0 * * *",
+        workflowMetadata: { labels: { a: "b" } },
+        workflowSpec: { entrypoint: "run", templates: [{ name: "run" }] },
+      },
+    });
+    const t = silent();
+    const r = await t.render(
+      {
+        operation: "submit-from",
+        source: { resource: { kind: "CronWorkflow", metadata: { name: "nightly" } } },
+      },
+      firing({ ids: ["cron-1"] }),
+    );
+    await t.execute(r, exec());
+    const post = api.apiRequests().find((q) => q.method === "POST")!;
+    const body = JSON.parse(post.body);
+    expect(body.spec).toEqual({ entrypoint: "run", templates: [{ name: "run" }] });
+    expect(body.metadata.labels).toMatchObject({
+      a: "b",
+      "workflows.argoproj.io/cron-workflow": "nightly",
+    });
+    expect(body.metadata.ownerReferences[0]).toMatchObject({
+      kind: "CronWorkflow",
+      name: "nightly",
+      uid: cron.metadata!.uid,
+    });
+  });
+
+  it("rejects unknown submit-from arguments clearly", async () => {
+    const err = await rejection(
+      silent().render(
+        {
+          operation: "submit-from",
+          source: { inline: "kind: WorkflowTemplate\nmetadata:\n  name: t\n" },
+          args: ["--watch"],
+        },
+        firing(),
+      ),
+    );
+    expect(err.message).toContain("argoWorkflow.args.0: unsupported argument '--watch'");
+  });
+
+  it.each([
+    ["suspend", { suspend: true }],
+    ["terminate", { shutdown: "Terminate" }],
+    ["stop", { shutdown: "Stop" }],
+  ])("%s merge-patches the Workflow", async (operation, spec) => {
+    api.seed({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Workflow",
+      metadata: { name: `run-${operation}`, namespace: NS },
+      spec: { entrypoint: "x" },
+    });
+    const t = silent();
+    const r = await t.render(
+      {
+        operation,
+        source: { resource: { kind: "Workflow", metadata: { name: `run-${operation}` } } },
+      },
+      firing(),
+    );
+    const result = await t.execute(r, exec());
+    const patch = api.apiRequests().find((q) => q.method === "PATCH")!;
+    expect(patch.path).toBe(`${WF_PATH}/run-${operation}`);
+    expect(patch.headers["content-type"]).toBe("application/merge-patch+json");
+    expect(JSON.parse(patch.body)).toEqual({ spec });
+    expect(api.object("argoproj.io/v1alpha1", "Workflow", NS, `run-${operation}`)!.spec).toEqual({
+      entrypoint: "x",
+      ...spec,
+    });
+    expect(result.summary).toBe(`${operation} Workflow ${NS}/run-${operation}`);
+  });
+
+  it("resume clears suspend and completes running Suspend nodes", async () => {
+    api.seed({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Workflow",
+      metadata: { name: "paused", namespace: NS },
+      spec: { suspend: true },
+      status: {
+        nodes: { n1: { type: "Suspend", phase: "Running" }, n2: { type: "Pod", phase: "Running" } },
+      },
+    });
+    const t = silent();
+    await t.execute(
+      await t.render(
+        {
+          operation: "resume",
+          source: { resource: { kind: "Workflow", metadata: { name: "paused" } } },
+        },
+        firing(),
+      ),
+      exec(),
+    );
+    const wf = api.object("argoproj.io/v1alpha1", "Workflow", NS, "paused")!;
+    expect(wf.spec).toEqual({});
+    const nodes = (wf.status as { nodes: Record<string, { phase: string }> }).nodes;
+    expect(nodes.n1!.phase).toBe("Succeeded");
+    expect(nodes.n2!.phase).toBe("Running");
+  });
+
+  it("reports a missing Workflow for suspend as a final 404", async () => {
+    const t = silent();
+    const r = await t.render(
+      {
+        operation: "suspend",
+        source: { resource: { kind: "Workflow", metadata: { name: "nope" } } },
+      },
+      firing(),
+    );
+    const err = await rejection(t.execute(r, exec()));
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain(`workflows.argoproj.io ${NS}/nope: 404 NotFound`);
+  });
+
+  it.each(["retry", "resubmit"])("rejects %s as not yet supported", async (operation) => {
+    const err = await rejection(
+      silent().render(
+        { operation, source: { resource: { kind: "Workflow", metadata: { name: "w" } } } },
+        firing(),
+      ),
+    );
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain("not yet supported");
+  });
+
+  it("dry run and missing configuration render to the log without API calls", async () => {
+    for (const c of [client, undefined]) {
+      const { log, lines } = logSink();
+      const t = argoWorkflowTrigger(c, { dryRun: true, log });
+      const r = await t.render(submitTemplate(), firing({ ids: ["dry-1"] }));
+      const result = await t.execute(r, exec(log));
+      expect(result.summary).toContain("(dry run)");
+      const line = lines.find((l) => String(l.msg).startsWith("rendered Workflow (dry run)"))!;
+      expect(line.object).toEqual(r.payload);
+    }
+    expect(api.apiRequests()).toHaveLength(0);
+  });
+});
+
+describe("k8s trigger", () => {
+  const silent = () => k8sTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+  const cm = (name: string, data: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name },
+    data,
+  });
+
+  it("create posts to the discovered path with the three labels", async () => {
+    const t = silent();
+    const tpl: K8sTrigger = {
+      source: { resource: cm("from-event", { user: "x" }) },
+      parameters: [{ src: { dependencyName: "dep", dataKey: "user" }, dest: "data.user" }],
+    };
+    const result = await t.execute(await t.render(tpl, firing()), exec());
+    const post = api.apiRequests().find((q) => q.method === "POST")!;
+    expect(post.path).toBe(`/api/v1/namespaces/${NS}/configmaps`);
+    const body = JSON.parse(post.body);
+    expect(body.data).toEqual({ user: "alice" });
+    expect(Object.keys(body.metadata.labels).sort()).toEqual([
+      "events.argoproj.io/action-timestamp",
+      "events.argoproj.io/sensor",
+      "events.argoproj.io/trigger",
+    ]);
+    expect(result.summary).toBe(`created ConfigMap ${NS}/from-event`);
+  });
+
+  it("create resolves group resources and cluster scope through discovery", async () => {
+    const t = silent();
+    await t.execute(
+      await t.render(
+        {
+          source: {
+            resource: {
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              metadata: { name: "d", namespace: "other" },
+              spec: {},
+            },
+          },
+        },
+        firing(),
+      ),
+      exec(),
+    );
+    await t.execute(
+      await t.render(
+        {
+          source: {
+            resource: { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-z" } },
+          },
+        },
+        firing(),
+      ),
+      exec(),
+    );
+    const posts = api.apiRequests().filter((q) => q.method === "POST");
+    expect(posts.map((p) => p.path)).toEqual([
+      "/apis/apps/v1/namespaces/other/deployments",
+      "/api/v1/namespaces",
+    ]);
+    expect(JSON.parse(posts[1]!.body).metadata.namespace).toBeUndefined();
+    expect(api.requests.some((q) => q.path === "/apis/apps/v1")).toBe(true);
+  });
+
+  it("update deep-merges over the live object and PUTs it; missing -> create", async () => {
+    api.seed({
+      ...cm("settings", { a: "1", b: "2" }),
+      metadata: { name: "settings", namespace: NS, labels: { keep: "me" } },
+    });
+    const t = silent();
+    const result = await t.execute(
+      await t.render(
+        { operation: "update", source: { resource: cm("settings", { b: "3", c: "" }) } },
+        firing(),
+      ),
+      exec(),
+    );
+    const put = api.apiRequests().find((q) => q.method === "PUT")!;
+    expect(put.path).toBe(`/api/v1/namespaces/${NS}/configmaps/settings`);
+    const body = JSON.parse(put.body);
+    expect(body.data).toEqual({ a: "1", b: "3", c: "" });
+    expect(body.metadata.labels).toEqual({ keep: "me" });
+    expect(body.metadata.resourceVersion).toMatch(/^\d+$/);
+    expect(result.summary).toBe(`updated ConfigMap ${NS}/settings`);
+
+    api.clearRequests();
+    await t.execute(
+      await t.render(
+        { operation: "update", source: { resource: cm("fresh", { x: "1" }) } },
+        firing(),
+      ),
+      exec(),
+    );
+    expect(api.apiRequests().map((q) => `${q.method} ${q.path}`)).toEqual([
+      `GET /api/v1/namespaces/${NS}/configmaps/fresh`,
+      `POST /api/v1/namespaces/${NS}/configmaps`,
+    ]);
+  });
+
+  it("update with liveObject starts from the live object", async () => {
+    api.seed({ ...cm("live", { n: "1" }), metadata: { name: "live", namespace: NS } });
+    const t = silent();
+    const r = await t.render(
+      {
+        operation: "update",
+        liveObject: true,
+        source: {
+          resource: {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "live", namespace: NS },
+          },
+        },
+        parameters: [{ src: { dependencyName: "dep", dataKey: "user" }, dest: "data.who" }],
+      },
+      firing(),
+    );
+    await t.execute(r, exec());
+    expect(api.object("v1", "ConfigMap", NS, "live")!.data).toEqual({ n: "1", who: "alice" });
+  });
+
+  it.each([
+    [undefined, "application/merge-patch+json"],
+    ["application/strategic-merge-patch+json", "application/strategic-merge-patch+json"],
+  ])("patch sends the object with content type %s", async (patchStrategy, contentType) => {
+    const name = `p-${contentType.length}`;
+    api.seed({ ...cm(name, { a: "1" }), metadata: { name, namespace: NS } });
+    const t = silent();
+    await t.execute(
+      await t.render(
+        { operation: "patch", patchStrategy, source: { resource: cm(name, { b: "2" }) } },
+        firing(),
+      ),
+      exec(),
+    );
+    const patch = api.apiRequests().find((q) => q.method === "PATCH")!;
+    expect(patch.path).toBe(`/api/v1/namespaces/${NS}/configmaps/${name}`);
+    expect(patch.headers["content-type"]).toBe(contentType);
+    expect(api.object("v1", "ConfigMap", NS, name)!.data).toEqual({ a: "1", b: "2" });
+  });
+
+  it("patch of a missing object creates it", async () => {
+    const t = silent();
+    await t.execute(
+      await t.render(
+        { operation: "patch", source: { resource: cm("new-by-patch", { a: "1" }) } },
+        firing(),
+      ),
+      exec(),
+    );
+    expect(api.apiRequests().map((q) => q.method)).toEqual(["GET", "POST"]);
+    expect(api.object("v1", "ConfigMap", NS, "new-by-patch")).toBeDefined();
+  });
+
+  it("delete removes an existing object and succeeds for a missing one", async () => {
+    api.seed({ ...cm("doomed", {}), metadata: { name: "doomed", namespace: NS } });
+    const t = silent();
+    const r1 = await t.execute(
+      await t.render({ operation: "delete", source: { resource: cm("doomed", {}) } }, firing()),
+      exec(),
+    );
+    expect(r1.summary).toBe(`deleted ConfigMap ${NS}/doomed`);
+    expect(
+      api
+        .apiRequests()
+        .some(
+          (q) => q.method === "DELETE" && q.path === `/api/v1/namespaces/${NS}/configmaps/doomed`,
+        ),
+    ).toBe(true);
+    expect(api.object("v1", "ConfigMap", NS, "doomed")).toBeUndefined();
+    api.clearRequests();
+    const r2 = await t.execute(
+      await t.render({ operation: "delete", source: { resource: cm("doomed", {}) } }, firing()),
+      exec(),
+    );
+    expect(r2.summary).toContain("not found, nothing to delete");
+    expect(api.apiRequests().some((q) => q.method === "DELETE")).toBe(false);
+  });
+
+  it("an unknown kind is a clear final error", async () => {
+    const err = await rejection(
+      silent().render(
+        { source: { resource: { apiVersion: "v1", kind: "Gizmo", metadata: { name: "g" } } } },
+        firing(),
+      ),
+    );
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain("kind Gizmo is not served by v1");
+  });
+
+  it("dry run logs the rendered object", async () => {
+    const { log, lines } = logSink();
+    const t = k8sTrigger(undefined, { dryRun: true, log });
+    const r = await t.render({ source: { resource: cm("dry", { a: "1" }) } }, firing());
+    await t.execute(r, exec(log));
+    expect(
+      lines.some(
+        (l) =>
+          String(l.msg).startsWith("rendered ConfigMap (dry run) create") &&
+          (l.object as KubeObject).metadata.name === "dry",
+      ),
+    ).toBe(true);
+  });
+});
+
+describe("KubeClient list and watch", () => {
+  it("lists with a label selector and streams watch events from a resourceVersion", async () => {
+    const ns = "watch-ns";
+    api.seed({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "w0", namespace: ns, labels: { app: "a" } },
+    });
+    const list = await client.list("v1", "ConfigMap", ns, { labelSelector: "app=a" });
+    expect(list.items.map((o) => o.metadata.name)).toEqual(["w0"]);
+
+    const seen: Array<[WatchEventType, string]> = [];
+    const ac = new AbortController();
+    let onThree: () => void = () => {};
+    const three = new Promise<void>((r) => {
+      onThree = r;
+    });
+    const watching = client.watch(
+      "v1",
+      "ConfigMap",
+      ns,
+      { labelSelector: "app=a", resourceVersion: list.metadata.resourceVersion, signal: ac.signal },
+      (type, obj) => {
+        seen.push([type, obj.metadata.name!]);
+        if (seen.length === 3) onThree();
+      },
+    );
+    await client.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "w1", namespace: ns, labels: { app: "a" } },
+    });
+    await client.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "skip", namespace: ns, labels: { app: "b" } },
+    });
+    await client.patch(
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "w1", namespace: ns } },
+      "application/merge-patch+json",
+      { data: { x: "1" } },
+    );
+    await client.delete({ apiVersion: "v1", kind: "ConfigMap", name: "w0", namespace: ns });
+    await three;
+    ac.abort();
+    await watching;
+    expect(seen).toEqual([
+      ["ADDED", "w1"],
+      ["MODIFIED", "w1"],
+      ["DELETED", "w0"],
+    ]);
+  });
+
+  it("JSON patch bodies pass through unchanged", async () => {
+    api.seed({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "jp", namespace: NS },
+      data: { a: "1" },
+    });
+    await client.patch(
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "jp", namespace: NS } },
+      "application/json-patch+json",
+      [{ op: "replace", path: "/data/a", value: "2" }],
+    );
+    expect(api.object("v1", "ConfigMap", NS, "jp")!.data).toEqual({ a: "2" });
+  });
+});
