@@ -73,5 +73,8 @@ export interface EventSourceAdapter<Spec = unknown> {
   readonly key: string;
   /** CloudEvent `type` Argo uses for it (webhook, pubsub, calendar, resource). */
   readonly ceType: string;
-  start(entries: ReadonlyArray<{ eventName: string; spec: Spec }>, ctx: AdapterContext): Promise<RunningAdapter>;
+  start(
+    entries: ReadonlyArray<{ eventName: string; spec: Spec }>,
+    ctx: AdapterContext,
+  ): Promise<RunningAdapter>;
 }

@@ -1,5 +1,5 @@
-import { pino } from "pino";
 import type { Logger } from "pino";
+import { destination, pino, stdTimeFunctions } from "pino";
 
 export type { Logger } from "pino";
 
@@ -28,18 +28,23 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     base: undefined,
     redact: { paths: REDACT_PATHS, censor: "***" },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: stdTimeFunctions.isoTime,
   };
   if (options.format === "pretty") {
     return pino({
       ...base,
       transport: {
         target: "pino-pretty",
-        options: { destination: fd, colorize: process.stdout.isTTY, ignore: "pid,hostname", singleLine: false },
+        options: {
+          destination: fd,
+          colorize: process.stdout.isTTY,
+          ignore: "pid,hostname",
+          singleLine: false,
+        },
       },
     });
   }
-  return pino(base, pino.destination({ fd, sync: false }));
+  return pino(base, destination({ fd, sync: false }));
 }
 
 /** A logger that drops everything (tests, `replay`). */
