@@ -219,6 +219,18 @@ export interface NatsCluster {
  * configured routes), and every node routes to all of them (a route to itself is ignored).
  */
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  // A released ephemeral port can be taken by another process (an outgoing connection) before
+  // nats-server binds it: try again with fresh ports when that happens.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(size);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startNatsClusterOnce(size: number): Promise<NatsCluster> {
   const clusterName = `sb-test-${process.pid}-${Date.now().toString(36)}`;
   const routePorts = await freePorts(size);
   const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(",");

@@ -1,0 +1,149 @@
+import type { CloudEvent } from "../cloudevents/event.js";
+import { newEventId, nowRfc3339Nano } from "../cloudevents/event.js";
+import type { ValueResolver } from "../config/secrets.js";
+import type { EventSourceManifest, Loaded } from "../config/types.js";
+import { ConfigError } from "../errors.js";
+import type { EventBus } from "../eventbus/types.js";
+import { evaluateEntryFilter } from "../eventsources/filter-expression.js";
+import { NON_ENTRY_KEYS } from "../eventsources/registry.js";
+import type {
+  Clock,
+  EmitInput,
+  EmitResult,
+  EventSourceAdapter,
+  RunningAdapter,
+} from "../eventsources/types.js";
+import type { Logger } from "../observability/logger.js";
+
+export interface EventSourceRunnerOptions {
+  bus: EventBus;
+  adapters: ReadonlyMap<string, EventSourceAdapter<unknown>>;
+  values: ValueResolver;
+  clock: Clock;
+  log: Logger;
+  /** Called after every publish attempt (metrics). */
+  onEmit?: (info: {
+    eventSource: string;
+    eventName: string;
+    outcome: "published" | "duplicate" | "filtered" | "failed";
+    ms: number;
+  }) => void;
+}
+
+/**
+ * Runs one EventSource: starts an adapter per `spec.<type>` map and turns what adapters emit into
+ * CloudEvents on the bus (Argo §1): filter.expression -> envelope -> publish.
+ */
+export class EventSourceRunner {
+  private readonly running: RunningAdapter[] = [];
+  private readonly abort = new AbortController();
+  readonly name: string;
+
+  constructor(
+    private readonly loaded: Loaded<EventSourceManifest>,
+    private readonly options: EventSourceRunnerOptions,
+  ) {
+    this.name = loaded.manifest.metadata.name;
+  }
+
+  async start(): Promise<void> {
+    const spec = this.loaded.manifest.spec;
+    const log = this.options.log.child({ eventSourceName: this.name });
+    for (const [key, value] of Object.entries(spec)) {
+      if (NON_ENTRY_KEYS.has(key) || value === null || typeof value !== "object") continue;
+      const adapter = this.options.adapters.get(key);
+      if (!adapter) {
+        log.warn(
+          { type: key },
+          `EventSource type '${key}' is not supported by sensorbus; its entries are not run`,
+        );
+        continue;
+      }
+      const entries = Object.entries(value as Record<string, unknown>).map(([eventName, s]) => ({
+        eventName,
+        spec: s,
+      }));
+      const specs = new Map(
+        entries.map((e) => [e.eventName, e.spec as { filter?: { expression?: string } }]),
+      );
+      const emit = (eventName: string, input: EmitInput) =>
+        this.emit(adapter, eventName, specs.get(eventName)?.filter?.expression, input);
+      try {
+        this.running.push(
+          await adapter.start(entries, {
+            eventSourceName: this.name,
+            namespace: this.loaded.manifest.metadata.namespace ?? "default",
+            emit,
+            log: log.child({ eventSourceType: key }),
+            values: this.options.values,
+            clock: this.options.clock,
+            signal: this.abort.signal,
+          }),
+        );
+      } catch (err) {
+        await this.stop();
+        if (err instanceof ConfigError) throw err;
+        throw new ConfigError(
+          `${this.loaded.file}: EventSource ${this.name}: ${key} failed to start: ${(err as Error).message}`,
+          [],
+          {
+            cause: err,
+          },
+        );
+      }
+    }
+  }
+
+  private async emit(
+    adapter: EventSourceAdapter<unknown>,
+    eventName: string,
+    expression: string | undefined,
+    input: EmitInput,
+  ): Promise<EmitResult> {
+    const started = performance.now();
+    const id = input.id ?? newEventId();
+    const report = (outcome: "published" | "duplicate" | "filtered" | "failed") =>
+      this.options.onEmit?.({
+        eventSource: this.name,
+        eventName,
+        outcome,
+        ms: performance.now() - started,
+      });
+    if (expression) {
+      const verdict = evaluateEntryFilter(expression, input.data);
+      if (verdict !== true) {
+        this.options.log.info(
+          { eventSourceName: this.name, eventName, eventID: id, reason: verdict.drop },
+          "event dropped by filter.expression",
+        );
+        report("filtered");
+        return { id, status: "filtered" };
+      }
+    }
+    const event: CloudEvent = {
+      specversion: "1.0",
+      id,
+      source: this.name,
+      subject: eventName,
+      type: adapter.ceType,
+      time: nowRfc3339Nano(new Date(this.options.clock.now())),
+      datacontenttype: "application/json",
+      data: input.data,
+      extensions: input.extensions,
+    };
+    try {
+      const res = await this.options.bus.publish(event);
+      report(res.duplicate ? "duplicate" : "published");
+      return { id, status: res.duplicate ? "duplicate" : "published" };
+    } catch (err) {
+      report("failed");
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    const all = this.running.splice(0);
+    await Promise.allSettled(all.map((r) => r.stop()));
+  }
+}

@@ -1,0 +1,377 @@
+import type { CloudEvent } from "../cloudevents/event.js";
+import type { ValueResolver } from "../config/secrets.js";
+import type { Loaded, SensorManifest, Trigger } from "../config/types.js";
+import { EventsError, errorMessage } from "../errors.js";
+import { durableName } from "../eventbus/subjects.js";
+import type { BusMessage, EventBus, Subscription } from "../eventbus/types.js";
+import type { Clock } from "../eventsources/types.js";
+import type { Logger } from "../observability/logger.js";
+import type { TriggerPlan } from "../sensors/engine.js";
+import { SensorEngine } from "../sensors/engine.js";
+import { lastTickAtOrBefore, nextTick } from "../sensors/reset.js";
+import type { ConditionStateStore } from "../sensors/state.js";
+import { KvConditionState, MemoryConditionState } from "../sensors/state.js";
+import { retryPlan } from "../triggers/backoff.js";
+import { renderFiring } from "../triggers/fire.js";
+import type { TriggerKind } from "../triggers/types.js";
+import { idempotencyKey } from "./idempotency.js";
+
+export interface SensorRunnerOptions {
+  bus: EventBus;
+  kinds: ReadonlyMap<string, TriggerKind<unknown>>;
+  values: ValueResolver;
+  clock: Clock;
+  log: Logger;
+  /** Firings a single-dependency trigger may keep in flight (order is irrelevant there). */
+  concurrency?: number;
+  /** Observes outcomes (metrics, journal). */
+  observer?: SensorObserver;
+  /** Where firings that failed for good go when the trigger has no dlqTrigger. */
+  deadLetter?: (record: DeadLetterRecord) => Promise<void>;
+}
+
+export interface SensorObserver {
+  rejected?(info: {
+    sensor: string;
+    trigger: string;
+    dependency: string;
+    event: CloudEvent;
+    reason: string;
+  }): void;
+  fired?(info: {
+    sensor: string;
+    trigger: string;
+    events: ReadonlyMap<string, CloudEvent>;
+    ms: number;
+    summary: string;
+  }): void;
+  failed?(info: {
+    sensor: string;
+    trigger: string;
+    events: ReadonlyMap<string, CloudEvent>;
+    ms: number;
+    error: string;
+    final: boolean;
+  }): void;
+}
+
+export interface DeadLetterRecord {
+  sensor: string;
+  trigger: string;
+  error: string;
+  events: Record<string, CloudEvent>;
+  failedAt: string;
+}
+
+/**
+ * Runs one Sensor on the bus: a durable subscription per (trigger, EventSource event), the engine's
+ * decisions, and firings with retries. A message is acknowledged only when its firing has ended
+ * (succeeded, or failed for good and handed to the dlqTrigger / dead letter): a crash mid-firing
+ * means redelivery, never loss.
+ */
+export class SensorRunner {
+  readonly engine: SensorEngine;
+  readonly name: string;
+  private readonly subs: Subscription[] = [];
+  private readonly locks = new Map<string, Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  /** Start times of firings in flight, per trigger (stuck detection for /readyz). */
+  private readonly inFlight = new Map<string, Map<object, number>>();
+
+  constructor(
+    private readonly loaded: Loaded<SensorManifest>,
+    private readonly options: SensorRunnerOptions,
+    state?: ConditionStateStore,
+  ) {
+    this.name = loaded.manifest.metadata.name;
+    this.log = options.log.child({ sensorName: this.name });
+    this.engine = new SensorEngine(loaded.manifest, {
+      state: state ?? new MemoryConditionState(),
+      now: () => options.clock.now(),
+    });
+  }
+
+  /** Builds a runner whose condition state lives in the bus's KV (JetStream) or in memory. */
+  static async create(
+    loaded: Loaded<SensorManifest>,
+    options: SensorRunnerOptions,
+  ): Promise<SensorRunner> {
+    const probe = new SensorEngine(loaded.manifest, {
+      state: new MemoryConditionState(),
+      now: Date.now,
+    });
+    const needsState = probe.plans.some((p) => p.condition?.needsState === true);
+    const state =
+      options.bus.kind === "jetstream" && needsState
+        ? new KvConditionState(await options.bus.kv(loaded.manifest.metadata.name))
+        : new MemoryConditionState();
+    return new SensorRunner(loaded, options, state);
+  }
+
+  async start(): Promise<void> {
+    for (const plan of this.engine.plans) {
+      if (plan.conditionError) {
+        this.log.error(
+          { triggerName: plan.name, err: plan.conditionError },
+          "trigger will never run: invalid conditions",
+        );
+        continue;
+      }
+      for (const err of plan.resetErrors)
+        this.log.error({ triggerName: plan.name, err }, "conditionsReset entry ignored");
+      if (plan.resets.length > 0) {
+        const last = lastTickAtOrBefore(plan.resets, this.options.clock.now());
+        if (last !== undefined) await this.engine.purgeOlderThan(plan, last);
+        void this.resetLoop(plan);
+      }
+      const serial = plan.condition?.needsState === true;
+      for (const binding of plan.subjects) {
+        const sub = await this.options.bus.subscribe(
+          {
+            durable: durableName(this.name, plan.name, binding.dependencies[0]!.name),
+            eventSourceName: binding.eventSourceName,
+            eventName: binding.eventName,
+            maxInFlight: serial ? 1 : (this.options.concurrency ?? 32),
+          },
+          (msg) =>
+            serial
+              ? this.serialized(plan.name, () => this.handle(plan, msg))
+              : this.handle(plan, msg),
+        );
+        this.subs.push(sub);
+      }
+      this.log.info(
+        {
+          triggerName: plan.name,
+          conditions: plan.condition?.source,
+          dependencies: plan.condition?.dependencies,
+        },
+        "trigger subscribed",
+      );
+    }
+  }
+
+  /** Clears the trigger's partial state at every conditionsReset tick until the runner stops. */
+  private async resetLoop(plan: TriggerPlan): Promise<void> {
+    const clock = this.options.clock;
+    while (!this.abort.signal.aborted) {
+      const next = nextTick(plan.resets, clock.now());
+      if (next === undefined) return;
+      if (!(await clock.sleep(Math.max(0, next - clock.now()), this.abort.signal))) return;
+      await this.serialized(plan.name, () => this.engine.reset(plan)).catch((err: unknown) =>
+        this.log.error(
+          { triggerName: plan.name, err: errorMessage(err) },
+          "conditionsReset failed",
+        ),
+      );
+      this.log.info({ triggerName: plan.name }, "conditions reset");
+    }
+  }
+
+  /** Stops fetching and waits for in-flight firings (bounded by the caller's drain timeout). */
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.subs.splice(0).map((s) => s.stop()));
+    this.abort.abort();
+  }
+
+  async pending(): Promise<number> {
+    const counts = await Promise.all(this.subs.map((s) => s.pending().catch(() => 0)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  private serialized(key: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return next;
+  }
+
+  private async handle(plan: TriggerPlan, msg: BusMessage): Promise<void> {
+    const event = msg.event;
+    const log = this.log.child({ triggerName: plan.name, eventID: event.id });
+    if (msg.deliveryCount === 1 && this.engine.isDuplicate(plan.name, event.id)) {
+      log.debug("duplicate event id: skipped");
+      return;
+    }
+    for (const dep of this.engine.matching(plan, event)) {
+      const result = await this.engine.evaluateDependency(dep, event);
+      if (!result.accepted) {
+        log.info(
+          { dependencyName: dep.name, reason: result.reason },
+          "event rejected by dependency",
+        );
+        this.options.observer?.rejected?.({
+          sensor: this.name,
+          trigger: plan.name,
+          dependency: dep.name,
+          event,
+          reason: result.reason,
+        });
+        continue;
+      }
+      const events = await this.engine.advance(plan, dep.name, result.event, {
+        timestamp: msg.timestamp,
+        seq: msg.seq,
+      });
+      if (!events) {
+        log.debug(
+          { dependencyName: dep.name },
+          "dependency resolved; waiting for the rest of the condition",
+        );
+        continue;
+      }
+      await this.fire(plan.trigger, plan.name, events, log);
+    }
+  }
+
+  /** Triggers whose oldest in-flight firing started more than `thresholdMs` ago. */
+  stuckTriggers(thresholdMs: number): string[] {
+    const now = performance.now();
+    return [...this.inFlight]
+      .filter(([, starts]) => [...starts.values()].some((t) => now - t > thresholdMs))
+      .map(([name]) => name);
+  }
+
+  /** Render and execute with retryStrategy; on final failure, the dlqTrigger or the dead letter. */
+  private async fire(
+    trigger: Trigger,
+    name: string,
+    events: Map<string, CloudEvent>,
+    log: Logger,
+  ): Promise<void> {
+    const token = {};
+    let starts = this.inFlight.get(name);
+    if (!starts) {
+      starts = new Map();
+      this.inFlight.set(name, starts);
+    }
+    starts.set(token, performance.now());
+    try {
+      await this.fireOnce(trigger, name, events, log);
+    } finally {
+      starts.delete(token);
+    }
+  }
+
+  private async fireOnce(
+    trigger: Trigger,
+    name: string,
+    events: Map<string, CloudEvent>,
+    log: Logger,
+  ): Promise<void> {
+    const ok = await this.attempt(trigger, name, events, log);
+    if (ok === true) return;
+    if (trigger.dlqTrigger) {
+      const dlqName = trigger.dlqTrigger.template?.name ?? `${name}-dlq`;
+      const dlqOk = await this.attempt(
+        trigger.dlqTrigger,
+        dlqName,
+        events,
+        log.child({ dlqTrigger: dlqName }),
+      );
+      if (dlqOk === true) return;
+    }
+    const record: DeadLetterRecord = {
+      sensor: this.name,
+      trigger: name,
+      error: ok,
+      events: Object.fromEntries(events),
+      failedAt: new Date(this.options.clock.now()).toISOString(),
+    };
+    if (this.options.deadLetter) await this.options.deadLetter(record);
+    else
+      log.error(
+        { deadLetter: record },
+        "trigger failed for good; events written to the log as dead letter",
+      );
+  }
+
+  /** true on success, else the final error message. */
+  private async attempt(
+    trigger: Trigger,
+    name: string,
+    events: Map<string, CloudEvent>,
+    log: Logger,
+  ): Promise<true | string> {
+    const plan = retryPlan(trigger.retryStrategy);
+    const ids = [...events.values()].map((e) => e.id);
+    let lastError = "";
+    for (let attempt = 1; attempt <= plan.attempts; attempt++) {
+      const started = performance.now();
+      try {
+        const { kind, rendered } = await renderFiring({
+          sensorName: this.name,
+          namespace: this.loaded.manifest.metadata.namespace ?? "default",
+          trigger,
+          events,
+          kinds: this.options.kinds,
+          values: this.options.values,
+          log,
+          now: () => this.options.clock.now(),
+        });
+        const first = events.values().next().value as CloudEvent | undefined;
+        const result = await kind.execute(rendered, {
+          log,
+          signal: this.abort.signal,
+          policy: trigger.policy,
+          idempotencyKey: idempotencyKey(name, ids),
+          traceparent: first?.extensions?.traceparent,
+        });
+        const ms = performance.now() - started;
+        log.info(
+          {
+            triggeredBy: [...events.keys()],
+            triggeredByEvents: ids,
+            result: result.summary,
+            durationMs: Math.round(ms * 10) / 10,
+          },
+          `Successfully processed trigger '${name}'`,
+        );
+        this.options.observer?.fired?.({
+          sensor: this.name,
+          trigger: name,
+          events,
+          ms,
+          summary: result.summary,
+        });
+        return true;
+      } catch (err) {
+        lastError = errorMessage(err);
+        const retryable = !(err instanceof EventsError) || err.retryable;
+        const final = !retryable || attempt === plan.attempts;
+        this.options.observer?.failed?.({
+          sensor: this.name,
+          trigger: name,
+          events,
+          ms: performance.now() - started,
+          error: lastError,
+          final,
+        });
+        if (final) {
+          log.error(
+            { err: lastError, attempt, triggeredByEvents: ids },
+            `trigger '${name}' failed`,
+          );
+          return lastError;
+        }
+        const wait = plan.delayMs(attempt);
+        log.warn(
+          { err: lastError, attempt, retryInMs: Math.round(wait) },
+          `trigger '${name}' failed; retrying`,
+        );
+        if (!(await this.options.clock.sleep(wait, this.abort.signal))) {
+          // Stopping: leave the message unacknowledged so the bus redelivers it to the next runner.
+          throw new Error(
+            `sensor stopping while trigger '${name}' waited to retry; the event will be redelivered`,
+          );
+        }
+      }
+    }
+    return lastError;
+  }
+}

@@ -1,0 +1,427 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import type { ParseArgsConfig } from "node:util";
+import { parseArgs } from "node:util";
+import { RunnerHost, runController } from "./app/controller.js";
+import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
+import { watchManifestFiles } from "./app/reload.js";
+import { replay } from "./app/replay.js";
+import { Runtime } from "./app/runtime.js";
+import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
+import { dirResolver } from "./config/secrets.js";
+import { ConfigError, errorMessage } from "./errors.js";
+import { createBus, resolveBusUrl } from "./eventbus/index.js";
+import { loadKubeClient } from "./k8s/client.js";
+import { createLogger, silentLogger } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
+import { startObservabilityServer } from "./observability/server.js";
+import { triggerRegistry } from "./triggers/registry.js";
+
+const VERSION = "0.1.0";
+
+const USAGE = `sensorbus ${VERSION}: Argo Events EventSources and Sensors on NATS JetStream or in memory
+
+Usage:
+  sensorbus run [FILE|DIR...] [options]     run every EventSource and Sensor found
+  sensorbus validate FILE|DIR...            check manifests; non-zero exit on errors
+  sensorbus replay --sensor FILE --events FILE.jsonl
+                                            feed CloudEvents through a Sensor, print decisions
+  sensorbus publish --event-source NAME --event NAME --data JSON [--id ID] [--bus URL]
+                                            put a test event on the JetStream bus
+  sensorbus publish --pubsub-topic TOPIC --project ID --data TEXT [--attribute k=v ...]
+                                            publish a message to a Pub/Sub topic ($PUBSUB_EMULATOR_HOST)
+  sensorbus controller [--namespace NS] [run options]
+                                            run the EventSource/Sensor custom resources of a namespace
+  sensorbus version
+
+Options for run:
+  --bus memory|nats://host:port[,nats://...]  event bus (default: $NATS_URL, else memory)
+  --dry-run                 render Kubernetes triggers to the log, never call a cluster
+  --kubeconfig PATH         kubeconfig for argoWorkflow/k8s triggers (default: $KUBECONFIG,
+                            ~/.kube/config, in-cluster)
+  --secrets-dir DIR         Secrets as DIR/<name>/<key> (a mounted Secret volume layout)
+  --configmaps-dir DIR      ConfigMaps as DIR/<name>/<key>
+  --log-format json|pretty  (default json)
+  --log-level LEVEL         trace, debug, info, warn, error (default info)
+  --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
+  --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
+  --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
+`;
+
+const RUN_OPTIONS = {
+  bus: { type: "string" },
+  "dry-run": { type: "boolean" },
+  kubeconfig: { type: "string" },
+  "secrets-dir": { type: "string" },
+  "configmaps-dir": { type: "string" },
+  "log-format": { type: "string" },
+  "log-level": { type: "string" },
+  "drain-timeout": { type: "string" },
+  "metrics-port": { type: "string" },
+  listen: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Entry point; returns the process exit code. The only place that reads argv or sets exit codes. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "run":
+        return await runCommand(rest);
+      case "validate":
+        return await validateCommand(rest);
+      case "replay":
+        return await replayCommand(rest);
+      case "publish":
+        return await publishCommand(rest);
+      case "controller":
+        return await controllerCommand(rest);
+      case "version":
+      case "--version":
+        process.stdout.write(`${VERSION}\n`);
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`sensorbus: unknown command '${command}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    process.stderr.write(`sensorbus ${command}: ${errorMessage(err)}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+}
+
+function parse<O extends ParseArgsConfig["options"]>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new ConfigError(`${errorMessage(err)} (see 'sensorbus --help')`);
+  }
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parse(args, RUN_OPTIONS);
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const format = opts["log-format"] ?? "json";
+  if (format !== "json" && format !== "pretty")
+    throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
+  const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
+  const paths = positionals.length > 0 ? positionals : ["eventsources", "sensors"];
+  const loaded = await loadManifests(paths);
+  for (const p of loaded.problems.filter((x) => x.severity === "warning"))
+    log.warn(formatProblem(p));
+  if (hasErrors(loaded.problems)) {
+    for (const p of loaded.problems.filter((x) => x.severity === "error"))
+      process.stderr.write(`${formatProblem(p)}\n`);
+    return 2;
+  }
+  const dryRun = opts["dry-run"] === true;
+  const kube = dryRun
+    ? undefined
+    : loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+  if (dryRun)
+    log.info(
+      "dry run: argoWorkflow and k8s triggers are rendered to the log, never sent to a cluster",
+    );
+  else if (!kube)
+    log.info(
+      "no kubeconfig or in-cluster service account found: argoWorkflow and k8s triggers are rendered to the log",
+    );
+  else log.info({ kubernetes: kube.source }, "Kubernetes triggers use this cluster");
+
+  const metricsPort = Number(opts["metrics-port"] ?? "7777");
+  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
+    throw new ConfigError(`--metrics-port: '${opts["metrics-port"]}' is not a port number`);
+  }
+  const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
+  const busUrl = resolveBusUrl(opts.bus, process.env);
+  const runtime = await Runtime.start({
+    loaded,
+    busUrl,
+    kube,
+    dryRun,
+    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    log,
+    metrics,
+  });
+  const lagTimer = setInterval(() => {
+    for (const s of runtime.sensors) {
+      s.pending().then(
+        (n) => metrics.consumerLag.set({ namespace: metrics.namespace, sensor_name: s.name }, n),
+        () => undefined,
+      );
+    }
+  }, 5_000);
+  lagTimer.unref();
+  const server =
+    metricsPort === 0
+      ? undefined
+      : await startObservabilityServer({
+          metrics,
+          port: metricsPort,
+          host: opts.listen ?? "127.0.0.1",
+          health: {
+            busConnected: () => runtime.bus.connected,
+            stuckTriggers: () => runtime.stuckTriggers(),
+          },
+        }).catch(async (err) => {
+          await runtime.stop(5_000);
+          throw new ConfigError(`--metrics-port ${metricsPort}: ${errorMessage(err)}`);
+        });
+  if (server)
+    log.info(
+      { metrics: `http://${opts.listen ?? "127.0.0.1"}:${metricsPort}/metrics` },
+      "metrics and health endpoints listening",
+    );
+  // File mode: changed manifests are reloaded in place; an invalid edit keeps the running version.
+  const watcher = watchManifestFiles(
+    paths,
+    async () => {
+      const next = await loadManifests(paths);
+      if (hasErrors(next.problems)) {
+        for (const p of next.problems.filter((x) => x.severity === "error"))
+          log.error(formatProblem(p));
+        log.error("manifests changed but have errors: keeping the running versions");
+        return;
+      }
+      const outcomes = await runtime.apply(next);
+      const applied = outcomes.filter((o) => o.result === "applied").length;
+      if (applied > 0) log.info({ applied }, "manifests reloaded");
+    },
+    { log },
+  );
+  const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, "second signal: exiting without draining");
+        process.exit(130);
+      }
+      stopping = true;
+      log.info({ signal, drainTimeoutMs: drainMs }, "draining");
+      watcher
+        .close()
+        .then(() => runtime.stop(drainMs))
+        .then(resolve, (err) => {
+          log.error({ err }, "error while stopping");
+          resolve();
+        });
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  });
+  clearInterval(lagTimer);
+  await server?.close();
+  log.info("stopped");
+  log.flush?.();
+  return 0;
+}
+
+async function validateCommand(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
+  const result = await loadManifests(positionals);
+  for (const p of result.problems) process.stdout.write(`${p.severity}: ${formatProblem(p)}\n`);
+  const errors = result.problems.filter((p) => p.severity === "error").length;
+  const warnings = result.problems.length - errors;
+  process.stdout.write(
+    `${result.eventSources.length} EventSource(s), ${result.sensors.length} Sensor(s): ${errors} error(s), ${warnings} warning(s)\n`,
+  );
+  return errors > 0 ? 1 : 0;
+}
+
+async function replayCommand(args: string[]): Promise<number> {
+  const { values: opts } = parse(args, {
+    sensor: { type: "string" },
+    events: { type: "string" },
+    "secrets-dir": { type: "string" },
+    "configmaps-dir": { type: "string" },
+  });
+  if (!opts.sensor || !opts.events)
+    throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
+  const loaded = await loadManifests([opts.sensor]);
+  if (hasErrors(loaded.problems)) {
+    for (const p of loaded.problems.filter((x) => x.severity === "error"))
+      process.stderr.write(`${formatProblem(p)}\n`);
+    return 2;
+  }
+  const sensor = loaded.sensors[0];
+  if (!sensor) throw new ConfigError(`${opts.sensor}: no Sensor manifest found`);
+  const log = silentLogger();
+  const kinds = triggerRegistry({ kube: undefined, dryRun: true, log });
+  const input = createReadStream(opts.events, "utf8");
+  const opened = new Promise<void>((resolve, reject) => {
+    input.once("open", () => resolve());
+    input.once("error", reject);
+  });
+  await opened.catch((err) => {
+    throw new ConfigError(`--events: cannot read ${opts.events}: ${errorMessage(err)}`);
+  });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const out: string[] = [];
+  const flush = () => {
+    if (out.length > 0) process.stdout.write(`${out.splice(0).join("\n")}\n`);
+  };
+  for await (const line of replay(lines, {
+    sensor: sensor.manifest,
+    kinds,
+    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    log,
+  })) {
+    out.push(JSON.stringify(line));
+    if (out.length >= 256) flush();
+  }
+  flush();
+  return 0;
+}
+
+async function publishCommand(args: string[]): Promise<number> {
+  const { values: opts } = parse(args, {
+    bus: { type: "string" },
+    "event-source": { type: "string" },
+    event: { type: "string" },
+    data: { type: "string" },
+    id: { type: "string" },
+    type: { type: "string" },
+    "pubsub-topic": { type: "string" },
+    project: { type: "string" },
+    attribute: { type: "string", multiple: true },
+  });
+  if (opts.data === undefined) throw new ConfigError("publish needs --data");
+  if (opts["pubsub-topic"]) {
+    const projectID =
+      opts.project ?? process.env.PUBSUB_PROJECT_ID ?? process.env.GOOGLE_CLOUD_PROJECT;
+    if (!projectID)
+      throw new ConfigError("publish --pubsub-topic needs --project (or $PUBSUB_PROJECT_ID)");
+    const id = await publishToPubSub({
+      projectID,
+      topic: opts["pubsub-topic"],
+      data: opts.data,
+      attributes: parseAttributes(opts.attribute),
+    });
+    process.stdout.write(
+      `published message ${id} to projects/${projectID}/topics/${opts["pubsub-topic"]}\n`,
+    );
+    return 0;
+  }
+  if (!opts["event-source"] || !opts.event) {
+    throw new ConfigError(
+      "publish needs --event-source NAME and --event NAME (or --pubsub-topic TOPIC)",
+    );
+  }
+  const result = await publishToBus({
+    busUrl: resolveBusUrl(opts.bus, process.env),
+    eventSource: opts["event-source"],
+    eventName: opts.event,
+    data: opts.data,
+    ...(opts.id ? { id: opts.id } : {}),
+    ...(opts.type ? { type: opts.type } : {}),
+    log: createLogger({ fd: 2, level: "warn" }),
+  });
+  process.stdout.write(
+    `${result.duplicate ? "duplicate of" : "published"} event ${result.id} (stream sequence ${result.seq})\n`,
+  );
+  return 0;
+}
+
+const CONTROLLER_OPTIONS = {
+  ...RUN_OPTIONS,
+  namespace: { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
+
+async function controllerCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parse(args, CONTROLLER_OPTIONS);
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new ConfigError(
+      "controller takes no FILE or DIR: it reads EventSources and Sensors from the API server",
+    );
+  }
+  const format = opts["log-format"] ?? "json";
+  if (format !== "json" && format !== "pretty")
+    throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
+  const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
+  const kube = loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+  if (!kube) {
+    throw new ConfigError(
+      "controller: no kubeconfig or in-cluster service account found (--kubeconfig, $KUBECONFIG, ~/.kube/config)",
+    );
+  }
+  const namespace = opts.namespace ?? kube.namespace;
+  const dryRun = opts["dry-run"] === true;
+  const metricsPort = Number(opts["metrics-port"] ?? "7777");
+  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
+    throw new ConfigError(`--metrics-port: '${opts["metrics-port"]}' is not a port number`);
+  }
+  const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
+  if (!Number.isFinite(drainMs) || drainMs < 0)
+    throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
+  log.info({ kubernetes: kube.source, namespace, dryRun }, "controller mode");
+  const metrics = new Metrics(namespace);
+  const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
+    log: log.child({ component: "eventbus" }),
+  });
+  const host = new RunnerHost({
+    bus,
+    ownsBus: true,
+    kube: dryRun ? undefined : kube,
+    dryRun,
+    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    log,
+    metrics,
+  });
+  const server =
+    metricsPort === 0
+      ? undefined
+      : await startObservabilityServer({
+          metrics,
+          port: metricsPort,
+          host: opts.listen ?? "127.0.0.1",
+          health: { busConnected: () => bus.connected, stuckTriggers: () => host.stuckTriggers() },
+        }).catch(async (err) => {
+          await host.close(5_000);
+          throw new ConfigError(`--metrics-port ${metricsPort}: ${errorMessage(err)}`);
+        });
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) {
+      log.warn({ signal }, "second signal: exiting without draining");
+      process.exit(130);
+    }
+    log.info({ signal, drainTimeoutMs: drainMs }, "draining");
+    abort.abort();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    await runController({
+      kube,
+      namespace,
+      runtimeFactory: () => host,
+      log,
+      signal: abort.signal,
+      drainTimeoutMs: drainMs,
+    });
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    await server?.close();
+    kube.close();
+  }
+  log.info("stopped");
+  log.flush?.();
+  return 0;
+}

@@ -1,0 +1,126 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from "prom-client";
+
+/**
+ * Argo Events' metric names and labels (semantics §7), so existing dashboards and alerts keep
+ * working, plus sensorbus additions under `sensorbus_*` names. Every argo_events_* series carries a
+ * constant `namespace` label, as in Argo.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly eventServiceRunning: Gauge<"namespace" | "eventsource_name">;
+  readonly eventsSent: Counter<"namespace" | "eventsource_name" | "event_name">;
+  readonly eventsSentFailed: Counter<"namespace" | "eventsource_name" | "event_name">;
+  readonly eventsProcessingFailed: Counter<"namespace" | "eventsource_name" | "event_name">;
+  readonly eventProcessingDuration: Summary<"namespace" | "eventsource_name" | "event_name">;
+  readonly actionTriggered: Counter<"namespace" | "sensor_name" | "trigger_name">;
+  readonly actionFailed: Counter<"namespace" | "sensor_name" | "trigger_name">;
+  readonly actionRetriesFailed: Counter<"namespace" | "sensor_name" | "trigger_name">;
+  readonly actionDuration: Summary<"namespace" | "sensor_name" | "trigger_name">;
+  readonly eventsFiltered: Counter<
+    "namespace" | "sensor_name" | "trigger_name" | "dependency_name"
+  >;
+  readonly eventsDuplicate: Counter<"namespace" | "eventsource_name" | "event_name">;
+  readonly consumerLag: Gauge<"namespace" | "sensor_name">;
+  readonly deadLetters: Counter<"namespace" | "sensor_name" | "trigger_name">;
+
+  constructor(readonly namespace = "default") {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: "build_info",
+      help: "A metric with a constant '1' value labeled by version, goversion (the Node.js version), goarch and commit",
+      labelNames: ["version", "goversion", "goarch", "commit"],
+      registers,
+    }).set(
+      {
+        version: "0.1.0",
+        goversion: process.version,
+        goarch: process.arch,
+        commit: process.env.SENSORBUS_COMMIT ?? "",
+      },
+      1,
+    );
+    const esLabels = ["namespace", "eventsource_name", "event_name"] as const;
+    const triggerLabels = ["namespace", "sensor_name", "trigger_name"] as const;
+    this.eventServiceRunning = new Gauge({
+      name: "argo_events_event_service_running_total",
+      help: "How many event services are running",
+      labelNames: ["namespace", "eventsource_name"],
+      registers,
+    });
+    this.eventsSent = new Counter({
+      name: "argo_events_events_sent_total",
+      help: "How many events have been sent successfully",
+      labelNames: esLabels,
+      registers,
+    });
+    this.eventsSentFailed = new Counter({
+      name: "argo_events_events_sent_failed_total",
+      help: "How many events failed to send",
+      labelNames: esLabels,
+      registers,
+    });
+    this.eventsProcessingFailed = new Counter({
+      name: "argo_events_events_processing_failed_total",
+      help: "How many events failed to process",
+      labelNames: esLabels,
+      registers,
+    });
+    this.eventProcessingDuration = new Summary({
+      name: "argo_events_event_processing_duration_milliseconds",
+      help: "Summary of durations of event processing",
+      labelNames: esLabels,
+      percentiles: [0.5, 0.9, 0.99],
+      registers,
+    });
+    this.actionTriggered = new Counter({
+      name: "argo_events_action_triggered_total",
+      help: "How many actions have been triggered successfully",
+      labelNames: triggerLabels,
+      registers,
+    });
+    this.actionFailed = new Counter({
+      name: "argo_events_action_failed_total",
+      help: "How many actions failed",
+      labelNames: triggerLabels,
+      registers,
+    });
+    this.actionRetriesFailed = new Counter({
+      name: "argo_events_action_retries_failed_total",
+      help: "How many actions failed after the retries have been exhausted",
+      labelNames: triggerLabels,
+      registers,
+    });
+    this.actionDuration = new Summary({
+      name: "argo_events_action_duration_milliseconds",
+      help: "Summary of durations of trigging actions",
+      labelNames: triggerLabels,
+      percentiles: [0.5, 0.9, 0.99],
+      registers,
+    });
+    this.eventsFiltered = new Counter({
+      name: "sensorbus_events_rejected_total",
+      help: "Events a dependency rejected (transform or filter failure, or filters not passing)",
+      labelNames: ["namespace", "sensor_name", "trigger_name", "dependency_name"],
+      registers,
+    });
+    this.eventsDuplicate = new Counter({
+      name: "sensorbus_events_duplicate_total",
+      help: "Events the bus dropped as a repeated id within the dedupe window",
+      labelNames: esLabels,
+      registers,
+    });
+    this.consumerLag = new Gauge({
+      name: "sensorbus_bus_consumer_lag",
+      help: "Events stored on the bus and not yet acknowledged by the sensor's consumers",
+      labelNames: ["namespace", "sensor_name"],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: "sensorbus_dead_letters_total",
+      help: "Firings that failed for good and were stored as dead letters",
+      labelNames: triggerLabels,
+      registers,
+    });
+  }
+}

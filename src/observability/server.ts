@@ -1,0 +1,48 @@
+import type { FastifyInstance } from "fastify";
+import Fastify from "fastify";
+import type { Metrics } from "./metrics.js";
+
+export interface HealthSource {
+  /** Bus connected (publishes possible). */
+  busConnected(): boolean;
+  /** Triggers with a firing in flight longer than the stuck threshold. */
+  stuckTriggers(): string[];
+}
+
+export interface ObservabilityServerOptions {
+  metrics: Metrics;
+  health: HealthSource;
+  port: number;
+  host: string;
+  /** Extra routes (the web console) registered on the same server. */
+  plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
+}
+
+/**
+ * `/metrics` (Prometheus), `/livez` (the process answers), `/readyz` (bus connected and no trigger
+ * stuck) and `/healthz` (same as readyz, for probes written for Argo) on `--metrics-port`.
+ */
+export async function startObservabilityServer(
+  options: ObservabilityServerOptions,
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  const { metrics, health } = options;
+  app.get("/metrics", async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get("/livez", async () => ({ status: "ok" }));
+  const ready = async (_req: unknown, reply: import("fastify").FastifyReply) => {
+    const problems: string[] = [];
+    if (!health.busConnected()) problems.push("event bus disconnected");
+    const stuck = health.stuckTriggers();
+    if (stuck.length > 0) problems.push(`triggers stuck: ${stuck.join(", ")}`);
+    if (problems.length > 0) return reply.code(503).send({ status: "unavailable", problems });
+    return { status: "ok" };
+  };
+  app.get("/readyz", ready);
+  app.get("/healthz", ready);
+  for (const plugin of options.plugins ?? []) await plugin(app);
+  await app.listen({ port: options.port, host: options.host });
+  return app;
+}
