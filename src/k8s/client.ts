@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { errorMessage, TriggerError } from "../errors.js";
+import { parseGoDuration } from "../lib/duration.js";
 
 /**
  * The one wrapper around @kubernetes/client-node. The library supplies what is hard to get right
@@ -778,42 +779,16 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
 /** Backoff duration to ms: a number is nanoseconds, a string a Go duration ("1s", "1m30s"). */
 export function durationMs(d: number | string): number {
   if (typeof d === "number") return d / 1e6;
-  const s = d.trim();
-  if (s === "0") return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null = re.exec(s);
-  while (m) {
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    pos = re.lastIndex;
-    m = re.exec(s);
+  try {
+    return parseGoDuration(d.trim());
+  } catch (err) {
+    throw new KubeApiError(`invalid duration '${d}': ${errorMessage(err)}`, undefined, undefined, {
+      retryable: false,
+    });
   }
-  if (pos !== s.length || s.length === 0) {
-    throw new KubeApiError(
-      `invalid duration '${d}' (want a Go duration such as "1s")`,
-      undefined,
-      undefined,
-      {
-        retryable: false,
-      },
-    );
-  }
-  return total;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import { compileRe2 } from "../../lib/govaluate.js";
+
 /** Go's strconv and regexp behaviour where it leaks into filter results. */
 
 const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
@@ -40,30 +42,15 @@ export function goParseFloat(s: string): number | string {
   return n;
 }
 
-const regexCache = new Map<string, RegExp | string>();
-
 /**
- * Compiles an RE2 pattern as a JavaScript RegExp (unanchored, like Go's regexp.Match).
- * Translates RE2-only syntax we can (`(?P<name>`, `\z`, inline flags at the start); returns Go's
- * style of error text for patterns neither engine accepts.
+ * Compiles an RE2 pattern for an unanchored match (Go's regexp.Match), through the one RE2
+ * translation sensorbus has (lib/govaluate.ts: linear-time engine where possible). Returns Go's
+ * style of error text for patterns that do not compile.
  */
 export function goRegexp(pattern: string): RegExp | string {
-  const cached = regexCache.get(pattern);
-  if (cached !== undefined) return cached;
-  let src = pattern.replaceAll("(?P<", "(?<").replaceAll("\\z", "$(?![\\s\\S])");
-  let flags = "u";
-  const lead = /^\(\?([imsU]+)\)/.exec(src);
-  if (lead) {
-    src = src.slice(lead[0].length);
-    for (const f of lead[1]!) if (f === "i" || f === "m" || f === "s") flags += f;
-  }
-  let out: RegExp | string;
   try {
-    out = new RegExp(src, flags);
+    return compileRe2(pattern);
   } catch (err) {
-    out = `error parsing regexp: ${(err as Error).message.replace(/^Invalid regular expression: /, "")}: \`${pattern}\``;
+    return err instanceof Error ? err.message : String(err);
   }
-  if (regexCache.size > 1000) regexCache.clear();
-  regexCache.set(pattern, out);
-  return out;
 }
