@@ -216,6 +216,24 @@ export interface ConditionsResetCriteria {
   byTime?: { cron: string; timezone?: string };
 }
 
+/** Argo's precedence when several trigger kinds are set on one template (§4.2): the first present wins. */
+export const KIND_PRECEDENCE = [
+  "k8s",
+  "argoWorkflow",
+  "http",
+  "awsLambda",
+  "azureEventHubs",
+  "azureServiceBus",
+  "kafka",
+  "pulsar",
+  "nats",
+  "slack",
+  "openWhisk",
+  "custom",
+  "log",
+  "email",
+] as const;
+
 export interface TriggerTemplate {
   name: string;
   conditions?: string;

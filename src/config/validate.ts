@@ -11,6 +11,7 @@ import {
   validators,
 } from "./schema/index.js";
 import type { Manifest } from "./types.js";
+import { KIND_PRECEDENCE } from "./types.js";
 
 /**
  * One finding about one document, before the loader adds file and document index. `pointer` is a
@@ -38,24 +39,6 @@ export interface CheckResult {
 
 /** Trigger kinds sensorbus executes. */
 export const EXECUTED_TRIGGER_KINDS = ["k8s", "argoWorkflow", "http", "log"] as const;
-
-/** Argo's order when several kinds are set: the first one present wins. */
-const TRIGGER_KIND_ORDER = [
-  "k8s",
-  "argoWorkflow",
-  "http",
-  "awsLambda",
-  "azureEventHubs",
-  "azureServiceBus",
-  "kafka",
-  "pulsar",
-  "nats",
-  "slack",
-  "openWhisk",
-  "custom",
-  "log",
-  "email",
-] as const;
 
 /** Argo's RecreateStrategyEventSources (pkg/apis/events/v1alpha1/const.go). */
 const RECREATE_TYPES = new Set([
@@ -717,7 +700,7 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
     checkConditions(template.conditions, join(at, "conditions"), ctx, out);
   }
 
-  const kinds = TRIGGER_KIND_ORDER.filter((k) => template[k] !== undefined);
+  const kinds = KIND_PRECEDENCE.filter((k) => template[k] !== undefined);
   if (kinds.length === 0) {
     out.push(
       warn(

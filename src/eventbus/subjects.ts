@@ -1,4 +1,7 @@
 import { ConfigError } from "../errors.js";
+import { fnv32a } from "../lib/hash.js";
+
+export { fnv32a } from "../lib/hash.js";
 
 /** Argo's JetStream layout: one stream named `default`, subjects `default.<eventSource>.<event>`. */
 export const STREAM_NAME = "default";
@@ -31,13 +34,4 @@ export function subjectFor(eventSourceName: string, eventName: string): string {
 /** Argo's durable name: `group-<fnv32a("<sensor>-<trigger>-<dep>")>` as unsigned decimal. */
 export function durableName(sensor: string, trigger: string, dependency: string): string {
   return `group-${fnv32a(`${sensor}-${trigger}-${dependency}`)}`;
-}
-
-export function fnv32a(text: string): number {
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(text, "utf8")) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
 }

@@ -4,6 +4,7 @@ import type { PubSubEventSpec } from "../config/types.js";
 import { ConfigError, EventsError, errorMessage } from "../errors.js";
 import { goCompact, goMarshal, goQuote } from "../lib/gojson.js";
 import { formatGoTime } from "../lib/gotime.js";
+import { fnv32a } from "../lib/hash.js";
 import type { Logger } from "../observability/logger.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "./types.js";
 
@@ -122,16 +123,6 @@ function pubSubSpecJson(spec: PubSubEventSpec): string {
     parts.push(`"filter":${expr ? `{"expression":${goQuote(expr)}}` : "{}"}`);
   }
   return `{${parts.join(",")}}`;
-}
-
-/** 32-bit FNV-1a over the UTF-8 bytes, as Go's hash/fnv New32a. */
-export function fnv32a(text: string): number {
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(text, "utf8")) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
 }
 
 /**

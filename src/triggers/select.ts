@@ -1,22 +1,7 @@
 import type { TriggerTemplate } from "../config/types.js";
+import { KIND_PRECEDENCE } from "../config/types.js";
 
-/** Argo's precedence when several kinds are set on one template (§4.2). */
-export const KIND_PRECEDENCE = [
-  "k8s",
-  "argoWorkflow",
-  "http",
-  "awsLambda",
-  "azureEventHubs",
-  "azureServiceBus",
-  "kafka",
-  "pulsar",
-  "nats",
-  "slack",
-  "openWhisk",
-  "custom",
-  "log",
-  "email",
-] as const;
+export { KIND_PRECEDENCE } from "../config/types.js";
 
 /** The kind that runs for this template, or undefined when none is set. */
 export function selectKind(

@@ -2,13 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   buildPubSubPayload,
   defaultSubscriptionId,
-  fnv32a,
   PubSubPayloadError,
   pubSubEventId,
   pubSubExtensions,
   validatePubSubSpec,
 } from "../../../src/eventsources/pubsub.js";
 import { formatGoTime } from "../../../src/lib/gotime.js";
+import { fnv32a } from "../../../src/lib/hash.js";
 
 /** A Date carrying PreciseDate's extra digits, the way the client library hands publishTime over. */
 function preciseDate(iso: string, micros: number, nanos: number): Date {
