@@ -1,35 +1,19 @@
 import type { LoadResult } from "../config/load.js";
 import { formatProblem, hasErrors } from "../config/load.js";
-import type { ValueResolver } from "../config/secrets.js";
 import { ConfigError } from "../errors.js";
 import { createBus } from "../eventbus/index.js";
 import type { EventBus } from "../eventbus/types.js";
-import type { Clock, EventSourceAdapter } from "../eventsources/types.js";
-import type { KubeClient } from "../k8s/client.js";
-import type { Logger } from "../observability/logger.js";
-import type { Metrics } from "../observability/metrics.js";
 import type { EventSourceRunner } from "./eventsource-runner.js";
-import type { ApplyOutcome } from "./host.js";
+import type { ApplyOutcome, RunnerHostOptions } from "./host.js";
 import { ManifestReconciler, RunnerHost } from "./host.js";
-import type { DeadLetterRecord, SensorObserver, SensorRunner } from "./sensor-runner.js";
+import type { SensorRunner } from "./sensor-runner.js";
 
-export interface RuntimeOptions {
+export interface RuntimeOptions extends Omit<RunnerHostOptions, "bus" | "ownsBus"> {
   loaded: LoadResult;
   /** nats://... URL list, or undefined for the in-memory bus. */
   busUrl: string | undefined;
   /** A bus to use instead of connecting one (tests); the caller closes it. */
   bus?: EventBus;
-  kube: KubeClient | undefined;
-  dryRun: boolean;
-  values: ValueResolver;
-  log: Logger;
-  clock?: Clock;
-  concurrency?: number;
-  extraAdapters?: readonly EventSourceAdapter<never>[];
-  observer?: SensorObserver;
-  /** Argo-named Prometheus metrics to feed. */
-  metrics?: Metrics;
-  deadLetter?: (record: DeadLetterRecord) => Promise<void>;
 }
 
 /**
@@ -55,20 +39,8 @@ export class Runtime {
     const bus =
       options.bus ??
       (await createBus(options.busUrl, { log: log.child({ component: "eventbus" }) }));
-    const host = new RunnerHost({
-      bus,
-      ownsBus: options.bus === undefined,
-      kube: options.kube,
-      dryRun: options.dryRun,
-      values: options.values,
-      log,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-      ...(options.extraAdapters ? { extraAdapters: options.extraAdapters } : {}),
-      ...(options.observer ? { observer: options.observer } : {}),
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      ...(options.deadLetter ? { deadLetter: options.deadLetter } : {}),
-    });
+    const { loaded: _loaded, busUrl: _busUrl, bus: _bus, ...hostOptions } = options;
+    const host = new RunnerHost({ ...hostOptions, bus, ownsBus: options.bus === undefined });
     const runtime = new Runtime(bus, host, new ManifestReconciler(host, log));
     const failed = (await runtime.apply(loaded)).filter((o) => o.result === "failed");
     if (failed.length > 0) {
