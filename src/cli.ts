@@ -7,6 +7,7 @@ import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
 import { Runtime } from "./app/runtime.js";
+import { parseMetricsPort, serveObservability } from "./app/serve.js";
 import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
 import { dirResolver } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
@@ -14,7 +15,6 @@ import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
 import { createLogger, silentLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
-import { startObservabilityServer } from "./observability/server.js";
 import { triggerRegistry } from "./triggers/registry.js";
 
 const VERSION = "0.1.0";
@@ -138,10 +138,7 @@ async function runCommand(args: string[]): Promise<number> {
     );
   else log.info({ kubernetes: kube.source }, "Kubernetes triggers use this cluster");
 
-  const metricsPort = Number(opts["metrics-port"] ?? "7777");
-  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
-    throw new ConfigError(`--metrics-port: '${opts["metrics-port"]}' is not a port number`);
-  }
+  const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
   const runtime = await Runtime.start({
@@ -153,35 +150,21 @@ async function runCommand(args: string[]): Promise<number> {
     log,
     metrics,
   });
-  const lagTimer = setInterval(() => {
-    for (const s of runtime.sensors) {
-      s.pending().then(
-        (n) => metrics.consumerLag.set({ namespace: metrics.namespace, sensor_name: s.name }, n),
-        () => undefined,
-      );
-    }
-  }, 5_000);
-  lagTimer.unref();
-  const server =
-    metricsPort === 0
-      ? undefined
-      : await startObservabilityServer({
-          metrics,
-          port: metricsPort,
-          host: opts.listen ?? "127.0.0.1",
-          health: {
-            busConnected: () => runtime.bus.connected,
-            stuckTriggers: () => runtime.stuckTriggers(),
-          },
-        }).catch(async (err) => {
-          await runtime.stop(5_000);
-          throw new ConfigError(`--metrics-port ${metricsPort}: ${errorMessage(err)}`);
-        });
-  if (server)
-    log.info(
-      { metrics: `http://${opts.listen ?? "127.0.0.1"}:${metricsPort}/metrics` },
-      "metrics and health endpoints listening",
-    );
+  const served = await serveObservability({
+    metrics,
+    port: metricsPort,
+    host: opts.listen ?? "127.0.0.1",
+    health: {
+      busConnected: () => runtime.bus.connected,
+      stuckTriggers: () => runtime.stuckTriggers(),
+    },
+    sensors: () => runtime.sensors,
+  }).catch(async (err) => {
+    await runtime.stop(5_000);
+    throw err;
+  });
+  if (served.url)
+    log.info({ metrics: `${served.url}/metrics` }, "metrics and health endpoints listening");
   // File mode: changed manifests are reloaded in place; an invalid edit keeps the running version.
   const watcher = watchManifestFiles(
     paths,
@@ -220,8 +203,7 @@ async function runCommand(args: string[]): Promise<number> {
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
   });
-  clearInterval(lagTimer);
-  await server?.close();
+  await served.close();
   log.info("stopped");
   log.flush?.();
   return 0;
@@ -362,10 +344,7 @@ async function controllerCommand(args: string[]): Promise<number> {
   }
   const namespace = opts.namespace ?? kube.namespace;
   const dryRun = opts["dry-run"] === true;
-  const metricsPort = Number(opts["metrics-port"] ?? "7777");
-  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
-    throw new ConfigError(`--metrics-port: '${opts["metrics-port"]}' is not a port number`);
-  }
+  const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
@@ -383,18 +362,16 @@ async function controllerCommand(args: string[]): Promise<number> {
     log,
     metrics,
   });
-  const server =
-    metricsPort === 0
-      ? undefined
-      : await startObservabilityServer({
-          metrics,
-          port: metricsPort,
-          host: opts.listen ?? "127.0.0.1",
-          health: { busConnected: () => bus.connected, stuckTriggers: () => host.stuckTriggers() },
-        }).catch(async (err) => {
-          await host.close(5_000);
-          throw new ConfigError(`--metrics-port ${metricsPort}: ${errorMessage(err)}`);
-        });
+  const served = await serveObservability({
+    metrics,
+    port: metricsPort,
+    host: opts.listen ?? "127.0.0.1",
+    health: { busConnected: () => bus.connected, stuckTriggers: () => host.stuckTriggers() },
+    sensors: () => host.sensors.values(),
+  }).catch(async (err) => {
+    await host.close(5_000);
+    throw err;
+  });
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (abort.signal.aborted) {
@@ -418,7 +395,7 @@ async function controllerCommand(args: string[]): Promise<number> {
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
-    await server?.close();
+    await served.close();
     kube.close();
   }
   log.info("stopped");
