@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Runtime } from "../../src/app/runtime.js";
+import type { LoadResult } from "../../src/config/load.js";
+import { dirResolver } from "../../src/config/secrets.js";
+import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
+import { createBus } from "../../src/eventbus/index.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { HttpSink } from "../support/http-sink.js";
+import type { NatsServer } from "../support/nats-server.js";
+import { startNatsServer, waitUntil } from "../support/nats-server.js";
+import { freePort } from "../support/ports.js";
+
+const log = silentLogger();
+
+// Issue 4: partial condition state lives in JetStream KV (Argo's layout: bucket = Sensor name,
+// key `<trigger>/<dep>`), so a Sensor restarted between the two halves of `a && b` still fires.
+describe("KV-backed conditions survive a sensor restart (real nats-server)", () => {
+  let nats: NatsServer;
+  let sink: HttpSink;
+  let port: number;
+  let loaded: LoadResult;
+  const runtimes: Runtime[] = [];
+
+  const start = async () => {
+    const rt = await Runtime.start({
+      loaded,
+      busUrl: nats.url,
+      kube: undefined,
+      dryRun: true,
+      values: dirResolver({}),
+      log,
+    });
+    runtimes.push(rt);
+    return rt;
+  };
+  const post = async (endpoint: string, body: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${port}${endpoint}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    await res.text();
+    return res.status;
+  };
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    sink = await new HttpSink().start();
+    port = await freePort();
+    const es: EventSourceManifest = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventSource",
+      metadata: { name: "steps" },
+      spec: {
+        webhook: {
+          extract: { port: String(port), endpoint: "/extract", method: "POST" },
+          validate: { port: String(port), endpoint: "/validate", method: "POST" },
+        },
+      },
+    };
+    const sensor: SensorManifest = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Sensor",
+      metadata: { name: "fan-in" },
+      spec: {
+        dependencies: [
+          { name: "extract-done", eventSourceName: "steps", eventName: "extract" },
+          { name: "validate-done", eventSourceName: "steps", eventName: "validate" },
+        ],
+        triggers: [
+          {
+            template: {
+              name: "load",
+              conditions: "extract-done && validate-done",
+              http: {
+                url: `${sink.url}/load`,
+                payload: [
+                  { src: { dependencyName: "extract-done", dataKey: "body.rows" }, dest: "rows" },
+                  { src: { dependencyName: "validate-done", dataKey: "body.ok" }, dest: "ok" },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    };
+    loaded = {
+      eventSources: [{ manifest: es, file: "test", doc: 0 }],
+      sensors: [{ manifest: sensor, file: "test", doc: 0 }],
+      problems: [],
+    };
+  });
+
+  afterAll(async () => {
+    for (const rt of runtimes) await rt.stop(5_000).catch(() => undefined);
+    await sink?.stop();
+    await nats?.stop();
+  });
+
+  it("keeps the first half in KV across the restart and fires once with both events", async () => {
+    const first = await start();
+    expect(await post("/extract", { rows: 42 })).toBe(200);
+    // The partial state is in KV under Argo's key before we stop.
+    const bus = await createBus(nats.url, { log });
+    const kv = await bus.kv("fan-in");
+    await waitUntil(
+      async () => (await kv.get("load/extract-done")) !== undefined,
+      "the partial entry in KV",
+    );
+    await first.stop(5_000);
+    expect(sink.requests).toHaveLength(0);
+
+    const second = await start();
+    expect(await post("/validate", { ok: true })).toBe(200);
+    await waitUntil(() => sink.requests.length === 1, "the fan-in firing after the restart");
+    expect(JSON.parse(sink.requests[0]!.body)).toEqual({ rows: "42", ok: "true" });
+    // State is cleared after firing, as Argo does.
+    await waitUntil(
+      async () => (await kv.get("load/extract-done")) === undefined,
+      "the state to be cleared",
+    );
+    await bus.close();
+    await second.stop(5_000);
+  });
+});
