@@ -227,7 +227,7 @@ export function k8sTrigger(
     if (!live || !client) {
       ctx.log.info(
         { operation: d.operation, object: obj },
-        `rendered ${obj.kind} (dry run) ${d.operation} ${d.id}${client ? "" : " (no Kubernetes configuration)"}`,
+        `rendered ${obj.kind} (dry run) ${d.operation} ${d.id}${client || opts.dryRun ? "" : " (no Kubernetes configuration)"}`,
       );
       return { summary: `rendered ${d.operation} ${what} (dry run)`, detail: { dryRun: true } };
     }
