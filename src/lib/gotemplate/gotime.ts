@@ -1,3 +1,5 @@
+import { parseGoDurationNanos } from "../duration.js";
+
 /**
  * The slice of Go's `time` package that sprig's date functions expose: an instant with a fixed
  * zone offset, layout-based Format/Parse ("2006-01-02T15:04:05Z07:00"), Duration.String and
@@ -608,35 +610,11 @@ export function durationString(ns: bigint): string {
   return neg ? `-${out}` : out;
 }
 
-const UNITS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3,
-  μs: 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
 /** Go's time.ParseDuration; undefined on bad input. */
 export function parseDuration(s: string): bigint | undefined {
-  let rest = s;
-  let neg = false;
-  if (rest[0] === "-" || rest[0] === "+") {
-    neg = rest[0] === "-";
-    rest = rest.slice(1);
+  try {
+    return parseGoDurationNanos(s);
+  } catch {
+    return undefined;
   }
-  if (rest === "0") return 0n;
-  if (rest === "") return undefined;
-  let total = 0n;
-  while (rest !== "") {
-    const m = /^([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
-    if (!m || (m[1] === "" && (m[2] ?? "") === "")) return undefined;
-    const unit = UNITS[m[3]!]!;
-    total += BigInt(m[1] || "0") * BigInt(unit);
-    if (m[2]) total += BigInt(Math.floor(Number(`0.${m[2]}`) * unit));
-    rest = rest.slice(m[0].length);
-  }
-  return neg ? -total : total;
 }
