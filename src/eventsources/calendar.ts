@@ -322,6 +322,15 @@ export interface CalendarAdapterOptions {
    * (Go prints its monotonic clock reading there). Default `performance.now()`.
    */
   monotonicMs?: () => number;
+  /**
+   * In Kubernetes: the store for an entry with `persistence.configMap` (Argo keeps the last event
+   * in that ConfigMap under `<eventSource>.<event>`). Entries without one use `tickStore`.
+   */
+  configMapStore?: (ref: {
+    name: string;
+    namespace: string;
+    createIfNotExist: boolean;
+  }) => TickStore | undefined;
 }
 
 interface Entry {
@@ -330,6 +339,8 @@ interface Entry {
   compiled: CompiledCalendar;
   key: string;
   log: Logger;
+  /** Where this entry persists its ticks (undefined: persistence off). */
+  store: TickStore | undefined;
 }
 
 export function createCalendarAdapter(
@@ -346,22 +357,35 @@ export function createCalendarAdapter(
     key: "calendar",
     ceType: "calendar",
     async start(entries, ctx): Promise<RunningAdapter> {
-      const compiled: Entry[] = entries.map(({ eventName, spec }) => ({
-        eventName,
-        spec,
-        compiled: compileCalendarSpec(spec, `spec.calendar.${eventName}`),
-        key: `${ctx.namespace}.${ctx.eventSourceName}.${eventName}`,
-        log: ctx.log.child({ component: "calendar", eventName }),
-      }));
-      const store = compiled.some((e) => e.compiled.persistence) ? storeFor() : undefined;
+      const compiled: Entry[] = entries.map(({ eventName, spec }) => {
+        const c = compileCalendarSpec(spec, `spec.calendar.${eventName}`);
+        const cm = spec.persistence?.configMap;
+        const store = !c.persistence
+          ? undefined
+          : ((cm?.name
+              ? opts.configMapStore?.({
+                  name: cm.name,
+                  namespace: ctx.namespace,
+                  createIfNotExist: cm.createIfNotExist === true,
+                })
+              : undefined) ?? storeFor());
+        return {
+          eventName,
+          spec,
+          compiled: c,
+          key: `${ctx.namespace}.${ctx.eventSourceName}.${eventName}`,
+          log: ctx.log.child({ component: "calendar", eventName }),
+          store,
+        };
+      });
       const starts: number[] = [];
-      for (const entry of compiled) starts.push(await startingPoint(entry, store, ctx));
+      for (const entry of compiled) starts.push(await startingPoint(entry, entry.store, ctx));
       const stopping = new AbortController();
       const onAbort = () => stopping.abort();
       ctx.signal.addEventListener("abort", onAbort, { once: true });
       if (ctx.signal.aborted) stopping.abort();
       const loops = compiled.map((entry, i) =>
-        runEntry(entry, starts[i] as number, store, ctx, stopping.signal, monotonicMs).catch(
+        runEntry(entry, starts[i] as number, entry.store, ctx, stopping.signal, monotonicMs).catch(
           (err: unknown) => {
             entry.log.error({ err }, "calendar entry stopped by an unexpected error");
           },

@@ -1,6 +1,7 @@
 import type { KubeClient } from "../k8s/client.js";
 import type { TickStore } from "./calendar.js";
 import { createCalendarAdapter } from "./calendar.js";
+import { ConfigMapTickStore } from "./configmap-tick-store.js";
 import { pubSubAdapter } from "./pubsub.js";
 import { createResourceAdapter } from "./resource.js";
 import type { EventSourceAdapter } from "./types.js";
@@ -25,7 +26,13 @@ export function adapterRegistry(
   const all = [
     webhookAdapter,
     pubSubAdapter,
-    createCalendarAdapter(options.tickStore ? { tickStore: options.tickStore } : {}),
+    createCalendarAdapter({
+      ...(options.tickStore ? { tickStore: options.tickStore } : {}),
+      configMapStore: (ref) => {
+        const kube = options.kube?.();
+        return kube ? new ConfigMapTickStore(kube, ref) : undefined;
+      },
+    }),
     createResourceAdapter({ kube: options.kube ?? (() => undefined) }),
     ...(options.extra ?? []),
   ] as Array<EventSourceAdapter<unknown>>;

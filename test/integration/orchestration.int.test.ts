@@ -11,6 +11,7 @@ import { createCalendarAdapter } from "../../src/eventsources/calendar.js";
 import { createResourceAdapter } from "../../src/eventsources/resource.js";
 import type { Clock } from "../../src/eventsources/types.js";
 import { type KubeClient, loadKubeClient } from "../../src/k8s/client.js";
+import { FakeClock } from "../support/fake-clock.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 import { waitUntil } from "../support/nats-server.js";
 
@@ -26,39 +27,6 @@ const NS = "argo";
 const WF_API = "argoproj.io/v1alpha1";
 const WF_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/workflows`;
 const WAIT_MS = 10_000;
-
-/** Time stands still until advanceTo(); sleeps resolve when their deadline is reached. */
-class FakeClock implements Clock {
-  private sleepers: Array<{ at: number; wake: (v: boolean) => void }> = [];
-  constructor(private t: number) {}
-  now(): number {
-    return this.t;
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-    if (signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const s = {
-        at: this.t + Math.max(0, ms),
-        wake: (v: boolean) => {
-          this.sleepers = this.sleepers.filter((x) => x !== s);
-          signal?.removeEventListener("abort", onAbort);
-          resolve(v);
-        },
-      };
-      const onAbort = () => s.wake(false);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.sleepers.push(s);
-    });
-  }
-  /** Someone sleeps until exactly `at`. */
-  waitingFor(at: number): boolean {
-    return this.sleepers.some((s) => s.at === at);
-  }
-  advanceTo(t: number): void {
-    this.t = t;
-    for (const s of [...this.sleepers]) if (s.at <= t) s.wake(true);
-  }
-}
 
 type Obj = ReturnType<FakeKubeApi["objects"]>[number];
 interface Fired {
