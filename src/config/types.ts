@@ -32,8 +32,21 @@ export interface WebhookEventSpec {
   metadata?: Record<string, string>;
   serverCertSecret?: SecretKeySelector;
   serverKeySecret?: SecretKeySelector;
+  /** sensorbus extension (Argo has no signature check): HMAC of the raw body in a header. */
+  hmac?: WebhookHmac;
   filter?: EventSourceFilter;
   [k: string]: unknown;
+}
+
+/** `hmac` of a webhook entry; see docs/webhook-security.md. */
+export interface WebhookHmac {
+  secret: SecretKeySelector;
+  /** Default `X-Hub-Signature-256` (`X-Hub-Signature` for sha1, `X-Hub-Signature-512`). */
+  header?: string;
+  /** Default sha256. */
+  algorithm?: "sha1" | "sha256" | "sha512";
+  /** Text before the hex digest; default `<algorithm>=` (GitHub), "" for a bare digest. */
+  prefix?: string;
 }
 
 export interface PubSubEventSpec {
@@ -173,6 +186,8 @@ export interface ArgoWorkflowTrigger {
   operation?: string;
   parameters?: TriggerParameter[];
   args?: string[];
+  /** sensorbus extension (like a CronWorkflow's): Allow (default), Forbid or Replace. */
+  concurrencyPolicy?: string;
   [k: string]: unknown;
 }
 
@@ -234,10 +249,25 @@ export const KIND_PRECEDENCE = [
   "email",
 ] as const;
 
+/**
+ * sensorbus extension (not in Argo): keyed correlation. The condition is evaluated per correlation
+ * key; partial matches expire `window` after the key's first event (docs/correlation.md).
+ */
+export interface CorrelationConfig {
+  /** Go duration, e.g. "30m". */
+  window: string;
+  /** Default key for every dependency: a gjson path into the event data, or `ce:<attribute>`. */
+  key?: string;
+  /** Per dependency name, overriding `key`. */
+  keys?: Record<string, string>;
+}
+
 export interface TriggerTemplate {
   name: string;
   conditions?: string;
   conditionsReset?: ConditionsResetCriteria[];
+  /** sensorbus extension: keyed correlation. */
+  correlation?: CorrelationConfig;
   argoWorkflow?: ArgoWorkflowTrigger;
   k8s?: K8sTrigger;
   http?: HttpTrigger;

@@ -44,6 +44,35 @@ interface ArgoDetail {
   /** submit / submit-from: the Workflow to create. Others: the merge patch. */
   object: KubeObject | undefined;
   patch: Record<string, unknown> | undefined;
+  /** sensorbus `concurrencyPolicy` Forbid/Replace: how to find this trigger's running Workflows. */
+  concurrency?: { policy: "Forbid" | "Replace"; labelSelector: string };
+}
+
+/** Phases of a Workflow that has not finished (an absent phase is a Workflow not yet started). */
+const UNFINISHED_PHASES = new Set(["", "Pending", "Running"]);
+
+/**
+ * sensorbus extension `argoWorkflow.concurrencyPolicy`, like a CronWorkflow's: `Allow` (default)
+ * always submits; `Forbid` skips the firing while a Workflow this trigger submitted is still
+ * running; `Replace` terminates those Workflows, then submits.
+ */
+function concurrencyOf(
+  template: ArgoWorkflowTrigger,
+  ctx: FiringContext,
+  field: string,
+): ArgoDetail["concurrency"] {
+  const policy = template.concurrencyPolicy ?? "Allow";
+  if (policy === "Allow") return undefined;
+  if (policy !== "Forbid" && policy !== "Replace") {
+    throw renderError(
+      `${field}.concurrencyPolicy`,
+      `'${String(policy)}' is not Allow, Forbid or Replace`,
+    );
+  }
+  return {
+    policy,
+    labelSelector: `events.argoproj.io/sensor=${ctx.sensorName},events.argoproj.io/trigger=${ctx.triggerName}`,
+  };
 }
 
 function renderError(field: string, message: string): TriggerError {
@@ -82,6 +111,10 @@ export function stampFiring(meta: Record<string, unknown>, ctx: FiringContext): 
     ? (meta.annotations as Record<string, string>)
     : {};
   annotations[EVENT_IDS_ANNOTATION] = ids.join(",");
+  // W3C trace context of the firing's first event: the Workflow joins the caller's trace.
+  const traceparent = [...ctx.events.values()][0]?.extensions?.traceparent;
+  if (typeof traceparent === "string" && traceparent !== "")
+    annotations["sensorbus.io/traceparent"] = traceparent;
   if (ctx.correlationId) {
     if (ctx.correlationId.length <= 63 && LABEL_VALUE.test(ctx.correlationId)) {
       const labels = isObject(meta.labels) ? (meta.labels as Record<string, string>) : {};
@@ -234,6 +267,10 @@ export function argoWorkflowTrigger(
     const namespace =
       typeof meta.namespace === "string" && meta.namespace ? meta.namespace : ctx.namespace;
 
+    const concurrency =
+      operation === "submit" || operation === "submit-from"
+        ? concurrencyOf(template, ctx, field)
+        : undefined;
     if (operation === "submit") {
       const args = parseSubmitArgs(template.args, `${field}.args`);
       const wf = obj as KubeObject;
@@ -263,6 +300,7 @@ export function argoWorkflowTrigger(
         name: wf.metadata.name!,
         object: wf,
         patch: undefined,
+        ...(concurrency ? { concurrency } : {}),
       });
     }
 
@@ -297,6 +335,14 @@ export function argoWorkflowTrigger(
       }
       applySubmitArgs(wf, args);
       wf.metadata.namespace = namespace;
+      if (concurrency) {
+        // Argo adds no labels to submit-from Workflows; the policy needs them to find them again.
+        wf.metadata.labels = {
+          ...(isObject(wf.metadata.labels) ? wf.metadata.labels : {}),
+          "events.argoproj.io/sensor": ctx.sensorName,
+          "events.argoproj.io/trigger": ctx.triggerName,
+        };
+      }
       finishNaming(wf, ctx);
       return rendered(wf, {
         operation,
@@ -304,6 +350,7 @@ export function argoWorkflowTrigger(
         name: wf.metadata.name!,
         object: wf,
         patch: undefined,
+        ...(concurrency ? { concurrency } : {}),
       });
     }
 
@@ -409,7 +456,7 @@ export function argoWorkflowTrigger(
     if (!live || !client) {
       ctx.log.info(
         { operation: d.operation, object: r.payload },
-        `rendered Workflow (dry run) ${d.operation} ${id}${client ? "" : " (no Kubernetes configuration)"}`,
+        `rendered Workflow (dry run) ${d.operation} ${id}${client || opts.dryRun ? "" : " (no Kubernetes configuration)"}`,
       );
       return {
         summary: `rendered Workflow ${d.operation} ${id} (dry run)`,
@@ -422,6 +469,38 @@ export function argoWorkflowTrigger(
       namespace: d.namespace,
       name: d.name,
     };
+    if (d.object && d.concurrency) {
+      const running = (
+        await client.list(WORKFLOW_API, "Workflow", d.namespace, {
+          labelSelector: d.concurrency.labelSelector,
+        })
+      ).items.filter(
+        (wf) =>
+          wf.metadata?.name !== d.name &&
+          UNFINISHED_PHASES.has(
+            String((wf as { status?: { phase?: string } }).status?.phase ?? ""),
+          ),
+      );
+      const names = running.map((wf) => wf.metadata?.name ?? "");
+      if (running.length > 0 && d.concurrency.policy === "Forbid") {
+        return {
+          summary: `skipped: Workflow ${names.join(", ")} submitted by this trigger is still running (concurrencyPolicy: Forbid)`,
+          detail: { ...detail, skipped: true, running: names },
+        };
+      }
+      for (const name of names) {
+        await client.patch(
+          {
+            apiVersion: WORKFLOW_API,
+            kind: "Workflow",
+            metadata: { name, namespace: d.namespace },
+          },
+          "application/merge-patch+json",
+          { spec: { shutdown: "Terminate" } },
+        );
+      }
+      if (names.length > 0) detail.replaced = names;
+    }
     if (d.object) {
       const res = await createOnce(client, d.object);
       detail.alreadyDone = res.alreadyDone;

@@ -22,44 +22,17 @@ import {
 } from "../../src/k8s/client.js";
 import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow.js";
 import { k8sTrigger } from "../../src/triggers/k8s.js";
+import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 
 const NS = "argo-events";
 const WF_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/workflows`;
 
-// --- a trivial stand-in for triggers/params.ts: dataKey (dot path) or value -> dest (dot path) ---
-function setPath(doc: unknown, path: string, value: unknown): void {
-  const keys = path.split(".");
-  let cur = doc as Record<string, unknown>;
-  keys.forEach((k, i) => {
-    if (i === keys.length - 1) cur[k] = value;
-    else {
-      if (typeof cur[k] !== "object" || cur[k] === null)
-        cur[k] = /^\d+$/.test(keys[i + 1]!) ? [] : {};
-      cur = cur[k] as Record<string, unknown>;
-    }
-  });
-}
+/** The real Argo parameter application (src/triggers/params.ts) over this firing's events. */
 function applyParams(events: ReadonlyMap<string, CloudEvent>) {
-  return (doc: string, params: readonly TriggerParameter[] | undefined): string => {
-    const obj = JSON.parse(doc) as unknown;
-    for (const p of params ?? []) {
-      const ev = events.get(p.src.dependencyName);
-      if (!ev) continue;
-      let v: unknown = p.src.value;
-      if (p.src.dataKey) {
-        v = p.src.dataKey
-          .split(".")
-          .reduce<unknown>(
-            (o, k) => (o as Record<string, unknown>)?.[k],
-            JSON.parse(ev.data ?? "{}"),
-          );
-      }
-      setPath(obj, p.dest, String(v));
-    }
-    return JSON.stringify(obj);
-  };
+  return (doc: string, params: readonly TriggerParameter[] | undefined): string =>
+    applyParameters(doc, params, events);
 }
 
 function event(id: string, data: unknown): CloudEvent {
@@ -841,5 +814,80 @@ describe("KubeClient list and watch", () => {
       [{ op: "replace", path: "/data/a", value: "2" }],
     );
     expect(api.object("v1", "ConfigMap", NS, "jp")!.data).toEqual({ a: "2" });
+  });
+});
+
+describe("argoWorkflow concurrencyPolicy (sensorbus extension)", () => {
+  const wfApi = "argoproj.io/v1alpha1";
+  const mine = () =>
+    api
+      .objects(wfApi, "Workflow")
+      .filter((o) => o.metadata?.labels?.["events.argoproj.io/trigger"] === "wf-trigger");
+  const setPhase = (name: string, phase: string) =>
+    api.mutate(wfApi, "Workflow", NS, name, (o) => {
+      (o as { status?: unknown }).status = { phase };
+    });
+  const submit = async (policy: string, id: string) => {
+    const trigger = argoWorkflowTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+    const ctx = firing({ ids: [id] });
+    return trigger.execute(
+      await trigger.render(submitTemplate({ concurrencyPolicy: policy }), ctx),
+      exec(),
+    );
+  };
+
+  beforeEach(() => {
+    for (const o of mine())
+      api.mutate(wfApi, "Workflow", NS, o.metadata!.name!, (x) => {
+        (x as { status?: unknown }).status = { phase: "Succeeded" };
+      });
+  });
+
+  it("Forbid skips while this trigger's last Workflow runs, then submits once it finished", async () => {
+    const first = await submit("Forbid", "cp-1");
+    const name = String(first.detail?.name);
+    setPhase(name, "Running");
+    const second = await submit("Forbid", "cp-2");
+    expect(second.detail?.skipped).toBe(true);
+    expect(second.summary).toContain(name);
+    expect(
+      mine().filter(
+        (o) =>
+          (o.metadata?.annotations as Record<string, string> | undefined)?.[
+            "sensorbus.io/event-ids"
+          ] === "cp-2",
+      ),
+    ).toHaveLength(0);
+    setPhase(name, "Succeeded");
+    const third = await submit("Forbid", "cp-3");
+    expect(third.detail?.skipped).toBeUndefined();
+    expect(mine().some((o) => o.metadata?.name === third.detail?.name)).toBe(true);
+  });
+
+  it("Replace terminates the running Workflow before submitting the new one", async () => {
+    const first = await submit("Replace", "cp-4");
+    const old = String(first.detail?.name);
+    setPhase(old, "Running");
+    const second = await submit("Replace", "cp-5");
+    expect(second.detail?.replaced).toEqual([old]);
+    const terminated = api.objects(wfApi, "Workflow").find((o) => o.metadata?.name === old) as {
+      spec?: { shutdown?: string };
+    };
+    expect(terminated.spec?.shutdown).toBe("Terminate");
+    const patch = api
+      .apiRequests()
+      .find((r) => r.method === "PATCH" && r.path === `${WF_PATH}/${old}`);
+    expect(patch?.headers["content-type"]).toContain("application/merge-patch+json");
+  });
+
+  it("rejects an unknown policy at render time", async () => {
+    const trigger = argoWorkflowTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+    const err = await rejection(
+      trigger.render(submitTemplate({ concurrencyPolicy: "Sometimes" }), firing()),
+    );
+    expect(err.message).toContain(
+      "argoWorkflow.concurrencyPolicy: 'Sometimes' is not Allow, Forbid or Replace",
+    );
+    expect(err.retryable).toBe(false);
   });
 });

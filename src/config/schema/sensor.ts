@@ -120,6 +120,12 @@ export const ArgoWorkflowTrigger = Struct({
   ),
   parameters: Parameters,
   args: Type.Optional(Type.Array(Type.String())),
+  concurrencyPolicy: Type.Optional(
+    Type.Union([Type.Literal("Allow"), Type.Literal("Forbid"), Type.Literal("Replace")], {
+      description:
+        "sensorbus extension, like a CronWorkflow's: Allow (default), Forbid (skip while this trigger's last Workflow runs) or Replace (terminate it, then submit)",
+    }),
+  ),
 });
 
 const SecureHeader = Struct({
@@ -199,9 +205,29 @@ export const OTHER_TRIGGER_KINDS = {
   email: Loose({ port: Type.Optional(Int32()), parameters: Parameters }),
 } as const;
 
+/** sensorbus extension: keyed correlation (docs/correlation.md). */
+export const Correlation = Struct(
+  {
+    window: Type.String({
+      pattern: "^([0-9]+(\\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$",
+      description: "Go duration: a key's partial match expires this long after its first event",
+    }),
+    key: Type.Optional(
+      NonEmptyString("correlation key of every dependency: a gjson data path or ce:<attribute>"),
+    ),
+    keys: Type.Optional(
+      Type.Record(Type.String(), NonEmptyString(), {
+        description: "per dependency name: a gjson data path or ce:<attribute> (overrides key)",
+      }),
+    ),
+  },
+  "sensorbus extension: fire when the condition holds for one correlation key within window",
+);
+
 export const TriggerTemplate = Struct({
   name: NonEmptyString(),
   conditions: Type.Optional(Type.String({ description: "dependency names with && || ( )" })),
+  correlation: Type.Optional(Correlation),
   k8s: Type.Optional(StandardK8STrigger),
   argoWorkflow: Type.Optional(ArgoWorkflowTrigger),
   http: Type.Optional(HTTPTrigger),
