@@ -91,7 +91,7 @@ export function decodeStructured(text: string): CloudEvent {
   const members = scanTopLevelMembers(text);
   const attr = (name: string): unknown => {
     const span = members.get(name);
-    return span === undefined ? undefined : JSON.parse(text.slice(span[0], span[1]));
+    return span === undefined ? undefined : parseJson(text.slice(span[0], span[1]));
   };
   const str = (name: string, required: boolean): string | undefined => {
     const v = attr(name);
@@ -112,7 +112,7 @@ export function decodeStructured(text: string): CloudEvent {
     const raw = text.slice(dataSpan[0], dataSpan[1]);
     if (raw === "null") data = undefined;
     else if (!isJsonContentType(datacontenttype) && raw.startsWith('"'))
-      data = JSON.parse(raw) as string;
+      data = parseJson(raw) as string;
     else data = raw;
   } else if (b64 !== undefined) {
     data = Buffer.from(b64, "base64").toString("utf8");
@@ -151,6 +151,15 @@ export function eventContext(ev: CloudEvent): EventContext {
   };
 }
 
+/** JSON.parse whose SyntaxError becomes SB_ERR_CLOUDEVENT_INVALID (found by fuzzing). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw invalid(`malformed JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 function invalid(msg: string): EventsError {
   return new EventsError("SB_ERR_CLOUDEVENT_INVALID", `invalid CloudEvent: ${msg}`);
 }
@@ -169,7 +178,7 @@ export function scanTopLevelMembers(text: string): Map<string, [number, number]>
   for (;;) {
     if (text[i] !== '"') throw invalid(`expected a member name at offset ${i}`);
     const keyEnd = skipString(text, i);
-    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    const key = parseJson(text.slice(i, keyEnd)) as string;
     i = skipWs(text, keyEnd);
     if (text[i] !== ":") throw invalid(`expected ':' at offset ${i}`);
     i = skipWs(text, i + 1);
@@ -226,7 +235,7 @@ function skipValue(s: string, i: number): number {
         depth--;
         if (depth === 0) {
           const end = i + 1;
-          JSON.parse(s.slice(start, end)); // validate once; cheap compared to transport
+          parseJson(s.slice(start, end)); // validate once; cheap compared to transport
           return end;
         }
       }
@@ -237,6 +246,6 @@ function skipValue(s: string, i: number): number {
   let j = i;
   while (j < s.length && !",}] \n\r\t".includes(s[j]!)) j++;
   if (j === i) throw invalid(`expected a value at offset ${i}`);
-  JSON.parse(s.slice(i, j));
+  parseJson(s.slice(i, j));
   return j;
 }

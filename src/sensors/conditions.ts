@@ -1,5 +1,9 @@
 import { EventsError } from "../errors.js";
 
+/** Bounds that keep the recursive parser and evaluator far from the stack limit. */
+const MAX_TOKENS = 4096;
+const MAX_NESTING = 100;
+
 /**
  * Trigger `conditions` (Argo §4.1): dependency names joined by `&&`, `||` and parentheses; `-` and
  * `_` are interchangeable in names; whitespace ignored; empty = all dependencies joined by `&&`.
@@ -36,6 +40,7 @@ export function parseCondition(
   const source = expression && expression.trim() !== "" ? expression : dependencyNames.join(" && ");
   const tokens = tokenize(source);
   let pos = 0;
+  let nesting = 0;
   const deps: string[] = [];
   const fail = (msg: string): never => {
     throw new EventsError("SB_ERR_CONDITION_SYNTAX", `conditions "${source}": ${msg}`);
@@ -61,7 +66,9 @@ export function parseCondition(
     if (t === undefined) return fail("unexpected end of expression");
     if (t === "(") {
       pos++;
+      if (++nesting > MAX_NESTING) fail(`parentheses nested deeper than ${MAX_NESTING}`);
       const inner = parseOr();
+      nesting--;
       if (tokens[pos] !== ")") fail("missing ')'");
       pos++;
       return inner;
@@ -74,6 +81,7 @@ export function parseCondition(
     return { op: "dep", name };
   };
   if (tokens.length === 0) fail("empty expression and no dependencies");
+  if (tokens.length > MAX_TOKENS) fail(`more than ${MAX_TOKENS} tokens`);
   const ast = parseOr();
   if (pos < tokens.length) fail(`unexpected '${tokens[pos]}'`);
   return { source, ast, dependencies: deps, needsState: source.includes("&") };

@@ -15,6 +15,27 @@ export const EventSourceFilter = Struct({
   expression: Type.Optional(Type.String()),
 });
 
+/** sensorbus extension: HMAC signature of the raw request body (Argo manifests never set it). */
+export const WebhookHmac = Struct(
+  {
+    secret: SecretKeySelector,
+    header: Type.Optional(
+      NonEmptyString("signature header; default X-Hub-Signature-256 (X-Hub-Signature for sha1)"),
+    ),
+    algorithm: Type.Optional(
+      Type.Union([Type.Literal("sha1"), Type.Literal("sha256"), Type.Literal("sha512")], {
+        description: "HMAC hash; default sha256",
+      }),
+    ),
+    prefix: Type.Optional(
+      Type.String({
+        description: 'text before the hex digest; default "<algorithm>=", e.g. sha256=',
+      }),
+    ),
+  },
+  "Verify an HMAC of the raw body (GitHub style by default); 401 when missing or wrong",
+);
+
 /** WebhookContext plus `filter` (Argo's WebhookEventSource inlines the context). */
 export const WebhookEventSource = Struct(
   {
@@ -27,6 +48,7 @@ export const WebhookEventSource = Struct(
     metadata: Type.Optional(StringMap()),
     authSecret: Type.Optional(SecretKeySelector),
     maxPayloadSize: Type.Optional(Int64("bytes; default 1048576")),
+    hmac: Type.Optional(WebhookHmac),
     filter: Type.Optional(EventSourceFilter),
   },
   "One webhook endpoint",
