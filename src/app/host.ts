@@ -11,6 +11,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { closeTriggers, triggerRegistry } from "../triggers/registry.js";
 import type { TriggerKind } from "../triggers/types.js";
+import type { EventSourceRunnerOptions } from "./eventsource-runner.js";
 import { EventSourceRunner } from "./eventsource-runner.js";
 import { KvTickStore } from "./kv-tick-store.js";
 import { combineObservers, emitReporter, metricsObserver } from "./observe.js";
@@ -18,6 +19,9 @@ import type { DeadLetterRecord, SensorObserver } from "./sensor-runner.js";
 import { SensorRunner } from "./sensor-runner.js";
 
 export type ManifestKind = Manifest["kind"];
+
+/** After a drain timeout, how long interrupted firings get to hand their messages back. */
+const INTERRUPT_GRACE_MS = 2_000;
 
 /**
  * Runs manifests in-process, one at a time per name and kind. The controller (and file-mode
@@ -56,7 +60,14 @@ export interface RunnerHostOptions {
   concurrency?: number;
   extraAdapters?: readonly EventSourceAdapter<never>[];
   observer?: SensorObserver;
+  /** Observes every EventSource publish attempt (journal, tracing), besides the metrics. */
+  onEmit?: EventSourceRunnerOptions["onEmit"];
   metrics?: Metrics;
+  /**
+   * Where a firing that failed for good goes when its trigger has no (or a failing) dlqTrigger.
+   * Default: the bus's dead-letter store (`sensorbus deadletters`); a rejection leaves the bus
+   * message unacknowledged, so it is redelivered instead of lost.
+   */
   deadLetter?: (record: DeadLetterRecord) => Promise<void>;
 }
 
@@ -125,8 +136,9 @@ export class RunnerHost implements ManifestHost {
       await Promise.allSettled([...this.sensors.values()].map((r) => r.stop()));
     };
     let timer: NodeJS.Timeout | undefined;
+    const drained = drain();
     const timedOut = await Promise.race([
-      drain().then(() => false),
+      drained.then(() => false),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(true), timeoutMs);
       }),
@@ -137,6 +149,16 @@ export class RunnerHost implements ManifestHost {
         { timeoutMs },
         "drain timed out; unfinished events will be redelivered",
       );
+      // Interrupt what is still running: those firings end unacknowledged (never dead-lettered),
+      // so the bus redelivers their events to the next instance.
+      for (const r of this.sensors.values()) r.interrupt();
+      await Promise.race([
+        drained,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, INTERRUPT_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
     }
     this.eventSources.clear();
     this.sensors.clear();
@@ -149,14 +171,22 @@ export class RunnerHost implements ManifestHost {
   }
 
   private eventSourceRunner(loaded: Loaded<EventSourceManifest>): EventSourceRunner {
-    const { metrics } = this.options;
+    const { metrics, onEmit } = this.options;
+    const report = metrics ? emitReporter(metrics, this.namespaceOf(loaded.manifest)) : undefined;
     return new EventSourceRunner(loaded, {
       bus: this.options.bus,
       adapters: this.adapters,
       values: this.options.values,
       clock: this.clock,
       log: this.options.log,
-      ...(metrics ? { onEmit: emitReporter(metrics, this.namespaceOf(loaded.manifest)) } : {}),
+      ...(report || onEmit
+        ? {
+            onEmit: (info: Parameters<NonNullable<EventSourceRunnerOptions["onEmit"]>>[0]) => {
+              report?.(info);
+              onEmit?.(info);
+            },
+          }
+        : {}),
     });
   }
 
@@ -193,7 +223,16 @@ export class RunnerHost implements ManifestHost {
   }
 
   private async sensorRunner(loaded: Loaded<SensorManifest>): Promise<SensorRunner> {
-    const { metrics, concurrency, deadLetter, observer } = this.options;
+    const { metrics, concurrency, observer, bus } = this.options;
+    const deadLetter =
+      this.options.deadLetter ??
+      (async (record: DeadLetterRecord) => {
+        const seq = await bus.deadLetter(record);
+        this.options.log.error(
+          { sensorName: record.sensor, triggerName: record.trigger, seq, err: record.error },
+          "trigger failed for good; firing stored as dead letter (sensorbus deadletters)",
+        );
+      });
     return SensorRunner.create(loaded, {
       bus: this.options.bus,
       kinds: this.kinds,
@@ -205,7 +244,7 @@ export class RunnerHost implements ManifestHost {
         metrics ? metricsObserver(metrics, this.namespaceOf(loaded.manifest)) : undefined,
         observer,
       ),
-      ...(deadLetter ? { deadLetter } : {}),
+      deadLetter,
     });
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   AckPolicy,
   type Consumer,
@@ -18,18 +19,20 @@ import {
 import { type KV, Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { CloudEvent } from "../cloudevents/event.js";
-import { decodeStructured, encodeStructured } from "../cloudevents/event.js";
+import { decodeStructured, encodeStructured, scanTopLevelMembers } from "../cloudevents/event.js";
 import { ConfigError, EventBusError, errorMessage } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { STREAM_NAME, SUBJECT_PREFIX, subjectFor } from "./subjects.js";
 import type {
   BusMessage,
+  DeadLetterRecord,
   EventBus,
   KeyValueStore,
   KvEntry,
   KvOptions,
   MessageHandler,
   PublishResult,
+  StoredDeadLetter,
   SubscribeOptions,
   Subscription,
 } from "./types.js";
@@ -73,6 +76,16 @@ const DEFAULTS = {
   nakDelayMs: 1_000,
 } as const;
 
+/**
+ * The dead-letter stream: firings that failed for good, kept until replayed or removed
+ * (`sensorbus deadletters`). File storage, discard New: when full (10,000 records or 256 MiB) a new
+ * dead letter is refused, so its bus message stays unacknowledged and is redelivered rather than
+ * lost. Nothing expires by age. A 2-minute dedupe window on (sensor, trigger, event ids) keeps a
+ * firing that failed again after a crash from being stored twice.
+ */
+export const DEAD_LETTER_STREAM = "sensorbus-deadletter";
+const DEAD_LETTER_LIMITS = { maxMsgs: 10_000, maxBytes: 256 * 1024 * 1024, dedupeMs: 120_000 };
+
 const MS = 1_000_000; // nanoseconds per millisecond
 const BUCKET_NAME = /^[-\w]+$/;
 const KV_KEY = /^[-/=.\w]+$/;
@@ -87,6 +100,7 @@ export class JetStreamBus implements EventBus {
   private linkUp = true;
   private readonly subscriptions = new Set<JetStreamSubscription>();
   private readonly buckets = new Map<string, Promise<KV>>();
+  private deadLetterStream: Promise<void> | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -238,6 +252,87 @@ export class JetStreamBus implements EventBus {
     } catch (err) {
       throw this.apiError(err, `open KV bucket '${bucket}'`);
     }
+  }
+
+  async deadLetter(record: DeadLetterRecord): Promise<number> {
+    this.assertOpen();
+    const subject = `deadletter.${subjectToken(record.sensor)}.${subjectToken(record.trigger)}`;
+    const ids = Object.values(record.events)
+      .map((e) => e.id)
+      .sort();
+    try {
+      await this.ensureDeadLetterStream();
+      const ack = await this.js.publish(subject, encodeDeadLetter(record), {
+        msgID: createHash("sha256")
+          .update(`${record.sensor}\n${record.trigger}\n${ids.join(",")}`)
+          .digest("hex"),
+        timeout: this.opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs,
+      });
+      return ack.seq;
+    } catch (err) {
+      throw this.publishError(err, `dead letter of trigger '${record.trigger}'`);
+    }
+  }
+
+  async listDeadLetters(): Promise<StoredDeadLetter[]> {
+    this.assertOpen();
+    try {
+      await this.ensureDeadLetterStream();
+      const info = await this.jsm.streams.info(DEAD_LETTER_STREAM);
+      const out: StoredDeadLetter[] = [];
+      const { first_seq, last_seq, messages } = info.state;
+      for (let seq = first_seq; seq <= last_seq && out.length < messages; seq++) {
+        const m = await this.jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq });
+        if (m) out.push({ ...decodeDeadLetter(m.string()), seq: m.seq });
+      }
+      return out;
+    } catch (err) {
+      throw this.apiError(err, `list dead letters on stream '${DEAD_LETTER_STREAM}'`);
+    }
+  }
+
+  async removeDeadLetter(seq: number): Promise<boolean> {
+    this.assertOpen();
+    try {
+      await this.ensureDeadLetterStream();
+      if (!(await this.jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq }))) return false;
+      return await this.jsm.streams.deleteMessage(DEAD_LETTER_STREAM, seq, false);
+    } catch (err) {
+      if (/no message found/i.test(errorMessage(err))) return false;
+      throw this.apiError(err, `remove dead letter ${seq} from stream '${DEAD_LETTER_STREAM}'`);
+    }
+  }
+
+  /** Creates the dead-letter stream on first use (same replica count as `default`). */
+  private ensureDeadLetterStream(): Promise<void> {
+    this.deadLetterStream ??= (async () => {
+      try {
+        await this.jsm.streams.info(DEAD_LETTER_STREAM);
+      } catch (err) {
+        if (!isStreamNotFound(err)) throw err;
+        try {
+          await this.jsm.streams.add({
+            name: DEAD_LETTER_STREAM,
+            subjects: ["deadletter.*.*"],
+            storage: StorageType.File,
+            retention: RetentionPolicy.Limits,
+            discard: DiscardPolicy.New,
+            max_msgs: DEAD_LETTER_LIMITS.maxMsgs,
+            max_bytes: DEAD_LETTER_LIMITS.maxBytes,
+            max_age: 0,
+            duplicate_window: DEAD_LETTER_LIMITS.dedupeMs * MS,
+            num_replicas: this.replicas,
+          });
+        } catch (e) {
+          if (!/already in use|stream name already/i.test(errorMessage(e))) throw e;
+        }
+      }
+    })();
+    const p = this.deadLetterStream;
+    p.catch(() => {
+      if (this.deadLetterStream === p) this.deadLetterStream = undefined;
+    });
+    return p;
   }
 
   async close(): Promise<void> {
@@ -410,7 +505,16 @@ async function addStream(
       return info.config.num_replicas;
     } catch (err) {
       const text = errorMessage(err);
-      if (replicas > 1 && /replicas|insufficient resources|clustered/i.test(text)) {
+      // A cluster that just started may not know all its peers yet: wait a while before settling
+      // for fewer replicas.
+      if (/no suitable peers/i.test(text) && Date.now() < deadline - 10_000) {
+        await sleep(250);
+        continue;
+      }
+      if (
+        replicas > 1 &&
+        /replicas|insufficient resources|clustered|no suitable peers/i.test(text)
+      ) {
         replicas--;
         continue;
       }
@@ -626,8 +730,13 @@ class JetStreamKv implements KeyValueStore {
     return this.call("update", key, () => this.kv.update(key, value, revision), conflict);
   }
 
-  async delete(key: string): Promise<void> {
-    await this.call("delete", key, () => this.kv.delete(key));
+  async delete(key: string, revision?: number): Promise<void> {
+    if (revision === undefined) {
+      await this.call("delete", key, () => this.kv.delete(key));
+      return;
+    }
+    const conflict = `key '${key}' changed (expected revision ${revision})`;
+    await this.call("delete", key, () => this.kv.delete(key, { previousSeq: revision }), conflict);
   }
 
   async keys(prefix = ""): Promise<string[]> {
@@ -660,6 +769,39 @@ class JetStreamKv implements KeyValueStore {
       throw this.bus.apiError(err, `KV bucket '${this.bucket}' ${op} '${key}'`);
     }
   }
+}
+
+/** A name as one NATS subject token (the record keeps the real name). */
+function subjectToken(name: string): string {
+  const t = name.replace(/[.*>\s]/g, "_");
+  return t === "" ? "_" : t;
+}
+
+/** Record JSON with every event as a structured CloudEvent (data bytes kept exactly). */
+function encodeDeadLetter(r: DeadLetterRecord): string {
+  const events = Object.entries(r.events)
+    .map(([dep, e]) => `${JSON.stringify(dep)}:${encodeStructured(e)}`)
+    .join(",");
+  return `{"sensor":${JSON.stringify(r.sensor)},"trigger":${JSON.stringify(r.trigger)},"error":${JSON.stringify(r.error)},"failedAt":${JSON.stringify(r.failedAt)},"attempts":${r.attempts},"events":{${events}}}`;
+}
+
+function decodeDeadLetter(text: string): DeadLetterRecord {
+  const outer = JSON.parse(text) as Record<string, unknown>;
+  const span = scanTopLevelMembers(text).get("events");
+  const events: Record<string, CloudEvent> = {};
+  if (span) {
+    const inner = text.slice(span[0], span[1]);
+    for (const [dep, [a, b]] of scanTopLevelMembers(inner))
+      events[dep] = decodeStructured(inner.slice(a, b));
+  }
+  return {
+    sensor: String(outer.sensor ?? ""),
+    trigger: String(outer.trigger ?? ""),
+    error: String(outer.error ?? ""),
+    failedAt: String(outer.failedAt ?? ""),
+    attempts: Number(outer.attempts ?? 0),
+    events,
+  };
 }
 
 function isWrongLastSequence(err: unknown): boolean {

@@ -4,11 +4,13 @@ import { EventBusError } from "../errors.js";
 import { subjectFor } from "./subjects.js";
 import type {
   BusMessage,
+  DeadLetterRecord,
   EventBus,
   KeyValueStore,
   KvEntry,
   MessageHandler,
   PublishResult,
+  StoredDeadLetter,
   SubscribeOptions,
   Subscription,
 } from "./types.js";
@@ -39,6 +41,8 @@ export class MemoryBus implements EventBus {
   private readonly durables = new Map<string, Durable>();
   private readonly recentIds = new Map<string, { at: number; seq: number }>();
   private readonly buckets = new Map<string, MemoryKv>();
+  private readonly deadLetters: StoredDeadLetter[] = [];
+  private deadLetterSeq = 0;
   private readonly maxPending: number;
   private readonly dupWindow: number;
   private readonly now: () => number;
@@ -106,6 +110,24 @@ export class MemoryBus implements EventBus {
       this.buckets.set(bucket, kv);
     }
     return kv;
+  }
+
+  async deadLetter(record: DeadLetterRecord): Promise<number> {
+    if (this.closed) throw new EventBusError("SB_ERR_BUS_CLOSED", "event bus is closed");
+    const seq = ++this.deadLetterSeq;
+    this.deadLetters.push({ ...structuredClone(record), seq });
+    return seq;
+  }
+
+  async listDeadLetters(): Promise<StoredDeadLetter[]> {
+    return this.deadLetters.map((d) => structuredClone(d));
+  }
+
+  async removeDeadLetter(seq: number): Promise<boolean> {
+    const i = this.deadLetters.findIndex((d) => d.seq === seq);
+    if (i < 0) return false;
+    this.deadLetters.splice(i, 1);
+    return true;
   }
 
   async close(): Promise<void> {
@@ -236,7 +258,13 @@ class MemoryKv implements KeyValueStore {
     }
     return this.put(key, value);
   }
-  async delete(key: string): Promise<void> {
+  async delete(key: string, revision?: number): Promise<void> {
+    if (revision !== undefined && this.entries.get(key)?.revision !== revision) {
+      throw new EventBusError(
+        "SB_ERR_KV_CONFLICT",
+        `key '${key}' changed (expected revision ${revision})`,
+      );
+    }
     this.entries.delete(key);
   }
   async keys(prefix = ""): Promise<string[]> {

@@ -23,6 +23,16 @@ export interface EventBus {
   kv(bucket: string, options?: KvOptions): Promise<KeyValueStore>;
   /** Deletes a durable subscription's server-side state (consumer). Missing is not an error. */
   deleteDurable(durable: string): Promise<void>;
+  /**
+   * Stores a firing that failed for good (after retries, with no or a failed dlqTrigger). Resolves
+   * with the record's sequence once it is stored durably; rejects with EventBusError otherwise (the
+   * caller then leaves the bus message unacknowledged).
+   */
+  deadLetter(record: DeadLetterRecord): Promise<number>;
+  /** Stored dead letters, oldest first. */
+  listDeadLetters(): Promise<StoredDeadLetter[]>;
+  /** Removes one dead letter; false when no record has that sequence. */
+  removeDeadLetter(seq: number): Promise<boolean>;
   /** True while the bus can accept publishes. */
   readonly connected: boolean;
   /** Stops delivering, waits for in-flight handlers (bounded), closes connections. */
@@ -89,6 +99,29 @@ export interface KeyValueStore {
   create(key: string, value: string): Promise<number>;
   /** Writes only if the key's revision is `revision`; rejects with SB_ERR_KV_CONFLICT otherwise. */
   update(key: string, value: string, revision: number): Promise<number>;
-  delete(key: string): Promise<void>;
+  /**
+   * Deletes the key. With `revision`, only if the key is still at that revision (rejects with
+   * SB_ERR_KV_CONFLICT otherwise). A deleted key can be created again.
+   */
+  delete(key: string, revision?: number): Promise<void>;
   keys(prefix?: string): Promise<string[]>;
+}
+
+/** A firing that failed for good: what `sensorbus deadletters` lists and replays. */
+export interface DeadLetterRecord {
+  sensor: string;
+  trigger: string;
+  /** The last error message. */
+  error: string;
+  /** The firing's events by dependency name. */
+  events: Record<string, CloudEvent>;
+  /** RFC 3339. */
+  failedAt: string;
+  /** Attempts made by the trigger (retryStrategy steps actually run). */
+  attempts: number;
+}
+
+export interface StoredDeadLetter extends DeadLetterRecord {
+  /** Sequence on the dead-letter stream (memory: a counter), used to replay or remove it. */
+  seq: number;
 }

@@ -1,5 +1,6 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import { decodeStructured, encodeStructured, scanTopLevelMembers } from "../cloudevents/event.js";
+import { EventsError } from "../errors.js";
 import type { KeyValueStore } from "../eventbus/types.js";
 
 /** One stored partial-condition entry (Argo's `<trigger>/<dep>` KV value). */
@@ -41,18 +42,43 @@ export class MemoryConditionState implements ConditionStateStore {
 /**
  * Argo's KV layout: key `<trigger>/<dep>` = {"StreamSeq","ConsumerSeq","Timestamp","Event"}.
  * Keys are written with the dependency name as is; NATS KV accepts `[-/_=.a-zA-Z0-9]`.
+ *
+ * **sensorbus:** safe when several replicas run the same Sensor (active-active). Every write is a
+ * compare-and-set against the revisions the last `load` saw, and rejects with EventBusError
+ * `SB_ERR_KV_CONFLICT` when another replica changed the state meanwhile; the caller then runs the
+ * condition step again on fresh state (SensorRunner does):
+ * - `save` writes the dependency's key (create, or update at the loaded revision), then bumps the
+ *   trigger's guard key `<trigger>.rev` at the loaded revision. Two replicas storing different
+ *   dependencies at once cannot both succeed, so the loser re-evaluates with both entries and fires
+ *   (no lost firing).
+ * - `clear` after a `load` (a firing consumes the entries) deletes the loaded keys at their loaded
+ *   revisions, in key order: only one replica can consume the first entry, so one fires (no double
+ *   firing). An entry rewritten meanwhile by a newer event is kept as a new partial entry.
+ * - `clear` without a fresh `load` (conditionsReset) deletes whatever is there, ignoring races.
  */
 export class KvConditionState implements ConditionStateStore {
+  /** Per trigger: revisions seen by the last load (and our own writes since); fresh = just loaded. */
+  private readonly seen = new Map<
+    string,
+    { guard: number; deps: Map<string, number>; fresh: boolean }
+  >();
+
   constructor(private readonly kv: KeyValueStore) {}
 
   async load(trigger: string): Promise<Map<string, StoredDependencyEvent>> {
     const out = new Map<string, StoredDependencyEvent>();
     const prefix = `${trigger}/`;
+    // The guard first: a save that lands after this read bumps it, so our next write conflicts.
+    const guard = (await this.kv.get(guardKey(trigger)))?.revision ?? 0;
+    const seen = { guard, deps: new Map<string, number>(), fresh: true };
+    this.seen.set(trigger, seen);
     for (const key of await this.kv.keys(prefix)) {
       const dep = key.slice(prefix.length);
       if (dep === "Expression" || dep.length === 0) continue;
       const entry = await this.kv.get(key);
-      if (!entry || entry.value === "") continue;
+      if (!entry) continue;
+      seen.deps.set(dep, entry.revision);
+      if (entry.value === "") continue;
       // Keep the stored event's data bytes exact: decode the Event member from its own text.
       const spans = scanTopLevelMembers(entry.value);
       const span = spans.get("Event");
@@ -72,14 +98,73 @@ export class KvConditionState implements ConditionStateStore {
 
   async save(trigger: string, dependency: string, entry: StoredDependencyEvent): Promise<void> {
     const value = `{"StreamSeq":${entry.streamSeq},"ConsumerSeq":0,"Timestamp":${JSON.stringify(entry.timestamp)},"Event":${encodeStructured(entry.event)}}`;
-    await this.kv.put(`${trigger}/${dependency}`, value);
+    if (!this.seen.has(trigger)) await this.load(trigger);
+    const seen = this.seen.get(trigger)!;
+    seen.fresh = false;
+    await this.guarded(trigger, async () => {
+      const key = `${trigger}/${dependency}`;
+      const rev = seen.deps.get(dependency);
+      seen.deps.set(
+        dependency,
+        rev === undefined
+          ? await this.kv.create(key, value)
+          : await this.kv.update(key, value, rev),
+      );
+      const g = guardKey(trigger);
+      seen.guard =
+        seen.guard === 0
+          ? await this.kv.create(g, "1")
+          : await this.kv.update(g, String(seen.guard), seen.guard);
+    });
   }
 
   async clear(trigger: string): Promise<void> {
-    const prefix = `${trigger}/`;
-    for (const key of await this.kv.keys(prefix)) {
-      if (key === `${trigger}/Expression`) continue;
-      await this.kv.delete(key);
+    let seen = this.seen.get(trigger);
+    const consuming = seen?.fresh === true;
+    if (!consuming) {
+      await this.load(trigger);
+      seen = this.seen.get(trigger)!;
+    }
+    seen!.fresh = false;
+    const deps = [...seen!.deps.keys()].sort();
+    let first = true;
+    for (const dep of deps) {
+      const rev = seen!.deps.get(dep)!;
+      try {
+        await this.kv.delete(`${trigger}/${dep}`, rev);
+        seen!.deps.delete(dep);
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        // First entry taken by another replica: it fires, we evaluate again.
+        if (consuming && first) {
+          this.seen.delete(trigger);
+          throw err;
+        }
+        // Rewritten by a newer event since we loaded it: it stays as a partial entry.
+        const now = await this.kv.get(`${trigger}/${dep}`);
+        if (now) seen!.deps.set(dep, now.revision);
+        else seen!.deps.delete(dep);
+      }
+      first = false;
     }
   }
+
+  /** Runs a compare-and-set sequence; on conflict forgets what it saw (the next load refreshes). */
+  private async guarded(trigger: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (isConflict(err)) this.seen.delete(trigger);
+      throw err;
+    }
+  }
+}
+
+/** Bumped by every save: two replicas storing partial entries at once cannot both succeed. */
+function guardKey(trigger: string): string {
+  return `${trigger}.rev`;
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof EventsError && err.code === "SB_ERR_KV_CONFLICT";
 }

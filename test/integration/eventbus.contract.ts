@@ -286,6 +286,55 @@ export function runEventBusContract(name: string, factory: BusFactory): void {
       expect(await other.keys()).toEqual([]);
     });
 
+    it("deletes a key only at the expected revision when one is given; then it can be created again", async () => {
+      const b = await bus();
+      const kv = await b.kv(`sensor-${uid()}`);
+      const r1 = await kv.create("t/a", "1");
+      const r2 = await kv.update("t/a", "2", r1);
+      const stale = await kv.delete("t/a", r1).catch((e: unknown) => e);
+      expect((stale as EventBusError).code).toBe("SB_ERR_KV_CONFLICT");
+      expect((await kv.get("t/a"))?.value).toBe("2");
+      await kv.delete("t/a", r2);
+      expect(await kv.get("t/a")).toBeUndefined();
+      expect(await kv.keys("t/")).toEqual([]);
+      const again = await kv.delete("t/a", r2).catch((e: unknown) => e);
+      expect((again as EventBusError).code).toBe("SB_ERR_KV_CONFLICT");
+      const r3 = await kv.create("t/a", "3");
+      expect((await kv.get("t/a"))?.revision).toBe(r3);
+    });
+
+    it("stores, lists and removes dead letters with their events as structured CloudEvents", async () => {
+      const b = await bus();
+      const sensor = `sensor.${uid()}`; // a '.' must not break the dead-letter subject
+      const a = makeEvent("es", "ev", { data: '{ "spaced" :  [1, 2.50] }' });
+      const c = makeEvent("es", "other", { datacontenttype: "text/plain", data: "plain text" });
+      const first = {
+        sensor,
+        trigger: "start wf",
+        error: "HTTP 503 from http://x",
+        events: { "dep-a": a, "dep-c": c },
+        failedAt: "2026-01-02T03:04:05.000Z",
+        attempts: 3,
+      };
+      const s1 = await b.deadLetter(first);
+      const s2 = await b.deadLetter({ ...first, trigger: "other", events: { "dep-a": a } });
+      expect(s2).toBeGreaterThan(s1);
+
+      const mine = (await b.listDeadLetters()).filter((d) => d.sensor === sensor);
+      expect(mine.map((d) => [d.seq, d.trigger])).toEqual([
+        [s1, "start wf"],
+        [s2, "other"],
+      ]);
+      expect(mine[0]).toEqual({ ...first, seq: s1 });
+      expect(mine[0]!.events["dep-a"]!.data).toBe('{ "spaced" :  [1, 2.50] }');
+
+      expect(await b.removeDeadLetter(s1)).toBe(true);
+      expect(await b.removeDeadLetter(s1)).toBe(false);
+      const left = (await b.listDeadLetters()).filter((d) => d.sensor === sensor);
+      expect(left.map((d) => d.seq)).toEqual([s2]);
+      expect(await b.removeDeadLetter(s2)).toBe(true);
+    });
+
     it("rejects publishing with SB_ERR_BUS_FULL when the bus holds maxMsgs undelivered events", async () => {
       const b = await bus({ maxMsgs: 3 });
       const n = names();
