@@ -23,6 +23,13 @@ export function metricsObserver(metrics: Metrics, namespace: string): SensorObse
       metrics.actionDuration.observe(labels, ms);
       if (final) metrics.actionRetriesFailed.inc(labels);
     },
+    expired: ({ sensor, trigger, reason }) =>
+      metrics.correlationExpired.inc({
+        namespace,
+        sensor_name: sensor,
+        trigger_name: trigger,
+        reason,
+      }),
   };
 }
 
@@ -55,6 +62,9 @@ export function combineObservers(...observers: Array<SensorObserver | undefined>
     },
     failed: (info) => {
       for (const o of list) o.failed?.(info);
+    },
+    expired: (info) => {
+      for (const o of list) o.expired?.(info);
     },
   };
 }

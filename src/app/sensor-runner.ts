@@ -3,9 +3,11 @@ import type { ValueResolver } from "../config/secrets.js";
 import type { Loaded, SensorManifest, Trigger } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
 import { durableName } from "../eventbus/subjects.js";
-import type { BusMessage, EventBus, Subscription } from "../eventbus/types.js";
+import type { BusMessage, DeadLetterRecord, EventBus, Subscription } from "../eventbus/types.js";
 import type { Clock } from "../eventsources/types.js";
 import type { Logger } from "../observability/logger.js";
+import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
+import { KvCorrelationStore } from "../sensors/correlation.js";
 import type { TriggerPlan } from "../sensors/engine.js";
 import { SensorEngine } from "../sensors/engine.js";
 import { lastTickAtOrBefore, nextTick } from "../sensors/reset.js";
@@ -13,7 +15,9 @@ import type { ConditionStateStore } from "../sensors/state.js";
 import { KvConditionState, MemoryConditionState } from "../sensors/state.js";
 import { retryPlan } from "../triggers/backoff.js";
 import { renderFiring } from "../triggers/fire.js";
-import type { TriggerKind } from "../triggers/types.js";
+import type { TokenBucket } from "../triggers/rate-limit.js";
+import { rateLimiter } from "../triggers/rate-limit.js";
+import type { Rendered, TriggerKind } from "../triggers/types.js";
 import { idempotencyKey } from "./idempotency.js";
 
 export interface SensorRunnerOptions {
@@ -44,6 +48,8 @@ export interface SensorObserver {
     events: ReadonlyMap<string, CloudEvent>;
     ms: number;
     summary: string;
+    /** What was executed: the rendered object, HTTP request and body, or log payload. */
+    rendered?: Rendered;
   }): void;
   failed?(info: {
     sensor: string;
@@ -53,15 +59,20 @@ export interface SensorObserver {
     error: string;
     final: boolean;
   }): void;
+  /** Keyed correlation: a partial match expired (window passed, or evicted at the open-key cap). */
+  expired?(info: {
+    sensor: string;
+    trigger: string;
+    key: string;
+    reason: "window" | "capacity";
+    events: ReadonlyMap<string, CloudEvent>;
+  }): void;
 }
 
-export interface DeadLetterRecord {
-  sensor: string;
-  trigger: string;
-  error: string;
-  events: Record<string, CloudEvent>;
-  failedAt: string;
-}
+export type { DeadLetterRecord } from "../eventbus/types.js";
+
+/** Re-runs of the condition step after a KV compare-and-set conflict with another replica. */
+const KV_CONFLICT_RETRIES = 20;
 
 /**
  * Runs one Sensor on the bus: a durable subscription per (trigger, EventSource event), the engine's
@@ -78,19 +89,68 @@ export class SensorRunner {
   private readonly log: Logger;
   /** Start times of firings in flight, per trigger (stuck detection for /readyz). */
   private readonly inFlight = new Map<string, Map<object, number>>();
+  /** `rateLimit` token buckets per trigger (not applied to dlqTrigger, as Argo). */
+  private readonly limiters = new Map<string, TokenBucket | undefined>();
 
   constructor(
     private readonly loaded: Loaded<SensorManifest>,
     private readonly options: SensorRunnerOptions,
     state?: ConditionStateStore,
+    correlation?: CorrelationStore,
   ) {
     this.name = loaded.manifest.metadata.name;
     this.log = options.log.child({ sensorName: this.name });
     this.engine = new SensorEngine(loaded.manifest, {
       state: state ?? new MemoryConditionState(),
       now: () => options.clock.now(),
+      // --- keyed correlation (sensorbus extension) ---
+      ...(correlation ? { correlation } : {}),
+      onExpired: (e) => this.reportExpired(e),
     });
   }
+
+  // --- keyed correlation (sensorbus extension): expiry reporting and sweeper ---
+
+  private reportExpired(e: ExpiredMatch): void {
+    const events = new Map([...e.deps].map(([d, s]) => [d, s.event] as const));
+    this.log.info(
+      {
+        triggerName: e.trigger,
+        correlationKey: e.key,
+        reason: e.reason,
+        dependencies: Object.fromEntries([...events].map(([d, ev]) => [d, ev.id])),
+      },
+      "correlated partial match expired",
+    );
+    this.options.observer?.expired?.({
+      sensor: this.name,
+      trigger: e.trigger,
+      key: e.key,
+      reason: e.reason,
+      events,
+    });
+  }
+
+  /** Expires the trigger's correlated partial matches as their windows pass, until stopped. */
+  private async correlationSweepLoop(plan: TriggerPlan, windowMs: number): Promise<void> {
+    const every = Math.min(30_000, Math.max(1_000, Math.floor(windowMs / 20)));
+    while (await this.options.clock.sleep(every, this.abort.signal)) {
+      await this.serialized(plan.name, async () => {
+        await this.engine.sweepPlan(plan);
+      }).catch((err: unknown) =>
+        this.log.warn(
+          { triggerName: plan.name, err: errorMessage(err) },
+          "correlation expiry sweep failed; retrying at the next sweep",
+        ),
+      );
+    }
+  }
+
+  /** Open correlation keys (gauge `sensorbus_correlation_open_keys`). */
+  correlationOpenKeys(): number {
+    return this.engine.correlation.openKeys();
+  }
+  // --- end keyed correlation ---
 
   /** Builds a runner whose condition state lives in the bus's KV (JetStream) or in memory. */
   static async create(
@@ -106,7 +166,12 @@ export class SensorRunner {
       options.bus.kind === "jetstream" && needsState
         ? new KvConditionState(await options.bus.kv(loaded.manifest.metadata.name))
         : new MemoryConditionState();
-    return new SensorRunner(loaded, options, state);
+    // Keyed correlation: open matches in the same KV bucket on JetStream.
+    const correlation =
+      options.bus.kind === "jetstream" && probe.plans.some((p) => p.correlation)
+        ? new KvCorrelationStore(await options.bus.kv(loaded.manifest.metadata.name))
+        : undefined;
+    return new SensorRunner(loaded, options, state, correlation);
   }
 
   async start(): Promise<void> {
@@ -126,6 +191,8 @@ export class SensorRunner {
         void this.resetLoop(plan);
       }
       const serial = plan.condition?.needsState === true;
+      if (plan.correlation && serial)
+        void this.correlationSweepLoop(plan, plan.correlation.windowMs);
       for (const binding of plan.subjects) {
         const sub = await this.options.bus.subscribe(
           {
@@ -175,6 +242,14 @@ export class SensorRunner {
     this.abort.abort();
   }
 
+  /**
+   * Aborts in-flight firings (drain timed out): they end by throwing, so their messages stay
+   * unacknowledged and are redelivered; nothing is dead-lettered for an interruption.
+   */
+  interrupt(): void {
+    this.abort.abort();
+  }
+
   async pending(): Promise<number> {
     const counts = await Promise.all(this.subs.map((s) => s.pending().catch(() => 0)));
     return counts.reduce((a, b) => a + b, 0);
@@ -199,7 +274,7 @@ export class SensorRunner {
       return;
     }
     for (const dep of this.engine.matching(plan, event)) {
-      const result = await this.engine.evaluateDependency(dep, event);
+      const result = await this.engine.evaluateDependency(dep, event, plan);
       if (!result.accepted) {
         log.info(
           { dependencyName: dep.name, reason: result.reason },
@@ -214,10 +289,7 @@ export class SensorRunner {
         });
         continue;
       }
-      const events = await this.engine.advance(plan, dep.name, result.event, {
-        timestamp: msg.timestamp,
-        seq: msg.seq,
-      });
+      const events = await this.advance(plan, dep.name, result.event, msg);
       if (!events) {
         log.debug(
           { dependencyName: dep.name },
@@ -227,6 +299,51 @@ export class SensorRunner {
       }
       await this.fire(plan.trigger, plan.name, events, log);
     }
+  }
+
+  /**
+   * The condition step; with state in JetStream KV another replica may have changed it meanwhile
+   * (SB_ERR_KV_CONFLICT): then the step runs again on the fresh state, so two replicas can neither
+   * both fire nor lose a partial entry.
+   */
+  private async advance(
+    plan: TriggerPlan,
+    dependency: string,
+    event: CloudEvent,
+    msg: BusMessage,
+  ): Promise<Map<string, CloudEvent> | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.engine.advance(plan, dependency, event, {
+          timestamp: msg.timestamp,
+          seq: msg.seq,
+        });
+      } catch (err) {
+        const conflict = err instanceof EventsError && err.code === "SB_ERR_KV_CONFLICT";
+        if (!conflict || attempt >= KV_CONFLICT_RETRIES) throw err;
+        this.log.debug(
+          { triggerName: plan.name, attempt },
+          "condition state changed by another replica; evaluating again",
+        );
+      }
+    }
+  }
+
+  /** Waits for the trigger's rateLimit token; false when the runner stops meanwhile. */
+  private async rateLimit(trigger: Trigger, name: string, log: Logger): Promise<boolean> {
+    if (!this.limiters.has(name))
+      this.limiters.set(
+        name,
+        rateLimiter(trigger.rateLimit, () => this.options.clock.now()),
+      );
+    const bucket = this.limiters.get(name);
+    if (!bucket) return true;
+    const wait = bucket.reserve();
+    if (wait <= 0) return true;
+    log.debug({ waitMs: Math.round(wait) }, "rateLimit: waiting for a token");
+    if (await this.options.clock.sleep(wait, this.abort.signal)) return true;
+    bucket.cancel();
+    return false;
   }
 
   /** Triggers whose oldest in-flight firing started more than `thresholdMs` ago. */
@@ -264,6 +381,12 @@ export class SensorRunner {
     events: Map<string, CloudEvent>,
     log: Logger,
   ): Promise<void> {
+    if (!(await this.rateLimit(trigger, name, log))) {
+      // Stopping: leave the message unacknowledged so the bus redelivers it to the next runner.
+      throw new Error(
+        `sensor stopping while trigger '${name}' waited for its rateLimit; the event will be redelivered`,
+      );
+    }
     const ok = await this.attempt(trigger, name, events, log);
     if (ok === true) return;
     if (trigger.dlqTrigger) {
@@ -279,9 +402,10 @@ export class SensorRunner {
     const record: DeadLetterRecord = {
       sensor: this.name,
       trigger: name,
-      error: ok,
+      error: ok.error,
       events: Object.fromEntries(events),
       failedAt: new Date(this.options.clock.now()).toISOString(),
+      attempts: ok.attempts,
     };
     if (this.options.deadLetter) await this.options.deadLetter(record);
     else
@@ -291,13 +415,13 @@ export class SensorRunner {
       );
   }
 
-  /** true on success, else the final error message. */
+  /** true on success, else the final error message and the attempts made. */
   private async attempt(
     trigger: Trigger,
     name: string,
     events: Map<string, CloudEvent>,
     log: Logger,
-  ): Promise<true | string> {
+  ): Promise<true | { error: string; attempts: number }> {
     const plan = retryPlan(trigger.retryStrategy);
     const ids = [...events.values()].map((e) => e.id);
     let lastError = "";
@@ -338,10 +462,16 @@ export class SensorRunner {
           events,
           ms,
           summary: result.summary,
+          rendered,
         });
         return true;
       } catch (err) {
         lastError = errorMessage(err);
+        if (this.abort.signal.aborted) {
+          throw new Error(
+            `sensor stopping: trigger '${name}' was interrupted (${lastError}); the event will be redelivered`,
+          );
+        }
         const retryable = !(err instanceof EventsError) || err.retryable;
         const final = !retryable || attempt === plan.attempts;
         this.options.observer?.failed?.({
@@ -357,7 +487,7 @@ export class SensorRunner {
             { err: lastError, attempt, triggeredByEvents: ids },
             `trigger '${name}' failed`,
           );
-          return lastError;
+          return { error: lastError, attempts: attempt };
         }
         const wait = plan.delayMs(attempt);
         log.warn(
@@ -372,6 +502,6 @@ export class SensorRunner {
         }
       }
     }
-    return lastError;
+    return { error: lastError, attempts: plan.attempts };
   }
 }

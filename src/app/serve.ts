@@ -11,7 +11,11 @@ export interface ServeObservabilityOptions {
   host: string;
   health: HealthSource;
   /** The running Sensors, for the consumer-lag gauge. */
-  sensors: () => Iterable<{ name: string; pending(): Promise<number> }>;
+  sensors: () => Iterable<{
+    name: string;
+    pending(): Promise<number>;
+    correlationOpenKeys?(): number;
+  }>;
   plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
   /** How often the consumer lag is sampled, ms (default 5 s). */
   lagIntervalMs?: number;
@@ -30,6 +34,12 @@ export async function serveObservability(
   const { metrics } = options;
   const lagTimer = setInterval(() => {
     for (const s of options.sensors()) {
+      if (s.correlationOpenKeys) {
+        metrics.correlationOpenKeys.set(
+          { namespace: metrics.namespace, sensor_name: s.name },
+          s.correlationOpenKeys(),
+        );
+      }
       s.pending().then(
         (n) => metrics.consumerLag.set({ namespace: metrics.namespace, sensor_name: s.name }, n),
         () => undefined,

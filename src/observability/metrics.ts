@@ -22,6 +22,10 @@ export class Metrics {
   readonly eventsDuplicate: Counter<"namespace" | "eventsource_name" | "event_name">;
   readonly consumerLag: Gauge<"namespace" | "sensor_name">;
   readonly deadLetters: Counter<"namespace" | "sensor_name" | "trigger_name">;
+  /** Keyed correlation: partial matches that expired (`reason`: window | capacity). */
+  readonly correlationExpired: Counter<"namespace" | "sensor_name" | "trigger_name" | "reason">;
+  /** Keyed correlation: open partial matches (keys) held per Sensor. */
+  readonly correlationOpenKeys: Gauge<"namespace" | "sensor_name">;
 
   constructor(readonly namespace = "default") {
     const registers = [this.registry];
@@ -120,6 +124,18 @@ export class Metrics {
       name: "sensorbus_dead_letters_total",
       help: "Firings that failed for good and were stored as dead letters",
       labelNames: triggerLabels,
+      registers,
+    });
+    this.correlationExpired = new Counter({
+      name: "sensorbus_correlation_expired_total",
+      help: "Correlated partial matches that expired without firing (window passed, or capacity)",
+      labelNames: [...triggerLabels, "reason"],
+      registers,
+    });
+    this.correlationOpenKeys = new Gauge({
+      name: "sensorbus_correlation_open_keys",
+      help: "Correlation keys with an open partial match, per Sensor",
+      labelNames: ["namespace", "sensor_name"],
       registers,
     });
   }

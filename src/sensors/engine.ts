@@ -1,13 +1,20 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import { eventContext } from "../cloudevents/event.js";
 import type { EventDependency, SensorManifest, Trigger } from "../config/types.js";
-import { errorMessage } from "../errors.js";
+import { EventsError, errorMessage } from "../errors.js";
 import type { Condition } from "./conditions.js";
 import { evaluateCondition, parseCondition } from "./conditions.js";
+import type { CorrelationSpec, CorrelationStore, ExpiredMatch } from "./correlation.js";
+import {
+  correlationKeyOf,
+  MemoryCorrelationStore,
+  parseCorrelation,
+  stampCorrelationId,
+} from "./correlation.js";
 import { evaluateFilters } from "./filters/index.js";
 import type { ResetSchedule } from "./reset.js";
 import { parseResets } from "./reset.js";
-import type { ConditionStateStore } from "./state.js";
+import type { ConditionStateStore, StoredDependencyEvent } from "./state.js";
 import { applyTransform } from "./transform.js";
 
 /** One (EventSource, event) pair a trigger listens to, and the dependencies bound to it. */
@@ -28,6 +35,8 @@ export interface TriggerPlan {
   /** `conditionsReset[].byTime` schedules (invalid entries are in `resetErrors`). */
   resets: ResetSchedule[];
   resetErrors: string[];
+  /** sensorbus keyed correlation (`template.correlation`), when set. */
+  correlation?: CorrelationSpec;
 }
 
 export type DependencyResult =
@@ -40,6 +49,10 @@ export interface EngineOptions {
   now: () => number;
   /** Per-trigger event-id dedupe window, ms (Argo: about 60 s). */
   dedupeWindowMs?: number;
+  /** Open partial matches of correlated triggers (default: in memory, bounded). */
+  correlation?: CorrelationStore;
+  /** Called for every correlated partial match that expired (window passed, or capacity). */
+  onExpired?: (expired: ExpiredMatch) => void;
 }
 
 /**
@@ -54,6 +67,8 @@ export class SensorEngine {
   private readonly now: () => number;
   private readonly dedupeWindowMs: number;
   private readonly seen = new Map<string, Map<string, number>>();
+  readonly correlation: CorrelationStore;
+  private readonly onExpired: (expired: ExpiredMatch) => void;
 
   constructor(
     readonly sensor: SensorManifest,
@@ -64,6 +79,8 @@ export class SensorEngine {
     this.state = options.state;
     this.now = options.now;
     this.dedupeWindowMs = options.dedupeWindowMs ?? 60_000;
+    this.correlation = options.correlation ?? new MemoryCorrelationStore();
+    this.onExpired = options.onExpired ?? (() => undefined);
     const deps = sensor.spec.dependencies ?? [];
     this.plans = (sensor.spec.triggers ?? []).map((trigger, i) => planTrigger(trigger, i, deps));
   }
@@ -105,8 +122,15 @@ export class SensorEngine {
     return false;
   }
 
-  /** transform -> filters for one dependency (Argo §3). Never throws for event data. */
-  async evaluateDependency(dep: EventDependency, event: CloudEvent): Promise<DependencyResult> {
+  /**
+   * transform -> filters for one dependency (Argo §3). Never throws for event data. With `plan`
+   * (a correlated trigger) an event without its correlation key is rejected too.
+   */
+  async evaluateDependency(
+    dep: EventDependency,
+    event: CloudEvent,
+    plan?: TriggerPlan,
+  ): Promise<DependencyResult> {
     let ev = event;
     try {
       ev = await applyTransform(dep.transform, event);
@@ -131,6 +155,10 @@ export class SensorEngine {
         reason: outcome.reason ?? filterFailReason(dep),
       };
     }
+    if (plan?.correlation) {
+      const k = correlationKeyOf(plan.correlation, dep.name, ev);
+      if ("reason" in k) return { accepted: false, dependency: dep.name, reason: k.reason };
+    }
     return { accepted: true, dependency: dep.name, event: ev };
   }
 
@@ -147,6 +175,7 @@ export class SensorEngine {
   ): Promise<Map<string, CloudEvent> | undefined> {
     const condition = plan.condition;
     if (!condition) return undefined;
+    if (plan.correlation) return this.advanceKeyed(plan, plan.correlation, dependency, event, meta);
     if (!condition.needsState) return new Map([[dependency, event]]);
     const stored = await this.state.load(plan.name);
     const holds = evaluateCondition(condition.ast, (d) => d === dependency || stored.has(d));
@@ -165,9 +194,70 @@ export class SensorEngine {
     return events;
   }
 
+  /**
+   * The condition step of a correlated trigger: the same as `advance`, over the partial match of
+   * the event's correlation key only. A match whose window passed is expired first (a late event
+   * starts a new match). The firing's events carry the key as `correlationid` where they have none.
+   */
+  private async advanceKeyed(
+    plan: TriggerPlan,
+    spec: CorrelationSpec,
+    dependency: string,
+    event: CloudEvent,
+    meta: { timestamp: string; seq: number },
+  ): Promise<Map<string, CloudEvent> | undefined> {
+    const k = correlationKeyOf(spec, dependency, event);
+    if ("reason" in k) throw new EventsError("SB_ERR_FILTER_PATH_MISSING", k.reason);
+    const now = this.now();
+    let match = await this.correlation.get(plan.name, k.key);
+    if (match && match.firstAt + spec.windowMs <= now) {
+      await this.correlation.remove(plan.name, match);
+      this.onExpired({ ...match, trigger: plan.name, reason: "window" });
+      match = undefined;
+    }
+    const stored: Map<string, StoredDependencyEvent> = match?.deps ?? new Map();
+    const holds = evaluateCondition(plan.condition!.ast, (d) => d === dependency || stored.has(d));
+    if (!holds) {
+      stored.set(dependency, { event, timestamp: meta.timestamp, streamSeq: meta.seq });
+      const evicted = await this.correlation.put(plan.name, {
+        key: k.key,
+        firstAt: match?.firstAt ?? now,
+        deps: stored,
+      });
+      for (const e of evicted) this.onExpired(e);
+      return undefined;
+    }
+    const events = new Map<string, CloudEvent>();
+    for (const [d, entry] of stored) events.set(d, stampCorrelationId(entry.event, k.key));
+    events.set(dependency, stampCorrelationId(event, k.key));
+    if (match) await this.correlation.remove(plan.name, match);
+    return events;
+  }
+
+  /**
+   * Expires correlated partial matches whose window passed at `now` (default: the clock; Infinity
+   * at the end of a replay). Reports each through `onExpired`; returns how many expired.
+   */
+  async sweep(now: number = this.now()): Promise<number> {
+    let n = 0;
+    for (const plan of this.plans) {
+      if (plan.correlation) n += await this.sweepPlan(plan, now);
+    }
+    return n;
+  }
+
+  /** `sweep` for one correlated trigger. */
+  async sweepPlan(plan: TriggerPlan, now: number = this.now()): Promise<number> {
+    if (!plan.correlation) return 0;
+    const expired = await this.correlation.takeExpired(plan.name, now - plan.correlation.windowMs);
+    for (const m of expired) this.onExpired({ ...m, trigger: plan.name, reason: "window" });
+    return expired.length;
+  }
+
   /** conditionsReset: drop the trigger's partial state. */
   async reset(plan: TriggerPlan): Promise<void> {
     await this.state.clear(plan.name);
+    if (plan.correlation) await this.correlation.takeExpired(plan.name, Number.POSITIVE_INFINITY);
   }
 
   /** At start-up Argo deletes stored entries whose bus time is older than the last reset tick. */
@@ -210,6 +300,15 @@ function planTrigger(
   } catch (err) {
     plan.conditionError = errorMessage(err);
     return plan;
+  }
+  const correlation = trigger.template?.correlation;
+  if (correlation) {
+    try {
+      plan.correlation = parseCorrelation(correlation, plan.condition.dependencies, deps);
+    } catch (err) {
+      plan.conditionError = errorMessage(err);
+      return plan;
+    }
   }
   for (const depName of plan.condition.dependencies) {
     const dep = deps.find((d) => d.name === depName)!;
