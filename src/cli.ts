@@ -3,6 +3,10 @@ import { createInterface } from "node:readline";
 import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
 import { RunnerHost, runController } from "./app/controller.js";
+import { deadLettersCommand } from "./app/deadletters.js";
+import { formatExplanation, loadExplanation } from "./app/explain.js";
+import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
+import { combineObservers } from "./app/observe.js";
 import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
@@ -13,8 +17,11 @@ import { dirResolver } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
+import { consoleRoutes } from "./observability/console.js";
+import { Journal } from "./observability/journal.js";
 import { createLogger, silentLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
+import { tracingEmit, tracingObserver } from "./observability/tracing.js";
 import { triggerRegistry } from "./triggers/registry.js";
 
 const VERSION = "0.1.0";
@@ -30,6 +37,15 @@ Usage:
                                             put a test event on the JetStream bus
   sensorbus publish --pubsub-topic TOPIC --project ID --data TEXT [--attribute k=v ...]
                                             publish a message to a Pub/Sub topic ($PUBSUB_EMULATOR_HOST)
+  sensorbus explain EVENT_ID [--json] [--url URL | --bus nats://...]
+                                            why a recent event did (not) fire: the journal of a
+                                            running sensorbus (--url, default http://127.0.0.1:7777)
+                                            or of JetStream (--bus)
+  sensorbus graph [FILE|DIR...] [--format mermaid|dot|json]
+                                            EventSources -> dependencies -> triggers, with the
+                                            cross-workflow links (default: eventsources/ sensors/)
+  sensorbus deadletters list|replay [--sensor NAME] [--trigger NAME] [--seq N] [--bus URL]
+                                            list or re-run firings that failed for good
   sensorbus controller [--namespace NS] [run options]
                                             run the EventSource/Sensor custom resources of a namespace
   sensorbus version
@@ -77,6 +93,15 @@ export async function main(argv: string[]): Promise<number> {
         return await publishCommand(rest);
       case "controller":
         return await controllerCommand(rest);
+      case "deadletters":
+        return await deadLettersCommand(rest, {
+          out: (text) => process.stdout.write(text),
+          env: process.env,
+        });
+      case "explain":
+        return await explainCommand(rest);
+      case "graph":
+        return await graphCommand(rest);
       case "version":
       case "--version":
         process.stdout.write(`${VERSION}\n`);
@@ -141,6 +166,9 @@ async function runCommand(args: string[]): Promise<number> {
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
+  // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
+  const journal = new Journal({ log });
+  const emitSpan = tracingEmit();
   const runtime = await Runtime.start({
     loaded,
     busUrl,
@@ -149,7 +177,21 @@ async function runCommand(args: string[]): Promise<number> {
     values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
     log,
     metrics,
+    observer: combineObservers(journal.observer(), tracingObserver()),
+    onEmit: (info) => {
+      journal.onEmit(info);
+      emitSpan(info);
+    },
   });
+  await journal
+    .useBus(runtime.bus)
+    .catch((err) =>
+      log.warn(
+        { err: errorMessage(err) },
+        "event journal kept in memory only: JetStream KV unavailable",
+      ),
+    );
+  let running = loaded;
   const served = await serveObservability({
     metrics,
     port: metricsPort,
@@ -159,6 +201,13 @@ async function runCommand(args: string[]): Promise<number> {
       stuckTriggers: () => runtime.stuckTriggers(),
     },
     sensors: () => runtime.sensors,
+    plugins: [
+      consoleRoutes({
+        journal,
+        graph: () => buildGraph(running),
+        stuckTriggers: () => runtime.stuckTriggers(),
+      }),
+    ],
   }).catch(async (err) => {
     await runtime.stop(5_000);
     throw err;
@@ -177,6 +226,7 @@ async function runCommand(args: string[]): Promise<number> {
         return;
       }
       const outcomes = await runtime.apply(next);
+      running = next;
       const applied = outcomes.filter((o) => o.result === "applied").length;
       if (applied > 0) log.info({ applied }, "manifests reloaded");
     },
@@ -195,6 +245,7 @@ async function runCommand(args: string[]): Promise<number> {
       watcher
         .close()
         .then(() => runtime.stop(drainMs))
+        .then(() => journal.flush())
         .then(resolve, (err) => {
           log.error({ err }, "error while stopping");
           resolve();
@@ -314,6 +365,47 @@ async function publishCommand(args: string[]): Promise<number> {
     `${result.duplicate ? "duplicate of" : "published"} event ${result.id} (stream sequence ${result.seq})\n`,
   );
   return 0;
+}
+
+async function explainCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parse(args, {
+    json: { type: "boolean" },
+    url: { type: "string" },
+    bus: { type: "string" },
+  });
+  const id = positionals[0];
+  if (id === undefined || positionals.length > 1)
+    throw new ConfigError(
+      "explain needs exactly one EVENT_ID (the X-Event-Id of a webhook answer)",
+    );
+  const event = await loadExplanation({
+    id,
+    busUrl: opts.bus,
+    url: opts.url,
+    log: createLogger({ fd: 2, level: "warn" }),
+  });
+  if (!event) {
+    process.stderr.write(
+      `sensorbus explain: event ${id} is not in the journal (unknown id, or older than the journal keeps: the last 10,000 events in memory, one hour on JetStream)\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(
+    opts.json ? `${JSON.stringify(event, null, 2)}\n` : formatExplanation(event),
+  );
+  return 0;
+}
+
+async function graphCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parse(args, { format: { type: "string" } });
+  const format = parseGraphFormat(opts.format);
+  const loaded = await loadManifests(
+    positionals.length > 0 ? positionals : ["eventsources", "sensors"],
+  );
+  for (const p of loaded.problems.filter((x) => x.severity === "error"))
+    process.stderr.write(`${formatProblem(p)}\n`);
+  process.stdout.write(renderGraph(buildGraph(loaded), format));
+  return hasErrors(loaded.problems) ? 1 : 0;
 }
 
 const CONTROLLER_OPTIONS = {

@@ -25,6 +25,10 @@ export interface EventSourceRunnerOptions {
   onEmit?: (info: {
     eventSource: string;
     eventName: string;
+    /** The event id (the CloudEvent `id` when published). */
+    id: string;
+    /** W3C trace context the event arrived with (tracing). */
+    traceparent?: string | undefined;
     outcome: "published" | "duplicate" | "filtered" | "failed";
     ms: number;
   }) => void;
@@ -106,6 +110,8 @@ export class EventSourceRunner {
       this.options.onEmit?.({
         eventSource: this.name,
         eventName,
+        id,
+        traceparent: input.extensions?.traceparent,
         outcome,
         ms: performance.now() - started,
       });

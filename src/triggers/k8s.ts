@@ -199,6 +199,10 @@ export function k8sTrigger(
         ...(isObject(meta.annotations) ? meta.annotations : {}),
         [EVENT_IDS_ANNOTATION]: ids.join(","),
       };
+      // W3C trace context of the firing's first event, as argoWorkflow stamps it.
+      const traceparent = [...ctx.events.values()][0]?.extensions?.traceparent;
+      if (traceparent)
+        (meta.annotations as Record<string, string>)["sensorbus.io/traceparent"] = traceparent;
       if (!meta.name && meta.generateName) {
         // sensorbus: stable names make redelivery harmless (409 -> already done).
         const hash = createHash("sha256")

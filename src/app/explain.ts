@@ -1,0 +1,125 @@
+import { ConfigError, EventBusError, errorMessage } from "../errors.js";
+import { createBus } from "../eventbus/index.js";
+import type { JournalEntry, JournalEvent } from "../observability/journal.js";
+import {
+  JOURNAL_BUCKET,
+  JOURNAL_TTL_MS,
+  outcomeOf,
+  readJournal,
+} from "../observability/journal.js";
+import type { Logger } from "../observability/logger.js";
+
+export interface ExplainOptions {
+  id: string;
+  /** nats://... : read the `sensorbus-journal` KV bucket. Otherwise ask the running process. */
+  busUrl?: string | undefined;
+  /** Base URL of the running process's metrics port (default http://127.0.0.1:7777). */
+  url?: string | undefined;
+  log: Logger;
+}
+
+/**
+ * The journal of one recent event: from JetStream KV when `busUrl` is given, else from a running
+ * `sensorbus run` (GET /api/events/<id> on its metrics port). Undefined when it is not (or no
+ * longer) journaled. Throws a one-line error when the source cannot be reached.
+ */
+export async function loadExplanation(options: ExplainOptions): Promise<JournalEvent | undefined> {
+  if (options.busUrl) {
+    if (!/^nats:\/\//.test(options.busUrl))
+      throw new ConfigError(
+        `--bus: '${options.busUrl}' is not a nats:// URL (the journal lives in JetStream)`,
+      );
+    const bus = await createBus(options.busUrl, { log: options.log });
+    try {
+      const store = await bus.kv(JOURNAL_BUCKET, { ttlMs: JOURNAL_TTL_MS, history: 1 });
+      return await readJournal(store, options.id);
+    } finally {
+      await bus.close();
+    }
+  }
+  const base = (options.url ?? "http://127.0.0.1:7777").replace(/\/+$/, "");
+  const url = `${base}/api/events/${encodeURIComponent(options.id)}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new EventBusError(
+      "SB_ERR_BUS_UNAVAILABLE",
+      `cannot reach a running sensorbus at ${base} (${errorMessage(err)}); start it with --metrics-port, pass --url, or --bus nats://... to read the JetStream journal`,
+      { retryable: false },
+    );
+  }
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (!res.ok) {
+    throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", `GET ${url}: HTTP ${res.status}`, {
+      retryable: false,
+    });
+  }
+  return (await res.json()) as JournalEvent;
+}
+
+/** Human text: one block per event, one line per decision, the outcome last. */
+export function formatExplanation(ev: JournalEvent): string {
+  const lines: string[] = [];
+  const where = [ev.source && `source ${ev.source}`, ev.subject && `event ${ev.subject}`]
+    .filter(Boolean)
+    .join(", ");
+  lines.push(`event ${ev.id}${where ? ` (${where})` : ""}`);
+  if (ev.time) lines.push(`  time         ${ev.time}`);
+  if (ev.correlationId) lines.push(`  correlation  ${ev.correlationId}`);
+  if (ev.traceparent) lines.push(`  traceparent  ${ev.traceparent}`);
+  for (const e of ev.entries) lines.push(...formatEntry(e));
+  lines.push(`outcome: ${outcomeOf(ev)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function formatEntry(e: JournalEntry): string[] {
+  switch (e.kind) {
+    case "published":
+      return [
+        `  ${e.at}  ${e.outcome === "filtered" ? "dropped by filter.expression of" : e.outcome === "failed" ? "NOT stored (bus error) from" : e.outcome === "duplicate" ? "duplicate id, dropped by the bus, from" : "published by"} EventSource ${e.eventSource}/${e.eventName}`,
+      ];
+    case "rejected":
+      return [
+        `  ${e.at}  rejected  sensor ${e.sensor}, trigger ${e.trigger}, dependency ${e.dependency}`,
+        `             reason: ${e.reason}`,
+      ];
+    case "fired": {
+      const deps = Object.entries(e.dependencies)
+        .map(([d, id]) => `${d}=${id}`)
+        .join(", ");
+      const out = [
+        `  ${e.at}  fired     sensor ${e.sensor}, trigger ${e.trigger} (${e.ms} ms)`,
+        `             dependencies matched: ${deps}`,
+        `             result: ${e.summary}`,
+      ];
+      const r = e.rendered;
+      if (r?.request) out.push(`             request: ${r.request.method} ${r.request.url}`);
+      if (r?.payload !== undefined)
+        out.push(`             ${r.kind} payload: ${oneLine(JSON.stringify(r.payload))}`);
+      else if (r?.payloadText !== undefined)
+        out.push(`             ${r.kind} payload: ${oneLine(r.payloadText)}`);
+      return out;
+    }
+    case "failed":
+      return [
+        `  ${e.at}  ${e.final ? "failed   " : "retrying "} sensor ${e.sensor}, trigger ${e.trigger} (${e.ms} ms)`,
+        `             error: ${e.error}`,
+      ];
+    case "expired":
+      return [
+        `  ${e.at}  expired   sensor ${e.sensor}, trigger ${e.trigger}: correlation key '${e.key}' (${e.reason === "window" ? "window passed" : "too many open keys"})`,
+        `             partial match: ${Object.entries(e.dependencies)
+          .map(([d, id]) => `${d}=${id}`)
+          .join(", ")}`,
+      ];
+  }
+}
+
+function oneLine(s: string | undefined): string {
+  const text = (s ?? "").replace(/\s+/g, " ");
+  return text.length > 400 ? `${text.slice(0, 400)}…` : text;
+}

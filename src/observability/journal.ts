@@ -1,0 +1,500 @@
+import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
+import type { SensorObserver } from "../app/sensor-runner.js";
+import type { CloudEvent } from "../cloudevents/event.js";
+import { EventBusError, errorMessage } from "../errors.js";
+import type { EventBus, KeyValueStore } from "../eventbus/types.js";
+import type { Rendered } from "../triggers/types.js";
+import type { Logger } from "./logger.js";
+
+/** The JetStream KV bucket of the journal when the bus is NATS. */
+export const JOURNAL_BUCKET = "sensorbus-journal";
+/** How long an event's journal stays in JetStream. */
+export const JOURNAL_TTL_MS = 3_600_000;
+
+export type PublishOutcome = "published" | "duplicate" | "filtered" | "failed";
+
+/** What the journal keeps of a rendered firing (headers that carry credentials are redacted). */
+export interface RenderedSummary {
+  kind: string;
+  request?: { method: string; url: string; headers: Record<string, string> };
+  /** The payload (Workflow, object, HTTP body, log map) when its JSON is at most 4 KiB... */
+  payload?: unknown;
+  /** ...else the first 4 KiB of its JSON (bounds the memory of a full journal). */
+  payloadText?: string;
+}
+
+export type JournalEntry =
+  | {
+      at: string;
+      kind: "published";
+      eventSource: string;
+      eventName: string;
+      outcome: PublishOutcome;
+    }
+  | {
+      at: string;
+      kind: "rejected";
+      sensor: string;
+      trigger: string;
+      dependency: string;
+      reason: string;
+    }
+  | {
+      at: string;
+      kind: "fired";
+      sensor: string;
+      trigger: string;
+      /** Dependencies (and their event ids) this firing used. */
+      dependencies: Record<string, string>;
+      ms: number;
+      summary: string;
+      rendered?: RenderedSummary;
+    }
+  | {
+      at: string;
+      kind: "failed";
+      sensor: string;
+      trigger: string;
+      dependencies: Record<string, string>;
+      ms: number;
+      error: string;
+      /** false: a retry follows. */
+      final: boolean;
+    }
+  | {
+      at: string;
+      kind: "expired";
+      sensor: string;
+      trigger: string;
+      /** Keyed correlation: the key whose partial match expired. */
+      key: string;
+      reason: "window" | "capacity";
+      dependencies: Record<string, string>;
+    };
+
+export interface JournalEvent {
+  id: string;
+  source?: string;
+  subject?: string;
+  type?: string;
+  time?: string;
+  traceparent?: string;
+  correlationId?: string;
+  entries: JournalEntry[];
+}
+
+/**
+ * fired: some trigger fired with it; failed: a firing failed for good and none fired;
+ * rejected: every dependency that saw it rejected it; filtered: dropped by filter.expression;
+ * accepted: a sensor saw it and did not reject it (waiting for the rest of a condition, or in flight);
+ * published: on the bus, no sensor decision recorded.
+ */
+export type EventOutcome =
+  | "fired"
+  | "failed"
+  | "expired"
+  | "rejected"
+  | "filtered"
+  | "accepted"
+  | "published";
+
+export interface EventSummary {
+  id: string;
+  source?: string;
+  subject?: string;
+  at: string;
+  outcome: EventOutcome;
+  /** `sensor/trigger` of the firings. */
+  fired: string[];
+  detail: string;
+}
+
+export interface TriggerStatus {
+  sensor: string;
+  trigger: string;
+  fired: number;
+  failed: number;
+  rejected: number;
+  /** Firings in the last 60 s. */
+  perMinute: number;
+  lastFiredAt?: string;
+  lastError?: string;
+  lastErrorAt?: string;
+  status: "ok" | "failing" | "idle";
+}
+
+export interface JournalOptions {
+  /** Events kept in memory (oldest dropped first). Default 10,000. */
+  capacity?: number;
+  /** Entries kept per event. Default 200. */
+  maxEntries?: number;
+  /** JetStream KV to mirror the journal into (see {@link Journal.open}). */
+  store?: KeyValueStore;
+  log?: Logger;
+  now?: () => number;
+}
+
+const MAX_PAYLOAD = 4 * 1024;
+const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$/i;
+
+/** A NATS KV key for an event id (ids that are not plain tokens are base64url-encoded). */
+export function journalKey(id: string): string {
+  return /^[A-Za-z0-9_=-]{1,200}$/.test(id) ? id : `b64.${Buffer.from(id).toString("base64url")}`;
+}
+
+/** Reads one event's journal from the JetStream KV bucket. */
+export async function readJournal(
+  store: KeyValueStore,
+  id: string,
+): Promise<JournalEvent | undefined> {
+  const entry = await store.get(journalKey(id));
+  if (!entry) return undefined;
+  try {
+    return JSON.parse(entry.value) as JournalEvent;
+  } catch (err) {
+    throw new EventBusError(
+      "SB_ERR_BUS_UNAVAILABLE",
+      `KV bucket '${JOURNAL_BUCKET}': the entry of event ${id} is not JSON: ${errorMessage(err)}`,
+      { retryable: false },
+    );
+  }
+}
+
+export function outcomeOf(ev: JournalEvent): EventOutcome {
+  const kinds = new Set(ev.entries.map((e) => e.kind));
+  if (kinds.has("fired")) return "fired";
+  if (ev.entries.some((e) => e.kind === "failed" && e.final)) return "failed";
+  if (kinds.has("expired")) return "expired";
+  const decisions = ev.entries.filter((e) => e.kind !== "published");
+  if (decisions.length > 0 && decisions.every((e) => e.kind === "rejected")) return "rejected";
+  if (decisions.length > 0) return "accepted";
+  if (ev.entries.some((e) => e.kind === "published" && e.outcome === "filtered")) return "filtered";
+  return "published";
+}
+
+export function summarize(ev: JournalEvent): EventSummary {
+  const outcome = outcomeOf(ev);
+  const fired = [
+    ...new Set(ev.entries.filter((e) => e.kind === "fired").map((e) => `${e.sensor}/${e.trigger}`)),
+  ];
+  let detail = "";
+  if (outcome === "fired") {
+    const first = ev.entries.find((e) => e.kind === "fired");
+    detail = first?.kind === "fired" ? first.summary : "";
+  } else if (outcome === "failed") {
+    const f = ev.entries.find((e) => e.kind === "failed" && e.final);
+    detail = f?.kind === "failed" ? f.error : "";
+  } else if (outcome === "rejected") {
+    const r = ev.entries.find((e) => e.kind === "rejected");
+    detail = r?.kind === "rejected" ? `${r.dependency}: ${r.reason}` : "";
+  }
+  return {
+    id: ev.id,
+    ...(ev.source !== undefined ? { source: ev.source } : {}),
+    ...(ev.subject !== undefined ? { subject: ev.subject } : {}),
+    at: ev.entries.at(-1)?.at ?? ev.time ?? "",
+    outcome,
+    fired,
+    detail,
+  };
+}
+
+export function summarizeRendered(r: Rendered): RenderedSummary {
+  const out: RenderedSummary = { kind: r.kind };
+  if (r.request) {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.request.headers))
+      headers[k] = SECRET_HEADER.test(k) ? "[redacted]" : v;
+    out.request = { method: r.request.method, url: r.request.url, headers };
+  }
+  const body = r.payload !== undefined ? r.payload : r.payloadText;
+  if (body !== undefined) {
+    const text = typeof body === "string" ? body : (JSON.stringify(body) ?? "");
+    if (text.length <= MAX_PAYLOAD) out.payload = body;
+    else out.payloadText = `${text.slice(0, MAX_PAYLOAD)}…`;
+  }
+  return out;
+}
+
+interface Stats {
+  sensor: string;
+  trigger: string;
+  fired: number;
+  failed: number;
+  rejected: number;
+  recent: number[];
+  lastFiredAt?: number;
+  lastError?: string;
+  lastErrorAt?: number;
+}
+
+/**
+ * A bounded journal of what happened to recent events: published by which EventSource, rejected
+ * by which dependency and why, fired which trigger with what rendered payload, failed how. Always
+ * in memory (oldest events dropped past `capacity`); mirrored into a JetStream KV bucket (one key
+ * per event id, entries expire after an hour) when opened on a JetStream bus, so that
+ * `sensorbus explain` can read it from any replica.
+ */
+export class Journal {
+  private readonly events = new Map<string, JournalEvent>();
+  private readonly stats = new Map<string, Stats>();
+  private readonly capacity: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  /** Entries not yet written to the KV, per event id. */
+  private readonly unsaved = new Map<string, { meta: JournalEvent; entries: JournalEntry[] }>();
+  private readonly writes = new Map<string, Promise<void>>();
+  private warned = 0;
+  private store: KeyValueStore | undefined;
+
+  constructor(private readonly options: JournalOptions = {}) {
+    this.store = options.store;
+    this.capacity = options.capacity ?? 10_000;
+    this.maxEntries = options.maxEntries ?? 200;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A journal mirrored into the `sensorbus-journal` KV bucket when `bus` is JetStream. */
+  static async open(bus: EventBus, options: JournalOptions = {}): Promise<Journal> {
+    const journal = new Journal(options);
+    await journal.useBus(bus);
+    return journal;
+  }
+
+  /**
+   * Mirrors from now on into the bus's `sensorbus-journal` KV bucket when the bus is JetStream
+   * (no-op otherwise). For `run`, where the Runtime creates the bus after the observer exists.
+   */
+  async useBus(bus: EventBus): Promise<void> {
+    if (bus.kind !== "jetstream" || this.store) return;
+    this.store = await bus.kv(JOURNAL_BUCKET, { ttlMs: JOURNAL_TTL_MS, history: 1 });
+  }
+
+  get size(): number {
+    return this.events.size;
+  }
+
+  get(id: string): JournalEvent | undefined {
+    const ev = this.events.get(id);
+    return ev ? structuredClone(ev) : undefined;
+  }
+
+  /** Newest first. */
+  recent(limit = 100): EventSummary[] {
+    return [...this.events.values()].reverse().slice(0, limit).map(summarize);
+  }
+
+  triggers(): TriggerStatus[] {
+    const now = this.now();
+    return [...this.stats.values()].map((s) => {
+      s.recent = s.recent.filter((t) => now - t < 300_000);
+      const failing =
+        s.lastErrorAt !== undefined &&
+        (s.lastFiredAt === undefined || s.lastErrorAt > s.lastFiredAt);
+      return {
+        sensor: s.sensor,
+        trigger: s.trigger,
+        fired: s.fired,
+        failed: s.failed,
+        rejected: s.rejected,
+        perMinute: s.recent.filter((t) => now - t < 60_000).length,
+        ...(s.lastFiredAt !== undefined ? { lastFiredAt: iso(s.lastFiredAt) } : {}),
+        ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
+        ...(s.lastErrorAt !== undefined ? { lastErrorAt: iso(s.lastErrorAt) } : {}),
+        status: failing ? "failing" : s.fired > 0 ? "ok" : "idle",
+      };
+    });
+  }
+
+  /** Records sensor decisions (combine with the metrics observer). */
+  observer(): SensorObserver {
+    return {
+      rejected: ({ sensor, trigger, dependency, event, reason }) => {
+        this.stat(sensor, trigger).rejected++;
+        this.add(event, { at: this.at(), kind: "rejected", sensor, trigger, dependency, reason });
+      },
+      fired: ({ sensor, trigger, events, ms, summary, rendered }) => {
+        const s = this.stat(sensor, trigger);
+        s.fired++;
+        s.lastFiredAt = this.now();
+        s.recent.push(s.lastFiredAt);
+        if (s.recent.length > 10_000) s.recent.splice(0, s.recent.length - 10_000);
+        const entry: JournalEntry = {
+          at: this.at(),
+          kind: "fired",
+          sensor,
+          trigger,
+          dependencies: depIds(events),
+          ms: round(ms),
+          summary,
+          ...(rendered ? { rendered: summarizeRendered(rendered) } : {}),
+        };
+        for (const ev of uniqueEvents(events)) this.add(ev, entry);
+      },
+      expired: ({ sensor, trigger, key, reason, events }) => {
+        const entry: JournalEntry = {
+          at: this.at(),
+          kind: "expired",
+          sensor,
+          trigger,
+          key,
+          reason,
+          dependencies: depIds(events),
+        };
+        for (const ev of uniqueEvents(events)) this.add(ev, entry);
+      },
+      failed: ({ sensor, trigger, events, ms, error, final }) => {
+        const s = this.stat(sensor, trigger);
+        if (final) s.failed++;
+        s.lastError = error;
+        s.lastErrorAt = this.now();
+        const entry: JournalEntry = {
+          at: this.at(),
+          kind: "failed",
+          sensor,
+          trigger,
+          dependencies: depIds(events),
+          ms: round(ms),
+          error,
+          final,
+        };
+        for (const ev of uniqueEvents(events)) this.add(ev, entry);
+      },
+    };
+  }
+
+  /** Records EventSource publishes (EventSourceRunner `onEmit`). */
+  readonly onEmit: NonNullable<EventSourceRunnerOptions["onEmit"]> = (info) => {
+    this.add(
+      { id: info.id, source: info.eventSource, subject: info.eventName },
+      {
+        at: this.at(),
+        kind: "published",
+        eventSource: info.eventSource,
+        eventName: info.eventName,
+        outcome: info.outcome,
+      },
+    );
+  };
+
+  /** Records a CloudEvent put on the bus by other means (publish command, tests). */
+  recordPublished(event: CloudEvent, outcome: PublishOutcome = "published"): void {
+    this.add(event, {
+      at: this.at(),
+      kind: "published",
+      eventSource: event.source,
+      eventName: event.subject ?? "",
+      outcome,
+    });
+  }
+
+  /** Resolves when everything recorded so far is written to the KV (no-op in memory). */
+  async flush(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes.values()]);
+  }
+
+  private at(): string {
+    return iso(this.now());
+  }
+
+  private stat(sensor: string, trigger: string): Stats {
+    const key = `${sensor}/${trigger}`;
+    let s = this.stats.get(key);
+    if (!s) {
+      s = { sensor, trigger, fired: 0, failed: 0, rejected: 0, recent: [] };
+      this.stats.set(key, s);
+    }
+    return s;
+  }
+
+  private add(event: Partial<CloudEvent> & { id: string }, entry: JournalEntry): void {
+    let ev = this.events.get(event.id);
+    if (!ev) {
+      ev = { id: event.id, entries: [] };
+      this.events.set(event.id, ev);
+      while (this.events.size > this.capacity) {
+        const oldest = this.events.keys().next().value;
+        if (oldest === undefined) break;
+        this.events.delete(oldest);
+      }
+    }
+    fillMeta(ev, event);
+    if (ev.entries.length < this.maxEntries) ev.entries.push(entry);
+    if (this.store) this.persist(ev, entry);
+  }
+
+  private persist(ev: JournalEvent, entry: JournalEntry): void {
+    const pending = this.unsaved.get(ev.id);
+    if (pending) {
+      pending.entries.push(entry);
+      fillMeta(pending.meta, ev);
+      return;
+    }
+    this.unsaved.set(ev.id, { meta: { ...ev, entries: [] }, entries: [entry] });
+    const previous = this.writes.get(ev.id) ?? Promise.resolve();
+    const write = previous
+      .then(() => this.write(ev.id))
+      .catch((err: unknown) => {
+        if (this.warned++ % 100 === 0)
+          this.options.log?.warn(
+            { eventID: ev.id, err: errorMessage(err) },
+            "cannot write the event journal to JetStream",
+          );
+      })
+      .finally(() => {
+        if (this.writes.get(ev.id) === write) this.writes.delete(ev.id);
+      });
+    this.writes.set(ev.id, write);
+  }
+
+  /** Appends the unsaved entries of `id` to its KV record (compare-and-set, merged across replicas). */
+  private async write(id: string): Promise<void> {
+    await Promise.resolve();
+    const batch = this.unsaved.get(id);
+    this.unsaved.delete(id);
+    const store = this.store;
+    if (!batch || !store) return;
+    const key = journalKey(id);
+    for (let attempt = 0; ; attempt++) {
+      const current = await store.get(key);
+      const stored: JournalEvent = current
+        ? (JSON.parse(current.value) as JournalEvent)
+        : { id, entries: [] };
+      fillMeta(stored, batch.meta);
+      stored.entries = [...stored.entries, ...batch.entries].slice(0, this.maxEntries);
+      try {
+        if (current) await store.update(key, JSON.stringify(stored), current.revision);
+        else await store.create(key, JSON.stringify(stored));
+        return;
+      } catch (err) {
+        const conflict = err instanceof EventBusError && err.code === "SB_ERR_KV_CONFLICT";
+        if (!conflict || attempt >= 5) throw err;
+      }
+    }
+  }
+}
+
+function fillMeta(ev: JournalEvent, from: Partial<CloudEvent> | JournalEvent): void {
+  if (from.source !== undefined && ev.source === undefined) ev.source = from.source;
+  if (from.subject !== undefined && ev.subject === undefined) ev.subject = from.subject;
+  if (from.type !== undefined && ev.type === undefined) ev.type = from.type;
+  if (from.time !== undefined && ev.time === undefined) ev.time = from.time;
+  const ext = "extensions" in from ? from.extensions : undefined;
+  const traceparent = ext?.traceparent ?? ("traceparent" in from ? from.traceparent : undefined);
+  if (traceparent !== undefined && ev.traceparent === undefined) ev.traceparent = traceparent;
+  const corr = ext?.correlationid ?? ("correlationId" in from ? from.correlationId : undefined);
+  if (corr !== undefined && ev.correlationId === undefined) ev.correlationId = corr;
+}
+
+function depIds(events: ReadonlyMap<string, CloudEvent>): Record<string, string> {
+  return Object.fromEntries([...events].map(([dep, ev]) => [dep, ev.id]));
+}
+
+function uniqueEvents(events: ReadonlyMap<string, CloudEvent>): CloudEvent[] {
+  const seen = new Map<string, CloudEvent>();
+  for (const ev of events.values()) if (!seen.has(ev.id)) seen.set(ev.id, ev);
+  return [...seen.values()];
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+const iso = (ms: number) => new Date(ms).toISOString();
