@@ -4,6 +4,8 @@ import type { ValueResolver } from "../config/secrets.js";
 import type { SensorManifest } from "../config/types.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import type { ExpiredMatch } from "../sensors/correlation.js";
+import { correlationKeyOf } from "../sensors/correlation.js";
 import type { DependencyResult } from "../sensors/engine.js";
 import { SensorEngine } from "../sensors/engine.js";
 import { tickBetween } from "../sensors/reset.js";
@@ -21,7 +23,22 @@ export type ReplayLine =
       payloadText?: string;
       request?: { method: string; url: string; headers: Record<string, string> };
     }
-  | { kind: "rejected"; eventId: string; dependency: string; reason: string }
+  | {
+      kind: "rejected";
+      eventId: string;
+      dependency: string;
+      /** Set when only one trigger rejected it (a missing correlation key). */
+      trigger?: string;
+      reason: string;
+    }
+  | {
+      kind: "expired";
+      sensor: string;
+      trigger: string;
+      /** The correlation key whose partial match expired. */
+      key: string;
+      dependencies: Record<string, string>;
+    }
   | { kind: "duplicate"; eventId: string }
   | { kind: "unmatched"; eventId: string }
   | { kind: "error"; eventId?: string; trigger?: string; message: string };
@@ -44,11 +61,25 @@ export async function* replay(
   options: ReplayOptions,
 ): AsyncGenerator<ReplayLine> {
   let clock = 0;
+  // Keyed correlation: expiries reported by the engine, printed before the next decision.
+  const expired: ExpiredMatch[] = [];
   const engine = new SensorEngine(options.sensor, {
     state: new MemoryConditionState(),
     now: () => clock,
     dedupeWindowMs: options.dedupeWindowMs ?? 60_000,
+    onExpired: (e) => expired.push(e),
   });
+  const drainExpired = function* (): Generator<ReplayLine> {
+    for (const e of expired.splice(0)) {
+      yield {
+        kind: "expired",
+        sensor: engine.name,
+        trigger: e.trigger,
+        key: e.key,
+        dependencies: Object.fromEntries([...e.deps].map(([d, s]) => [d, s.event.id])),
+      };
+    }
+  };
   for (const plan of engine.plans) {
     if (plan.conditionError)
       yield { kind: "error", trigger: plan.name, message: plan.conditionError };
@@ -72,6 +103,9 @@ export async function* replay(
           await engine.reset(plan);
       }
       clock = t;
+      // Correlated partial matches whose window the clock passed expire now.
+      await engine.sweep(clock);
+      yield* drainExpired();
     }
 
     const deps = engine.dependenciesFor(event);
@@ -96,6 +130,19 @@ export async function* replay(
       for (const dep of engine.matching(plan, event)) {
         const r = results.get(dep.name);
         if (!r?.accepted) continue;
+        if (plan.correlation) {
+          const k = correlationKeyOf(plan.correlation, dep.name, r.event);
+          if ("reason" in k) {
+            yield {
+              kind: "rejected",
+              eventId: event.id,
+              dependency: dep.name,
+              trigger: plan.name,
+              reason: k.reason,
+            };
+            continue;
+          }
+        }
         let events: Map<string, CloudEvent> | undefined;
         try {
           events = await engine.advance(plan, dep.name, r.event, {
@@ -111,6 +158,7 @@ export async function* replay(
           };
           continue;
         }
+        yield* drainExpired();
         if (!events) continue;
         try {
           const { rendered } = await renderFiring({
@@ -144,4 +192,7 @@ export async function* replay(
       }
     }
   }
+  // End of input: every partial match still open expires.
+  await engine.sweep(Number.POSITIVE_INFINITY);
+  yield* drainExpired();
 }
