@@ -1,5 +1,5 @@
 import { formatProblem, validateManifest } from "../config/load.js";
-import type { Loaded, Manifest, ObjectMeta } from "../config/types.js";
+import type { ObjectMeta } from "../config/types.js";
 import { errorMessage } from "../errors.js";
 import type { KubeClient, KubeObject, WatchEventType } from "../k8s/client.js";
 import { KubeApiError } from "../k8s/client.js";
