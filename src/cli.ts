@@ -263,7 +263,19 @@ async function runCommand(args: string[]): Promise<number> {
 async function validateCommand(args: string[]): Promise<number> {
   const { positionals } = parse(args, {});
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
-  const result = await loadManifests(positionals);
+  // Progress on a terminal: one line rewritten in place, cleared before the results.
+  const tty = process.stderr.isTTY === true;
+  const result = await loadManifests(positionals, {
+    ...(tty
+      ? {
+          onFile: (file: string, i: number, n: number) =>
+            process.stderr.write(
+              `\r\x1b[K[${i}/${n}] ${file}`.slice(0, (process.stderr.columns || 100) + 8),
+            ),
+        }
+      : {}),
+  });
+  if (tty) process.stderr.write("\r\x1b[K");
   for (const p of result.problems) process.stdout.write(`${p.severity}: ${formatProblem(p)}\n`);
   const errors = result.problems.filter((p) => p.severity === "error").length;
   const warnings = result.problems.length - errors;

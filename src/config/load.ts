@@ -67,7 +67,15 @@ const EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
  * Two Sensors (or two EventSources) with the same namespace/name are one object in Kubernetes:
  * as with `kubectl apply`, the later document replaces the earlier one, with a warning.
  */
-export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
+export interface LoadOptions {
+  /** Called before each file is read (progress for long runs): 1-based index and total. */
+  onFile?: (file: string, index: number, total: number) => void;
+}
+
+export async function loadManifests(
+  paths: readonly string[],
+  options: LoadOptions = {},
+): Promise<LoadResult> {
   const result: LoadResult = { eventSources: [], sensors: [], problems: [] };
   const files: string[] = [];
   for (const path of paths) {
@@ -80,7 +88,8 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
     }
   }
   const seen = new Map<string, string>();
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
+    options.onFile?.(file, i + 1, files.length);
     let text: string;
     try {
       text = await readFile(file, "utf8");
