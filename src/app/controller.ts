@@ -5,7 +5,7 @@ import type { KubeClient, KubeObject, WatchEventType } from "../k8s/client.js";
 import { KubeApiError } from "../k8s/client.js";
 import type { Logger } from "../observability/logger.js";
 import type { ManifestHost, ManifestKind } from "./host.js";
-import { ManifestReconciler, splitKey, stableJson } from "./host.js";
+import { ManifestReconciler, splitKey } from "./host.js";
 
 export type { ManifestHost, ManifestKind } from "./host.js";
 export { fingerprint, ManifestReconciler, RunnerHost } from "./host.js";
@@ -37,25 +37,29 @@ export type StatusWriter = (
  * which this writer detects and reports once.
  */
 export function mergePatchStatusWriter(kube: KubeClient, log: Logger): StatusWriter {
-  let warned = false;
+  let mainResource = false;
   return async (target, status) => {
-    const res = await kube.patch(
-      {
-        apiVersion: target.apiVersion,
-        kind: target.kind,
-        metadata: { name: target.name, namespace: target.namespace },
-      },
-      "application/merge-patch+json",
-      { status },
-    );
-    const written = (res.status as { conditions?: unknown } | undefined)?.conditions;
-    if (!warned && stableJson(written) !== stableJson(status.conditions)) {
-      warned = true;
-      log.warn(
-        { kind: target.kind },
-        "the API server ignored the status in a main-resource patch (the CRD has a status subresource); status conditions are not written",
-      );
+    const obj = {
+      apiVersion: target.apiVersion,
+      kind: target.kind,
+      metadata: { name: target.name, namespace: target.namespace },
+    };
+    if (!mainResource) {
+      try {
+        // Argo Events' CRDs serve status as a subresource: a main-resource patch would be ignored.
+        await kube.patch(obj, "application/merge-patch+json", { status }, "status");
+        return;
+      } catch (err) {
+        if (!(err instanceof KubeApiError) || err.status !== 404) throw err;
+        // The object exists (we are reconciling it) but /status does not: a CRD without the subresource.
+        mainResource = true;
+        log.info(
+          { kind: target.kind },
+          "no status subresource: writing status on the main resource",
+        );
+      }
     }
+    await kube.patch(obj, "application/merge-patch+json", { status });
   };
 }
 

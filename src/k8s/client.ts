@@ -102,7 +102,13 @@ export interface KubeClient {
   /** PUT; `metadata.resourceVersion`, when present, makes it a compare-and-swap (409 Conflict). */
   replace(obj: KubeObject): Promise<KubeObject>;
   /** PATCH with `obj` as body (or `body` when given, e.g. a JSON Patch array). */
-  patch(obj: KubeObject, contentType: string, body?: unknown): Promise<KubeObject>;
+  /** `subresource: "status"` patches `<object>/status` (CRDs with a status subresource). */
+  patch(
+    obj: KubeObject,
+    contentType: string,
+    body?: unknown,
+    subresource?: "status",
+  ): Promise<KubeObject>;
   /** false when the object did not exist. */
   delete(ref: KubeRef): Promise<boolean>;
   /** `namespace` undefined lists across all namespaces (or a cluster-scoped resource). */
@@ -425,11 +431,17 @@ class RestKubeClient implements KubeClient {
     return parseJson(res.body, what) as KubeObject;
   }
 
-  async patch(obj: KubeObject, contentType: string, body?: unknown): Promise<KubeObject> {
+  async patch(
+    obj: KubeObject,
+    contentType: string,
+    body?: unknown,
+    subresource?: "status",
+  ): Promise<KubeObject> {
     const name = requireName(obj, "patch");
     const probe = await this.resourceFor(obj.apiVersion, obj.kind);
     const ns = this.nsOf(probe, obj.metadata.namespace);
-    const { path, info } = await this.path(obj, ns, name);
+    const { path: objectPath, info } = await this.path(obj, ns, name);
+    const path = subresource ? `${objectPath}/${subresource}` : objectPath;
     const what = this.describe(`patch (${contentType})`, info, ns, name);
     const text =
       contentType.includes("yaml") && typeof body === "string" ? body : JSON.stringify(body ?? obj);

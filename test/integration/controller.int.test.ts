@@ -232,9 +232,10 @@ describe("controller: EventSource and Sensor custom resources", () => {
     const deployed = condition(h.fake, "EventSource", "hooks", "Deployed")!;
     expect(deployed.reason).toBe("Running");
     expect(deployed.lastTransitionTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    // The status patch is a merge patch of `status` only.
+    // The status patch is a merge patch of `status` only, on the status subresource (Argo's CRDs
+    // serve status there; a main-resource patch would be ignored by a real API server).
     const patch = h.fake.requests.find(
-      (r) => r.method === "PATCH" && r.path === `${SN_PATH}/logger`,
+      (r) => r.method === "PATCH" && r.path === `${SN_PATH}/logger/status`,
     );
     expect(patch?.headers["content-type"]).toBe("application/merge-patch+json");
     expect(Object.keys(JSON.parse(patch!.body) as object)).toEqual(["status"]);

@@ -289,6 +289,28 @@ export class FakeKubeApi {
     const route = this.route(path);
     if (!route) return this.status(res, 404, `the server could not find the requested resource`);
     const { resource: r, namespace: ns, name, sub } = route;
+    if (sub === "status" && name !== undefined) {
+      // The status subresource: reads the object; a patch changes `status` and nothing else.
+      if (method === "GET") return this.getOne(res, r, ns, name);
+      if (method === "PATCH" || method === "PUT") {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          return this.status(res, 400, "the status patch body is not JSON");
+        }
+        const status = (parsed as { status?: unknown } | null)?.status ?? {};
+        return this.patch(
+          res,
+          r,
+          ns,
+          name,
+          JSON.stringify({ status }),
+          "application/merge-patch+json",
+        );
+      }
+      return this.status(res, 405, `${method} is not supported on status`);
+    }
     if (sub) return this.status(res, 404, `subresource ${sub} is not served by fake-kube-api`);
 
     if (name === undefined) {
