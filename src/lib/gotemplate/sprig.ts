@@ -1,3 +1,4 @@
+import { compileRe2 } from "../govaluate.js";
 /**
  * Sprig v3 functions (Masterminds/sprig GenericFuncMap) with their Go signatures, so argument
  * type errors match Go's, and sprig's coercions (spf13/cast for int/int64/float64, strval for
@@ -390,54 +391,21 @@ function adler32(s: string): number {
 // ---------------------------------------------------------------------------------------------
 // Regular expressions (RE2 syntax mapped onto JS RegExp)
 
-const POSIX: Record<string, string> = {
-  alnum: "0-9A-Za-z",
-  alpha: "A-Za-z",
-  ascii: "\\x00-\\x7F",
-  blank: "\\t ",
-  cntrl: "\\x00-\\x1F\\x7F",
-  digit: "0-9",
-  graph: "!-~",
-  lower: "a-z",
-  print: " -~",
-  punct: "!-\\/:-@\\[-`{-~",
-  space: "\\t\\n\\v\\f\\r ",
-  upper: "A-Z",
-  word: "0-9A-Za-z_",
-  xdigit: "0-9A-Fa-f",
-};
-
 const REGEX_CACHE = new Map<string, RegExp | string>();
 
-/** Compiles a Go (RE2) pattern; returns the JS RegExp (global) or a Go-style error string. */
+/**
+ * Compiles a Go (RE2) pattern through the one RE2 translation sensorbus has (lib/govaluate.ts:
+ * linear-time engine where possible); returns the JS RegExp (global) or a Go-style error string.
+ */
 export function compileGoRegex(pattern: string): RegExp | string {
   const hit = REGEX_CACHE.get(pattern);
   if (hit !== undefined) return hit;
-  let src = pattern;
-  let flags = "g";
-  const lead = /^\(\?([imsU]+)\)/.exec(src);
-  if (lead) {
-    if (lead[1]!.includes("U")) return regexError(pattern, "ungreedy flag not supported");
-    for (const f of new Set(lead[1]!)) flags += f;
-    src = src.slice(lead[0].length);
-  }
-  src = src
-    .replace(/\(\?P</g, "(?<")
-    .replace(/\\z/g, "(?![\\s\\S])")
-    .replace(/\\A/g, "(?<![\\s\\S])")
-    .replace(/\[:(\^?)([a-z]+):\]/g, (m, neg: string, name: string) =>
-      POSIX[name] && !neg ? POSIX[name] : m,
-    )
-    .replace(/\\([pP])([A-Z])/g, "\\$1{$2}");
   let re: RegExp | string;
   try {
-    re = new RegExp(src, `${flags}u`);
-  } catch {
-    try {
-      re = new RegExp(src, flags);
-    } catch (err) {
-      re = regexError(pattern, err instanceof Error ? err.message : String(err));
-    }
+    const base = compileRe2(pattern);
+    re = new RegExp(base.source, base.flags.includes("g") ? base.flags : `${base.flags}g`);
+  } catch (err) {
+    re = err instanceof Error ? err.message : regexError(pattern, String(err));
   }
   if (REGEX_CACHE.size > 500) REGEX_CACHE.clear();
   REGEX_CACHE.set(pattern, re);
