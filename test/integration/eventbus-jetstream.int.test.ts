@@ -118,6 +118,63 @@ describe("JetStreamBus on nats-server", () => {
     }
   });
 
+  it("purges only events every consumer acknowledged: an unacknowledged one survives and is delivered", async () => {
+    const server = await dedicatedServer();
+    const bus = await JetStreamBus.connect({
+      servers: [server.url],
+      reclaimIntervalMs: 0,
+      log: silentLogger(),
+    });
+    try {
+      const n = randomBytes(3).toString("hex");
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      const slow: string[] = [];
+      const fast: string[] = [];
+      await bus.subscribe(
+        { durable: `slow-${n}`, eventSourceName: "es", eventName: `slow${n}` },
+        async (m) => {
+          await held;
+          slow.push(m.event.id);
+        },
+      );
+      await bus.subscribe(
+        { durable: `fast-${n}`, eventSourceName: "es", eventName: `fast${n}` },
+        async (m) => {
+          fast.push(m.event.id);
+        },
+      );
+      const fastBefore = event("es", `fast${n}`);
+      await bus.publish(fastBefore);
+      await vi.waitFor(() => expect(fast).toEqual([fastBefore.id]), WAIT);
+      const waiting = event("es", `slow${n}`);
+      await bus.publish(waiting);
+      const after = [event("es", `fast${n}`), event("es", `fast${n}`)];
+      for (const e of after) await bus.publish(e);
+      await vi.waitFor(() => expect(fast).toHaveLength(3), WAIT);
+      // The slow consumer's unacknowledged event (seq 2) stays; the fast subject's three go.
+      await vi.waitFor(async () => {
+        const ci = await bus.jsm.consumers.info("default", `fast-${n}`);
+        expect(ci.num_pending + ci.num_ack_pending).toBe(0);
+      }, WAIT);
+      expect(await bus.reclaim()).toBe(3);
+      const state = (await bus.jsm.streams.info("default")).state;
+      expect(state.messages).toBe(1);
+      expect(state.first_seq).toBe(2);
+      release();
+      await vi.waitFor(() => expect(slow).toEqual([waiting.id]), WAIT);
+      // Everything acknowledged now: the rest goes.
+      await vi.waitFor(async () => {
+        await bus.reclaim();
+        expect((await bus.jsm.streams.info("default")).state.messages).toBe(0);
+      }, WAIT);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it("uses an existing stream as it is and warns about the differences", async () => {
     const server = await dedicatedServer();
     const first = await JetStreamBus.connect({

@@ -353,6 +353,24 @@ export function runEventBusContract(name: string, factory: BusFactory): void {
       release.resolve();
     });
 
+    it("counts only unprocessed events against maxMsgs: it keeps accepting after many more were acknowledged", async () => {
+      const b = await bus({ maxMsgs: 3 });
+      const n = names();
+      const got: string[] = [];
+      const sub = await b.subscribe(n, async (m) => {
+        got.push(m.event.id);
+      });
+      subs.push(sub);
+      for (let i = 0; i < 10; i++) {
+        const e = makeEvent(n.eventSourceName, n.eventName);
+        await b.publish(e);
+        await vi.waitFor(() => expect(got).toContain(e.id), WAIT);
+        // Acknowledged: the bus holds nothing for this subscription any more.
+        await vi.waitFor(async () => expect(await sub.pending()).toBe(0), WAIT);
+      }
+      expect(got).toHaveLength(10);
+    });
+
     it("rejects publish and subscribe on a closed bus", async () => {
       const b = await bus();
       const n = names();
