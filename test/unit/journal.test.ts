@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { formatExplanation } from "../../src/app/explain.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { createBus } from "../../src/eventbus/index.js";
+import type { KeyValueStore } from "../../src/eventbus/types.js";
 import {
   Journal,
   journalKey,
@@ -207,6 +208,52 @@ describe("Journal", () => {
       expect(await readJournal(store, "unknown")).toBeUndefined();
       expect(journalKey(odd)).toMatch(/^b64\.[A-Za-z0-9_-]+$/);
       expect(journalKey("0f3a-b_c")).toBe("0f3a-b_c");
+    } finally {
+      await bus.close();
+    }
+  });
+  it("writes an event's entries to the KV in one create, read-modify-write only for later batches", async () => {
+    const bus = await createBus(undefined, { log: silentLogger() });
+    try {
+      const inner = await bus.kv("journal-batch");
+      const calls: string[] = [];
+      const counted =
+        <A extends unknown[], R>(name: string, fn: (...a: A) => R) =>
+        (...a: A): R => {
+          calls.push(name);
+          return fn(...a);
+        };
+      const store: KeyValueStore = {
+        get: counted("get", (k: string) => inner.get(k)),
+        put: counted("put", (k: string, v: string) => inner.put(k, v)),
+        create: counted("create", (k: string, v: string) => inner.create(k, v)),
+        update: counted("update", (k: string, v: string, r: number) => inner.update(k, v, r)),
+        delete: (k, r) => inner.delete(k, r),
+        keys: (p) => inner.keys(p),
+      };
+      const j = new Journal({ store, writeDelayMs: 60_000 });
+      j.onEmit({ eventSource: "w", eventName: "x", id: "e1", outcome: "published", ms: 0 });
+      j.observer().fired?.({
+        sensor: "s",
+        trigger: "t",
+        events: new Map([["d", ev("e1")]]),
+        ms: 1,
+        summary: "ok",
+      });
+      expect(calls).toEqual([]); // waiting for the write delay
+      await j.flush();
+      expect(calls).toEqual(["create"]);
+      j.observer().rejected?.({
+        sensor: "s",
+        trigger: "u",
+        dependency: "d",
+        event: ev("e1"),
+        reason: "no",
+      });
+      await j.flush();
+      expect(calls).toEqual(["create", "get", "update"]);
+      const stored = await readJournal(inner, "e1");
+      expect(stored?.entries.map((e) => e.kind)).toEqual(["published", "fired", "rejected"]);
     } finally {
       await bus.close();
     }
