@@ -48,9 +48,12 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
     kind: "http",
     async render(template, ctx: FiringContext): Promise<Rendered> {
       // Kind-level parameters apply to the JSON of the http object itself (dest: url, headers.X).
-      const http = JSON.parse(
-        ctx.applyParameters(JSON.stringify(template), template.parameters),
-      ) as HttpTrigger;
+      const http =
+        template.parameters && template.parameters.length > 0
+          ? (JSON.parse(
+              ctx.applyParameters(JSON.stringify(template), template.parameters),
+            ) as HttpTrigger)
+          : template;
       if (!http.url) throw new TriggerError("SB_ERR_TRIGGER_RENDER", "http trigger: url is empty");
       const method = (http.method || "POST").toUpperCase();
       if (!ALLOWED_METHODS.has(method)) {
@@ -123,9 +126,12 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
           headers,
           body: d.body,
           dispatcher: agentFor(d),
+          // `timeout` bounds the wait for the response headers and for each body chunk; the
+          // connect timeout is undici's 10 s. (A per-request AbortSignal.timeout + any() cost
+          // about 2 % of the CPU at 1,000 firings/s.)
           headersTimeout: d.timeoutMs,
           bodyTimeout: d.timeoutMs,
-          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(d.timeoutMs)]),
+          signal: ctx.signal,
         });
         status = res.statusCode;
         await res.body.dump();
