@@ -205,7 +205,8 @@ async function handle(
   ctx: AdapterContext,
 ): Promise<FastifyReply> {
   const spec = route.spec;
-  const log = ctx.log.child({ eventName: route.eventName });
+  // Only the rare paths log: the child logger is built when one does.
+  const log = () => ctx.log.child({ eventName: route.eventName });
   const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
 
   // Headers were checked in onRequest; the signature needs the raw body, before it is parsed.
@@ -255,15 +256,15 @@ async function handle(
     });
     reply.header("X-Event-Id", result.id);
     if (result.status === "filtered")
-      log.debug({ eventID: result.id }, "event dropped by filter.expression");
+      log().debug({ eventID: result.id }, "event dropped by filter.expression");
     return text(200, "success");
   } catch (err) {
     if (err instanceof EventBusError) {
-      log.warn({ err: errorMessage(err) }, "event not stored: answering 503");
+      log().warn({ err: errorMessage(err) }, "event not stored: answering 503");
       reply.header("Retry-After", "1");
       return text(503, `failed to record event: ${errorMessage(err)}`);
     }
-    log.error({ err }, "failed to record event");
+    log().error({ err }, "failed to record event");
     return text(500, `failed to record event: ${errorMessage(err)}`);
   }
 }
