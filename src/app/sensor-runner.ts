@@ -164,7 +164,10 @@ export class SensorRunner {
     const needsState = probe.plans.some((p) => p.condition?.needsState === true);
     const state =
       options.bus.kind === "jetstream" && needsState
-        ? new KvConditionState(await options.bus.kv(loaded.manifest.metadata.name))
+        ? new KvConditionState(
+            await options.bus.kv(loaded.manifest.metadata.name),
+            new Map(probe.plans.map((p) => [p.name, p.condition?.dependencies ?? []])),
+          )
         : new MemoryConditionState();
     // Keyed correlation: open matches in the same KV bucket on JetStream.
     const correlation =

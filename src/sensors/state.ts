@@ -63,7 +63,15 @@ export class KvConditionState implements ConditionStateStore {
     { guard: number; deps: Map<string, number>; fresh: boolean }
   >();
 
-  constructor(private readonly kv: KeyValueStore) {}
+  /**
+   * @param dependencies per trigger, the dependency names its condition uses: their keys are read
+   *   directly. Without them a load lists the trigger's keys, which costs the server an ephemeral
+   *   consumer per load (about 10 ms of nats-server CPU per event in the benchmark).
+   */
+  constructor(
+    private readonly kv: KeyValueStore,
+    private readonly dependencies?: ReadonlyMap<string, readonly string[]>,
+  ) {}
 
   async load(trigger: string): Promise<Map<string, StoredDependencyEvent>> {
     const out = new Map<string, StoredDependencyEvent>();
@@ -72,10 +80,13 @@ export class KvConditionState implements ConditionStateStore {
     const guard = (await this.kv.get(guardKey(trigger)))?.revision ?? 0;
     const seen = { guard, deps: new Map<string, number>(), fresh: true };
     this.seen.set(trigger, seen);
-    for (const key of await this.kv.keys(prefix)) {
+    const known = this.dependencies?.get(trigger);
+    const keys = known ? known.map((d) => prefix + d) : await this.kv.keys(prefix);
+    const entries = await Promise.all(keys.map((key) => this.kv.get(key)));
+    for (const [i, key] of keys.entries()) {
       const dep = key.slice(prefix.length);
       if (dep === "Expression" || dep.length === 0) continue;
-      const entry = await this.kv.get(key);
+      const entry = entries[i];
       if (!entry) continue;
       seen.deps.set(dep, entry.revision);
       if (entry.value === "") continue;
