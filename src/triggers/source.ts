@@ -80,8 +80,26 @@ export async function fetchResource(
   );
 }
 
-/** Parses source text as YAML (JSON is YAML) into one object. */
+/** Parsed sources as JSON text, by source text: a YAML parse per firing cost more than the rest. */
+const parsedSources = new Map<string, string>();
+const PARSED_SOURCES_MAX = 256;
+
+/** Parses source text as YAML (JSON is YAML) into one object (a fresh one on every call). */
 export function parseResource(text: string, field = "source"): Record<string, unknown> {
+  const cached = parsedSources.get(text);
+  if (cached !== undefined) return JSON.parse(cached) as Record<string, unknown>;
+  const v = parseYamlObject(text, field);
+  if (parsedSources.size >= PARSED_SOURCES_MAX) {
+    const oldest = parsedSources.keys().next().value;
+    if (oldest !== undefined) parsedSources.delete(oldest);
+  }
+  // Triggers send the resource as JSON: cached or not, it is what JSON makes of the YAML.
+  const json = JSON.stringify(v);
+  parsedSources.set(text, json);
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+function parseYamlObject(text: string, field: string): Record<string, unknown> {
   let v: unknown;
   try {
     v = parseYaml(text);

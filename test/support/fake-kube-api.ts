@@ -55,6 +55,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** `performance.now()` when the whole request had arrived (benchmarks measure latency with it). */
+  at: number;
 }
 
 export interface Fault {
@@ -112,6 +114,10 @@ const REASONS: Record<number, string> = {
 export class FakeKubeApi {
   readonly token: string;
   readonly requests: RecordedRequest[] = [];
+  /** TCP connections accepted so far (keep-alive checks). */
+  connections = 0;
+  /** Called with every request as it is recorded. */
+  onRequest: ((r: RecordedRequest) => void) | undefined;
   private readonly resources: FakeResource[];
   private readonly store = new Map<string, Obj>();
   private readonly faults: Fault[] = [];
@@ -141,6 +147,9 @@ export class FakeKubeApi {
           this.status(res, 500, `fake-kube-api: ${(err as Error).message}`);
         }
       });
+    });
+    server.on("connection", () => {
+      this.connections++;
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     this.server = server;
@@ -261,7 +270,15 @@ export class FakeKubeApi {
     const url = new URL(req.url ?? "/", "http://x");
     const method = (req.method ?? "GET").toUpperCase();
     const path = url.pathname.replace(/\/+$/, "") || "/";
-    this.requests.push({ method, path, query: url.searchParams, headers: req.headers, body });
+    this.requests.push({
+      method,
+      path,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      at: performance.now(),
+    });
+    this.onRequest?.(this.requests[this.requests.length - 1]!);
 
     if (req.headers.authorization !== `Bearer ${this.token}`) {
       return this.status(res, 401, "Unauthorized");

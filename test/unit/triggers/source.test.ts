@@ -205,3 +205,27 @@ describe("parseResource", () => {
     });
   });
 });
+
+describe("parseResource cache", () => {
+  it("parses a source once and hands out a fresh object each time", () => {
+    const text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cached\ndata:\n  a: '1'\n";
+    const first = parseResource(text);
+    (first.metadata as Record<string, unknown>).name = "changed by a caller";
+    const second = parseResource(text);
+    expect(second).toEqual({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cached" },
+      data: { a: "1" },
+    });
+    expect(second).not.toBe(parseResource(text));
+  });
+
+  it("still reports bad YAML with the field, every time", () => {
+    for (let i = 0; i < 2; i++) {
+      expect(() => parseResource("a: [", "argoWorkflow.source.inline")).toThrow(
+        /argoWorkflow\.source\.inline: cannot parse the resource as YAML/,
+      );
+    }
+  });
+});
