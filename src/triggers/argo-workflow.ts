@@ -4,11 +4,13 @@ import { TriggerError } from "../errors.js";
 import {
   createOnce,
   EVENT_IDS_ANNOTATION,
+  KubeApiError,
   type KubeClient,
   type KubeObject,
   waitForLabels,
 } from "../k8s/client.js";
 import type { Logger } from "../observability/logger.js";
+import { formulateResubmit, formulateRetry, resubmitGenerateName } from "./argo-retry.js";
 import { loadResource, type SourceContext } from "./source.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
 
@@ -46,6 +48,72 @@ interface ArgoDetail {
   patch: Record<string, unknown> | undefined;
   /** sensorbus `concurrencyPolicy` Forbid/Replace: how to find this trigger's running Workflows. */
   concurrency?: { policy: "Forbid" | "Replace"; labelSelector: string };
+  /** retry / resubmit: the parsed `args` and the firing's identity, applied in execute(). */
+  rerun?: RerunArgs & { stamp: Record<string, unknown>; ids: string[]; trigger: string };
+}
+
+/** `argo retry` / `argo resubmit` flags sensorbus understands. */
+interface RerunArgs {
+  parameters: Array<[string, string]>;
+  restartSuccessful: boolean;
+  nodeFieldSelector?: string;
+  memoized: boolean;
+}
+
+/**
+ * Parses `args` of retry (-p, --restart-successful, --node-field-selector) and resubmit (-p,
+ * --memoized). The argo CLI's output, wait and selector flags have no meaning here and are refused.
+ */
+export function parseRerunArgs(
+  operation: "retry" | "resubmit",
+  args: readonly string[] | undefined,
+  field: string,
+): RerunArgs {
+  const out: RerunArgs = { parameters: [], restartSuccessful: false, memoized: false };
+  const list = (args ?? []).map(String);
+  const allowed =
+    operation === "retry"
+      ? "-p/--parameter, --restart-successful, --node-field-selector"
+      : "-p/--parameter, --memoized";
+  for (let i = 0; i < list.length; i++) {
+    const arg = list[i]!;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : arg.startsWith("-p=") ? 2 : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const next = list[i + 1];
+      if (next === undefined) throw renderError(`${field}.${i}`, `'${arg}' needs a value`);
+      i++;
+      return next;
+    };
+    if (flag === "-p" || flag === "--parameter") {
+      const v = value();
+      const k = v.indexOf("=");
+      if (k <= 0) throw renderError(`${field}.${i}`, `parameter '${v}' must look like name=value`);
+      out.parameters.push([v.slice(0, k), v.slice(k + 1)]);
+    } else if (operation === "retry" && flag === "--restart-successful") {
+      out.restartSuccessful = boolFlag(arg, eq, `${field}.${i}`);
+    } else if (operation === "retry" && flag === "--node-field-selector") {
+      out.nodeFieldSelector = value();
+    } else if (operation === "resubmit" && flag === "--memoized") {
+      out.memoized = boolFlag(arg, eq, `${field}.${i}`);
+    } else {
+      throw renderError(
+        `${field}.${i}`,
+        `unsupported argument '${arg}' for ${operation} (sensorbus interprets ${allowed})`,
+      );
+    }
+  }
+  return out;
+}
+
+/** A boolean flag: `--flag` or `--flag=<bool>` (Go's strconv.ParseBool spellings). */
+function boolFlag(arg: string, eq: number, field: string): boolean {
+  if (eq < 0) return true;
+  const v = arg.slice(eq + 1);
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(v)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(v)) return false;
+  throw renderError(field, `'${arg}': '${v}' is not true or false`);
 }
 
 /** Phases of a Workflow that has not finished (an absent phase is a Workflow not yet started). */
@@ -238,13 +306,6 @@ export function argoWorkflowTrigger(
         `unknown operation '${operation}' (want one of ${[...OPERATIONS].join(", ")})`,
       );
     }
-    if (operation === "retry" || operation === "resubmit") {
-      throw new TriggerError(
-        "SB_ERR_TRIGGER_K8S",
-        `${field}.operation: '${operation}' is not yet supported by sensorbus (it needs Argo Workflows' own ${operation} logic)`,
-        { retryable: false },
-      );
-    }
     const source = await loadResource(template.source, {
       ...opts.source,
       values: ctx.values,
@@ -354,6 +415,23 @@ export function argoWorkflowTrigger(
       });
     }
 
+    if (operation === "retry" || operation === "resubmit") {
+      const args = parseRerunArgs(operation, template.args, `${field}.args`);
+      const stamp: Record<string, unknown> = {};
+      const ids = stampFiring(stamp, ctx);
+      return {
+        kind: "argoWorkflow",
+        payload: { operation, workflow: `${namespace}/${name}`, args: template.args ?? [] },
+        detail: {
+          operation,
+          namespace,
+          name,
+          object: undefined,
+          patch: undefined,
+          rerun: { ...args, stamp, ids, trigger: ctx.triggerName },
+        } satisfies ArgoDetail,
+      };
+    }
     if (template.args && template.args.length > 0) {
       throw renderError(`${field}.args`, `arguments are not supported for operation ${operation}`);
     }
@@ -501,7 +579,16 @@ export function argoWorkflowTrigger(
       }
       if (names.length > 0) detail.replaced = names;
     }
-    if (d.object) {
+    if (d.rerun) {
+      const done =
+        d.operation === "resubmit"
+          ? await resubmit(client, d, d.rerun)
+          : await retry(client, d, d.rerun, ctx.log);
+      summary = done.summary;
+      Object.assign(detail, done.detail);
+      if (d.operation === "resubmit" && typeof done.detail.created === "string")
+        detail.name = done.detail.created;
+    } else if (d.object) {
       const res = await createOnce(client, d.object);
       detail.alreadyDone = res.alreadyDone;
       detail.uid = res.object.metadata?.uid;
@@ -523,7 +610,12 @@ export function argoWorkflowTrigger(
     if (policy?.labels && Object.keys(policy.labels).length > 0) {
       const res = await waitForLabels(
         client,
-        { apiVersion: WORKFLOW_API, kind: "Workflow", name: d.name, namespace: d.namespace },
+        {
+          apiVersion: WORKFLOW_API,
+          kind: "Workflow",
+          name: String(detail.name),
+          namespace: d.namespace,
+        },
         policy.labels,
         { backoff: policy.backoff, sleep: opts.sleep, random: opts.random, signal: ctx.signal },
       );
@@ -565,4 +657,143 @@ async function resumePatch(
     }
   }
   return Object.keys(changed).length > 0 ? { ...base, status: { nodes: changed } } : base;
+}
+
+type Rerun = NonNullable<ArgoDetail["rerun"]>;
+type Done = { summary: string; detail: Record<string, unknown> };
+
+async function getWorkflow(client: KubeClient, d: ArgoDetail): Promise<KubeObject> {
+  const wf = await client.get({
+    apiVersion: WORKFLOW_API,
+    kind: "Workflow",
+    name: d.name,
+    namespace: d.namespace,
+  });
+  if (!wf) {
+    throw new TriggerError(
+      "SB_ERR_TRIGGER_K8S",
+      `argoWorkflow ${d.operation}: Workflow ${d.namespace}/${d.name} not found`,
+      { retryable: false },
+    );
+  }
+  return wf;
+}
+
+function applyStamp(meta: KubeObject["metadata"], stamp: Record<string, unknown>): void {
+  const labels = (stamp.labels ?? {}) as Record<string, string>;
+  const annotations = (stamp.annotations ?? {}) as Record<string, string>;
+  if (Object.keys(labels).length > 0) meta.labels = { ...meta.labels, ...labels };
+  meta.annotations = { ...meta.annotations, ...annotations };
+}
+
+/** The firing identity sensorbus stamps; a resubmitted copy carries its own firing's only. */
+const FIRING_KEYS = [
+  EVENT_IDS_ANNOTATION,
+  "sensorbus.io/traceparent",
+  "sensorbus.io/correlation-id",
+];
+
+/**
+ * `argo resubmit`: a new Workflow from the named one (with --memoized: its succeeded steps kept).
+ * Named from the firing's event ids instead of generateName, so a redelivery finds it already
+ * created.
+ */
+async function resubmit(client: KubeClient, d: ArgoDetail, r: Rerun): Promise<Done> {
+  const wf = await getWorkflow(client, d);
+  const name = idempotentName(resubmitGenerateName(wf), r.ids, r.trigger);
+  const next = formulateResubmit(wf, { parameters: r.parameters, memoized: r.memoized, name });
+  next.metadata.namespace = d.namespace;
+  for (const key of FIRING_KEYS) {
+    delete next.metadata.labels?.[key];
+    delete next.metadata.annotations?.[key];
+  }
+  applyStamp(next.metadata, r.stamp);
+  const res = await createOnce(client, next);
+  const id = `${d.namespace}/${next.metadata.name}`;
+  return {
+    summary: res.alreadyDone
+      ? `Workflow ${id} (resubmitted from ${d.name}) already exists, created by an earlier delivery of these events (already done)`
+      : `resubmitted Workflow ${d.namespace}/${d.name} as ${id}`,
+    detail: {
+      created: next.metadata.name,
+      alreadyDone: res.alreadyDone,
+      uid: res.object.metadata?.uid,
+    },
+  };
+}
+
+const RETRY_CONFLICTS = 5;
+const NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id";
+
+/**
+ * `argo retry`, as Argo's server runs it: the reset computed (FormulateRetryWorkflow: failed pods
+ * and what runs after them removed, their ancestors reset), the removed Pod nodes' and the exit
+ * handler's pods deleted, then the Workflow written back with its resourceVersion. A concurrent
+ * change answers 409: read again and redo, up to 5 times (Argo's server gives up at once). The
+ * firing's event ids go into an annotation: a redelivery that finds them is already done.
+ */
+async function retry(client: KubeClient, d: ArgoDetail, r: Rerun, log: Logger): Promise<Done> {
+  const id = `${d.namespace}/${d.name}`;
+  for (let attempt = 1; ; attempt++) {
+    const wf = await getWorkflow(client, d);
+    if (wf.metadata.annotations?.[EVENT_IDS_ANNOTATION] === r.ids.join(",")) {
+      return {
+        summary: `Workflow ${id} was already retried for these events (already done)`,
+        detail: { alreadyDone: true },
+      };
+    }
+    const result = formulateRetry(wf, {
+      restartSuccessful: r.restartSuccessful,
+      ...(r.nodeFieldSelector !== undefined ? { nodeFieldSelector: r.nodeFieldSelector } : {}),
+      parameters: r.parameters,
+    });
+    const pods = await deleteNodePods(client, d, result.podNodeIds);
+    applyStamp(result.workflow.metadata, r.stamp);
+    try {
+      await client.replace(result.workflow);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 409 && attempt < RETRY_CONFLICTS) {
+        log.debug({ workflow: id, attempt }, "Workflow changed meanwhile; retrying the retry");
+        continue;
+      }
+      throw err;
+    }
+    return {
+      summary: `retried Workflow ${id}: ${result.deleted.length} node(s) to run again, ${result.reset.length} reset, ${pods} pod(s) deleted`,
+      detail: {
+        alreadyDone: false,
+        deletedNodes: result.deleted,
+        resetNodes: result.reset,
+        deletedPods: pods,
+      },
+    };
+  }
+}
+
+/** Deletes the pods of the given Pod nodes (found by workflow label and node-id annotation). */
+async function deleteNodePods(
+  client: KubeClient,
+  d: ArgoDetail,
+  nodeIds: string[],
+): Promise<number> {
+  if (nodeIds.length === 0) return 0;
+  const wanted = new Set(nodeIds);
+  const pods = await client.list("v1", "Pod", d.namespace, {
+    labelSelector: `workflows.argoproj.io/workflow=${d.name}`,
+  });
+  let deleted = 0;
+  for (const pod of pods.items) {
+    const node = pod.metadata?.annotations?.[NODE_ID_ANNOTATION];
+    if (!node || !wanted.has(node) || !pod.metadata?.name) continue;
+    if (
+      await client.delete({
+        apiVersion: "v1",
+        kind: "Pod",
+        name: pod.metadata.name,
+        namespace: d.namespace,
+      })
+    )
+      deleted++;
+  }
+  return deleted;
 }

@@ -516,16 +516,22 @@ describe("argoWorkflow other operations", () => {
     expect(err.message).toContain(`workflows.argoproj.io ${NS}/nope: 404 NotFound`);
   });
 
-  it.each(["retry", "resubmit"])("rejects %s as not yet supported", async (operation) => {
-    const err = await rejection(
-      silent().render(
+  it.each(["retry", "resubmit"])(
+    "%s renders without the API; a dry run only logs it",
+    async (operation) => {
+      const { log, lines } = logSink();
+      const t = argoWorkflowTrigger(client, { dryRun: true, log });
+      const r = await t.render(
         { operation, source: { resource: { kind: "Workflow", metadata: { name: "w" } } } },
         firing(),
-      ),
-    );
-    expect(err.retryable).toBe(false);
-    expect(err.message).toContain("not yet supported");
-  });
+      );
+      expect(r.payload).toEqual({ operation, workflow: `${NS}/w`, args: [] });
+      const result = await t.execute(r, exec(log));
+      expect(result.summary).toBe(`rendered Workflow ${operation} ${NS}/w (dry run)`);
+      expect(lines.some((l) => String(l.msg).includes(`${operation} ${NS}/w`))).toBe(true);
+      expect(api.apiRequests()).toEqual([]);
+    },
+  );
 
   it("dry run and missing configuration render to the log without API calls", async () => {
     for (const c of [client, undefined]) {
@@ -889,5 +895,341 @@ describe("argoWorkflow concurrencyPolicy (sensorbus extension)", () => {
       "argoWorkflow.concurrencyPolicy: 'Sometimes' is not Allow, Forbid or Replace",
     );
     expect(err.retryable).toBe(false);
+  });
+});
+
+describe("argoWorkflow resubmit and retry", () => {
+  const silentTrigger = () =>
+    argoWorkflowTrigger(client, { dryRun: false, log: pino({ level: "silent" }) });
+  const ref = (name: string) => ({ resource: { kind: "Workflow", metadata: { name } } });
+  beforeAll(() => {
+    api.addResource({ group: "", version: "v1", resource: "pods", kind: "Pod", namespaced: true });
+  });
+
+  /** A finished DAG Workflow: task a Succeeded, task b (after a) Failed. */
+  function seedFailed(name: string, phase = "Failed"): void {
+    api.seed({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Workflow",
+      metadata: {
+        name,
+        namespace: NS,
+        labels: {
+          "workflows.argoproj.io/completed": "true",
+          "workflows.argoproj.io/phase": phase,
+          "workflows.argoproj.io/creator": "someone",
+          "sensorbus.io/correlation-id": "run-1",
+          team: "data",
+        },
+        annotations: { note: "keep", "sensorbus.io/event-ids": "ev-original" },
+      },
+      spec: {
+        entrypoint: "main",
+        shutdown: "Terminate",
+        arguments: { parameters: [{ name: "run-id", value: "r-1" }] },
+      },
+      status: {
+        phase,
+        finishedAt: "2026-11-24T09:00:00Z",
+        nodes: {
+          [name]: { id: name, name, type: "DAG", phase, children: [`${name}-a`] },
+          [`${name}-a`]: {
+            id: `${name}-a`,
+            name: `${name}.a`,
+            type: "Pod",
+            phase: "Succeeded",
+            children: [`${name}-b`],
+          },
+          [`${name}-b`]: { id: `${name}-b`, name: `${name}.b`, type: "Pod", phase: "Failed" },
+        },
+      },
+    });
+    for (const node of ["a", "b"]) {
+      api.seed({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: `${name}-${node}-pod`,
+          namespace: NS,
+          labels: { "workflows.argoproj.io/workflow": name },
+          annotations: { "workflows.argoproj.io/node-id": `${name}-${node}` },
+        },
+      });
+    }
+  }
+
+  it("resubmit creates one new Workflow from the old one; a redelivery creates nothing more", async () => {
+    seedFailed("nightly-1");
+    const t = silentTrigger();
+    const template: ArgoWorkflowTrigger = {
+      operation: "resubmit",
+      source: ref("nightly-1"),
+      args: ["-p", "run-id=r-2"],
+    };
+    const first = await t.execute(await t.render(template, firing({ ids: ["ev-r1"] })), exec());
+    const posts = api.apiRequests().filter((q) => q.method === "POST");
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.path).toBe(WF_PATH);
+    expect(posts[0]!.headers.authorization).toMatch(/^Bearer fake-/);
+    const created = JSON.parse(posts[0]!.body) as KubeObject;
+    expect(created.metadata.name).toMatch(/^nightly-1-[0-9a-f]{10}$/);
+    // Completion, phase and creator labels dropped; the old firing's correlation id is not this one's.
+    expect(created.metadata.labels).toEqual({
+      team: "data",
+      "workflows.argoproj.io/resubmitted-from-workflow": "nightly-1",
+    });
+    expect(created.metadata.annotations).toEqual({
+      note: "keep",
+      "sensorbus.io/event-ids": "ev-r1",
+    });
+    expect(created.spec).toEqual({
+      entrypoint: "main",
+      arguments: { parameters: [{ name: "run-id", value: "r-2" }] },
+    });
+    expect(created.status).toBeUndefined();
+    expect(first.summary).toBe(
+      `resubmitted Workflow ${NS}/nightly-1 as ${NS}/${created.metadata.name}`,
+    );
+
+    const again = await t.execute(await t.render(template, firing({ ids: ["ev-r1"] })), exec());
+    expect(again.summary).toMatch(/already exists, created by an earlier delivery/);
+    const copies = api
+      .objects("argoproj.io/v1alpha1", "Workflow")
+      .filter(
+        (w) =>
+          w.metadata?.labels?.["workflows.argoproj.io/resubmitted-from-workflow"] === "nightly-1",
+      );
+    expect(copies).toHaveLength(1);
+  });
+
+  it("resubmit --memoized carries the succeeded nodes over as Skipped under the new name", async () => {
+    seedFailed("nightly-m");
+    const t = silentTrigger();
+    const result = await t.execute(
+      await t.render(
+        { operation: "resubmit", source: ref("nightly-m"), args: ["--memoized"] },
+        firing({ ids: ["ev-m1"] }),
+      ),
+      exec(),
+    );
+    const name = String(result.detail?.created);
+    expect(name).toMatch(/^nightly-m-[0-9a-f]{10}$/);
+    const created = api.object("argoproj.io/v1alpha1", "Workflow", NS, name)!;
+    const nodes = Object.values(
+      (created.status as { nodes: Record<string, Record<string, unknown>> }).nodes,
+    );
+    expect(nodes.map((n) => [n.name, n.type, n.phase]).sort()).toEqual([
+      [name, "DAG", "Pending"],
+      [`${name}.a`, "Skipped", "Skipped"],
+      [`${name}.b`, "Pod", "Pending"],
+    ]);
+    expect(nodes.find((n) => n.name === `${name}.a`)!.message).toBe("original pod: nightly-m-a");
+    // Every node id is the new Workflow's (Argo's NodeID), so the controller finds them.
+    for (const n of nodes) expect(String(n.id).startsWith(name)).toBe(true);
+  });
+
+  it("resubmit --memoized of a Workflow that has not failed is refused", async () => {
+    seedFailed("nightly-run", "Running");
+    const t = silentTrigger();
+    const err = await rejection(
+      t.execute(
+        await t.render(
+          { operation: "resubmit", source: ref("nightly-run"), args: ["--memoized=true"] },
+          firing(),
+        ),
+        exec(),
+      ),
+    );
+    expect(err.retryable).toBe(false);
+    expect(err.message).toBe(
+      "argoWorkflow resubmit: Workflow nightly-run is Running: it must be Failed or Error to resubmit memoized",
+    );
+    expect(api.apiRequests().filter((q) => q.method === "POST")).toEqual([]);
+  });
+
+  it("resubmit of a Workflow that does not exist fails for good, naming it", async () => {
+    const t = silentTrigger();
+    const err = await rejection(
+      t.execute(
+        await t.render({ operation: "resubmit", source: ref("missing-wf") }, firing()),
+        exec(),
+      ),
+    );
+    expect(err.retryable).toBe(false);
+    expect(err.message).toBe(`argoWorkflow resubmit: Workflow ${NS}/missing-wf not found`);
+  });
+
+  it("retry writes the reset Workflow back with its resourceVersion and deletes the failed node's pod", async () => {
+    seedFailed("etl-7");
+    const before = api.object("argoproj.io/v1alpha1", "Workflow", NS, "etl-7")!;
+    const t = silentTrigger();
+    const result = await t.execute(
+      await t.render({ operation: "retry", source: ref("etl-7") }, firing({ ids: ["ev-t1"] })),
+      exec(),
+    );
+    const put = api.apiRequests().find((q) => q.method === "PUT")!;
+    expect(put.path).toBe(`${WF_PATH}/etl-7`);
+    const body = JSON.parse(put.body) as KubeObject & { status: Record<string, unknown> };
+    expect(body.metadata.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(body.metadata.labels).toEqual({
+      "workflows.argoproj.io/phase": "Running",
+      "workflows.argoproj.io/creator": "someone",
+      "sensorbus.io/correlation-id": "run-1",
+      team: "data",
+    });
+    expect(body.metadata.annotations?.["sensorbus.io/event-ids"]).toBe("ev-t1");
+    expect(body.status.phase).toBe("Running");
+    expect(Object.keys(body.status.nodes as object).sort()).toEqual(["etl-7", "etl-7-a"]);
+    expect((body.status.nodes as Record<string, { phase: string }>)["etl-7"]!.phase).toBe(
+      "Running",
+    );
+    // Only the failed node's pod is gone.
+    const deletes = api.apiRequests().filter((q) => q.method === "DELETE");
+    expect(deletes.map((q) => q.path)).toEqual([`/api/v1/namespaces/${NS}/pods/etl-7-b-pod`]);
+    expect(api.object("v1", "Pod", NS, "etl-7-a-pod")).toBeDefined();
+    expect(result.summary).toBe(
+      `retried Workflow ${NS}/etl-7: 1 node(s) to run again, 1 reset, 1 pod(s) deleted`,
+    );
+    // What the controller now finds: the failed node gone, the DAG running, a still Succeeded.
+    const stored = api.object("argoproj.io/v1alpha1", "Workflow", NS, "etl-7")!;
+    const nodes = (stored.status as { nodes: Record<string, { phase: string }> }).nodes;
+    expect(Object.keys(nodes).sort()).toEqual(["etl-7", "etl-7-a"]);
+    expect(nodes["etl-7-a"]!.phase).toBe("Succeeded");
+    expect(stored.metadata?.labels?.["workflows.argoproj.io/completed"]).toBeUndefined();
+    expect((stored.spec as Record<string, unknown>).shutdown).toBeUndefined();
+
+    // Redelivered: the Workflow carries these event ids, nothing is written again.
+    api.clearRequests();
+    const again = await t.execute(
+      await t.render({ operation: "retry", source: ref("etl-7") }, firing({ ids: ["ev-t1"] })),
+      exec(),
+    );
+    expect(again.summary).toMatch(/already retried for these events \(already done\)/);
+    expect(api.apiRequests().filter((q) => q.method !== "GET")).toEqual([]);
+  });
+
+  it("retry of a running or succeeded Workflow is refused with a clear, final error", async () => {
+    seedFailed("etl-run", "Running");
+    seedFailed("etl-ok", "Succeeded");
+    const t = silentTrigger();
+    const err = await rejection(
+      t.execute(await t.render({ operation: "retry", source: ref("etl-run") }, firing()), exec()),
+    );
+    expect(err.retryable).toBe(false);
+    expect(err.message).toBe(
+      "argoWorkflow retry: cannot retry Workflow etl-run in phase Running: it must be Failed or Error",
+    );
+    const ok = await rejection(
+      t.execute(await t.render({ operation: "retry", source: ref("etl-ok") }, firing()), exec()),
+    );
+    expect(ok.retryable).toBe(false);
+    expect(ok.message).toBe(
+      "argoWorkflow retry: Workflow etl-ok Succeeded; to retry a succeeded workflow, set --restart-successful and --node-field-selector",
+    );
+    expect(api.apiRequests().filter((q) => q.method !== "GET")).toEqual([]);
+  });
+
+  it("retry of a succeeded Workflow re-runs the nodes --node-field-selector picks", async () => {
+    seedFailed("etl-sel", "Succeeded");
+    api.mutate("argoproj.io/v1alpha1", "Workflow", NS, "etl-sel", (wf) => {
+      const nodes = (wf.status as { nodes: Record<string, Record<string, unknown>> }).nodes;
+      nodes["etl-sel-b"]!.phase = "Succeeded";
+      nodes["etl-sel-a"]!.displayName = "a";
+    });
+    const t = silentTrigger();
+    const result = await t.execute(
+      await t.render(
+        {
+          operation: "retry",
+          source: ref("etl-sel"),
+          args: ["--restart-successful", "--node-field-selector=displayName=a"],
+        },
+        firing({ ids: ["ev-s1"] }),
+      ),
+      exec(),
+    );
+    expect(result.detail).toMatchObject({
+      deletedNodes: ["etl-sel-a", "etl-sel-b"],
+      resetNodes: ["etl-sel"],
+      deletedPods: 2,
+    });
+    const stored = api.object("argoproj.io/v1alpha1", "Workflow", NS, "etl-sel")!;
+    expect(Object.keys((stored.status as { nodes: object }).nodes)).toEqual(["etl-sel"]);
+  });
+
+  it("retry reads the Workflow again when the controller changed it in between (409 on the stale resourceVersion)", async () => {
+    seedFailed("etl-10");
+    // The workflow controller writes the Workflow after sensorbus read it.
+    let reads = 0;
+    const racing = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== "get") return Reflect.get(target, prop, receiver);
+        return async (ref: Parameters<KubeClient["get"]>[0]) => {
+          const o = await target.get(ref);
+          if (ref.kind === "Workflow" && ++reads === 1) {
+            api.mutate("argoproj.io/v1alpha1", "Workflow", NS, "etl-10", (wf) => {
+              wf.metadata = {
+                ...wf.metadata,
+                annotations: {
+                  ...(wf.metadata?.annotations as Record<string, string> | undefined),
+                  controller: "was-here",
+                },
+              };
+            });
+          }
+          return o;
+        };
+      },
+    });
+    const t = argoWorkflowTrigger(racing, { dryRun: false, log: pino({ level: "silent" }) });
+    await t.execute(
+      await t.render({ operation: "retry", source: ref("etl-10") }, firing({ ids: ["ev-c2"] })),
+      exec(),
+    );
+    const puts = api.apiRequests().filter((q) => q.method === "PUT");
+    expect(puts).toHaveLength(2);
+    expect(reads).toBe(2);
+    const stored = api.object("argoproj.io/v1alpha1", "Workflow", NS, "etl-10")!;
+    // The second write started from the controller's version: its change is kept.
+    expect(stored.metadata?.annotations).toMatchObject({
+      controller: "was-here",
+      "sensorbus.io/event-ids": "ev-c2",
+    });
+    expect((stored.status as { phase: string }).phase).toBe("Running");
+  });
+
+  it("retry reads the Workflow again when the write answers 409 Conflict", async () => {
+    seedFailed("etl-9");
+    api.fail({ method: "PUT", path: `${WF_PATH}/etl-9`, status: 409, reason: "Conflict" });
+    const t = silentTrigger();
+    const result = await t.execute(
+      await t.render({ operation: "retry", source: ref("etl-9") }, firing({ ids: ["ev-c1"] })),
+      exec(),
+    );
+    const methods = api
+      .apiRequests()
+      .filter((q) => q.path === `${WF_PATH}/etl-9`)
+      .map((q) => q.method);
+    expect(methods).toEqual(["GET", "PUT", "GET", "PUT"]);
+    expect(result.summary).toMatch(/^retried Workflow/);
+    expect(api.object("argoproj.io/v1alpha1", "Workflow", NS, "etl-9")!.status).toMatchObject({
+      phase: "Running",
+    });
+  });
+
+  it("rejects arguments argo retry/resubmit do not have, naming the field", async () => {
+    const t = silentTrigger();
+    const err = await rejection(
+      t.render({ operation: "resubmit", source: ref("x"), args: ["--memoized", "-w"] }, firing()),
+    );
+    expect(err.message).toBe(
+      "argoWorkflow.args.1: unsupported argument '-w' for resubmit (sensorbus interprets -p/--parameter, --memoized)",
+    );
+    const err2 = await rejection(
+      t.render({ operation: "retry", source: ref("x"), args: ["--entrypoint", "y"] }, firing()),
+    );
+    expect(err2.message).toBe(
+      "argoWorkflow.args.0: unsupported argument '--entrypoint' for retry (sensorbus interprets -p/--parameter, --restart-successful, --node-field-selector)",
+    );
   });
 });
