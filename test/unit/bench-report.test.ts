@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { Tracker } from "../../bench/load.js";
+import { chart, type StepResult, sustained, sustains, table } from "../../bench/report.js";
+import { percentile, Samples, slope } from "../../bench/stats.js";
+
+const step = (over: Partial<StepResult>): StepResult => ({
+  system: "sensorbus",
+  rate: 1000,
+  sent: 6000,
+  expected: 6000,
+  delivered: 6000,
+  refused: 0,
+  lost: 0,
+  duplicates: 0,
+  eventsPerSec: 1000,
+  p50Ms: 1,
+  p99Ms: 10,
+  maxMs: 20,
+  webhookP99Ms: 5,
+  cpuUsPerEvent: 500,
+  natsCpuUsPerEvent: 200,
+  loadCpuUsPerEvent: 100,
+  rssMiB: 200,
+  ...over,
+});
+
+describe("bench arithmetic", () => {
+  it("nearest-rank percentiles", () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(sorted, 0.5)).toBe(50);
+    expect(percentile(sorted, 0.99)).toBe(99);
+    expect(percentile([7], 0.99)).toBe(7);
+    const s = new Samples();
+    for (const v of [5, 1, 3, 2, 4]) s.add(v);
+    expect(s.summary()).toEqual({ p50: 3, p99: 5, max: 5 });
+  });
+
+  it("sustained: ≥ 99.9 % delivered, nothing lost, p99 ≤ 50 ms; the highest such rate", () => {
+    expect(sustains(step({}))).toBe(true);
+    expect(sustains(step({ delivered: 5993 }))).toBe(false); // 99.88 %
+    expect(sustains(step({ delivered: 5994 }))).toBe(true); // 99.9 %
+    expect(sustains(step({ lost: 1 }))).toBe(false);
+    expect(sustains(step({ p99Ms: 50.1 }))).toBe(false);
+    const steps = [step({ rate: 500 }), step({ rate: 2000 }), step({ rate: 4000, p99Ms: 900 })];
+    expect(sustained(steps)?.rate).toBe(2000);
+    expect(sustained([step({ p99Ms: 60 })])).toBeUndefined();
+  });
+
+  it("least-squares slope", () => {
+    expect(
+      slope([
+        [0, 100],
+        [1, 102],
+        [2, 104],
+      ]),
+    ).toBeCloseTo(2);
+    expect(slope([[0, 1]])).toBe(0);
+  });
+
+  it("tracker: lost = accepted but never delivered; duplicates and strays counted apart", () => {
+    const t = new Tracker();
+    t.expectDelivery("a", 0);
+    t.expectDelivery("b", 0);
+    t.expectDelivery("c", 0);
+    t.answered("a", true, 1);
+    t.answered("b", true, 1);
+    t.answered("c", false, 1);
+    t.deliver("a", 4);
+    t.deliver("a", 5);
+    t.deliver("zzz", 5); // an earlier step's event: ignored
+    expect(t.deliveredCount).toBe(1);
+    expect(t.duplicates).toBe(1);
+    expect(t.refused).toBe(1);
+    expect(t.lost).toBe(1); // b
+    expect(t.e2e.summary().p50).toBe(4);
+  });
+
+  it("renders the table and an SVG with one series per system", () => {
+    const steps = [step({ system: "baseline" }), step({ rate: 2000 })];
+    expect(table(steps).split("\n")).toHaveLength(4);
+    const svg = chart(steps, "t");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg).toContain(">baseline</text>");
+    expect(svg).toContain(">sensorbus</text>");
+  });
+});
