@@ -72,6 +72,12 @@ const DEFAULTS = {
   reconnectTimeWaitMs: 500,
   /** How long a pull request waits on the server before it is renewed. */
   fetchExpiresMs: 30_000,
+  /**
+   * Idle heartbeat the server sends on an open pull request; two missed end it and a new one is
+   * issued. A pull request lives on the consumer leader only, so when that node dies while the
+   * client stays connected to another, this (not the 30 s expiry) bounds the stall.
+   */
+  fetchHeartbeatMs: 1_000,
   /** JetStream may need a moment after a (cluster) start to elect a meta leader. */
   streamSetupTimeoutMs: 20_000,
   setupRequestTimeoutMs: 1_500,
@@ -668,6 +674,7 @@ class JetStreamSubscription implements Subscription {
           const batch = await consumer.fetch({
             max_messages: this.maxInFlight - this.inFlight.size,
             expires: DEFAULTS.fetchExpiresMs,
+            idle_heartbeat: DEFAULTS.fetchHeartbeatMs,
           });
           this.current = batch;
           if (this.stopped) await batch.close();
@@ -686,9 +693,13 @@ class JetStreamSubscription implements Subscription {
         if (failures === 1 || failures % 20 === 0) {
           this.log?.warn({ err, failures }, "pulling from the event bus failed; retrying");
         }
-        await this.pause(Math.min(2000, 50 * 2 ** Math.min(failures, 6)));
+        // Missed heartbeats: the pull request died with the consumer leader (a cluster node lost)
+        // and waiting for them already took two heartbeat intervals. The consumer itself is not
+        // in doubt, and asking the API about it would block until a new leader is elected.
+        const leaderLost = err instanceof Error && /heartbeats missed/i.test(err.message);
+        await this.pause(leaderLost ? 0 : Math.min(2000, 50 * 2 ** Math.min(failures, 6)));
         if (this.stopped) break;
-        if (consumer && failures > 1) {
+        if (consumer && failures > 1 && !leaderLost) {
           // Still failing while connected: the consumer may be gone (deleted, stream recreated).
           await this.bus.ensureConsumer(this.durable, this.subject).catch((e: unknown) => {
             this.log?.warn({ err: e }, "cannot check the durable consumer");
