@@ -2,8 +2,8 @@ import { ConfigError, EventBusError, errorMessage } from "../errors.js";
 import { createBus } from "../eventbus/index.js";
 import type { JournalEntry, JournalEvent } from "../observability/journal.js";
 import {
-  JOURNAL_BUCKET,
-  JOURNAL_TTL_MS,
+  JOURNAL_LIMITS,
+  JOURNAL_STREAM,
   outcomeOf,
   readJournal,
 } from "../observability/journal.js";
@@ -11,7 +11,7 @@ import type { Logger } from "../observability/logger.js";
 
 export interface ExplainOptions {
   id: string;
-  /** nats://... : read the `sensorbus-journal` KV bucket. Otherwise ask the running process. */
+  /** nats://... : read the `sensorbus-journal` stream. Otherwise ask the running process. */
   busUrl?: string | undefined;
   /** Base URL of the running process's metrics port (default http://127.0.0.1:7777). */
   url?: string | undefined;
@@ -19,7 +19,7 @@ export interface ExplainOptions {
 }
 
 /**
- * The journal of one recent event: from JetStream KV when `busUrl` is given, else from a running
+ * The journal of one recent event: from the JetStream journal stream when `busUrl` is given, else from a running
  * `sensorbus run` (GET /api/events/<id> on its metrics port). Undefined when it is not (or no
  * longer) journaled. Throws a one-line error when the source cannot be reached.
  */
@@ -31,8 +31,8 @@ export async function loadExplanation(options: ExplainOptions): Promise<JournalE
       );
     const bus = await createBus(options.busUrl, { log: options.log });
     try {
-      const store = await bus.kv(JOURNAL_BUCKET, { ttlMs: JOURNAL_TTL_MS, history: 1 });
-      return await readJournal(store, options.id);
+      const records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
+      return await readJournal(records, options.id);
     } finally {
       await bus.close();
     }

@@ -22,7 +22,7 @@ import type { CloudEvent } from "../cloudevents/event.js";
 import { decodeStructured, encodeStructured, scanTopLevelMembers } from "../cloudevents/event.js";
 import { ConfigError, EventBusError, errorMessage } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import { STREAM_NAME, SUBJECT_PREFIX, subjectFor } from "./subjects.js";
+import { checkRecordLogToken, STREAM_NAME, SUBJECT_PREFIX, subjectFor } from "./subjects.js";
 import type {
   BusMessage,
   DeadLetterRecord,
@@ -32,6 +32,8 @@ import type {
   KvOptions,
   MessageHandler,
   PublishResult,
+  RecordLog,
+  RecordLogOptions,
   StoredDeadLetter,
   SubscribeOptions,
   Subscription,
@@ -110,6 +112,7 @@ export class JetStreamBus implements EventBus {
   private readonly subscriptions = new Set<JetStreamSubscription>();
   private readonly buckets = new Map<string, Promise<KV>>();
   private deadLetterStream: Promise<void> | undefined;
+  private readonly recordStreams = new Map<string, Promise<void>>();
   private reclaimTimer: NodeJS.Timeout | undefined;
   private reclaiming: Promise<number> | undefined;
 
@@ -331,6 +334,49 @@ export class JetStreamBus implements EventBus {
     }
   }
 
+  async recordLog(name: string, options: RecordLogOptions): Promise<RecordLog> {
+    this.assertOpen();
+    checkRecordLogToken("record log name", name);
+    let ready = this.recordStreams.get(name);
+    if (!ready) {
+      ready = this.ensureRecordStream(name, options);
+      this.recordStreams.set(name, ready);
+      ready.catch(() => this.recordStreams.delete(name));
+    }
+    try {
+      await ready;
+    } catch (err) {
+      throw this.apiError(err, `open record stream '${name}'`);
+    }
+    return new JetStreamRecordLog(name, this);
+  }
+
+  /** A stream `name` on subjects `name.<partition>`, limits retention, oldest dropped first. */
+  private async ensureRecordStream(name: string, options: RecordLogOptions): Promise<void> {
+    const config = {
+      name,
+      subjects: [`${name}.*`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_age: options.maxAgeMs * MS,
+      max_bytes: options.maxBytes,
+      num_replicas: this.replicas,
+    };
+    try {
+      const info = await this.jsm.streams.info(name);
+      if (info.config.max_age !== config.max_age || info.config.max_bytes !== config.max_bytes)
+        await this.jsm.streams.update(name, { ...info.config, ...config });
+    } catch (err) {
+      if (!isStreamNotFound(err)) throw err;
+      try {
+        await this.jsm.streams.add(config);
+      } catch (e) {
+        if (!/already in use|stream name already/i.test(errorMessage(e))) throw e;
+      }
+    }
+  }
+
   async deadLetter(record: DeadLetterRecord): Promise<number> {
     this.assertOpen();
     const subject = `deadletter.${subjectToken(record.sensor)}.${subjectToken(record.trigger)}`;
@@ -493,7 +539,7 @@ export class JetStreamBus implements EventBus {
     });
   }
 
-  private publishError(err: unknown, what: string): EventBusError {
+  publishError(err: unknown, what: string): EventBusError {
     const text = errorMessage(err);
     if (
       /maximum (messages|bytes)[a-z ]* exceeded|resource limits exceeded|insufficient storage/i.test(
@@ -786,6 +832,42 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
     resolve = r;
   });
   return { promise, resolve };
+}
+
+class JetStreamRecordLog implements RecordLog {
+  constructor(
+    private readonly name: string,
+    private readonly bus: JetStreamBus,
+  ) {}
+
+  async append(partition: string, record: string): Promise<void> {
+    checkRecordLogToken("record log partition", partition);
+    try {
+      await this.bus.js.publish(`${this.name}.${partition}`, record, {
+        timeout: DEFAULTS.publishTimeoutMs,
+      });
+    } catch (err) {
+      throw this.bus.publishError(err, `a record on stream '${this.name}'`);
+    }
+  }
+
+  /** One stream-message request per record (`next_by_subj`): for occasional reads (explain). */
+  async read(partition: string): Promise<string[]> {
+    checkRecordLogToken("record log partition", partition);
+    const subject = `${this.name}.${partition}`;
+    const out: string[] = [];
+    try {
+      for (let seq = 1; ; ) {
+        const query = { seq, next_by_subj: subject } as unknown as { seq: number };
+        const m = await this.bus.jsm.streams.getMessage(this.name, query);
+        if (!m) return out;
+        out.push(m.string());
+        seq = m.seq + 1;
+      }
+    } catch (err) {
+      throw this.bus.apiError(err, `read '${subject}' from stream '${this.name}'`);
+    }
+  }
 }
 
 class JetStreamKv implements KeyValueStore {

@@ -1,7 +1,7 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import { nowRfc3339Nano } from "../cloudevents/event.js";
 import { EventBusError } from "../errors.js";
-import { subjectFor } from "./subjects.js";
+import { checkRecordLogToken, subjectFor } from "./subjects.js";
 import type {
   BusMessage,
   DeadLetterRecord,
@@ -10,6 +10,8 @@ import type {
   KvEntry,
   MessageHandler,
   PublishResult,
+  RecordLog,
+  RecordLogOptions,
   StoredDeadLetter,
   SubscribeOptions,
   Subscription,
@@ -41,6 +43,7 @@ export class MemoryBus implements EventBus {
   private readonly durables = new Map<string, Durable>();
   private readonly recentIds = new Map<string, { at: number; seq: number }>();
   private readonly buckets = new Map<string, MemoryKv>();
+  private readonly recordLogs = new Map<string, MemoryRecordLog>();
   private readonly deadLetters: StoredDeadLetter[] = [];
   private deadLetterSeq = 0;
   private readonly maxPending: number;
@@ -110,6 +113,16 @@ export class MemoryBus implements EventBus {
       this.buckets.set(bucket, kv);
     }
     return kv;
+  }
+
+  async recordLog(name: string, options: RecordLogOptions): Promise<RecordLog> {
+    checkRecordLogToken("record log name", name);
+    let log = this.recordLogs.get(name);
+    if (!log) {
+      log = new MemoryRecordLog(options, this.now);
+      this.recordLogs.set(name, log);
+    }
+    return log;
   }
 
   async deadLetter(record: DeadLetterRecord): Promise<number> {
@@ -229,6 +242,43 @@ class Durable {
       this.cursor = 0;
     }
     this.pump();
+  }
+}
+
+/** Records in arrival order; the oldest go first past the age or byte bound. */
+class MemoryRecordLog implements RecordLog {
+  private readonly records: { partition: string; at: number; record: string }[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly options: RecordLogOptions,
+    private readonly now: () => number,
+  ) {}
+
+  async append(partition: string, record: string): Promise<void> {
+    checkRecordLogToken("record log partition", partition);
+    this.records.push({ partition, at: this.now(), record });
+    this.bytes += Buffer.byteLength(record);
+    this.prune();
+  }
+
+  async read(partition: string): Promise<string[]> {
+    checkRecordLogToken("record log partition", partition);
+    this.prune();
+    return this.records.filter((r) => r.partition === partition).map((r) => r.record);
+  }
+
+  private prune(): void {
+    const oldest = this.now() - this.options.maxAgeMs;
+    let drop = 0;
+    while (
+      drop < this.records.length &&
+      (this.records[drop]!.at < oldest || this.bytes > this.options.maxBytes)
+    ) {
+      this.bytes -= Buffer.byteLength(this.records[drop]!.record);
+      drop++;
+    }
+    if (drop > 0) this.records.splice(0, drop);
   }
 }
 

@@ -35,3 +35,12 @@ export function subjectFor(eventSourceName: string, eventName: string): string {
 export function durableName(sensor: string, trigger: string, dependency: string): string {
   return `group-${fnv32a(`${sensor}-${trigger}-${dependency}`)}`;
 }
+
+const RECORD_LOG_TOKEN = /^[-\w]{1,64}$/;
+
+/** Throws a ConfigError unless `value` may name a record log or one of its partitions. */
+export function checkRecordLogToken(what: string, value: string): void {
+  if (RECORD_LOG_TOKEN.test(value)) return;
+  const problem = `${what} '${value}' may only contain letters, digits, '-' and '_' (1-64)`;
+  throw new ConfigError(problem, [problem]);
+}

@@ -21,6 +21,11 @@ export interface EventBus {
   subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription>;
   /** A key-value bucket (JetStream KV, or in memory). Created when missing. */
   kv(bucket: string, options?: KvOptions): Promise<KeyValueStore>;
+  /**
+   * An append-only log of records in named partitions, bounded by age and size (oldest dropped
+   * first): a JetStream stream, or in memory. Created when missing.
+   */
+  recordLog(name: string, options: RecordLogOptions): Promise<RecordLog>;
   /** Deletes a durable subscription's server-side state (consumer). Missing is not an error. */
   deleteDurable(durable: string): Promise<void>;
   /**
@@ -105,6 +110,21 @@ export interface KeyValueStore {
    */
   delete(key: string, revision?: number): Promise<void>;
   keys(prefix?: string): Promise<string[]>;
+}
+
+export interface RecordLogOptions {
+  /** Records older than this are dropped. */
+  maxAgeMs: number;
+  /** Past this many bytes in all partitions, the oldest records are dropped. */
+  maxBytes: number;
+}
+
+/** See {@link EventBus.recordLog}. Names and partitions: letters, digits, '-' and '_'. */
+export interface RecordLog {
+  /** Resolves once the record is stored. */
+  append(partition: string, record: string): Promise<void>;
+  /** Every record of `partition` still kept, oldest first. */
+  read(partition: string): Promise<string[]>;
 }
 
 /** A firing that failed for good: what `sensorbus deadletters` lists and replays. */

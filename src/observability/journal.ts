@@ -2,14 +2,22 @@ import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
 import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { EventBusError, errorMessage } from "../errors.js";
-import type { EventBus, KeyValueStore } from "../eventbus/types.js";
+import { fnv32a } from "../eventbus/subjects.js";
+import type { EventBus, RecordLog } from "../eventbus/types.js";
 import type { Rendered } from "../triggers/types.js";
 import type { Logger } from "./logger.js";
 
-/** The JetStream KV bucket of the journal when the bus is NATS. */
-export const JOURNAL_BUCKET = "sensorbus-journal";
-/** How long an event's journal stays in JetStream. */
-export const JOURNAL_TTL_MS = 3_600_000;
+/**
+ * The JetStream stream of the journal when the bus is NATS: records of batched entries on
+ * `sensorbus-journal.<partition>`, the partition chosen by the event id (see {@link journalPartition}).
+ */
+export const JOURNAL_STREAM = "sensorbus-journal";
+/** How long journal records stay in JetStream, and how many bytes at most. */
+export const JOURNAL_LIMITS = { maxAgeMs: 3_600_000, maxBytes: 512 * 1024 * 1024 } as const;
+/** Partitions of the journal stream: a lookup reads one of them. */
+const PARTITIONS = 16;
+/** A record stays well under nats-server's 1 MiB message limit. */
+const MAX_RECORD_BYTES = 256 * 1024;
 
 export type PublishOutcome = "published" | "duplicate" | "filtered" | "failed";
 
@@ -128,44 +136,65 @@ export interface JournalOptions {
   capacity?: number;
   /** Entries kept per event. Default 200. */
   maxEntries?: number;
-  /** JetStream KV to mirror the journal into (see {@link Journal.open}). */
-  store?: KeyValueStore;
+  /** Record log to mirror the journal into (see {@link Journal.open}). */
+  records?: RecordLog;
   log?: Logger;
   now?: () => number;
   /**
-   * How long entries wait before they are written to the KV, ms (default 100): an event's
-   * entries (published, rejected, fired...) then usually take one KV write instead of one each.
+   * How long entries wait before they are written, ms (default 100): the entries of all events
+   * recorded meanwhile then take one record per partition instead of one write per entry.
    */
   writeDelayMs?: number;
 }
 
-/** KV writes the journal keeps in flight at once. */
-const WRITE_CONCURRENCY = 64;
+/** Record writes the journal keeps in flight at once. */
+const WRITE_CONCURRENCY = 16;
 
 const MAX_PAYLOAD = 4 * 1024;
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$/i;
 
-/** A NATS KV key for an event id (ids that are not plain tokens are base64url-encoded). */
-export function journalKey(id: string): string {
-  return /^[A-Za-z0-9_=-]{1,200}$/.test(id) ? id : `b64.${Buffer.from(id).toString("base64url")}`;
+/** The journal partition of an event id: one hex digit of its FNV-1a hash. */
+export function journalPartition(id: string): string {
+  return (fnv32a(id) % PARTITIONS).toString(16);
 }
 
-/** Reads one event's journal from the JetStream KV bucket. */
+/**
+ * One event's journal from the record log: the entries of every record of its partition that
+ * mention it, in the order they were written (several replicas may have written some).
+ */
 export async function readJournal(
-  store: KeyValueStore,
+  records: RecordLog,
   id: string,
+  maxEntries = 200,
 ): Promise<JournalEvent | undefined> {
-  const entry = await store.get(journalKey(id));
-  if (!entry) return undefined;
-  try {
-    return JSON.parse(entry.value) as JournalEvent;
-  } catch (err) {
-    throw new EventBusError(
-      "SB_ERR_BUS_UNAVAILABLE",
-      `KV bucket '${JOURNAL_BUCKET}': the entry of event ${id} is not JSON: ${errorMessage(err)}`,
-      { retryable: false },
-    );
+  const partition = journalPartition(id);
+  let found: JournalEvent | undefined;
+  for (const [i, text] of (await records.read(partition)).entries()) {
+    let record: JournalRecord;
+    try {
+      record = JSON.parse(text) as JournalRecord;
+      if (!Array.isArray(record.events)) throw new Error("no 'events' array");
+    } catch (err) {
+      throw new EventBusError(
+        "SB_ERR_BUS_UNAVAILABLE",
+        `stream '${JOURNAL_STREAM}', partition ${partition}, record ${i + 1}: not a journal record: ${errorMessage(err)}`,
+        { retryable: false },
+      );
+    }
+    for (const ev of record.events) {
+      if (ev.id !== id) continue;
+      found ??= { id, entries: [] };
+      fillMeta(found, ev);
+      found.entries.push(...ev.entries);
+    }
   }
+  if (found) found.entries = found.entries.slice(0, maxEntries);
+  return found;
+}
+
+/** What one journal record holds: entries of several events, written in one batch. */
+interface JournalRecord {
+  events: JournalEvent[];
 }
 
 export function outcomeOf(ev: JournalEvent): EventOutcome {
@@ -249,23 +278,21 @@ export class Journal {
   private readonly capacity: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
-  /** Entries not yet written to the KV, per event id. */
+  /** Entries not yet written to the record log, per event id. */
   private unsaved = new Map<string, { meta: JournalEvent; entries: JournalEntry[] }>();
-  /** Ids this journal created in the KV (recent ones), whose next write must read-modify-write. */
-  private readonly written = new Set<string>();
   private readonly writes = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private warned = 0;
-  private store: KeyValueStore | undefined;
+  private records: RecordLog | undefined;
 
   constructor(private readonly options: JournalOptions = {}) {
-    this.store = options.store;
+    this.records = options.records;
     this.capacity = options.capacity ?? 10_000;
     this.maxEntries = options.maxEntries ?? 200;
     this.now = options.now ?? Date.now;
   }
 
-  /** A journal mirrored into the `sensorbus-journal` KV bucket when `bus` is JetStream. */
+  /** A journal mirrored into the `sensorbus-journal` stream when `bus` is JetStream. */
   static async open(bus: EventBus, options: JournalOptions = {}): Promise<Journal> {
     const journal = new Journal(options);
     await journal.useBus(bus);
@@ -273,12 +300,12 @@ export class Journal {
   }
 
   /**
-   * Mirrors from now on into the bus's `sensorbus-journal` KV bucket when the bus is JetStream
+   * Mirrors from now on into the bus's `sensorbus-journal` stream when the bus is JetStream
    * (no-op otherwise). For `run`, where the Runtime creates the bus after the observer exists.
    */
   async useBus(bus: EventBus): Promise<void> {
-    if (bus.kind !== "jetstream" || this.store) return;
-    this.store = await bus.kv(JOURNAL_BUCKET, { ttlMs: JOURNAL_TTL_MS, history: 1 });
+    if (bus.kind !== "jetstream" || this.records) return;
+    this.records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
   }
 
   get size(): number {
@@ -399,7 +426,7 @@ export class Journal {
     });
   }
 
-  /** Resolves when everything recorded so far is written to the KV (no-op in memory). */
+  /** Resolves when everything recorded so far is written to the record log (no-op in memory). */
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -433,8 +460,9 @@ export class Journal {
       }
     }
     fillMeta(ev, event);
-    if (ev.entries.length < this.maxEntries) ev.entries.push(entry);
-    if (this.store) this.persist(ev, entry);
+    if (ev.entries.length >= this.maxEntries) return;
+    ev.entries.push(entry);
+    if (this.records) this.persist(ev, entry);
   }
 
   private persist(ev: JournalEvent, entry: JournalEntry): void {
@@ -454,79 +482,78 @@ export class Journal {
     }
   }
 
-  /** Writes every batch recorded so far, at most WRITE_CONCURRENCY at a time. */
+  /**
+   * Writes everything recorded so far: per partition, the batch's events as one record (split
+   * where it would pass MAX_RECORD_BYTES), at most WRITE_CONCURRENCY writes at a time.
+   */
   private async writeUnsaved(): Promise<void> {
-    const batches = [...this.unsaved];
+    const parts = new Map<string, string[]>();
+    for (const [id, batch] of this.unsaved) {
+      const ev: JournalEvent = { id, entries: [] };
+      fillMeta(ev, batch.meta);
+      ev.entries = batch.entries;
+      const partition = journalPartition(id);
+      const list = parts.get(partition) ?? [];
+      if (list.length === 0) parts.set(partition, list);
+      list.push(...encodeEvent(ev));
+    }
     this.unsaved = new Map();
+    const records: [string, string][] = [];
+    for (const [partition, events] of parts)
+      for (const record of packRecords(events)) records.push([partition, record]);
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < batches.length) {
-        const [id, batch] = batches[next++]!;
-        const write = this.write(id, batch).catch((err: unknown) => {
-          if (this.warned++ % 100 === 0)
-            this.options.log?.warn(
-              { eventID: id, err: errorMessage(err) },
-              "cannot write the event journal to JetStream",
-            );
-        });
+      while (next < records.length) {
+        const [partition, record] = records[next++]!;
+        const write = this.write(partition, record);
         this.writes.add(write);
         await write;
         this.writes.delete(write);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, batches.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, records.length) }, worker));
   }
 
-  /**
-   * Appends a batch of entries to the KV record of `id`: a plain create for an id this journal
-   * has not written yet (the usual case, one request), else compare-and-set, so records written by
-   * several replicas merge.
-   */
-  private async write(
-    id: string,
-    batch: { meta: JournalEvent; entries: JournalEntry[] },
-  ): Promise<void> {
-    const store = this.store;
-    if (!store) return;
-    const key = journalKey(id);
-    if (!this.written.has(id)) {
-      const fresh: JournalEvent = { id, entries: [] };
-      fillMeta(fresh, batch.meta);
-      fresh.entries = batch.entries.slice(0, this.maxEntries);
-      try {
-        await store.create(key, JSON.stringify(fresh));
-        this.remember(id);
-        return;
-      } catch (err) {
-        if (!(err instanceof EventBusError && err.code === "SB_ERR_KV_CONFLICT")) throw err;
-      }
-    }
-    for (let attempt = 0; ; attempt++) {
-      const current = await store.get(key);
-      const stored: JournalEvent = current
-        ? (JSON.parse(current.value) as JournalEvent)
-        : { id, entries: [] };
-      fillMeta(stored, batch.meta);
-      stored.entries = [...stored.entries, ...batch.entries].slice(0, this.maxEntries);
-      try {
-        if (current) await store.update(key, JSON.stringify(stored), current.revision);
-        else await store.create(key, JSON.stringify(stored));
-        this.remember(id);
-        return;
-      } catch (err) {
-        const conflict = err instanceof EventBusError && err.code === "SB_ERR_KV_CONFLICT";
-        if (!conflict || attempt >= 5) throw err;
-      }
+  private async write(partition: string, record: string): Promise<void> {
+    try {
+      await this.records?.append(partition, record);
+    } catch (err) {
+      if (this.warned++ % 100 === 0)
+        this.options.log?.warn(
+          { partition, err: errorMessage(err) },
+          "cannot write the event journal to JetStream",
+        );
     }
   }
+}
 
-  private remember(id: string): void {
-    this.written.add(id);
-    if (this.written.size > this.capacity) {
-      const oldest = this.written.values().next().value;
-      if (oldest !== undefined) this.written.delete(oldest);
+/** An event's JSON, split over several parts (same id) where one would pass MAX_RECORD_BYTES. */
+function encodeEvent(ev: JournalEvent): string[] {
+  const text = JSON.stringify(ev);
+  if (text.length <= MAX_RECORD_BYTES / 2 || ev.entries.length <= 1) return [text];
+  const half = Math.ceil(ev.entries.length / 2);
+  return [
+    ...encodeEvent({ ...ev, entries: ev.entries.slice(0, half) }),
+    ...encodeEvent({ ...ev, entries: ev.entries.slice(half) }),
+  ];
+}
+
+/** Joins encoded events into `{"events":[...]}` records of at most MAX_RECORD_BYTES (about). */
+function packRecords(events: string[]): string[] {
+  const out: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const e of events) {
+    if (current.length > 0 && size + e.length > MAX_RECORD_BYTES) {
+      out.push(`{"events":[${current.join(",")}]}`);
+      current = [];
+      size = 0;
     }
+    current.push(e);
+    size += e.length + 1;
   }
+  if (current.length > 0) out.push(`{"events":[${current.join(",")}]}`);
+  return out;
 }
 
 function fillMeta(ev: JournalEvent, from: Partial<CloudEvent> | JournalEvent): void {

@@ -290,7 +290,7 @@ describe("journal on JetStream, read by explain --bus", () => {
     await nats?.stop();
   });
 
-  it("mirrors the Runtime's decisions into the sensorbus-journal KV bucket", async () => {
+  it("mirrors the Runtime's decisions into the sensorbus-journal stream", async () => {
     const sink = await new HttpSink().start();
     const port = await freePort();
     const journal = new Journal();

@@ -303,6 +303,38 @@ export function runEventBusContract(name: string, factory: BusFactory): void {
       expect((await kv.get("t/a"))?.revision).toBe(r3);
     });
 
+    it("appends records per partition, reads one partition in order, drops the oldest past maxBytes", async () => {
+      const b = await bus();
+      const name = `records-${uid()}`;
+      const log = await b.recordLog(name, { maxAgeMs: 3_600_000, maxBytes: 8 * 1024 });
+      expect(await log.read("a")).toEqual([]);
+      await log.append("a", "a1");
+      await log.append("b", "b1");
+      await log.append("a", '{"x":"a2"}');
+      expect(await log.read("a")).toEqual(["a1", '{"x":"a2"}']);
+      expect(await log.read("b")).toEqual(["b1"]);
+      // The same log opened again sees the same records.
+      expect(
+        await (await b.recordLog(name, { maxAgeMs: 3_600_000, maxBytes: 8 * 1024 })).read("b"),
+      ).toEqual(["b1"]);
+      const big = Array.from(
+        { length: 40 },
+        (_, i) => `${String(i).padStart(2, "0")}${"x".repeat(500)}`,
+      );
+      for (const r of big) await log.append("c", r);
+      const kept = await log.read("c");
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThan(20);
+      expect(kept).toEqual(big.slice(big.length - kept.length));
+      expect(await log.read("a")).toEqual([]); // older than every "c" record: dropped first
+      const bad = await log.append("a.b", "x").catch((e: unknown) => e);
+      expect(String(bad)).toMatch(/record log partition 'a.b' may only contain/);
+      const badName = await b
+        .recordLog("no.dots", { maxAgeMs: 1, maxBytes: 1 })
+        .catch((e: unknown) => e);
+      expect(String(badName)).toMatch(/record log name 'no.dots'/);
+    });
+
     it("stores, lists and removes dead letters with their events as structured CloudEvents", async () => {
       const b = await bus();
       const sensor = `sensor.${uid()}`; // a '.' must not break the dead-letter subject

@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import { formatExplanation } from "../../src/app/explain.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { createBus } from "../../src/eventbus/index.js";
-import type { KeyValueStore } from "../../src/eventbus/types.js";
+import type { RecordLog } from "../../src/eventbus/types.js";
 import {
+  JOURNAL_LIMITS,
+  JOURNAL_STREAM,
   Journal,
-  journalKey,
+  journalPartition,
   outcomeOf,
   readJournal,
   summarizeRendered,
@@ -178,11 +180,11 @@ describe("Journal", () => {
     });
   });
 
-  it("mirrors every event into a KV store, appending entries, readable by id", async () => {
+  it("mirrors every event into the record log; entries written by two journals merge by id", async () => {
     const bus = await createBus(undefined, { log: silentLogger() });
     try {
-      const store = await bus.kv("journal-test");
-      const j = new Journal({ store });
+      const records = await bus.recordLog("journal-test", JOURNAL_LIMITS);
+      const j = new Journal({ records });
       const odd = "ce/with spaces:1";
       j.onEmit({ eventSource: "w", eventName: "x", id: odd, outcome: "published", ms: 0 });
       j.observer().rejected?.({
@@ -193,7 +195,7 @@ describe("Journal", () => {
         reason: "nope",
       });
       await j.flush();
-      const other = new Journal({ store });
+      const other = new Journal({ records });
       other.observer().rejected?.({
         sensor: "s2",
         trigger: "t",
@@ -202,58 +204,121 @@ describe("Journal", () => {
         reason: "also nope",
       });
       await other.flush();
-      const stored = await readJournal(store, odd);
+      const stored = await readJournal(records, odd);
       expect(stored?.entries.map((e) => e.kind)).toEqual(["published", "rejected", "rejected"]);
+      expect(stored?.entries.map((e) => (e.kind === "rejected" ? e.sensor : "-"))).toEqual([
+        "-",
+        "s",
+        "s2",
+      ]);
       expect(stored?.source).toBe("w");
-      expect(await readJournal(store, "unknown")).toBeUndefined();
-      expect(journalKey(odd)).toMatch(/^b64\.[A-Za-z0-9_-]+$/);
-      expect(journalKey("0f3a-b_c")).toBe("0f3a-b_c");
+      expect(stored?.time).toBe("2026-01-02T03:04:05Z");
+      expect(await readJournal(records, "unknown")).toBeUndefined();
+      expect(journalPartition(odd)).toMatch(/^[0-9a-f]$/);
+      expect(journalPartition(odd)).toBe(journalPartition(odd));
     } finally {
       await bus.close();
     }
   });
-  it("writes an event's entries to the KV in one create, read-modify-write only for later batches", async () => {
+
+  it("writes one record per partition per batch, not one write per event", async () => {
     const bus = await createBus(undefined, { log: silentLogger() });
     try {
-      const inner = await bus.kv("journal-batch");
-      const calls: string[] = [];
-      const counted =
-        <A extends unknown[], R>(name: string, fn: (...a: A) => R) =>
-        (...a: A): R => {
-          calls.push(name);
-          return fn(...a);
-        };
-      const store: KeyValueStore = {
-        get: counted("get", (k: string) => inner.get(k)),
-        put: counted("put", (k: string, v: string) => inner.put(k, v)),
-        create: counted("create", (k: string, v: string) => inner.create(k, v)),
-        update: counted("update", (k: string, v: string, r: number) => inner.update(k, v, r)),
-        delete: (k, r) => inner.delete(k, r),
-        keys: (p) => inner.keys(p),
+      const inner = await bus.recordLog("journal-batch", JOURNAL_LIMITS);
+      const appended: string[] = [];
+      const records: RecordLog = {
+        append: (partition, record) => {
+          appended.push(partition);
+          return inner.append(partition, record);
+        },
+        read: (partition) => inner.read(partition),
       };
-      const j = new Journal({ store, writeDelayMs: 60_000 });
-      j.onEmit({ eventSource: "w", eventName: "x", id: "e1", outcome: "published", ms: 0 });
-      j.observer().fired?.({
-        sensor: "s",
-        trigger: "t",
-        events: new Map([["d", ev("e1")]]),
-        ms: 1,
-        summary: "ok",
-      });
-      expect(calls).toEqual([]); // waiting for the write delay
+      const j = new Journal({ records, writeDelayMs: 60_000 });
+      const ids = Array.from({ length: 200 }, (_, i) => `e${i}`);
+      for (const id of ids) {
+        j.onEmit({ eventSource: "w", eventName: "x", id, outcome: "published", ms: 0 });
+        j.observer().fired?.({
+          sensor: "s",
+          trigger: "t",
+          events: new Map([["d", ev(id)]]),
+          ms: 1,
+          summary: `fired ${id}`,
+        });
+      }
+      expect(appended).toEqual([]); // waiting for the write delay
       await j.flush();
-      expect(calls).toEqual(["create"]);
+      const partitions = new Set(ids.map(journalPartition));
+      expect(partitions.size).toBeGreaterThan(8);
+      expect(appended.sort()).toEqual([...partitions].sort());
+      // A later batch appends; the reader merges both.
       j.observer().rejected?.({
         sensor: "s",
         trigger: "u",
         dependency: "d",
-        event: ev("e1"),
+        event: ev("e7"),
         reason: "no",
       });
       await j.flush();
-      expect(calls).toEqual(["create", "get", "update"]);
-      const stored = await readJournal(inner, "e1");
+      expect(appended).toHaveLength(partitions.size + 1);
+      const stored = await readJournal(inner, "e7");
       expect(stored?.entries.map((e) => e.kind)).toEqual(["published", "fired", "rejected"]);
+      expect(stored?.entries[1]).toMatchObject({ summary: "fired e7" });
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("splits a batch past 256 KiB into several records, all readable", async () => {
+    const bus = await createBus(undefined, { log: silentLogger() });
+    try {
+      const records = await bus.recordLog("journal-big", JOURNAL_LIMITS);
+      const j = new Journal({ records, writeDelayMs: 60_000 });
+      const big = "x".repeat(4000);
+      // Ids of one partition, each with a 4 KB rendered payload: about 400 KB in that partition.
+      const ids = Array.from({ length: 2000 }, (_, i) => `big-${i}`)
+        .filter((id) => journalPartition(id) === "3")
+        .slice(0, 100);
+      expect(ids).toHaveLength(100);
+      for (const id of ids)
+        j.observer().fired?.({
+          sensor: "s",
+          trigger: "t",
+          events: new Map([["d", ev(id)]]),
+          ms: 1,
+          summary: "ok",
+          rendered: { kind: "http", payload: { big } },
+        });
+      // One event whose own entries pass the limit is split too.
+      for (let i = 0; i < 80; i++)
+        j.observer().fired?.({
+          sensor: "s",
+          trigger: `t${i}`,
+          events: new Map([["d", ev(ids[0]!)]]),
+          ms: 1,
+          summary: "ok",
+          rendered: { kind: "http", payload: { big } },
+        });
+      await j.flush();
+      const stored = await records.read("3");
+      expect(stored.length).toBeGreaterThan(2);
+      for (const r of stored) expect(r.length).toBeLessThanOrEqual(256 * 1024 + 8 * 1024);
+      expect((await readJournal(records, ids[99]!))?.entries).toHaveLength(1);
+      expect((await readJournal(records, ids[0]!))?.entries).toHaveLength(81);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("names the stream, partition and record of a record that is not a journal record", async () => {
+    const bus = await createBus(undefined, { log: silentLogger() });
+    try {
+      const records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
+      await records.append(journalPartition("e1"), "not json");
+      await expect(readJournal(records, "e1")).rejects.toThrow(
+        new RegExp(
+          `stream 'sensorbus-journal', partition ${journalPartition("e1")}, record 1: not a journal record`,
+        ),
+      );
     } finally {
       await bus.close();
     }
