@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { CloudEvent } from "../cloudevents/event.js";
 import type { ValueResolver } from "../config/secrets.js";
 import type { Loaded, SensorManifest, Trigger } from "../config/types.js";
@@ -99,6 +100,8 @@ export class SensorRunner {
     correlation?: CorrelationStore,
   ) {
     this.name = loaded.manifest.metadata.name;
+    // Every in-flight firing and retry wait listens on it: no "possible leak" warning past 10.
+    setMaxListeners(0, this.abort.signal);
     this.log = options.log.child({ sensorName: this.name });
     this.engine = new SensorEngine(loaded.manifest, {
       state: state ?? new MemoryConditionState(),
