@@ -106,12 +106,17 @@ function getByKey(doc: string, key: string): ResolvedValue | undefined {
   return { text: res.text, type: res.type };
 }
 
+/** Events whose data was already checked to be JSON (a firing resolves several parameters). */
+const checkedJson = new WeakMap<CloudEvent, string>();
+
 /** Event data as JSON text: JSON as is (must be valid), YAML converted; else an error. */
 export function eventDataAsJson(event: CloudEvent): string {
   const ct = (event.datacontenttype || "application/json").split(";")[0]!.trim();
   const data = event.data ?? "";
   if (ct === "application/json") {
+    if (checkedJson.get(event) === data) return data;
     JSON.parse(data);
+    checkedJson.set(event, data);
     return data;
   }
   if (ct === "application/yaml" || ct === "application/x-yaml" || ct === "text/yaml") {
