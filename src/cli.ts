@@ -188,7 +188,7 @@ async function runCommand(args: string[]): Promise<number> {
     .catch((err) =>
       log.warn(
         { err: errorMessage(err) },
-        "event journal kept in memory only: JetStream KV unavailable",
+        "event journal kept in memory only: its JetStream stream is unavailable",
       ),
     );
   let running = loaded;

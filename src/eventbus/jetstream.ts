@@ -98,6 +98,8 @@ export const DEAD_LETTER_STREAM = "sensorbus-deadletter";
 const DEAD_LETTER_LIMITS = { maxMsgs: 10_000, maxBytes: 256 * 1024 * 1024, dedupeMs: 120_000 };
 
 const MS = 1_000_000; // nanoseconds per millisecond
+/** Bound on reading one partition of a record log. */
+const RECORD_READ_TIMEOUT_MS = 30_000;
 const BUCKET_NAME = /^[-\w]+$/;
 const KV_KEY = /^[-/=.\w]+$/;
 
@@ -871,19 +873,35 @@ class JetStreamRecordLog implements RecordLog {
     }
   }
 
-  /** One stream-message request per record (`next_by_subj`): for occasional reads (explain). */
+  /**
+   * Streams the partition through an ordered consumer (ephemeral, filtered on its subject) until
+   * nothing is pending: tens of thousands of records take a second, not one request each.
+   */
   async read(partition: string): Promise<string[]> {
     checkRecordLogToken("record log partition", partition);
     const subject = `${this.name}.${partition}`;
     const out: string[] = [];
     try {
-      for (let seq = 1; ; ) {
-        const query = { seq, next_by_subj: subject } as unknown as { seq: number };
-        const m = await this.bus.jsm.streams.getMessage(this.name, query);
-        if (!m) return out;
-        out.push(m.string());
-        seq = m.seq + 1;
+      const info = await this.bus.jsm.streams.info(this.name, { subjects_filter: subject });
+      if ((info.state.subjects?.[subject] ?? 0) === 0) return out;
+      const consumer = await this.bus.js.consumers.get(this.name, { filter_subjects: subject });
+      const messages = await consumer.consume({ max_messages: 256 });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        messages.stop();
+      }, RECORD_READ_TIMEOUT_MS);
+      try {
+        for await (const m of messages) {
+          out.push(m.string());
+          if (m.info.pending === 0) break;
+        }
+      } finally {
+        clearTimeout(timer);
+        await messages.close();
       }
+      if (timedOut) throw new Error(`timed out after ${RECORD_READ_TIMEOUT_MS} ms`);
+      return out;
     } catch (err) {
       throw this.bus.apiError(err, `read '${subject}' from stream '${this.name}'`);
     }

@@ -296,6 +296,29 @@ describe("JetStreamBus on nats-server", () => {
     }
   });
 
+  it("reads a record-log partition of thousands of records in order, skipping other partitions", async () => {
+    const bus = await JetStreamBus.connect({ servers: [shared.url], log: silentLogger() });
+    try {
+      const log = await bus.recordLog(`many-${randomBytes(3).toString("hex")}`, {
+        maxAgeMs: 3_600_000,
+        maxBytes: 64 * 1024 * 1024,
+      });
+      const want: string[] = [];
+      const appends: Promise<void>[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const partition = i % 3 === 0 ? "x" : "y";
+        if (partition === "x") want.push(`r${i}`);
+        appends.push(log.append(partition, `r${i}`));
+      }
+      await Promise.all(appends);
+      const got = await log.read("x");
+      expect(got).toEqual(want); // one connection: stored in the order sent
+      expect(await log.read("empty")).toEqual([]);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it("creates R3 streams and KV buckets on a 3-node cluster", async () => {
     const cluster = await startNatsCluster(3);
     try {
