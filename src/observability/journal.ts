@@ -246,7 +246,8 @@ export function summarizeRendered(r: Rendered): RenderedSummary {
   }
   const body = r.payload !== undefined ? r.payload : r.payloadText;
   if (body !== undefined) {
-    const text = typeof body === "string" ? body : (JSON.stringify(body) ?? "");
+    // The rendered text where the trigger kept it (the HTTP body): no second JSON encoding.
+    const text = typeof body === "string" ? body : (r.payloadText ?? JSON.stringify(body) ?? "");
     if (text.length <= MAX_PAYLOAD) out.payload = body;
     else out.payloadText = `${text.slice(0, MAX_PAYLOAD)}…`;
   }
@@ -278,8 +279,8 @@ export class Journal {
   private readonly capacity: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
-  /** Entries not yet written to the record log, per event id. */
-  private unsaved = new Map<string, { meta: JournalEvent; entries: JournalEntry[] }>();
+  /** Entries not yet written to the record log, per event id, with the event they belong to. */
+  private unsaved = new Map<string, { ev: JournalEvent; entries: JournalEntry[] }>();
   private readonly writes = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private warned = 0;
@@ -469,10 +470,9 @@ export class Journal {
     const pending = this.unsaved.get(ev.id);
     if (pending) {
       pending.entries.push(entry);
-      fillMeta(pending.meta, ev);
       return;
     }
-    this.unsaved.set(ev.id, { meta: { ...ev, entries: [] }, entries: [entry] });
+    this.unsaved.set(ev.id, { ev, entries: [entry] });
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -490,7 +490,7 @@ export class Journal {
     const parts = new Map<string, string[]>();
     for (const [id, batch] of this.unsaved) {
       const ev: JournalEvent = { id, entries: [] };
-      fillMeta(ev, batch.meta);
+      fillMeta(ev, batch.ev);
       ev.entries = batch.entries;
       const partition = journalPartition(id);
       const list = parts.get(partition) ?? [];
