@@ -178,6 +178,8 @@ export class SensorEngine {
     if (plan.correlation) return this.advanceKeyed(plan, plan.correlation, dependency, event, meta);
     if (!condition.needsState) return new Map([[dependency, event]]);
     const stored = await this.state.load(plan.name);
+    // A retry after a lost compare-and-set: another replica may have fired with this event.
+    if (this.state.spent?.(plan.name, dependency, event.id)) return undefined;
     const holds = evaluateCondition(condition.ast, (d) => d === dependency || stored.has(d));
     if (!holds) {
       await this.state.save(plan.name, dependency, {

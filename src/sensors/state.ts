@@ -19,6 +19,13 @@ export interface ConditionStateStore {
   load(trigger: string): Promise<Map<string, StoredDependencyEvent>>;
   save(trigger: string, dependency: string, entry: StoredDependencyEvent): Promise<void>;
   clear(trigger: string): Promise<void>;
+  /**
+   * After a load: true when this event's own earlier save of `dependency` landed but lost the
+   * guard race, and the entry has since been consumed by another replica's firing (or replaced by
+   * a newer event, or reset). The event is spent then: storing or firing it again would use it
+   * twice.
+   */
+  spent?(trigger: string, dependency: string, eventId: string): boolean;
 }
 
 export class MemoryConditionState implements ConditionStateStore {
@@ -68,10 +75,21 @@ export class KvConditionState implements ConditionStateStore {
    *   directly. Without them a load lists the trigger's keys, which costs the server an ephemeral
    *   consumer per load (about 10 ms of nats-server CPU per event in the benchmark).
    */
+  /** `<trigger>/<dep>` → event and revision of a dependency write whose guard bump failed. */
+  private readonly landed = new Map<string, { eventId: string; rev: number }>();
+
   constructor(
     private readonly kv: KeyValueStore,
     private readonly dependencies?: ReadonlyMap<string, readonly string[]>,
   ) {}
+
+  spent(trigger: string, dependency: string, eventId: string): boolean {
+    const key = `${trigger}/${dependency}`;
+    const landed = this.landed.get(key);
+    if (!landed || landed.eventId !== eventId) return false;
+    this.landed.delete(key);
+    return this.seen.get(trigger)?.deps.get(dependency) !== landed.rev;
+  }
 
   async load(trigger: string): Promise<Map<string, StoredDependencyEvent>> {
     const out = new Map<string, StoredDependencyEvent>();
@@ -115,17 +133,19 @@ export class KvConditionState implements ConditionStateStore {
     await this.guarded(trigger, async () => {
       const key = `${trigger}/${dependency}`;
       const rev = seen.deps.get(dependency);
-      seen.deps.set(
-        dependency,
+      const written =
         rev === undefined
           ? await this.kv.create(key, value)
-          : await this.kv.update(key, value, rev),
-      );
+          : await this.kv.update(key, value, rev);
+      seen.deps.set(dependency, written);
+      // Should the guard bump lose, another replica may fire with this entry before we retry.
+      this.landed.set(key, { eventId: entry.event.id, rev: written });
       const g = guardKey(trigger);
       seen.guard =
         seen.guard === 0
           ? await this.kv.create(g, "1")
           : await this.kv.update(g, String(seen.guard), seen.guard);
+      this.landed.delete(key);
     });
   }
 

@@ -280,6 +280,7 @@ class Barrier {
       },
       save: (trigger, dep, entry) => write(() => state.save(trigger, dep, entry)),
       clear: (trigger) => write(() => state.clear(trigger)),
+      ...(state.spent ? { spent: state.spent.bind(state) } : {}),
     };
   }
 }
