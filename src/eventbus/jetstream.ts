@@ -113,9 +113,8 @@ export class JetStreamBus implements EventBus {
   private linkUp = true;
   private readonly subscriptions = new Set<JetStreamSubscription>();
   private readonly buckets = new Map<string, Promise<KV>>();
-  private deadLetterStream: Promise<void> | undefined;
   private turn: Promise<void> | undefined;
-  private readonly recordStreams = new Map<string, Promise<void>>();
+  private readonly ownStreams = new Map<string, Promise<void>>();
   private reclaimTimer: NodeJS.Timeout | undefined;
   private reclaiming: Promise<number> | undefined;
 
@@ -356,44 +355,24 @@ export class JetStreamBus implements EventBus {
   async recordLog(name: string, options: RecordLogOptions): Promise<RecordLog> {
     this.assertOpen();
     checkRecordLogToken("record log name", name);
-    let ready = this.recordStreams.get(name);
-    if (!ready) {
-      ready = this.ensureRecordStream(name, options);
-      this.recordStreams.set(name, ready);
-      ready.catch(() => this.recordStreams.delete(name));
-    }
     try {
-      await ready;
+      await this.ensureOwnStream(
+        {
+          name,
+          subjects: [`${name}.*`],
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          discard: DiscardPolicy.Old,
+          max_age: options.maxAgeMs * MS,
+          max_bytes: options.maxBytes,
+          num_replicas: this.replicas,
+        },
+        true,
+      );
     } catch (err) {
       throw this.apiError(err, `open record stream '${name}'`);
     }
     return new JetStreamRecordLog(name, this);
-  }
-
-  /** A stream `name` on subjects `name.<partition>`, limits retention, oldest dropped first. */
-  private async ensureRecordStream(name: string, options: RecordLogOptions): Promise<void> {
-    const config = {
-      name,
-      subjects: [`${name}.*`],
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_age: options.maxAgeMs * MS,
-      max_bytes: options.maxBytes,
-      num_replicas: this.replicas,
-    };
-    try {
-      const info = await this.jsm.streams.info(name);
-      if (info.config.max_age !== config.max_age || info.config.max_bytes !== config.max_bytes)
-        await this.jsm.streams.update(name, { ...info.config, ...config });
-    } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-      try {
-        await this.jsm.streams.add(config);
-      } catch (e) {
-        if (!/already in use|stream name already/i.test(errorMessage(e))) throw e;
-      }
-    }
   }
 
   async deadLetter(record: DeadLetterRecord): Promise<number> {
@@ -447,34 +426,51 @@ export class JetStreamBus implements EventBus {
 
   /** Creates the dead-letter stream on first use (same replica count as `default`). */
   private ensureDeadLetterStream(): Promise<void> {
-    this.deadLetterStream ??= (async () => {
+    return this.ensureOwnStream({
+      name: DEAD_LETTER_STREAM,
+      subjects: ["deadletter.*.*"],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New,
+      max_msgs: DEAD_LETTER_LIMITS.maxMsgs,
+      max_bytes: DEAD_LETTER_LIMITS.maxBytes,
+      max_age: 0,
+      duplicate_window: DEAD_LETTER_LIMITS.dedupeMs * MS,
+      num_replicas: this.replicas,
+    });
+  }
+
+  /**
+   * Creates one of sensorbus's own streams (dead letters, record logs) on first use, once per
+   * name (again after a failure). With `retune`, an existing stream takes the given age and size
+   * limits.
+   */
+  private ensureOwnStream(
+    config: Partial<StreamConfig> & { name: string },
+    retune = false,
+  ): Promise<void> {
+    const known = this.ownStreams.get(config.name);
+    if (known) return known;
+    const ready = (async () => {
       try {
-        await this.jsm.streams.info(DEAD_LETTER_STREAM);
+        const info = await this.jsm.streams.info(config.name);
+        const { max_age, max_bytes } = info.config;
+        if (retune && (max_age !== config.max_age || max_bytes !== config.max_bytes))
+          await this.jsm.streams.update(config.name, { ...info.config, ...config });
       } catch (err) {
         if (!isStreamNotFound(err)) throw err;
         try {
-          await this.jsm.streams.add({
-            name: DEAD_LETTER_STREAM,
-            subjects: ["deadletter.*.*"],
-            storage: StorageType.File,
-            retention: RetentionPolicy.Limits,
-            discard: DiscardPolicy.New,
-            max_msgs: DEAD_LETTER_LIMITS.maxMsgs,
-            max_bytes: DEAD_LETTER_LIMITS.maxBytes,
-            max_age: 0,
-            duplicate_window: DEAD_LETTER_LIMITS.dedupeMs * MS,
-            num_replicas: this.replicas,
-          });
+          await this.jsm.streams.add(config);
         } catch (e) {
           if (!/already in use|stream name already/i.test(errorMessage(e))) throw e;
         }
       }
     })();
-    const p = this.deadLetterStream;
-    p.catch(() => {
-      if (this.deadLetterStream === p) this.deadLetterStream = undefined;
+    this.ownStreams.set(config.name, ready);
+    ready.catch(() => {
+      if (this.ownStreams.get(config.name) === ready) this.ownStreams.delete(config.name);
     });
-    return p;
+    return ready;
   }
 
   async close(): Promise<void> {
