@@ -2,8 +2,8 @@ import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
 import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { EventBusError, errorMessage } from "../errors.js";
-import { fnv32a } from "../eventbus/subjects.js";
 import type { EventBus, RecordLog } from "../eventbus/types.js";
+import { fnv32a } from "../lib/hash.js";
 import type { Rendered } from "../triggers/types.js";
 import type { Logger } from "./logger.js";
 
@@ -14,6 +14,8 @@ import type { Logger } from "./logger.js";
 export const JOURNAL_STREAM = "sensorbus-journal";
 /** How long journal records stay in JetStream, and how many bytes at most. */
 export const JOURNAL_LIMITS = { maxAgeMs: 3_600_000, maxBytes: 512 * 1024 * 1024 } as const;
+/** Entries kept per event unless JournalOptions.maxEntries says otherwise. */
+const MAX_ENTRIES = 200;
 /** Partitions of the journal stream: a lookup reads one of them. */
 const PARTITIONS = 16;
 /** A record stays well under nats-server's 1 MiB message limit. */
@@ -165,7 +167,7 @@ export function journalPartition(id: string): string {
 export async function readJournal(
   records: RecordLog,
   id: string,
-  maxEntries = 200,
+  maxEntries = MAX_ENTRIES,
 ): Promise<JournalEvent | undefined> {
   const partition = journalPartition(id);
   let found: JournalEvent | undefined;
@@ -289,7 +291,7 @@ export class Journal {
   constructor(private readonly options: JournalOptions = {}) {
     this.records = options.records;
     this.capacity = options.capacity ?? 10_000;
-    this.maxEntries = options.maxEntries ?? 200;
+    this.maxEntries = options.maxEntries ?? MAX_ENTRIES;
     this.now = options.now ?? Date.now;
   }
 
