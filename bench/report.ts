@@ -16,6 +16,8 @@ export interface StepResult {
   p99Ms: number;
   maxMs: number;
   webhookP99Ms: number;
+  /** p99 of how late the generator wrote requests against their schedule. */
+  lagP99Ms: number;
   /** CPU of the system under test (user + system) per delivered event, microseconds. */
   cpuUsPerEvent: number;
   /** CPU of nats-server per delivered event, microseconds. */
@@ -52,6 +54,7 @@ export function table(steps: readonly StepResult[]): string {
     "p99 ms",
     "max ms",
     "hook p99",
+    "lag p99",
     "cpu µs/ev",
     "nats µs/ev",
     "load µs/ev",
@@ -71,6 +74,7 @@ export function table(steps: readonly StepResult[]): string {
     f2(s.p99Ms),
     f1(s.maxMs),
     f2(s.webhookP99Ms),
+    f2(s.lagP99Ms),
     f1(s.cpuUsPerEvent),
     f1(s.natsCpuUsPerEvent),
     f1(s.loadCpuUsPerEvent),

@@ -216,6 +216,7 @@ async function step(
     p99Ms: e2e.p99,
     maxMs: e2e.max,
     webhookP99Ms: tracker.webhook.summary().p99,
+    lagP99Ms: tracker.lag.summary().p99,
     cpuUsPerEvent: delivered > 0 ? (cpu * 1000) / delivered : Number.NaN,
     natsCpuUsPerEvent: delivered > 0 ? (natsCpu * 1000) / delivered : Number.NaN,
     loadCpuUsPerEvent: delivered > 0 ? (own.user + own.system) / delivered : Number.NaN,

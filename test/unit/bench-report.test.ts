@@ -17,6 +17,7 @@ const step = (over: Partial<StepResult>): StepResult => ({
   p99Ms: 10,
   maxMs: 20,
   webhookP99Ms: 5,
+  lagP99Ms: 1,
   cpuUsPerEvent: 500,
   natsCpuUsPerEvent: 200,
   loadCpuUsPerEvent: 100,
