@@ -17,7 +17,14 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  connect,
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+  type Subscription as NatsSubscription,
+} from "@nats-io/transport-node";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { decodeStructured, encodeStructured, scanTopLevelMembers } from "../cloudevents/event.js";
 import { ConfigError, EventBusError, errorMessage } from "../errors.js";
@@ -117,6 +124,7 @@ export class JetStreamBus implements EventBus {
   private readonly ownStreams = new Map<string, Promise<void>>();
   private reclaimTimer: NodeJS.Timeout | undefined;
   private reclaiming: Promise<number> | undefined;
+  private readonly acks: PublishAcks;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -126,6 +134,7 @@ export class JetStreamBus implements EventBus {
     private readonly opts: JetStreamBusOptions,
     private readonly log: Logger | undefined,
   ) {
+    this.acks = new PublishAcks(nc);
     void this.watchStatus();
     const every = opts.reclaimIntervalMs ?? DEFAULTS.reclaimIntervalMs;
     if (every > 0) {
@@ -209,15 +218,11 @@ export class JetStreamBus implements EventBus {
       );
     }
     const data = encodeStructured(event);
-    const options = {
-      msgID: event.id,
-      timeout: this.opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs,
-    };
+    const timeout = this.opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs;
     await this.nextTurn();
     for (let attempt = 1; ; attempt++) {
       try {
-        const ack = await this.js.publish(subject, data, options);
-        return { seq: ack.seq, duplicate: ack.duplicate };
+        return await this.acks.publish(subject, data, timeout, event.id);
       } catch (err) {
         const mapped = this.publishError(err, `event ${event.id} for '${subject}'`);
         // Full: purge what every consumer has acknowledged, then try once more.
@@ -473,6 +478,16 @@ export class JetStreamBus implements EventBus {
     return ready;
   }
 
+  /** Publishes `data` to a stream's subject; resolves with the stream's acknowledgement. */
+  publishAcked(subject: string, data: string | Uint8Array, msgId?: string): Promise<PublishResult> {
+    return this.acks.publish(
+      subject,
+      data,
+      this.opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs,
+      msgId,
+    );
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -498,9 +513,10 @@ export class JetStreamBus implements EventBus {
         () => false,
       );
       const bound = sleep(DEFAULTS.publishTimeoutMs, true).then(() => false);
-      if (await Promise.race([drained, bound])) return;
+      if (await Promise.race([drained, bound])) return this.acks.close();
     }
     await this.nc.close().catch(() => undefined);
+    this.acks.close();
   }
 
   /** Current server-side state of a durable consumer. */
@@ -678,6 +694,9 @@ class JetStreamSubscription implements Subscription {
   /** Resolved (and replaced) whenever something the pull loop may wait on changes. */
   private changed = signal();
   private stopping: Promise<void> | undefined;
+  /** Messages being handled, with when their handling started (performance.now()). */
+  private readonly working = new Map<JsMsg, number>();
+  private workingTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bus: JetStreamBus,
@@ -800,6 +819,26 @@ class JetStreamSubscription implements Subscription {
     prev.resolve();
   }
 
+  /**
+   * One timer for the subscription's in-progress acks instead of one per message: every half
+   * interval, each message handled for at least half an interval gets its `+WPI`, so none goes
+   * longer than inProgressMs without one (as with a timer of its own).
+   */
+  private keepWorking(): void {
+    if (this.workingTimer) return;
+    const half = Math.max(1, Math.floor(this.inProgressMs / 2));
+    this.workingTimer = setInterval(() => {
+      if (this.working.size === 0) {
+        clearInterval(this.workingTimer);
+        this.workingTimer = undefined;
+        return;
+      }
+      const now = performance.now();
+      for (const [m, since] of this.working) if (now - since >= half) m.working();
+    }, half);
+    this.workingTimer.unref();
+  }
+
   private dispatch(m: JsMsg): void {
     const p = this.handle(m);
     this.inFlight.add(p);
@@ -825,7 +864,8 @@ class JetStreamSubscription implements Subscription {
       deliveryCount: m.info.deliveryCount,
       timestamp: rfc3339Nanos(m.timestampNanos, m.time),
     };
-    const heartbeat = setInterval(() => m.working(), this.inProgressMs);
+    this.working.set(m, performance.now());
+    this.keepWorking();
     let ok = false;
     try {
       await this.handler(msg);
@@ -836,11 +876,127 @@ class JetStreamSubscription implements Subscription {
         "handler failed; message will be redelivered",
       );
     } finally {
-      clearInterval(heartbeat);
+      this.working.delete(m);
     }
     await this.bus.nextTurn(); // acks of handlers that finished in this turn: one write
     if (ok) m.ack();
     else m.nak(this.nakDelayMs > 0 ? this.nakDelayMs : undefined);
+  }
+}
+
+interface PendingAck {
+  resolve: (ack: PublishResult) => void;
+  reject: (err: Error) => void;
+  deadline: number;
+  timeoutMs: number;
+  subject: string;
+}
+
+/** How often unanswered publishes are checked against their deadline. */
+const ACK_SWEEP_MS = 100;
+
+/**
+ * JetStream publishes as plain NATS publishes whose reply subjects share one wildcard inbox
+ * subscription, answered from a map: what `js.publish` does through nats-core's request(), without
+ * a timer, two promises and an Error object (`RequestError("cancelled")`, with its stack capture)
+ * per publish. Deadlines are checked every ACK_SWEEP_MS by one timer.
+ */
+class PublishAcks {
+  private readonly prefix: string;
+  private readonly sub: NatsSubscription;
+  private readonly pending = new Map<string, PendingAck>();
+  private next = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly nc: NatsConnection) {
+    this.prefix = createInbox();
+    this.sub = nc.subscribe(`${this.prefix}.*`, {
+      callback: (err, msg) => {
+        if (!err) this.answer(msg);
+      },
+    });
+    this.sweeper = setInterval(() => this.sweep(), ACK_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  publish(
+    subject: string,
+    data: string | Uint8Array,
+    timeoutMs: number,
+    msgId?: string,
+  ): Promise<PublishResult> {
+    const token = (this.next++).toString(36);
+    return new Promise<PublishResult>((resolve, reject) => {
+      let h: ReturnType<typeof headers> | undefined;
+      if (msgId !== undefined) {
+        h = headers();
+        h.set("Nats-Msg-Id", msgId);
+      }
+      try {
+        this.nc.publish(subject, data, {
+          reply: `${this.prefix}.${token}`,
+          ...(h ? { headers: h } : {}),
+        });
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      this.pending.set(token, {
+        resolve,
+        reject,
+        deadline: performance.now() + timeoutMs,
+        timeoutMs,
+        subject,
+      });
+    });
+  }
+
+  private answer(msg: Msg): void {
+    const token = msg.subject.slice(this.prefix.length + 1);
+    const p = this.pending.get(token);
+    if (!p) return; // answered after its deadline
+    this.pending.delete(token);
+    if (msg.headers?.code === 503) {
+      p.reject(new Error(`no responders: no JetStream stream takes subject '${p.subject}'`));
+      return;
+    }
+    let ack: { seq?: number; duplicate?: boolean; error?: { code?: number; description?: string } };
+    try {
+      ack = JSON.parse(msg.string()) as typeof ack;
+    } catch {
+      p.reject(
+        new Error(`invalid JetStream publish acknowledgement: ${msg.string().slice(0, 200)}`),
+      );
+      return;
+    }
+    if (ack.error) {
+      p.reject(
+        new Error(`${ack.error.description ?? "publish failed"} (${ack.error.code ?? "?"})`),
+      );
+    } else if (typeof ack.seq !== "number") {
+      p.reject(new Error("invalid JetStream publish acknowledgement: no sequence"));
+    } else {
+      p.resolve({ seq: ack.seq, duplicate: ack.duplicate === true });
+    }
+  }
+
+  private sweep(): void {
+    if (this.pending.size === 0) return;
+    const now = performance.now();
+    for (const [token, p] of this.pending) {
+      if (p.deadline > now) continue;
+      this.pending.delete(token);
+      p.reject(
+        new Error(`no acknowledgement from JetStream within ${p.timeoutMs} ms for '${p.subject}'`),
+      );
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sub.unsubscribe();
+    for (const p of this.pending.values()) p.reject(new Error("connection closed"));
+    this.pending.clear();
   }
 }
 
@@ -861,9 +1017,7 @@ class JetStreamRecordLog implements RecordLog {
   async append(partition: string, record: string): Promise<void> {
     checkRecordLogToken("record log partition", partition);
     try {
-      await this.bus.js.publish(`${this.name}.${partition}`, record, {
-        timeout: DEFAULTS.publishTimeoutMs,
-      });
+      await this.bus.publishAcked(`${this.name}.${partition}`, record);
     } catch (err) {
       throw this.bus.publishError(err, `a record on stream '${this.name}'`);
     }

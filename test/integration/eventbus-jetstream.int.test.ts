@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { connect as connectTcp } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -69,6 +70,12 @@ async function publishRetrying(bus: EventBus, e: CloudEvent): Promise<void> {
       await vi.waitFor(() => expect(bus.connected).toBe(true), WAIT);
     }
   }
+}
+
+/** A bare TCP connection to a nats-server URL, to speak the protocol by hand. */
+function connectRaw(url: string) {
+  const u = new URL(url);
+  return connectTcp({ host: u.hostname, port: Number(u.port) });
 }
 
 function logSink() {
@@ -292,6 +299,45 @@ describe("JetStreamBus on nats-server", () => {
       }
       await vi.waitFor(() => expect(resolved.filter((id) => !seen.has(id))).toEqual([]), WAIT);
     } finally {
+      await bus.close();
+    }
+  });
+
+  it("fails a publish nobody acknowledges after publishTimeoutMs, and one no stream takes at once", async () => {
+    const server = await dedicatedServer();
+    const bus = await JetStreamBus.connect({
+      servers: [server.url],
+      publishTimeoutMs: 300,
+      log: silentLogger(),
+    });
+    // A plain NATS subscriber on a subject no stream takes: the server hands it the publish, so
+    // there is no "no responders" answer, and nothing acknowledges it.
+    const silent = connectRaw(server.url);
+    try {
+      await new Promise<void>((resolve) => silent.once("connect", resolve));
+      silent.write("CONNECT {}\r\nSUB silent.subject 1\r\nPING\r\n");
+      await new Promise<void>((resolve) => {
+        let seen = "";
+        silent.on("data", (d: Buffer) => {
+          seen += d.toString();
+          if (seen.includes("PONG")) resolve();
+        });
+      });
+      const started = performance.now();
+      await expect(bus.publishAcked("silent.subject", "x")).rejects.toThrow(
+        "no acknowledgement from JetStream within 300 ms for 'silent.subject'",
+      );
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+      await expect(bus.publishAcked("nobody.listens", "x")).rejects.toThrow(
+        "no responders: no JetStream stream takes subject 'nobody.listens'",
+      );
+      // Answers still find their publishes afterwards, a duplicate id included.
+      const e = event("es", "after");
+      const first = await bus.publish(e);
+      expect(first.duplicate).toBe(false);
+      expect(await bus.publish(e)).toEqual({ seq: first.seq, duplicate: true });
+    } finally {
+      silent.destroy();
       await bus.close();
     }
   });
