@@ -109,6 +109,14 @@ function formatEntry(e: JournalEntry): string[] {
         `  ${e.at}  ${e.final ? "failed   " : "retrying "} sensor ${e.sensor}, trigger ${e.trigger} (${e.ms} ms)`,
         `             error: ${e.error}`,
       ];
+    case "stored":
+      return [
+        `  ${e.at}  stored    sensor ${e.sensor}, trigger ${e.trigger}, dependency ${e.dependency}: waiting for the rest of the condition`,
+      ];
+    case "replaced":
+      return [
+        `  ${e.at}  replaced  sensor ${e.sensor}, trigger ${e.trigger}, dependency ${e.dependency}: by newer event ${e.by} before the condition held`,
+      ];
     case "expired":
       return [
         `  ${e.at}  expired   sensor ${e.sensor}, trigger ${e.trigger}: correlation key '${e.key}' (${e.reason === "window" ? "window passed" : "too many open keys"})`,

@@ -23,6 +23,13 @@ export function metricsObserver(metrics: Metrics, namespace: string): SensorObse
       metrics.actionDuration.observe(labels, ms);
       if (final) metrics.actionRetriesFailed.inc(labels);
     },
+    replaced: ({ sensor, trigger, dependency }) =>
+      metrics.conditionReplaced.inc({
+        namespace,
+        sensor_name: sensor,
+        trigger_name: trigger,
+        dependency_name: dependency,
+      }),
     expired: ({ sensor, trigger, reason }) =>
       metrics.correlationExpired.inc({
         namespace,
@@ -65,6 +72,12 @@ export function combineObservers(...observers: Array<SensorObserver | undefined>
     },
     expired: (info) => {
       for (const o of list) o.expired?.(info);
+    },
+    replaced: (info) => {
+      for (const o of list) o.replaced?.(info);
+    },
+    stored: (info) => {
+      for (const o of list) o.stored?.(info);
     },
   };
 }

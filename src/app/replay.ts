@@ -6,7 +6,7 @@ import { errorMessage } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { ExpiredMatch } from "../sensors/correlation.js";
 import { correlationKeyOf } from "../sensors/correlation.js";
-import type { DependencyResult } from "../sensors/engine.js";
+import type { DependencyResult, ReplacedEntry } from "../sensors/engine.js";
 import { SensorEngine } from "../sensors/engine.js";
 import { tickBetween } from "../sensors/reset.js";
 import { MemoryConditionState } from "../sensors/state.js";
@@ -39,6 +39,14 @@ export type ReplayLine =
       key: string;
       dependencies: Record<string, string>;
     }
+  | {
+      /** The event stored for `dependency` gave way to a newer one before the condition held. */
+      kind: "replaced";
+      eventId: string;
+      trigger: string;
+      dependency: string;
+      by: string;
+    }
   | { kind: "duplicate"; eventId: string }
   | { kind: "unmatched"; eventId: string }
   | { kind: "error"; eventId?: string; trigger?: string; message: string };
@@ -63,13 +71,24 @@ export async function* replay(
   let clock = 0;
   // Keyed correlation: expiries reported by the engine, printed before the next decision.
   const expired: ExpiredMatch[] = [];
+  const replaced: ReplacedEntry[] = [];
   const engine = new SensorEngine(options.sensor, {
     state: new MemoryConditionState(),
     now: () => clock,
     dedupeWindowMs: options.dedupeWindowMs ?? 60_000,
     onExpired: (e) => expired.push(e),
+    onReplaced: (r) => replaced.push(r),
   });
-  const drainExpired = function* (): Generator<ReplayLine> {
+  const drainReports = function* (): Generator<ReplayLine> {
+    for (const r of replaced.splice(0)) {
+      yield {
+        kind: "replaced",
+        eventId: r.replaced.id,
+        trigger: r.trigger,
+        dependency: r.dependency,
+        by: r.by.id,
+      };
+    }
     for (const e of expired.splice(0)) {
       yield {
         kind: "expired",
@@ -105,7 +124,7 @@ export async function* replay(
       clock = t;
       // Correlated partial matches whose window the clock passed expire now.
       await engine.sweep(clock);
-      yield* drainExpired();
+      yield* drainReports();
     }
 
     const deps = engine.dependenciesFor(event);
@@ -158,7 +177,7 @@ export async function* replay(
           };
           continue;
         }
-        yield* drainExpired();
+        yield* drainReports();
         if (!events) continue;
         try {
           const { rendered } = await renderFiring({
@@ -194,5 +213,5 @@ export async function* replay(
   }
   // End of input: every partial match still open expires.
   await engine.sweep(Number.POSITIVE_INFINITY);
-  yield* drainExpired();
+  yield* drainReports();
 }

@@ -9,7 +9,7 @@ import type { Clock } from "../eventsources/types.js";
 import type { Logger } from "../observability/logger.js";
 import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
 import { KvCorrelationStore } from "../sensors/correlation.js";
-import type { TriggerPlan } from "../sensors/engine.js";
+import type { ReplacedEntry, TriggerPlan } from "../sensors/engine.js";
 import { SensorEngine } from "../sensors/engine.js";
 import { lastTickAtOrBefore, nextTick } from "../sensors/reset.js";
 import type { ConditionStateStore } from "../sensors/state.js";
@@ -60,6 +60,19 @@ export interface SensorObserver {
     error: string;
     final: boolean;
   }): void;
+  /** An event was stored as a dependency's entry: the trigger's condition does not hold yet. */
+  stored?(info: { sensor: string; trigger: string; dependency: string; event: CloudEvent }): void;
+  /**
+   * A dependency's stored event was replaced by a newer event of the same dependency before the
+   * condition held (Argo keeps the latest): `event` will not take part in a firing.
+   */
+  replaced?(info: {
+    sensor: string;
+    trigger: string;
+    dependency: string;
+    event: CloudEvent;
+    by: CloudEvent;
+  }): void;
   /** Keyed correlation: a partial match expired (window passed, or evicted at the open-key cap). */
   expired?(info: {
     sensor: string;
@@ -109,6 +122,29 @@ export class SensorRunner {
       // --- keyed correlation (sensorbus extension) ---
       ...(correlation ? { correlation } : {}),
       onExpired: (e) => this.reportExpired(e),
+      onReplaced: (r) => this.reportReplaced(r),
+      onStored: ({ trigger, dependency, event }) =>
+        this.options.observer?.stored?.({ sensor: this.name, trigger, dependency, event }),
+    });
+  }
+
+  private reportReplaced(r: ReplacedEntry): void {
+    this.log.info(
+      {
+        triggerName: r.trigger,
+        dependencyName: r.dependency,
+        eventID: r.replaced.id,
+        replacedBy: r.by.id,
+        ...(r.key !== undefined ? { correlationKey: r.key } : {}),
+      },
+      "stored dependency event replaced by a newer one before the condition held",
+    );
+    this.options.observer?.replaced?.({
+      sensor: this.name,
+      trigger: r.trigger,
+      dependency: r.dependency,
+      event: r.replaced,
+      by: r.by,
     });
   }
 

@@ -73,6 +73,23 @@ export type JournalEntry =
     }
   | {
       at: string;
+      /** Stored as the dependency's entry: the trigger's condition does not hold yet. */
+      kind: "stored";
+      sensor: string;
+      trigger: string;
+      dependency: string;
+    }
+  | {
+      at: string;
+      kind: "replaced";
+      sensor: string;
+      trigger: string;
+      dependency: string;
+      /** The newer event that took this one's place. */
+      by: string;
+    }
+  | {
+      at: string;
       kind: "expired";
       sensor: string;
       trigger: string;
@@ -96,6 +113,7 @@ export interface JournalEvent {
 /**
  * fired: some trigger fired with it; failed: a firing failed for good and none fired;
  * rejected: every dependency that saw it rejected it; filtered: dropped by filter.expression;
+ * replaced: stored for a condition, then replaced by a newer event of the same dependency;
  * accepted: a sensor saw it and did not reject it (waiting for the rest of a condition, or in flight);
  * published: on the bus, no sensor decision recorded.
  */
@@ -103,6 +121,7 @@ export type EventOutcome =
   | "fired"
   | "failed"
   | "expired"
+  | "replaced"
   | "rejected"
   | "filtered"
   | "accepted"
@@ -204,6 +223,7 @@ export function outcomeOf(ev: JournalEvent): EventOutcome {
   if (kinds.has("fired")) return "fired";
   if (ev.entries.some((e) => e.kind === "failed" && e.final)) return "failed";
   if (kinds.has("expired")) return "expired";
+  if (kinds.has("replaced")) return "replaced";
   const decisions = ev.entries.filter((e) => e.kind !== "published");
   if (decisions.length > 0 && decisions.every((e) => e.kind === "rejected")) return "rejected";
   if (decisions.length > 0) return "accepted";
@@ -223,6 +243,9 @@ export function summarize(ev: JournalEvent): EventSummary {
   } else if (outcome === "failed") {
     const f = ev.entries.find((e) => e.kind === "failed" && e.final);
     detail = f?.kind === "failed" ? f.error : "";
+  } else if (outcome === "replaced") {
+    const r = ev.entries.find((e) => e.kind === "replaced");
+    detail = r?.kind === "replaced" ? `${r.dependency}: replaced by ${r.by}` : "";
   } else if (outcome === "rejected") {
     const r = ev.entries.find((e) => e.kind === "rejected");
     detail = r?.kind === "rejected" ? `${r.dependency}: ${r.reason}` : "";
@@ -371,6 +394,19 @@ export class Journal {
           ...(rendered ? { rendered: summarizeRendered(rendered) } : {}),
         };
         for (const ev of uniqueEvents(events)) this.add(ev, entry);
+      },
+      stored: ({ sensor, trigger, dependency, event }) => {
+        this.add(event, { at: this.at(), kind: "stored", sensor, trigger, dependency });
+      },
+      replaced: ({ sensor, trigger, dependency, event, by }) => {
+        this.add(event, {
+          at: this.at(),
+          kind: "replaced",
+          sensor,
+          trigger,
+          dependency,
+          by: by.id,
+        });
       },
       expired: ({ sensor, trigger, key, reason, events }) => {
         const entry: JournalEntry = {

@@ -47,6 +47,9 @@ export class Metrics {
   readonly deadLetters: Counter<"namespace" | "sensor_name" | "trigger_name">;
   /** Keyed correlation: partial matches that expired (`reason`: window | capacity). */
   readonly correlationExpired: Counter<"namespace" | "sensor_name" | "trigger_name" | "reason">;
+  readonly conditionReplaced: Counter<
+    "namespace" | "sensor_name" | "trigger_name" | "dependency_name"
+  >;
   /** Keyed correlation: open partial matches (keys) held per Sensor. */
   readonly correlationOpenKeys: Gauge<"namespace" | "sensor_name">;
 
@@ -162,6 +165,12 @@ export class Metrics {
       name: "sensorbus_correlation_expired_total",
       help: "Correlated partial matches that expired without firing (window passed, or capacity)",
       labelNames: [...triggerLabels, "reason"],
+      registers,
+    });
+    this.conditionReplaced = new Counter({
+      name: "sensorbus_condition_replaced_total",
+      help: "Stored dependency events replaced by a newer event of the same dependency before the trigger's condition held",
+      labelNames: [...triggerLabels, "dependency_name"],
       registers,
     });
     this.correlationOpenKeys = new Gauge({

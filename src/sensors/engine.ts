@@ -53,6 +53,24 @@ export interface EngineOptions {
   correlation?: CorrelationStore;
   /** Called for every correlated partial match that expired (window passed, or capacity). */
   onExpired?: (expired: ExpiredMatch) => void;
+  /** Called when an event is stored as a dependency's entry, the condition not yet holding. */
+  onStored?: (stored: { trigger: string; dependency: string; event: CloudEvent }) => void;
+  /** Called when a dependency's stored event is replaced by a newer one before the condition held. */
+  onReplaced?: (replaced: ReplacedEntry) => void;
+}
+
+/**
+ * A dependency's partial-condition entry replaced by a newer event of the same dependency (Argo
+ * keeps the latest event per dependency): the older event will not take part in a firing.
+ */
+export interface ReplacedEntry {
+  trigger: string;
+  dependency: string;
+  /** The event that was stored, and is no more. */
+  replaced: CloudEvent;
+  by: CloudEvent;
+  /** Keyed correlation: the key of the partial match. */
+  key?: string;
 }
 
 /**
@@ -69,6 +87,8 @@ export class SensorEngine {
   private readonly seen = new Map<string, Map<string, number>>();
   readonly correlation: CorrelationStore;
   private readonly onExpired: (expired: ExpiredMatch) => void;
+  private readonly onReplaced: (replaced: ReplacedEntry) => void;
+  private readonly onStored: NonNullable<EngineOptions["onStored"]>;
 
   constructor(
     readonly sensor: SensorManifest,
@@ -81,6 +101,8 @@ export class SensorEngine {
     this.dedupeWindowMs = options.dedupeWindowMs ?? 60_000;
     this.correlation = options.correlation ?? new MemoryCorrelationStore();
     this.onExpired = options.onExpired ?? (() => undefined);
+    this.onReplaced = options.onReplaced ?? (() => undefined);
+    this.onStored = options.onStored ?? (() => undefined);
     const deps = sensor.spec.dependencies ?? [];
     this.plans = (sensor.spec.triggers ?? []).map((trigger, i) => planTrigger(trigger, i, deps));
   }
@@ -187,6 +209,10 @@ export class SensorEngine {
         timestamp: meta.timestamp,
         streamSeq: meta.seq,
       });
+      this.onStored({ trigger: plan.name, dependency, event });
+      const before = stored.get(dependency)?.event;
+      if (before && before.id !== event.id)
+        this.onReplaced({ trigger: plan.name, dependency, replaced: before, by: event });
       return undefined;
     }
     const events = new Map<string, CloudEvent>();
@@ -220,6 +246,7 @@ export class SensorEngine {
     const stored: Map<string, StoredDependencyEvent> = match?.deps ?? new Map();
     const holds = evaluateCondition(plan.condition!.ast, (d) => d === dependency || stored.has(d));
     if (!holds) {
+      const before = stored.get(dependency)?.event;
       stored.set(dependency, { event, timestamp: meta.timestamp, streamSeq: meta.seq });
       const evicted = await this.correlation.put(plan.name, {
         key: k.key,
@@ -227,6 +254,15 @@ export class SensorEngine {
         deps: stored,
       });
       for (const e of evicted) this.onExpired(e);
+      this.onStored({ trigger: plan.name, dependency, event });
+      if (before && before.id !== event.id)
+        this.onReplaced({
+          trigger: plan.name,
+          dependency,
+          replaced: before,
+          by: event,
+          key: k.key,
+        });
       return undefined;
     }
     const events = new Map<string, CloudEvent>();

@@ -132,6 +132,37 @@ describe("Journal", () => {
     expect(j.recent(1)).toHaveLength(1);
   });
 
+  it("records a stored dependency event replaced by a newer one, and explains it", () => {
+    const j = new Journal({ now: clock().now });
+    j.observer().stored?.({ sensor: "s", trigger: "t", dependency: "a", event: ev("old") });
+    expect(outcomeOf(j.get("old")!)).toBe("accepted");
+    j.observer().replaced?.({
+      sensor: "s",
+      trigger: "t",
+      dependency: "a",
+      event: ev("old"),
+      by: ev("new"),
+    });
+    const old = j.get("old")!;
+    expect(outcomeOf(old)).toBe("replaced");
+    expect(j.recent().map((s) => [s.id, s.outcome, s.detail])).toEqual([
+      ["old", "replaced", "a: replaced by new"],
+    ]);
+    expect(formatExplanation(old)).toContain(
+      "stored    sensor s, trigger t, dependency a: waiting for the rest of the condition\n" +
+        "  2026-01-02T03:04:05.000Z  replaced  sensor s, trigger t, dependency a: by newer event new before the condition held",
+    );
+    // Fired later after all (a redelivery, another trigger): fired wins.
+    j.observer().fired?.({
+      sensor: "s",
+      trigger: "u",
+      events: new Map([["a", ev("old")]]),
+      ms: 1,
+      summary: "ok",
+    });
+    expect(outcomeOf(j.get("old")!)).toBe("fired");
+  });
+
   it("keeps a large rendered payload as its first 4 KiB of JSON", () => {
     const big = { data: "x".repeat(10_000) };
     const s = summarizeRendered({ kind: "k8s", payload: big });

@@ -63,7 +63,7 @@ describe("sensorbus replay (CLI)", () => {
     });
   });
 
-  it("renders a log trigger's payload and an AND condition across two dependencies", async () => {
+  it("renders a log trigger's payload and an AND condition across two dependencies, reporting the replaced event", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sb-replay-"));
     const sensor = join(dir, "s.yaml");
     await writeFile(
@@ -91,6 +91,8 @@ spec:
     );
     const lines = await replay(sensor, events);
     expect(lines).toEqual([
+      // Argo keeps the latest event per dependency: event 1 gives way to event 2.
+      { kind: "replaced", eventId: "1", trigger: "both", dependency: "a", by: "2" },
       {
         kind: "fired",
         sensor: "fan-in",

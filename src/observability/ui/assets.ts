@@ -39,7 +39,7 @@ export const CONSOLE_HTML = `<!doctype html>
   .outcome { font-weight:600; }
   .outcome.fired, .status.ok { color:var(--ok); }
   .outcome.failed, .status.failing { color:var(--bad); }
-  .outcome.rejected, .outcome.filtered { color:var(--warn); }
+  .outcome.rejected, .outcome.filtered, .outcome.replaced { color:var(--warn); }
   .status.idle, .outcome.published, .outcome.accepted { color:var(--muted); }
   .empty { color:var(--muted); font-style:italic; }
   .cols { display:grid; grid-template-columns: 3fr 2fr; gap:14px; }
