@@ -24,6 +24,15 @@ export class Tracker {
   private readonly scheduled = new Map<string, number>();
   private readonly accepted = new Set<string>();
   private readonly delivered = new Set<string>();
+  /**
+   * Accepted, not delivered, and accounted for by sensorbus's journal as held by a condition:
+   * replaced by a newer event of the same dependency before the condition held (Argo keeps the
+   * latest event per dependency), or stored and still waiting for the other dependency.
+   */
+  readonly replaced = new Set<string>();
+  readonly waiting = new Set<string>();
+  /** Expected id -> the CloudEvent id sensorbus answered with (X-Event-Id). */
+  readonly eventIds = new Map<string, string>();
   readonly e2e = new Samples();
   readonly webhook = new Samples();
   /** How late each request left against its schedule. */
@@ -39,10 +48,13 @@ export class Tracker {
     this.scheduled.set(id, at);
   }
 
-  answered(id: string | undefined, ok: boolean, ms: number): void {
+  answered(id: string | undefined, ok: boolean, ms: number, eventId?: string): void {
     this.webhook.add(ms);
     if (!ok) this.refused++;
-    else if (id !== undefined) this.accepted.add(id);
+    else if (id !== undefined) {
+      this.accepted.add(id);
+      if (eventId !== undefined) this.eventIds.set(id, eventId);
+    }
   }
 
   /** The sink saw `id` at `at` (performance.now() ms). Unknown ids (an earlier step's) are ignored. */
@@ -67,20 +79,34 @@ export class Tracker {
     return this.delivered.size;
   }
 
-  /** Accepted (answered 2xx) but never delivered. */
+  /** Accepted (answered 2xx) but never delivered, and not known to have been replaced. */
   get lost(): number {
-    let n = 0;
-    for (const id of this.accepted) if (!this.delivered.has(id)) n++;
-    return n;
+    return this.undelivered().length;
   }
 
-  /** Waits until every accepted event was delivered, or nothing arrived for `idleMs`. */
-  async drain(idleMs: number, maxMs: number): Promise<void> {
+  undelivered(): string[] {
+    const out: string[] = [];
+    for (const id of this.accepted)
+      if (!this.delivered.has(id) && !this.replaced.has(id) && !this.waiting.has(id)) out.push(id);
+    return out;
+  }
+
+  /**
+   * Waits until every accepted event was delivered, or nothing arrived for `idleMs`. With
+   * `heldBy`, undelivered ids are looked up about once a second, and those a condition holds
+   * (replaced, or stored and waiting) leave the count.
+   */
+  async drain(
+    idleMs: number,
+    maxMs: number,
+    heldBy?: (eventIds: string[]) => Promise<Map<string, "replaced" | "waiting">>,
+  ): Promise<void> {
     const deadline = performance.now() + maxMs;
+    let lastProgress = performance.now();
     while (this.lost > 0 && performance.now() < deadline) {
       const before = this.delivered.size;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, idleMs);
+        const t = setTimeout(resolve, heldBy ? Math.min(1_000, idleMs) : idleMs);
         this.progress = () => {
           if (this.lost === 0) {
             clearTimeout(t);
@@ -89,7 +115,19 @@ export class Tracker {
         };
       });
       this.progress = () => undefined;
-      if (this.delivered.size === before) break; // idle for idleMs: the rest is lost
+      if (this.delivered.size !== before) lastProgress = performance.now();
+      if (heldBy && this.lost > 0) {
+        const byEventId = new Map<string, string>();
+        for (const id of this.undelivered().slice(0, 200)) {
+          const eventId = this.eventIds.get(id);
+          if (eventId !== undefined) byEventId.set(eventId, id);
+        }
+        for (const [eventId, how] of await heldBy([...byEventId.keys()])) {
+          const id = byEventId.get(eventId);
+          if (id !== undefined) (how === "replaced" ? this.replaced : this.waiting).add(id);
+        }
+      }
+      if (performance.now() - lastProgress >= idleMs) break; // idle for idleMs: the rest is lost
     }
   }
 }
@@ -116,7 +154,8 @@ export async function sendOpenLoop(
       if (p.expect !== undefined) tracker.expectDelivery(p.expect, at);
       tracker.sent++;
       const req = client.post(p.path, p.body).then(
-        (status) => tracker.answered(p.expect, status < 300, performance.now() - at),
+        ({ status, eventId }) =>
+          tracker.answered(p.expect, status < 300, performance.now() - at, eventId),
         () => tracker.answered(p.expect, false, performance.now() - at),
       );
       inflight.add(req);
@@ -143,7 +182,7 @@ export class LoadClient {
     private readonly size = 32,
   ) {}
 
-  post(path: string, body: string): Promise<number> {
+  post(path: string, body: string): Promise<Answer> {
     let conn: Conn | undefined;
     for (let k = 0; k < this.conns.length; k++) {
       const c = this.conns[(this.rr + k) % this.conns.length]!;
@@ -171,9 +210,15 @@ export class LoadClient {
   }
 }
 
+/** A webhook's answer: the status, and sensorbus's `X-Event-Id` when it sent one. */
+interface Answer {
+  status: number;
+  eventId: string | undefined;
+}
+
 class Conn {
   readonly socket: Socket;
-  readonly waiting: Array<{ resolve: (status: number) => void; reject: (e: Error) => void }> = [];
+  readonly waiting: Array<{ resolve: (answer: Answer) => void; reject: (e: Error) => void }> = [];
   closed = false;
   private buf = "";
 
@@ -189,7 +234,7 @@ class Conn {
     this.socket.on("close", fail);
   }
 
-  send(request: string): Promise<number> {
+  send(request: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       this.socket.write(request, "latin1");
@@ -205,7 +250,10 @@ class Conn {
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
       if (this.buf.length < end + 4 + length) return;
       this.buf = this.buf.slice(end + 4 + length);
-      this.waiting.shift()?.resolve(Number(head.slice(9, 12)));
+      this.waiting.shift()?.resolve({
+        status: Number(head.slice(9, 12)),
+        eventId: /\r\nx-event-id: *([^\r]+)/i.exec(head)?.[1],
+      });
     }
   }
 }

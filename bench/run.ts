@@ -45,14 +45,14 @@ const STEP_SECONDS = QUICK ? 2 : 6;
 const ratesArg = process.argv.find((a) => a.startsWith("--rates="));
 const RATES = ratesArg
   ? ratesArg.slice("--rates=".length).split(",").map(Number)
-  : [500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000];
+  : [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000];
 const MEMORY_SECONDS = QUICK ? 10 : 60;
 const MEMORY_RATE = 1000;
 /** The Deployment's NODE_OPTIONS (deploy/base/deployment.yaml). */
 const HEAP_LIMIT = "--max-old-space-size=384";
 const rateArg = process.argv.find((a) => a.startsWith("--profile-rate="));
 const PROFILE_RATE = rateArg ? Number(rateArg.slice("--profile-rate=".length)) : 2000;
-/** Events/s offered in the two-dependency and argoWorkflow scenarios. */
+/** Events/s offered in a scenario that does not say. */
 const SCENARIO_RATE = 500;
 
 let nats!: NatsServer;
@@ -183,7 +183,11 @@ async function step(
   // A backlog drains at the system's own pace: an event counts as lost only when nothing at all
   // arrived for 35 s (longer than a JetStream pull request's 30 s expiry, so a stalled pull shows
   // as latency, not loss), or 120 s after the last send.
-  await tracker.drain(35_000, 120_000);
+  await tracker.drain(
+    35_000,
+    120_000,
+    target.metricsPort === undefined ? undefined : (ids) => heldIds(target.metricsPort!, ids),
+  );
   const cpu = (await cpuMs(target.pid)) - cpu0;
   const natsCpu = (await cpuMs(nats.pid)) - nats0;
   const own = process.cpuUsage(own0);
@@ -197,6 +201,16 @@ async function step(
       `${system} ${rate}/s: ${tracker.lost} accepted events not delivered; ${lines.length} warn/error lines in ${target.logFile}:`,
     );
     for (const l of lines.slice(-5)) log(`  ${l.slice(0, 300)}`);
+    // What sensorbus's journal knows of the first few.
+    if (target.metricsPort !== undefined)
+      for (const id of tracker.undelivered().slice(0, 3))
+        log(
+          await (
+            await fetch(
+              `http://127.0.0.1:${target.metricsPort}/api/events/${tracker.eventIds.get(id)}`,
+            )
+          ).text(),
+        );
     process.env.BENCH_KEEP = "1";
   }
   const delivered = tracker.deliveredCount;
@@ -210,6 +224,8 @@ async function step(
     delivered,
     refused: tracker.refused,
     lost: tracker.lost,
+    replaced: tracker.replaced.size,
+    waiting: tracker.waiting.size,
     duplicates: tracker.duplicates,
     eventsPerSec: delivered > 0 ? delivered / elapsed : 0,
     p50Ms: e2e.p50,
@@ -340,6 +356,28 @@ interface MemoryResult {
   heapSamples: Array<[number, number]>;
 }
 
+/**
+ * Of these CloudEvent ids, those sensorbus's journal (the console API on its metrics port) shows
+ * held by a condition and not fired: replaced by a newer event of the same dependency, or stored
+ * and waiting for the rest of the condition.
+ */
+async function heldIds(
+  metricsPort: number,
+  ids: string[],
+): Promise<Map<string, "replaced" | "waiting">> {
+  const out = new Map<string, "replaced" | "waiting">();
+  for (const id of ids) {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/api/events/${encodeURIComponent(id)}`);
+    if (!res.ok) continue;
+    const ev = (await res.json()) as { entries: Array<{ kind: string }> };
+    const kinds = new Set(ev.entries.map((e) => e.kind));
+    if (kinds.has("fired")) continue;
+    if (kinds.has("replaced")) out.set(id, "replaced");
+    else if (kinds.has("stored")) out.set(id, "waiting");
+  }
+  return out;
+}
+
 /** Live V8 heap (MiB: heap used after the last major GC), from sensorbus's /metrics. */
 async function liveHeapMiB(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -424,11 +462,12 @@ async function scenarioPart(scenario: Scenario): Promise<StepResult> {
   const target = await startSensorbus(scenario, kubeconfig ? { kubeconfig } : {});
   try {
     const n = scenario.eventsPerDelivery;
-    await step(target, "warm-up", 500, 1, scenario.plan, n);
+    const rate = scenario.rate ?? SCENARIO_RATE;
+    await step(target, "warm-up", rate, 1, scenario.plan, n);
     const r = await step(
       target,
       `sensorbus ${scenario.name}`,
-      SCENARIO_RATE,
+      rate,
       STEP_SECONDS,
       scenario.plan,
       n,

@@ -11,6 +11,8 @@ export interface Scenario {
   plan: (i: number, tag: string) => Planned;
   /** Events per delivery (a two-dependency condition needs two). */
   eventsPerDelivery: number;
+  /** Events/s offered when the scenario runs at one fixed rate (bench/run.ts scenarioPart). */
+  rate?: number;
   /** Deliveries go to the fake Kubernetes API instead of the HTTP sink. */
   kube?: boolean;
 }
@@ -92,6 +94,11 @@ export const AND_CONDITION: Scenario = {
   name: "and",
   title: "two dependencies, conditions: a && b → HTTP trigger",
   eventsPerDelivery: 2,
+  // 100 pairs/s: within what one trigger's compare-and-set steps on KV take (README), so events
+  // reach the condition in the order they were sent. Past that a backlog builds, and a dependency
+  // whose newer event arrives first replaces the older one (Argo's "latest event wins"): the sink
+  // then misses that older event's pair.
+  rate: 200,
   manifests: ({ webhook, sink }) => `${eventSource(webhook, ["a", "b"])}---
 apiVersion: argoproj.io/v1alpha1
 kind: Sensor
@@ -134,6 +141,7 @@ export const ARGO_WORKFLOW: Scenario = {
   name: "argo",
   title: "webhook → argoWorkflow submit (fake Kubernetes API)",
   eventsPerDelivery: 1,
+  rate: 500,
   kube: true,
   manifests: ({ webhook }) => `${eventSource(webhook, ["done"])}---
 ${doneSensor(

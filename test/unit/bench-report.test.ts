@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Tracker } from "../../bench/load.js";
 import { chart, type StepResult, sustained, sustains, table } from "../../bench/report.js";
 import { percentile, Samples, slope } from "../../bench/stats.js";
@@ -11,6 +11,8 @@ const step = (over: Partial<StepResult>): StepResult => ({
   delivered: 6000,
   refused: 0,
   lost: 0,
+  replaced: 0,
+  waiting: 0,
   duplicates: 0,
   eventsPerSec: 1000,
   p50Ms: 1,
@@ -42,6 +44,9 @@ describe("bench arithmetic", () => {
     expect(sustains(step({ delivered: 5994 }))).toBe(true); // 99.9 %
     expect(sustains(step({ lost: 1 }))).toBe(false);
     expect(sustains(step({ p99Ms: 50.1 }))).toBe(false);
+    // Held by a two-dependency condition (replaced, or waiting for the other event): not lost.
+    expect(sustains(step({ delivered: 5990, replaced: 3, waiting: 1 }))).toBe(true);
+    expect(sustains(step({ delivered: 5990, replaced: 3 }))).toBe(false);
     const steps = [step({ rate: 500 }), step({ rate: 2000 }), step({ rate: 4000, p99Ms: 900 })];
     expect(sustained(steps)?.rate).toBe(2000);
     expect(sustained([step({ p99Ms: 60 })])).toBeUndefined();
@@ -74,6 +79,33 @@ describe("bench arithmetic", () => {
     expect(t.refused).toBe(1);
     expect(t.lost).toBe(1); // b
     expect(t.e2e.summary().p50).toBe(4);
+  });
+
+  it("tracker: events the journal shows held by a condition leave the lost count", async () => {
+    const t = new Tracker();
+    for (const id of ["a", "b", "c", "d"]) {
+      t.expectDelivery(id, 0);
+      t.answered(id, true, 1, `ce-${id}`);
+    }
+    t.deliver("a", 2);
+    const asked: string[][] = [];
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      const drained = t.drain(2_000, 60_000, async (ids) => {
+        asked.push(ids);
+        return new Map([
+          ["ce-b", "replaced"],
+          ["ce-c", "waiting"],
+        ]);
+      });
+      await vi.advanceTimersByTimeAsync(5_000);
+      await drained;
+    } finally {
+      vi.useRealTimers();
+    }
+    // d is neither: lost once nothing more arrived; b and c asked about by CloudEvent id.
+    expect(asked[0]).toEqual(["ce-b", "ce-c", "ce-d"]);
+    expect([t.replaced.size, t.waiting.size, t.lost]).toEqual([1, 1, 1]);
   });
 
   it("renders the table and an SVG with one series per system", () => {
