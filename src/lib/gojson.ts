@@ -74,6 +74,9 @@ export function goQuote(s: string): string {
   return `${out}"`;
 }
 
+/** A character goCompact may drop (whitespace) or rewrite (inside strings). */
+const NEEDS_COMPACTING = /[ \t\n\r<>&\u2028\u2029]/;
+
 /**
  * Go's json.Compact with HTML escaping (what Marshal does to a RawMessage): whitespace outside
  * strings removed, `<>&` and U+2028/9 inside strings escaped; keys keep their order.
@@ -81,6 +84,8 @@ export function goQuote(s: string): string {
  */
 export function goCompact(text: string): string {
   JSON.parse(text); // validate; Go refuses invalid raw messages too
+  // Machine-written JSON usually has nothing to elide or escape: then it is its own compact form.
+  if (!NEEDS_COMPACTING.test(text)) return text;
   let out = "";
   let i = 0;
   const n = text.length;

@@ -35,6 +35,14 @@ describe("goCompact", () => {
   });
   it("rejects invalid JSON", () => {
     expect(() => goCompact("{oops")).toThrow(SyntaxError);
+    expect(() => goCompact('{"a":1,}')).toThrow(SyntaxError); // nothing to compact, still checked
+  });
+  it("returns JSON with nothing to elide or escape as it is, and escapes HTML without whitespace", () => {
+    const compact = '{"id":"e-1","n":[1,2.50,-3e2],"ok":true,"s":"\\u00e9\\n"}';
+    expect(goCompact(compact)).toBe(compact);
+    expect(goCompact('{"h":"<b>&</b>","l":"\u2028"}')).toBe(
+      '{"h":"\\u003cb\\u003e\\u0026\\u003c/b\\u003e","l":"\\u2028"}',
+    );
   });
   it("quotes plain strings without copying", () => {
     expect(goQuote("plain")).toBe('"plain"');
