@@ -19,7 +19,6 @@ import { renderFiring } from "../triggers/fire.js";
 import type { TokenBucket } from "../triggers/rate-limit.js";
 import { rateLimiter } from "../triggers/rate-limit.js";
 import type { Rendered, TriggerKind } from "../triggers/types.js";
-import { idempotencyKey } from "./idempotency.js";
 
 export interface SensorRunnerOptions {
   bus: EventBus;
@@ -485,7 +484,6 @@ export class SensorRunner {
           log,
           signal: this.abort.signal,
           policy: trigger.policy,
-          idempotencyKey: idempotencyKey(name, ids),
           traceparent: first?.extensions?.traceparent,
         });
         const ms = performance.now() - started;

@@ -294,9 +294,9 @@ interface Stats {
 /**
  * A bounded journal of what happened to recent events: published by which EventSource, rejected
  * by which dependency and why, fired which trigger with what rendered payload, failed how. Always
- * in memory (oldest events dropped past `capacity`); mirrored into a JetStream KV bucket (one key
- * per event id, entries expire after an hour) when opened on a JetStream bus, so that
- * `sensorbus explain` can read it from any replica.
+ * in memory (oldest events dropped past `capacity`); on a JetStream bus also appended, in batches,
+ * to the `sensorbus-journal` record log (kept an hour), so that `sensorbus explain` can read it
+ * from any replica.
  */
 export class Journal {
   private readonly events = new Map<string, JournalEvent>();
@@ -617,4 +617,13 @@ function uniqueEvents(events: ReadonlyMap<string, CloudEvent>): CloudEvent[] {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
-const iso = (ms: number) => new Date(ms).toISOString();
+let lastIsoMs = Number.NaN;
+let lastIso = "";
+/** RFC 3339 UTC with milliseconds; entries written in the same millisecond share the string. */
+function iso(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}

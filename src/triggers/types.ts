@@ -39,8 +39,6 @@ export interface ExecContext {
   log: Logger;
   signal: AbortSignal;
   policy?: TriggerPolicy | undefined;
-  /** Derived from the firing's event ids: stable across redeliveries (idempotency). */
-  idempotencyKey: string;
   /** W3C trace context of the firing's first event, forwarded to the target. */
   traceparent?: string | undefined;
 }

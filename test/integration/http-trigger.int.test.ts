@@ -41,7 +41,6 @@ function firing(): FiringContext {
 const exec = (signal = new AbortController().signal) => ({
   log: silentLogger(),
   signal,
-  idempotencyKey: "k",
   traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
 });
 

@@ -85,7 +85,7 @@ function firing(
 }
 
 function exec(log = pino({ level: "silent" }), policy?: TriggerPolicy): ExecContext {
-  return { log, signal: new AbortController().signal, policy, idempotencyKey: "k" };
+  return { log, signal: new AbortController().signal, policy };
 }
 
 const WORKFLOW = {
