@@ -41,7 +41,7 @@ const onlyArg = process.argv.find((a) => a.startsWith("--only="));
 const ONLY = onlyArg ? new Set(onlyArg.slice("--only=".length).split(",")) : undefined;
 const PROFILE = argv.has("--profile") || ONLY?.has("profile") === true;
 const runs = (part: string): boolean => (ONLY ? ONLY.has(part) : true);
-const STEP_SECONDS = QUICK ? 2 : 6;
+const STEP_SECONDS = QUICK ? 2 : 5;
 const ratesArg = process.argv.find((a) => a.startsWith("--rates="));
 const RATES = ratesArg
   ? ratesArg.slice("--rates=".length).split(",").map(Number)
@@ -326,9 +326,9 @@ async function ladders(systems: Array<"baseline" | "sensorbus">): Promise<StepRe
         climbs.push({ target, system, plan: HTTP_TRIGGER.plan, done: false, steps: [] });
       }
     }
-    // JIT, connections, consumers.
+    // JIT (3,000 requests reach V8's optimising tier), connections, consumers.
     for (const c of climbs)
-      await step(c.target, `${c.system} (warm-up)`, 500, QUICK ? 1 : 2, c.plan);
+      await step(c.target, `${c.system} (warm-up)`, QUICK ? 500 : 1000, QUICK ? 1 : 3, c.plan);
     for (const rate of RATES) {
       for (const c of climbs) await climbTo(c, rate);
       if (climbs.every((c) => c.done)) break;
@@ -392,7 +392,7 @@ async function liveHeapMiB(metricsPort: number): Promise<number> {
  * after the last major GC, sensorbus_heap_live_bytes) sampled every 2 s, slope by least squares.
  */
 async function memoryPart(): Promise<MemoryResult> {
-  const fill = QUICK ? 5 : 65;
+  const fill = QUICK ? 5 : 62;
   log(
     `memory: sensorbus at ${MEMORY_RATE} events/s, ${fill} s to fill its windows, then ${MEMORY_SECONDS} s measured`,
   );
@@ -489,7 +489,7 @@ async function profilePart(): Promise<string> {
     nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   });
   try {
-    await step(target, "warm-up", 500, 2, HTTP_TRIGGER.plan);
+    await step(target, "warm-up", 1000, 3, HTTP_TRIGGER.plan);
     log(
       table([await step(target, "profile", PROFILE_RATE, 10, HTTP_TRIGGER.plan)]).split("\n")[2]!,
     );
