@@ -13,16 +13,63 @@ export interface LoggerOptions {
 /** Longest a log line waits in the write buffer, ms. */
 export const LOG_FLUSH_MS = 200;
 
-/** Paths never written to logs. */
-export const REDACT_PATHS = [
-  "*.headers.authorization",
-  "*.headers.Authorization",
-  "*.header.Authorization",
-  "*.token",
-  "*.password",
-  "*.secret",
-  "authSecret",
-];
+/** What replaces a redacted value. */
+export const CENSOR = "***";
+
+/**
+ * Values never written to logs, in pino's path syntax: `*.headers.authorization`,
+ * `*.headers.Authorization`, `*.header.Authorization`, `*.token`, `*.password`, `*.secret`,
+ * `authSecret`. Checked by {@link redactSecrets} rather than pino's `redact` option, whose
+ * wildcard paths cost about 8 µs per log line (twice the line itself).
+ */
+export function redactSecrets(obj: Record<string, unknown>): Record<string, unknown> {
+  let out = obj;
+  const set = (key: string, value: unknown): void => {
+    if (out === obj) out = { ...obj };
+    out[key] = value;
+  };
+  if (obj.authSecret !== undefined) set("authSecret", CENSOR);
+  for (const key in obj) {
+    const v = obj[key];
+    if (v === null || typeof v !== "object" || Array.isArray(v)) continue;
+    const r = redactMember(v as Record<string, unknown>);
+    if (r !== v) set(key, r);
+  }
+  return out;
+}
+
+/** The one-level-down part of {@link redactSecrets}; the same object when nothing is secret. */
+function redactMember(v: Record<string, unknown>): Record<string, unknown> {
+  let out = v;
+  const set = (key: string, value: unknown): void => {
+    if (out === v) out = { ...v };
+    out[key] = value;
+  };
+  for (const key of ["token", "password", "secret"]) if (v[key] !== undefined) set(key, CENSOR);
+  const headers = v.headers;
+  if (headers !== null && typeof headers === "object") {
+    const h = headers as Record<string, unknown>;
+    if (h.authorization !== undefined || h.Authorization !== undefined) {
+      const copy = { ...h };
+      if (copy.authorization !== undefined) copy.authorization = CENSOR;
+      if (copy.Authorization !== undefined) copy.Authorization = CENSOR;
+      set("headers", copy);
+    }
+  }
+  const header = v.header;
+  if (header !== null && typeof header === "object") {
+    const h = header as Record<string, unknown>;
+    if (h.Authorization !== undefined) set("header", { ...h, Authorization: CENSOR });
+  }
+  return out;
+}
+
+/**
+ * pino options that apply {@link redactSecrets} to the object of every log call. Child bindings
+ * are not passed through it (pino formats them once, at child()); sensorbus binds names and ids
+ * only (sensorName, triggerName, eventID, component, ...), never request data.
+ */
+export const REDACTION = { formatters: { log: redactSecrets } } as const;
 
 /** The one root logger; everything else receives `log.child({...})`. */
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -30,7 +77,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = {
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     base: undefined,
-    redact: { paths: REDACT_PATHS, censor: "***" },
+    ...REDACTION,
     timestamp: stdTimeFunctions.isoTime,
   };
   if (options.format === "pretty") {

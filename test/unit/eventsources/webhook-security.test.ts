@@ -16,7 +16,7 @@ import {
   webhookAdapter,
 } from "../../../src/eventsources/webhook.js";
 import type { Logger } from "../../../src/observability/logger.js";
-import { REDACT_PATHS, silentLogger } from "../../../src/observability/logger.js";
+import { REDACTION, silentLogger } from "../../../src/observability/logger.js";
 
 const TOKEN = "bearer-token-Zq81xv";
 const HMAC_SECRET = "hmac-secret-Jw42pk";
@@ -30,7 +30,7 @@ function memoryLogger(): { log: Logger; text: () => string } {
       done();
     },
   });
-  const log = pino({ level: "trace", redact: { paths: REDACT_PATHS, censor: "***" } }, stream);
+  const log = pino({ level: "trace", ...REDACTION }, stream);
   return { log, text: () => chunks.join("") };
 }
 
