@@ -199,6 +199,29 @@ interface RunningEntry {
   deleteOnFinish: boolean;
   inflight: Set<Promise<void>>;
   log: Logger;
+  /** Messages of this entry that failed in a row (reset by the next acked one). */
+  failures: number;
+}
+
+/**
+ * Before a failed message is nacked it is held for NACK_DELAY_MS * 2^(failures in a row - 1), at
+ * most NACK_DELAY_MAX_MS: a nack means immediate redelivery, so while the bus is down (or for a
+ * message that cannot become an event) nacking at once would spin through receive, fail and nack
+ * as fast as Pub/Sub redelivers. A held message counts against flowControl, so no more arrive
+ * meanwhile; the client keeps extending its ack deadline. Stopping nacks held messages at once.
+ */
+export const NACK_DELAY_MS = 250;
+export const NACK_DELAY_MAX_MS = 10_000;
+
+function nackDelay(failures: number): number {
+  return Math.min(NACK_DELAY_MAX_MS, NACK_DELAY_MS * 2 ** Math.min(failures - 1, 16));
+}
+
+/** Holds `m` for the entry's back-off (cut short when the source stops), then nacks it. */
+async function nackLater(entry: RunningEntry, m: Message, ctx: AdapterContext): Promise<void> {
+  entry.failures++;
+  await ctx.clock.sleep(nackDelay(entry.failures), ctx.signal);
+  m.nack();
 }
 
 async function startEntry(
@@ -268,6 +291,7 @@ async function startEntry(
       deleteOnFinish: spec.deleteSubscriptionOnFinish === true,
       inflight: new Set(),
       log,
+      failures: 0,
     };
     subscription.on("message", (m: Message) => {
       const p = handleMessage(entry, spec, subscriptionName, m, ctx)
@@ -429,8 +453,11 @@ async function handleMessage(
   } catch (err) {
     // Argo nacks it too, so it is redelivered until it expires or a dead-letter policy on the
     // subscription takes it; acking would lose a message nobody has seen.
-    entry.log.error({ err, messageId: m.id }, "cannot build the event payload; message nacked");
-    m.nack();
+    entry.log.error(
+      { err, messageId: m.id, failuresInARow: entry.failures + 1 },
+      "cannot build the event payload; message nacked",
+    );
+    await nackLater(entry, m, ctx);
     return;
   }
   const extensions = pubSubExtensions(m.attributes);
@@ -442,12 +469,13 @@ async function handleMessage(
     });
   } catch (err) {
     entry.log.warn(
-      { err, messageId: m.id },
+      { err, messageId: m.id, failuresInARow: entry.failures + 1 },
       "event not accepted by the bus; message nacked for redelivery",
     );
-    m.nack();
+    await nackLater(entry, m, ctx);
     return;
   }
+  entry.failures = 0;
   m.ack();
 }
 

@@ -256,6 +256,72 @@ describe.skipIf(!available)("pubSub adapter against the Pub/Sub emulator", () =>
     await adapter.stop();
   });
 
+  it("holds a failed message before its nack: 250 ms doubling per failure in a row, reset by an ack", async () => {
+    let failing = 3;
+    const h = harness(async () => {
+      if (failing-- > 0) throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", "bus down");
+    });
+    const holds: number[] = [];
+    h.ctx = { ...h.ctx, clock: { now: Date.now, sleep: async (ms) => holds.push(ms) > 0 } };
+    const spec: PubSubEventSpec = {
+      projectID: PROJECT,
+      topic: "orders-g",
+      subscriptionID: "orders-g-sub",
+    };
+    const adapter = await start(h, [{ eventName: "held-ev", spec }]);
+    await admin.topic("orders-g").publishMessage({ data: Buffer.from("first") });
+    await waitUntil(() => h.emitted.length >= 4, "three failures, then the event");
+    expect(holds).toEqual([250, 500, 1000]);
+    failing = 1;
+    const secondId = await admin.topic("orders-g").publishMessage({ data: Buffer.from("second") });
+    await waitUntil(
+      () => h.emitted.filter((c) => c.input.data.includes(`"id":"${secondId}"`)).length >= 2,
+      "one failure, then the second event",
+    );
+    expect(holds).toEqual([250, 500, 1000, 250]);
+    await adapter.stop();
+  });
+
+  it("nacks a held message at once when the source stops; the next subscriber gets it", async () => {
+    const h = harness(async () => {
+      throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", "bus down");
+    });
+    const abort = new AbortController();
+    const holds: number[] = [];
+    // Holds last until the source stops.
+    const sleep = (ms: number, signal?: AbortSignal) =>
+      new Promise<boolean>((resolve) => {
+        holds.push(ms);
+        signal?.addEventListener("abort", () => resolve(false), { once: true });
+      });
+    h.ctx = { ...h.ctx, clock: { now: Date.now, sleep }, signal: abort.signal };
+    const spec: PubSubEventSpec = {
+      projectID: PROJECT,
+      topic: "orders-h",
+      subscriptionID: "orders-h-sub",
+    };
+    const adapter = await start(h, [{ eventName: "held-ev", spec }]);
+    const msgId = await admin.topic("orders-h").publishMessage({ data: Buffer.from("held") });
+    await waitUntil(() => holds.length === 1, "the message to be held");
+    // As EventSourceRunner.stop(): abort, then stop the adapter. Were the hold not cut short,
+    // stop() would wait the subscriber's close timeout (30 s) for the held message.
+    abort.abort();
+    const outcome = await Promise.race([
+      adapter.stop().then(() => "stopped"),
+      delay(10_000).then(() => "still waiting for the held message"),
+    ]);
+    expect(outcome).toBe("stopped");
+    expect(h.emitted).toHaveLength(1);
+
+    const next = harness();
+    const again = await start(next, [{ eventName: "held-ev", spec }]);
+    await waitUntil(
+      () => next.emitted.some((c) => c.input.data.includes(`"id":"${msgId}"`)),
+      "the nacked message at the next subscriber",
+    );
+    await again.stop();
+  });
+
   it("stop() waits for an in-flight emit, and the message it resolved is not redelivered", async () => {
     const gate = deferred();
     const entered = deferred();
