@@ -202,9 +202,11 @@ export class MemoryCorrelationStore implements CorrelationStore {
  * `<trigger>/k/<sha256(key), 32 hex>` = `{"Key","FirstAt","Deps":{"<dep>":{"StreamSeq",
  * "Timestamp","Event"}}}` (Event: the structured CloudEvent as a JSON string, data bytes exact).
  * Every write is compare-and-set on the revision read (create for a new key), so concurrent
- * replicas neither lose a partial entry nor fire twice; a consumed key holds "" (a tombstone, as
- * the condition state does). Expiry is a sweep over the trigger's keys (`takeExpired`): the bucket
- * is shared with Argo's condition state, so it has no TTL.
+ * replicas neither lose a partial entry nor fire twice; a consumed key is deleted at the revision
+ * read (a KV delete marker, as the condition state does), so key listings and expiry sweeps skip
+ * it: a sweep costs the open keys, not every key the trigger ever saw. (Buckets written before
+ * kept "" as the consumed value; that still reads as absent.) Expiry is a sweep over the trigger's
+ * keys (`takeExpired`): the bucket is shared with Argo's condition state, so it has no TTL.
  */
 export class KvCorrelationStore implements CorrelationStore {
   /** KV key -> revision this process last read or wrote (0: absent), for keys in use. */
@@ -248,7 +250,7 @@ export class KvCorrelationStore implements CorrelationStore {
     const rev = this.revisions.get(k);
     if (rev === undefined || rev === 0) return;
     try {
-      await this.kv.update(k, "", rev);
+      await this.kv.delete(k, rev);
     } finally {
       // Consumed or lost: either way the next writer reads the key afresh (keeps this map small).
       this.revisions.delete(k);
@@ -274,7 +276,7 @@ export class KvCorrelationStore implements CorrelationStore {
       if (match.firstAt > deadline) continue;
       this.revisions.delete(k);
       try {
-        await this.kv.update(k, "", entry.revision);
+        await this.kv.delete(k, entry.revision);
         this.live.delete(k);
         out.push(match);
       } catch (err) {

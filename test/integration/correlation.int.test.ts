@@ -190,7 +190,11 @@ describe("keyed correlation on a real nats-server", () => {
     // Replica 1 consumes (fires); replica 2's stale consume conflicts: no double firing.
     await r1.remove("t", (await r1.get("t", "k"))!);
     await expect(r2.remove("t", seen!)).rejects.toMatchObject({ code: "SB_ERR_KV_CONFLICT" });
-    // A new match on the consumed key (tombstone) and its expiry by a sweep.
+    // Consumed keys are deleted: a key listing (what a sweep reads) no longer shows them.
+    await r1.put("t", { ...match("e9", 1_000), key: "other" });
+    await r1.remove("t", (await r1.get("t", "other"))!);
+    expect(await kv.keys("t/k/")).toEqual([]);
+    // A new match on the consumed key and its expiry by a sweep.
     await r2.get("t", "k");
     await r2.put("t", match("e3", 5_000));
     expect(await r1.takeExpired("t", 4_999)).toEqual([]);
