@@ -218,11 +218,10 @@ export class JetStreamBus implements EventBus {
       );
     }
     const data = encodeStructured(event);
-    const timeout = this.opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs;
     await this.nextTurn();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.acks.publish(subject, data, timeout, event.id);
+        return await this.publishAcked(subject, data, event.id);
       } catch (err) {
         const mapped = this.publishError(err, `event ${event.id} for '${subject}'`);
         // Full: purge what every consumer has acknowledged, then try once more.
@@ -388,12 +387,13 @@ export class JetStreamBus implements EventBus {
       .sort();
     try {
       await this.ensureDeadLetterStream();
-      const ack = await this.js.publish(subject, encodeDeadLetter(record), {
-        msgID: createHash("sha256")
+      const ack = await this.publishAcked(
+        subject,
+        encodeDeadLetter(record),
+        createHash("sha256")
           .update(`${record.sensor}\n${record.trigger}\n${ids.join(",")}`)
           .digest("hex"),
-        timeout: this.opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs,
-      });
+      );
       return ack.seq;
     } catch (err) {
       throw this.publishError(err, `dead letter of trigger '${record.trigger}'`);

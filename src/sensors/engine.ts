@@ -209,10 +209,7 @@ export class SensorEngine {
         timestamp: meta.timestamp,
         streamSeq: meta.seq,
       });
-      this.onStored({ trigger: plan.name, dependency, event });
-      const before = stored.get(dependency)?.event;
-      if (before && before.id !== event.id)
-        this.onReplaced({ trigger: plan.name, dependency, replaced: before, by: event });
+      this.reportStored(plan, dependency, event, stored.get(dependency)?.event);
       return undefined;
     }
     const events = new Map<string, CloudEvent>();
@@ -254,15 +251,7 @@ export class SensorEngine {
         deps: stored,
       });
       for (const e of evicted) this.onExpired(e);
-      this.onStored({ trigger: plan.name, dependency, event });
-      if (before && before.id !== event.id)
-        this.onReplaced({
-          trigger: plan.name,
-          dependency,
-          replaced: before,
-          by: event,
-          key: k.key,
-        });
+      this.reportStored(plan, dependency, event, before, k.key);
       return undefined;
     }
     const events = new Map<string, CloudEvent>();
@@ -270,6 +259,25 @@ export class SensorEngine {
     events.set(dependency, stampCorrelationId(event, k.key));
     if (match) await this.correlation.remove(plan.name, match);
     return events;
+  }
+
+  /** `event` is now the dependency's entry; `before`, another event, was until now. */
+  private reportStored(
+    plan: TriggerPlan,
+    dependency: string,
+    event: CloudEvent,
+    before: CloudEvent | undefined,
+    key?: string,
+  ): void {
+    this.onStored({ trigger: plan.name, dependency, event });
+    if (before && before.id !== event.id)
+      this.onReplaced({
+        trigger: plan.name,
+        dependency,
+        replaced: before,
+        by: event,
+        ...(key !== undefined ? { key } : {}),
+      });
   }
 
   /**
