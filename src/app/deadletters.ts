@@ -15,8 +15,9 @@ import { silentLogger } from "../observability/logger.js";
  * EventSource/event subject with a new id derived from (original id, dead-letter seq), so the
  * Sensors' dedupe does not drop it and a second replay of the same record (say after a crash
  * between publish and remove) is dropped by the bus's dedupe window instead of firing twice. The
- * record is removed once all its events are on the bus. Every Sensor subscribed to that event sees
- * the replayed events, as for any new event.
+ * record is removed once all its events are on the bus. The events carry the record's Sensor and
+ * trigger (PublishOptions.replayFor): only that trigger acts on them; every other trigger and Sensor
+ * subscribed to the same events acknowledges and skips them, so a replay does not fire them twice.
  */
 
 export interface DeadLetterFilter {
@@ -66,7 +67,9 @@ export async function replayDeadLetters(
       const events: ReplayedDeadLetter["events"] = [];
       for (const [dependency, event] of Object.entries(record.events)) {
         const again: CloudEvent = { ...event, id: replayEventId(event.id, record.seq) };
-        const res = await b.publish(again);
+        const res = await b.publish(again, {
+          replayFor: { sensor: record.sensor, trigger: record.trigger },
+        });
         events.push({ dependency, originalId: event.id, id: again.id, duplicate: res.duplicate });
       }
       await b.removeDeadLetter(record.seq);

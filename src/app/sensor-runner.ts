@@ -314,6 +314,14 @@ export class SensorRunner {
       log.debug("duplicate event id: skipped");
       return;
     }
+    const replay = msg.replayFor;
+    if (replay && (replay.sensor !== this.name || replay.trigger !== plan.name)) {
+      log.info(
+        { replaySensor: replay.sensor, replayTrigger: replay.trigger },
+        "replayed dead letter of another trigger: skipped",
+      );
+      return;
+    }
     for (const dep of this.engine.matching(plan, event)) {
       const result = await this.engine.evaluateDependency(dep, event, plan);
       if (!result.accepted) {

@@ -38,9 +38,11 @@ import type {
   KvEntry,
   KvOptions,
   MessageHandler,
+  PublishOptions,
   PublishResult,
   RecordLog,
   RecordLogOptions,
+  ReplayTarget,
   StoredDeadLetter,
   SubscribeOptions,
   Subscription,
@@ -208,7 +210,7 @@ export class JetStreamBus implements EventBus {
     return !this.closed && this.linkUp && !this.nc.isClosed();
   }
 
-  async publish(event: CloudEvent): Promise<PublishResult> {
+  async publish(event: CloudEvent, options: PublishOptions = {}): Promise<PublishResult> {
     this.assertOpen();
     const subject = subjectFor(event.source, event.subject);
     if (!this.connected) {
@@ -221,7 +223,7 @@ export class JetStreamBus implements EventBus {
     await this.nextTurn();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.publishAcked(subject, data, event.id);
+        return await this.publishAcked(subject, data, event.id, options.replayFor);
       } catch (err) {
         const mapped = this.publishError(err, `event ${event.id} for '${subject}'`);
         // Full: purge what every consumer has acknowledged, then try once more.
@@ -479,12 +481,18 @@ export class JetStreamBus implements EventBus {
   }
 
   /** Publishes `data` to a stream's subject; resolves with the stream's acknowledgement. */
-  publishAcked(subject: string, data: string | Uint8Array, msgId?: string): Promise<PublishResult> {
+  publishAcked(
+    subject: string,
+    data: string | Uint8Array,
+    msgId?: string,
+    replayFor?: ReplayTarget,
+  ): Promise<PublishResult> {
     return this.acks.publish(
       subject,
       data,
       this.opts.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs,
       msgId,
+      replayFor,
     );
   }
 
@@ -864,6 +872,9 @@ class JetStreamSubscription implements Subscription {
       deliveryCount: m.info.deliveryCount,
       timestamp: rfc3339Nanos(m.timestampNanos, m.time),
     };
+    const replaySensor = m.headers?.get(REPLAY_SENSOR_HEADER);
+    if (replaySensor)
+      msg.replayFor = { sensor: replaySensor, trigger: m.headers!.get(REPLAY_TRIGGER_HEADER) };
     this.working.set(m, performance.now());
     this.keepWorking();
     let ok = false;
@@ -895,6 +906,10 @@ interface PendingAck {
 /** How often unanswered publishes are checked against their deadline. */
 const ACK_SWEEP_MS = 100;
 
+/** Headers of a replayed dead letter: the Sensor and trigger it is for (see PublishOptions). */
+const REPLAY_SENSOR_HEADER = "Sensorbus-Replay-Sensor";
+const REPLAY_TRIGGER_HEADER = "Sensorbus-Replay-Trigger";
+
 /**
  * JetStream publishes as plain NATS publishes whose reply subjects share one wildcard inbox
  * subscription, answered from a map: what `js.publish` does through nats-core's request(), without
@@ -924,13 +939,16 @@ class PublishAcks {
     data: string | Uint8Array,
     timeoutMs: number,
     msgId?: string,
+    replayFor?: ReplayTarget,
   ): Promise<PublishResult> {
     const token = (this.next++).toString(36);
     return new Promise<PublishResult>((resolve, reject) => {
       let h: ReturnType<typeof headers> | undefined;
-      if (msgId !== undefined) {
-        h = headers();
-        h.set("Nats-Msg-Id", msgId);
+      if (msgId !== undefined || replayFor !== undefined) h = headers();
+      if (msgId !== undefined) h!.set("Nats-Msg-Id", msgId);
+      if (replayFor !== undefined) {
+        h!.set(REPLAY_SENSOR_HEADER, replayFor.sensor);
+        h!.set(REPLAY_TRIGGER_HEADER, replayFor.trigger);
       }
       try {
         this.nc.publish(subject, data, {

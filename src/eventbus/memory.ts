@@ -9,9 +9,11 @@ import type {
   KeyValueStore,
   KvEntry,
   MessageHandler,
+  PublishOptions,
   PublishResult,
   RecordLog,
   RecordLogOptions,
+  ReplayTarget,
   StoredDeadLetter,
   SubscribeOptions,
   Subscription,
@@ -30,6 +32,7 @@ interface Stored {
   subject: string;
   event: CloudEvent;
   timestamp: string;
+  replayFor?: ReplayTarget;
 }
 
 /**
@@ -60,7 +63,7 @@ export class MemoryBus implements EventBus {
     return !this.closed;
   }
 
-  async publish(event: CloudEvent): Promise<PublishResult> {
+  async publish(event: CloudEvent, options: PublishOptions = {}): Promise<PublishResult> {
     if (this.closed) throw new EventBusError("SB_ERR_BUS_CLOSED", "event bus is closed");
     const subject = subjectFor(event.source, event.subject);
     const now = this.now();
@@ -81,6 +84,7 @@ export class MemoryBus implements EventBus {
       subject,
       event,
       timestamp: nowRfc3339Nano(new Date(now)),
+      ...(options.replayFor ? { replayFor: options.replayFor } : {}),
     };
     this.recentIds.set(event.id, { at: now, seq: stored.seq });
     for (const d of targets) d.push(stored);
@@ -208,6 +212,7 @@ class Durable {
         seq: item.seq,
         deliveryCount: item.deliveries,
         timestamp: item.timestamp,
+        ...(item.replayFor ? { replayFor: item.replayFor } : {}),
       };
       const p = handler(msg).then(
         () => this.settle(item, true, handler),

@@ -17,7 +17,7 @@ import type { CloudEvent } from "../cloudevents/event.js";
  */
 export interface EventBus {
   readonly kind: "memory" | "jetstream";
-  publish(event: CloudEvent): Promise<PublishResult>;
+  publish(event: CloudEvent, options?: PublishOptions): Promise<PublishResult>;
   subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription>;
   /** A key-value bucket (JetStream KV, or in memory). Created when missing. */
   kv(bucket: string, options?: KvOptions): Promise<KeyValueStore>;
@@ -42,6 +42,21 @@ export interface EventBus {
   readonly connected: boolean;
   /** Stops delivering, waits for in-flight handlers (bounded), closes connections. */
   close(): Promise<void>;
+}
+
+export interface PublishOptions {
+  /**
+   * A replayed dead letter: only this Sensor's trigger acts on the event; every other trigger
+   * subscribed to its subject acknowledges and skips it (a JetStream message header, not part of
+   * the CloudEvent).
+   */
+  replayFor?: ReplayTarget;
+}
+
+/** The one trigger a replayed dead letter is meant for. */
+export interface ReplayTarget {
+  sensor: string;
+  trigger: string;
 }
 
 export interface PublishResult {
@@ -69,6 +84,8 @@ export interface BusMessage {
   deliveryCount: number;
   /** Time the bus stored the message (RFC 3339). */
   timestamp: string;
+  /** Set on a replayed dead letter: the only trigger that may act on it. */
+  replayFor?: ReplayTarget;
 }
 
 /**

@@ -124,6 +124,20 @@ export function runEventBusContract(name: string, factory: BusFactory): void {
       expect(got[0]!.event.data).toBe(e.data);
     });
 
+    it("carries a replay target to the subscriber, outside the CloudEvent; none on plain events", async () => {
+      const b = await bus();
+      const n = names();
+      const { got } = await collect(b, n);
+      const plain = makeEvent(n.eventSourceName, n.eventName);
+      const replayed = makeEvent(n.eventSourceName, n.eventName);
+      await b.publish(plain);
+      await b.publish(replayed, { replayFor: { sensor: "s-1", trigger: "wf" } });
+      await vi.waitFor(() => expect(got).toHaveLength(2), WAIT);
+      expect(got[0]!.replayFor).toBeUndefined();
+      expect(got[1]!.replayFor).toEqual({ sensor: "s-1", trigger: "wf" });
+      expect(got.map((m) => m.event)).toEqual([plain, replayed]);
+    });
+
     it("only delivers events of the subscribed subject", async () => {
       const b = await bus();
       const n = names();

@@ -559,6 +559,73 @@ describe("dead letters: stored by the runner host, listed and replayed", () => {
   }, 30_000);
 });
 
+describe("dead letter replay: only the trigger that failed acts on it", () => {
+  it("skips the replayed events in a sibling trigger and in another Sensor on the same events", async () => {
+    const nats = await startNatsServer();
+    const port = await freePort();
+    const tag = `g${randomBytes(2).toString("hex")}`;
+    const failing = await new SlowTarget().start();
+    const sibling = await new SlowTarget().start();
+    const other = await new SlowTarget().start();
+    failing.status = 500;
+    const wf = httpTrigger(`${failing.url}/hook`);
+    wf.policy = { status: { allow: [200] } };
+    wf.retryStrategy = { steps: 1, duration: "10ms" };
+    const ok = httpTrigger(`${sibling.url}/hook`);
+    ok.template!.name = "ok";
+    const two = sensor(tag, wf);
+    two.spec.triggers.push(ok);
+    const third = httpTrigger(`${other.url}/hook`);
+    third.template!.name = "other";
+    const otherSensor = { ...sensor(tag, third), metadata: { name: `s2-${tag}` } };
+    const runtime = await Runtime.start({
+      loaded: {
+        ...loaded(eventSource(tag, port), two),
+        sensors: [
+          { manifest: two, file: "test", doc: 0 },
+          { manifest: otherSensor, file: "test", doc: 1 },
+        ],
+      },
+      busUrl: nats.url,
+      kube: undefined,
+      dryRun: true,
+      values: dirResolver({}),
+      log,
+    });
+    const t = new Tally("g targeted replay", () => port);
+    try {
+      const [id] = ids("rp", 1);
+      await t.sendUntilAccepted(id!);
+      const mine = async () =>
+        (await listDeadLetters(nats.url)).filter((d) => d.sensor === `s-${tag}`);
+      await waitUntil(async () => (await mine()).length === 1, "the dead letter", 15_000);
+      await waitUntil(
+        () => sibling.completed.size === 1 && other.completed.size === 1,
+        "the first firing of the sibling trigger and of the other Sensor",
+      );
+
+      failing.status = 200;
+      const [replayed] = await replayDeadLetters(nats.url, { sensor: `s-${tag}` });
+      const replayId = replayEventId(id!, replayed!.seq);
+      await waitUntil(() => failing.completed.has(replayId), "the replayed firing");
+      // Every durable has acknowledged the replayed event: the skips are done, not pending.
+      const pending = async () => {
+        let n = 0;
+        for (const s of runtime.sensors) n += await s.pending();
+        return n;
+      };
+      await waitUntil(async () => (await pending()) === 0, "every durable to settle");
+      expect([...sibling.received]).toEqual([id]);
+      expect([...other.received]).toEqual([id]);
+      expect([...failing.completed]).toEqual([replayId]);
+    } finally {
+      await runtime.stop(5_000);
+      await Promise.all([failing.stop(), sibling.stop(), other.stop()]);
+      await nats.stop();
+    }
+  }, 30_000);
+});
+
 /** An HTTP trigger target that answers after `delayMs`; records event ids received / completed. */
 class SlowTarget {
   delayMs = 0;
