@@ -70,13 +70,20 @@ export class ConfigError extends EventsError {
 }
 
 export class EventBusError extends EventsError {
+  /**
+   * A publish whose outcome is unknown: it was sent and not acknowledged in time, so the bus may
+   * have stored it all the same. A retry with the same event id is stored at most once.
+   */
+  readonly maybeStored: boolean;
+
   constructor(
     code: Extract<ErrorCode, `SB_ERR_BUS_${string}` | "SB_ERR_KV_CONFLICT">,
     message: string,
-    options: EventsErrorOptions = {},
+    options: EventsErrorOptions & { maybeStored?: boolean } = {},
   ) {
     super(code, message, { retryable: true, ...options });
     this.name = "EventBusError";
+    this.maybeStored = options.maybeStored ?? false;
   }
 }
 

@@ -591,6 +591,12 @@ export class JetStreamBus implements EventBus {
         { cause: err },
       );
     }
+    if (err instanceof AckTimeoutError && !this.closed) {
+      return new EventBusError("SB_ERR_BUS_UNAVAILABLE", `publishing ${what} failed: ${text}`, {
+        cause: err,
+        maybeStored: true,
+      });
+    }
     return this.apiError(err, `publishing ${what}`);
   }
 
@@ -906,6 +912,14 @@ interface PendingAck {
 /** How often unanswered publishes are checked against their deadline. */
 const ACK_SWEEP_MS = 100;
 
+/** A publish sent and not acknowledged in time: the stream may have stored it all the same. */
+class AckTimeoutError extends Error {
+  constructor(timeoutMs: number, subject: string) {
+    super(`no acknowledgement from JetStream within ${timeoutMs} ms for '${subject}'`);
+    this.name = "AckTimeoutError";
+  }
+}
+
 /** Headers of a replayed dead letter: the Sensor and trigger it is for (see PublishOptions). */
 const REPLAY_SENSOR_HEADER = "Sensorbus-Replay-Sensor";
 const REPLAY_TRIGGER_HEADER = "Sensorbus-Replay-Trigger";
@@ -1004,9 +1018,7 @@ class PublishAcks {
     for (const [token, p] of this.pending) {
       if (p.deadline > now) continue;
       this.pending.delete(token);
-      p.reject(
-        new Error(`no acknowledgement from JetStream within ${p.timeoutMs} ms for '${p.subject}'`),
-      );
+      p.reject(new AckTimeoutError(p.timeoutMs, p.subject));
     }
   }
 

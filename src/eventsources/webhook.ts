@@ -267,7 +267,10 @@ async function handle(
     if (err instanceof EventBusError) {
       log().warn({ err: errorMessage(err) }, "event not stored: answering 503");
       reply.header("Retry-After", "1");
-      return text(503, `failed to record event: ${errorMessage(err)}`);
+      const retry = err.maybeStored
+        ? "; it may have been stored all the same: a retry with the same ce-id is stored once"
+        : "";
+      return text(503, `failed to record event: ${errorMessage(err)}${retry}`);
     }
     log().error({ err }, "failed to record event");
     return text(500, `failed to record event: ${errorMessage(err)}`);

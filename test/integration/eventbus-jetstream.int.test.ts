@@ -342,6 +342,56 @@ describe("JetStreamBus on nats-server", () => {
     }
   });
 
+  it("marks a publish left unacknowledged as maybe stored: it is, and a retry with its id is a duplicate", async () => {
+    const server = await dedicatedServer();
+    const bus = await JetStreamBus.connect({
+      servers: [server.url],
+      publishTimeoutMs: 300,
+      log: silentLogger(),
+    });
+    const seen: string[] = [];
+    const sub = await bus.subscribe(
+      {
+        durable: `d-${randomBytes(3).toString("hex")}`,
+        eventSourceName: "es",
+        eventName: "paused",
+      },
+      async (m) => {
+        seen.push(m.event.id);
+      },
+    );
+    let stopped = false;
+    try {
+      const e = event("es", "paused");
+      // The server is frozen: the publish reaches its socket, nothing answers it.
+      process.kill(server.pid, "SIGSTOP");
+      stopped = true;
+      const err = await bus.publish(e).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(err).toBeInstanceOf(EventBusError);
+      expect((err as EventBusError).code).toBe("SB_ERR_BUS_UNAVAILABLE");
+      expect((err as EventBusError).maybeStored).toBe(true);
+      expect((err as EventBusError).message).toContain(
+        "no acknowledgement from JetStream within 300 ms",
+      );
+      process.kill(server.pid, "SIGCONT");
+      stopped = false;
+      // Stored all the same once the server runs again; the producer's retry is dropped.
+      await vi.waitFor(() => expect(seen).toEqual([e.id]), WAIT);
+      expect((await bus.publish(e)).duplicate).toBe(true);
+      // A refusal the bus did answer is not "maybe stored".
+      await bus.close();
+      const closed = await bus.publish(event("es", "paused")).catch((x: unknown) => x);
+      expect((closed as EventBusError).maybeStored).toBe(false);
+    } finally {
+      if (stopped) process.kill(server.pid, "SIGCONT");
+      await sub.stop();
+      await bus.close();
+    }
+  });
+
   it("reads a record-log partition of thousands of records in order, skipping other partitions", async () => {
     const bus = await JetStreamBus.connect({ servers: [shared.url], log: silentLogger() });
     try {

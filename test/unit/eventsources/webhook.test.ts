@@ -148,7 +148,30 @@ describe("webhook EventSource", () => {
     });
     expect(res.statusCode).toBe(503);
     expect(res.body).toContain("nats: disconnected");
+    expect(res.body).not.toContain("may have been stored");
     expect(res.headers["x-event-id"]).toBeUndefined();
+  });
+
+  it("says a 503 may still have been stored when the bus did not answer in time", async () => {
+    const { app } = harness(
+      {},
+      {
+        fail: new EventBusError("SB_ERR_BUS_UNAVAILABLE", "no acknowledgement within 5000 ms", {
+          maybeStored: true,
+        }),
+      },
+    );
+    const res = await app.inject({
+      method: "POST",
+      url: "/example",
+      payload: "{}",
+      headers: { "content-type": "application/json" },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBe("1");
+    expect(res.body).toBe(
+      "failed to record event: no acknowledgement within 5000 ms; it may have been stored all the same: a retry with the same ce-id is stored once",
+    );
   });
 
   it("checks bearer tokens and masks Authorization in the payload", async () => {
