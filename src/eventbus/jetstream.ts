@@ -591,11 +591,12 @@ export class JetStreamBus implements EventBus {
         { cause: err },
       );
     }
-    if (err instanceof AckTimeoutError && !this.closed) {
-      return new EventBusError("SB_ERR_BUS_UNAVAILABLE", `publishing ${what} failed: ${text}`, {
-        cause: err,
-        maybeStored: true,
-      });
+    if (err instanceof UnansweredPublishError) {
+      return new EventBusError(
+        this.closed ? "SB_ERR_BUS_CLOSED" : "SB_ERR_BUS_UNAVAILABLE",
+        `publishing ${what} failed: ${text}`,
+        { cause: err, maybeStored: true },
+      );
     }
     return this.apiError(err, `publishing ${what}`);
   }
@@ -912,11 +913,14 @@ interface PendingAck {
 /** How often unanswered publishes are checked against their deadline. */
 const ACK_SWEEP_MS = 100;
 
-/** A publish sent and not acknowledged in time: the stream may have stored it all the same. */
-class AckTimeoutError extends Error {
-  constructor(timeoutMs: number, subject: string) {
-    super(`no acknowledgement from JetStream within ${timeoutMs} ms for '${subject}'`);
-    this.name = "AckTimeoutError";
+/**
+ * A publish sent and never answered (no acknowledgement in time, or the connection closed first):
+ * the stream may have stored it all the same.
+ */
+class UnansweredPublishError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnansweredPublishError";
   }
 }
 
@@ -1018,14 +1022,19 @@ class PublishAcks {
     for (const [token, p] of this.pending) {
       if (p.deadline > now) continue;
       this.pending.delete(token);
-      p.reject(new AckTimeoutError(p.timeoutMs, p.subject));
+      p.reject(
+        new UnansweredPublishError(
+          `no acknowledgement from JetStream within ${p.timeoutMs} ms for '${p.subject}'`,
+        ),
+      );
     }
   }
 
   close(): void {
     clearInterval(this.sweeper);
     this.sub.unsubscribe();
-    for (const p of this.pending.values()) p.reject(new Error("connection closed"));
+    for (const p of this.pending.values())
+      p.reject(new UnansweredPublishError("connection closed before JetStream acknowledged"));
     this.pending.clear();
   }
 }
