@@ -4,9 +4,9 @@ import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
 import { RunnerHost, runController } from "./app/controller.js";
 import { deadLettersCommand } from "./app/deadletters.js";
+import { Diagnostics } from "./app/diagnostics.js";
 import { formatExplanation, loadExplanation } from "./app/explain.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
-import { combineObservers } from "./app/observe.js";
 import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
@@ -17,11 +17,8 @@ import { dirResolver } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
-import { consoleRoutes } from "./observability/console.js";
-import { Journal } from "./observability/journal.js";
 import { createLogger, silentLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
-import { tracingEmit, tracingObserver } from "./observability/tracing.js";
 import { triggerRegistry } from "./triggers/registry.js";
 
 const VERSION = "0.1.0";
@@ -167,8 +164,7 @@ async function runCommand(args: string[]): Promise<number> {
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
-  const journal = new Journal({ log });
-  const emitSpan = tracingEmit();
+  const diagnostics = new Diagnostics(log);
   const runtime = await Runtime.start({
     loaded,
     busUrl,
@@ -177,20 +173,11 @@ async function runCommand(args: string[]): Promise<number> {
     values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
     log,
     metrics,
-    observer: combineObservers(journal.observer(), tracingObserver()),
-    onEmit: (info) => {
-      journal.onEmit(info);
-      emitSpan(info);
-    },
+    observer: diagnostics.observer,
+    onEmit: diagnostics.onEmit,
+    onDrained: () => diagnostics.flush(),
   });
-  await journal
-    .useBus(runtime.bus)
-    .catch((err) =>
-      log.warn(
-        { err: errorMessage(err) },
-        "event journal kept in memory only: its JetStream stream is unavailable",
-      ),
-    );
+  await diagnostics.useBus(runtime.bus);
   let running = loaded;
   const served = await serveObservability({
     metrics,
@@ -202,11 +189,10 @@ async function runCommand(args: string[]): Promise<number> {
     },
     sensors: () => runtime.sensors,
     plugins: [
-      consoleRoutes({
-        journal,
-        graph: () => buildGraph(running),
-        stuckTriggers: () => runtime.stuckTriggers(),
-      }),
+      diagnostics.console(
+        () => running,
+        () => runtime.stuckTriggers(),
+      ),
     ],
   }).catch(async (err) => {
     await runtime.stop(5_000);
@@ -245,7 +231,6 @@ async function runCommand(args: string[]): Promise<number> {
       watcher
         .close()
         .then(() => runtime.stop(drainMs))
-        .then(() => journal.flush())
         .then(resolve, (err) => {
           log.error({ err }, "error while stopping");
           resolve();
@@ -457,6 +442,8 @@ async function controllerCommand(args: string[]): Promise<number> {
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
   });
+  const diagnostics = new Diagnostics(log);
+  await diagnostics.useBus(bus);
   const host = new RunnerHost({
     bus,
     ownsBus: true,
@@ -465,6 +452,9 @@ async function controllerCommand(args: string[]): Promise<number> {
     values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
     log,
     metrics,
+    observer: diagnostics.observer,
+    onEmit: diagnostics.onEmit,
+    onDrained: () => diagnostics.flush(),
   });
   const served = await serveObservability({
     metrics,
@@ -472,6 +462,12 @@ async function controllerCommand(args: string[]): Promise<number> {
     host: opts.listen ?? "127.0.0.1",
     health: { busConnected: () => bus.connected, stuckTriggers: () => host.stuckTriggers() },
     sensors: () => host.sensors.values(),
+    plugins: [
+      diagnostics.console(
+        () => host.running(),
+        () => host.stuckTriggers(),
+      ),
+    ],
   }).catch(async (err) => {
     await host.close(5_000);
     throw err;

@@ -44,7 +44,7 @@ export class EventSourceRunner {
   readonly name: string;
 
   constructor(
-    private readonly loaded: Loaded<EventSourceManifest>,
+    readonly loaded: Loaded<EventSourceManifest>,
     private readonly options: EventSourceRunnerOptions,
   ) {
     this.name = loaded.manifest.metadata.name;

@@ -69,6 +69,11 @@ export interface RunnerHostOptions {
    * message unacknowledged, so it is redelivered instead of lost.
    */
   deadLetter?: (record: DeadLetterRecord) => Promise<void>;
+  /**
+   * Called in `close()` once every runner has stopped, before the bus closes: where observers
+   * write what they buffered (the journal's last entries).
+   */
+  onDrained?: () => Promise<void>;
 }
 
 /**
@@ -122,6 +127,17 @@ export class RunnerHost implements ManifestHost {
     await this.deleteDurables(durablesOf(runner), new Set());
   }
 
+  /** The manifests running now (for the console's graph). */
+  running(): {
+    eventSources: Loaded<EventSourceManifest>[];
+    sensors: Loaded<SensorManifest>[];
+  } {
+    return {
+      eventSources: [...this.eventSources.values()].map((r) => r.loaded),
+      sensors: [...this.sensors.values()].map((r) => r.loaded),
+    };
+  }
+
   stuckTriggers(thresholdMs = 600_000): string[] {
     return [...this.sensors.values()].flatMap((s) =>
       s.stuckTriggers(thresholdMs).map((t) => `${s.name}/${t}`),
@@ -163,6 +179,11 @@ export class RunnerHost implements ManifestHost {
     this.eventSources.clear();
     this.sensors.clear();
     await closeTriggers(this.kinds);
+    await this.options
+      .onDrained?.()
+      .catch((err: unknown) =>
+        this.options.log.warn({ err: errorMessage(err) }, "flushing after the drain failed"),
+      );
     if (this.options.ownsBus) await this.options.bus.close();
   }
 

@@ -106,7 +106,7 @@ export class SensorRunner {
   private readonly limiters = new Map<string, TokenBucket | undefined>();
 
   constructor(
-    private readonly loaded: Loaded<SensorManifest>,
+    readonly loaded: Loaded<SensorManifest>,
     private readonly options: SensorRunnerOptions,
     state?: ConditionStateStore,
     correlation?: CorrelationStore,

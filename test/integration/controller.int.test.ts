@@ -1,6 +1,7 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
 import type { ManifestHost, StatusCondition } from "../../src/app/controller.js";
@@ -10,16 +11,19 @@ import {
   RunnerHost,
   runController,
 } from "../../src/app/controller.js";
+import { Diagnostics } from "../../src/app/diagnostics.js";
+import { loadExplanation } from "../../src/app/explain.js";
 import { watchManifestFiles } from "../../src/app/reload.js";
 import { loadManifests } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { Loaded, Manifest } from "../../src/config/types.js";
+import { createBus } from "../../src/eventbus/index.js";
 import { MemoryBus } from "../../src/eventbus/memory.js";
 import type { KubeClient, KubeList, KubeObject, WatchEventType } from "../../src/k8s/client.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { DEFAULT_RESOURCES, FakeKubeApi } from "../support/fake-kube-api.js";
-import { waitUntil } from "../support/nats-server.js";
+import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 
 // Controller mode against the fake API server with real list+watch streams (chunked JSON lines),
@@ -27,6 +31,7 @@ import { freePort } from "../support/ports.js";
 
 const NS = "events";
 const log = silentLogger();
+const BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
 const SN_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/sensors`;
 
 const ARGO_RESOURCES = [
@@ -566,4 +571,145 @@ describe("file mode: watchManifestFiles + ManifestReconciler", () => {
       await host.close(5_000);
     }
   });
+});
+
+describe("controller command: journal and console as in `run`", () => {
+  it("serves the console over what it runs, journals decisions, and flushes them to JetStream on SIGTERM", async () => {
+    const nats = await startNatsServer();
+    const fake = await new FakeKubeApi({ resources: ARGO_RESOURCES }).start();
+    const port = await freePort();
+    const metricsPort = await freePort();
+    fake.seed(webhookSource("hooks", port));
+    fake.seed(logSensor("logger"));
+    const dir = mkdtempSync(join(tmpdir(), "sb-controller-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, fake.kubeconfigYaml(NS));
+    const env: NodeJS.ProcessEnv = { ...process.env, SENSORBUS_WEBHOOK_HOST: "127.0.0.1" };
+    delete env.NATS_URL;
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "controller",
+        "--kubeconfig",
+        kubeconfig,
+        "--namespace",
+        NS,
+        "--bus",
+        nats.url,
+        "--metrics-port",
+        String(metricsPort),
+        "--dry-run",
+      ],
+      { env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const api = async (path: string) => {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}${path}`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    try {
+      await waitUntil(() => health(port), "the webhook EventSource to answer /health", 20_000);
+      await waitUntil(
+        async () => (await api("/api/graph").catch(() => undefined))?.status === 200,
+        "the console API",
+      );
+      await waitUntil(() => fetchOk(metricsPort, "/readyz"), "readiness");
+      const res = await fetch(`http://127.0.0.1:${port}/example`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: '{"n":1}',
+      });
+      expect(res.status).toBe(200);
+      const id = res.headers.get("x-event-id")!;
+      expect(id).toBeTruthy();
+      const firedIn = (entries: unknown) =>
+        (entries as Array<{ kind: string; sensor?: string; trigger?: string }>).some(
+          (e) => e.kind === "fired" && e.sensor === "logger" && e.trigger === "log-it",
+        );
+      await waitUntil(async () => {
+        const r = await api(`/api/events/${id}`);
+        return r.status === 200 && firedIn(r.body.entries);
+      }, "the journal to show the firing");
+      const graph = (await api("/api/graph")).body as { nodes: Array<{ id: string }> };
+      const ids = graph.nodes.map((n) => n.id).join(" ");
+      expect(ids).toContain("hooks");
+      expect(ids).toContain("logger");
+
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      // What the controller journaled is on the bus for `sensorbus explain --bus`.
+      const explained = await loadExplanation({ id, busUrl: nats.url, log });
+      expect(firedIn(explained?.entries)).toBe(true);
+    } catch (err) {
+      console.error(output.slice(-3000));
+      throw err;
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+      await fake.stop();
+      await nats.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+async function fetchOk(port: number, path: string): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}${path}`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+describe("runner host: observers flush before the bus closes", () => {
+  it("writes the journal's unsaved entries to JetStream in close(), before closing the bus", async () => {
+    const nats = await startNatsServer();
+    const port = await freePort();
+    // Entries would wait an hour for their write: only the drain's flush can save them.
+    const diagnostics = new Diagnostics(log, { writeDelayMs: 3_600_000 });
+    const bus = await createBus(nats.url, { log });
+    await diagnostics.useBus(bus);
+    const host = new RunnerHost({
+      bus,
+      ownsBus: true,
+      kube: undefined,
+      dryRun: true,
+      values: dirResolver({}),
+      log,
+      observer: diagnostics.observer,
+      onEmit: diagnostics.onEmit,
+      onDrained: () => diagnostics.flush(),
+    });
+    try {
+      const es = webhookSource("hooks", port);
+      const sn = logSensor("logger");
+      await host.apply({ manifest: sn as unknown as Manifest, file: "test", doc: 0 });
+      await host.apply({ manifest: es as unknown as Manifest, file: "test", doc: 1 });
+      const res = await fetch(`http://127.0.0.1:${port}/example`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: "{}",
+      });
+      expect(res.status).toBe(200);
+      const id = res.headers.get("x-event-id")!;
+      await waitUntil(
+        () => diagnostics.journal.get(id)?.entries.some((e) => e.kind === "fired") === true,
+        "the firing in the in-memory journal",
+      );
+      await host.close(5_000);
+      const explained = await loadExplanation({ id, busUrl: nats.url, log });
+      expect(explained?.entries.map((e) => e.kind)).toEqual(["published", "fired"]);
+    } finally {
+      await host.close(5_000);
+      await nats.stop();
+    }
+  }, 30_000);
 });
