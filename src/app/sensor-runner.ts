@@ -4,7 +4,13 @@ import type { ValueResolver } from "../config/secrets.js";
 import type { Loaded, SensorManifest, Trigger } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
 import { durableName } from "../eventbus/subjects.js";
-import type { BusMessage, DeadLetterRecord, EventBus, Subscription } from "../eventbus/types.js";
+import type {
+  BusMessage,
+  DeadLetterRecord,
+  EventBus,
+  KeyValueStore,
+  Subscription,
+} from "../eventbus/types.js";
 import type { Clock } from "../eventsources/types.js";
 import type { Logger } from "../observability/logger.js";
 import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
@@ -88,6 +94,12 @@ export type { DeadLetterRecord } from "../eventbus/types.js";
 const KV_CONFLICT_RETRIES = 20;
 
 /**
+ * How often a Sensor with KV state removes the delete markers its bucket collects (one per
+ * consumed condition entry or correlation key), and how old a marker must be to go.
+ */
+export const KV_PURGE_EVERY_MS = 600_000;
+
+/**
  * Runs one Sensor on the bus: a durable subscription per (trigger, EventSource event), the engine's
  * decisions, and firings with retries. A message is acknowledged only when its firing has ended
  * (succeeded, or failed for good and handed to the dlqTrigger / dead letter): a crash mid-firing
@@ -110,6 +122,8 @@ export class SensorRunner {
     private readonly options: SensorRunnerOptions,
     state?: ConditionStateStore,
     correlation?: CorrelationStore,
+    /** The KV bucket `state` and `correlation` live in (JetStream), for its housekeeping. */
+    private readonly bucket?: KeyValueStore,
   ) {
     this.name = loaded.manifest.metadata.name;
     // Every in-flight firing and retry wait listens on it: no "possible leak" warning past 10.
@@ -200,22 +214,25 @@ export class SensorRunner {
       now: Date.now,
     });
     const needsState = probe.plans.some((p) => p.condition?.needsState === true);
+    const needsCorrelation = probe.plans.some((p) => p.correlation);
+    const bucket =
+      options.bus.kind === "jetstream" && (needsState || needsCorrelation)
+        ? await options.bus.kv(loaded.manifest.metadata.name)
+        : undefined;
     const state =
-      options.bus.kind === "jetstream" && needsState
+      bucket && needsState
         ? new KvConditionState(
-            await options.bus.kv(loaded.manifest.metadata.name),
+            bucket,
             new Map(probe.plans.map((p) => [p.name, p.condition?.dependencies ?? []])),
           )
         : new MemoryConditionState();
     // Keyed correlation: open matches in the same KV bucket on JetStream.
-    const correlation =
-      options.bus.kind === "jetstream" && probe.plans.some((p) => p.correlation)
-        ? new KvCorrelationStore(await options.bus.kv(loaded.manifest.metadata.name))
-        : undefined;
-    return new SensorRunner(loaded, options, state, correlation);
+    const correlation = bucket && needsCorrelation ? new KvCorrelationStore(bucket) : undefined;
+    return new SensorRunner(loaded, options, state, correlation, bucket);
   }
 
   async start(): Promise<void> {
+    if (this.bucket) void this.purgeLoop(this.bucket);
     for (const plan of this.engine.plans) {
       if (plan.conditionError) {
         this.log.error(
@@ -257,6 +274,26 @@ export class SensorRunner {
         },
         "trigger subscribed",
       );
+    }
+  }
+
+  /**
+   * Every KV_PURGE_EVERY_MS until stopped: removes the delete markers older than that from the
+   * Sensor's bucket (a consumed entry or key is deleted at the revision read, which leaves a
+   * marker; without this the bucket would grow by one per key the Sensor ever saw). Replicas doing
+   * it at once is harmless: each removes a marker only up to its own sequence.
+   */
+  private async purgeLoop(bucket: KeyValueStore): Promise<void> {
+    while (await this.options.clock.sleep(KV_PURGE_EVERY_MS, this.abort.signal)) {
+      try {
+        const removed = await bucket.purgeDeleted("", this.options.clock.now() - KV_PURGE_EVERY_MS);
+        if (removed > 0) this.log.debug({ removed }, "KV delete markers purged");
+      } catch (err) {
+        this.log.warn(
+          { err: errorMessage(err) },
+          "purging KV delete markers failed; retrying at the next interval",
+        );
+      }
     }
   }
 

@@ -1141,6 +1141,32 @@ class JetStreamKv implements KeyValueStore {
     });
   }
 
+  async purgeDeleted(prefix: string, before: number): Promise<number> {
+    return this.call("purge deleted", prefix, async () => {
+      const markers: Array<{ key: string; revision: number }> = [];
+      // Headers only: the operation, revision and time of each key's messages, not the values.
+      const history = await this.kv.history({ key: ">", headers_only: true } as { key: string });
+      for await (const e of history) {
+        if (
+          (e.operation === "DEL" || e.operation === "PURGE") &&
+          e.key.startsWith(prefix) &&
+          e.created.getTime() <= before
+        )
+          markers.push({ key: e.key, revision: e.revision });
+      }
+      let removed = 0;
+      for (const m of markers) {
+        // Up to and including the marker only: a value written after it stays.
+        const res = await this.bus.jsm.streams.purge(`KV_${this.bucket}`, {
+          filter: `$KV.${this.bucket}.${m.key}`,
+          seq: m.revision + 1,
+        });
+        removed += res.purged;
+      }
+      return removed;
+    });
+  }
+
   private async call<T>(
     op: string,
     key: string,
@@ -1148,7 +1174,7 @@ class JetStreamKv implements KeyValueStore {
     conflict?: string,
   ): Promise<T> {
     this.bus.assertOpen();
-    if (op !== "keys" && !KV_KEY.test(key)) {
+    if (op !== "keys" && op !== "purge deleted" && !KV_KEY.test(key)) {
       const problem = `KV key '${key}' may only contain letters, digits and '-/=._'`;
       throw new ConfigError(problem, [problem]);
     }

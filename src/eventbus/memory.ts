@@ -325,4 +325,8 @@ class MemoryKv implements KeyValueStore {
   async keys(prefix = ""): Promise<string[]> {
     return [...this.entries.keys()].filter((k) => k.startsWith(prefix));
   }
+
+  async purgeDeleted(): Promise<number> {
+    return 0; // a delete removes the entry here
+  }
 }

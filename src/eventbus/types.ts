@@ -127,6 +127,13 @@ export interface KeyValueStore {
    */
   delete(key: string, revision?: number): Promise<void>;
   keys(prefix?: string): Promise<string[]>;
+  /**
+   * Removes what deleting keys that start with `prefix` left behind, for keys deleted before
+   * `before` (epoch ms) (JetStream: the delete markers, ~100 bytes each, that a bucket otherwise
+   * keeps forever; a key written again after its delete keeps its new value). Resolves with the
+   * number of messages removed (0 in memory, where a delete leaves nothing).
+   */
+  purgeDeleted(prefix: string, before: number): Promise<number>;
 }
 
 export interface RecordLogOptions {

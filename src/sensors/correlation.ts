@@ -203,10 +203,11 @@ export class MemoryCorrelationStore implements CorrelationStore {
  * "Timestamp","Event"}}}` (Event: the structured CloudEvent as a JSON string, data bytes exact).
  * Every write is compare-and-set on the revision read (create for a new key), so concurrent
  * replicas neither lose a partial entry nor fire twice; a consumed key is deleted at the revision
- * read (a KV delete marker, as the condition state does), so key listings and expiry sweeps skip
- * it: a sweep costs the open keys, not every key the trigger ever saw. (Buckets written before
- * kept "" as the consumed value; that still reads as absent.) Expiry is a sweep over the trigger's
- * keys (`takeExpired`): the bucket is shared with Argo's condition state, so it has no TTL.
+ * read (a KV delete marker, as the condition state does; SensorRunner purges old markers), so key
+ * listings and expiry sweeps skip it: a sweep costs the open keys, not every key the trigger ever
+ * saw. (Buckets written before kept "" as the consumed value; that still reads as absent.) Expiry
+ * is a sweep over the trigger's keys (`takeExpired`): the bucket is shared with Argo's condition
+ * state, so it has no TTL.
  */
 export class KvCorrelationStore implements CorrelationStore {
   /** KV key -> revision this process last read or wrote (0: absent), for keys in use. */

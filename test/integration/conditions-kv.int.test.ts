@@ -4,7 +4,9 @@ import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { createBus } from "../../src/eventbus/index.js";
+import { JetStreamBus } from "../../src/eventbus/jetstream.js";
 import { silentLogger } from "../../src/observability/logger.js";
+import { FakeClock } from "../support/fake-clock.js";
 import { HttpSink } from "../support/http-sink.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
@@ -121,5 +123,46 @@ describe("KV-backed conditions survive a sensor restart (real nats-server)", () 
     );
     await bus.close();
     await second.stop(5_000);
+  });
+
+  it("purges the delete markers consumed condition entries leave in the bucket, every 10 minutes", async () => {
+    const name = "fan-in-purge";
+    const sensor = { ...loaded.sensors[0]!.manifest, metadata: { name } } as SensorManifest;
+    const clock = new FakeClock(Date.now());
+    const rt = await Runtime.start({
+      loaded: { ...loaded, sensors: [{ manifest: sensor, file: "test", doc: 0 }] },
+      busUrl: nats.url,
+      kube: undefined,
+      dryRun: true,
+      values: dirResolver({}),
+      log,
+      clock,
+    });
+    runtimes.push(rt);
+    const bus = await JetStreamBus.connect({ servers: [nats.url], log });
+    try {
+      const kv = await bus.kv(name);
+      const messages = async () => (await bus.jsm.streams.info(`KV_${name}`)).state.messages;
+      const before = sink.requests.length;
+      expect(await post("/extract", { rows: 1 })).toBe(200);
+      expect(await post("/validate", { ok: true })).toBe(200);
+      await waitUntil(() => sink.requests.length === before + 1, "the fan-in firing");
+      await waitUntil(
+        async () =>
+          (await kv.get("load/extract-done")) === undefined &&
+          (await kv.get("load/validate-done")) === undefined,
+        "the state to be cleared",
+      );
+      const live = (await kv.keys()).length;
+      expect(await messages()).toBeGreaterThan(live); // the two consumed entries' markers
+      // 10 minutes on: markers younger than 10 minutes stay; 20 minutes on they go.
+      await clock.step();
+      await clock.step();
+      await waitUntil(async () => (await messages()) === live, "the markers to be purged");
+      expect((await kv.keys()).length).toBe(live);
+    } finally {
+      await bus.close();
+      await rt.stop(5_000);
+    }
   });
 });

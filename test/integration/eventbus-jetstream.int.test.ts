@@ -392,6 +392,26 @@ describe("JetStreamBus on nats-server", () => {
     }
   });
 
+  it("purges the KV delete markers of a prefix older than asked, and only those", async () => {
+    const bus = await JetStreamBus.connect({ servers: [shared.url], log: silentLogger() });
+    try {
+      const bucket = `purge-${randomBytes(3).toString("hex")}`;
+      const kv = await bus.kv(bucket);
+      for (const k of ["t/k/a", "t/k/b", "t/k/c", "u/k/d"]) await kv.create(k, "{}");
+      for (const k of ["t/k/a", "t/k/b", "u/k/d"]) await kv.delete(k);
+      const messages = async () => (await bus.jsm.streams.info(`KV_${bucket}`)).state.messages;
+      expect(await messages()).toBe(4); // one live value, three delete markers
+      // Markers younger than an hour are kept.
+      expect(await kv.purgeDeleted("t/", Date.now() - 3_600_000)).toBe(0);
+      expect(await messages()).toBe(4);
+      expect(await kv.purgeDeleted("t/", Date.now() + 1)).toBe(2);
+      expect(await messages()).toBe(2); // t/k/c and u/k/d's marker
+      expect(await kv.keys()).toEqual(["t/k/c"]);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it("reads a record-log partition of thousands of records in order, skipping other partitions", async () => {
     const bus = await JetStreamBus.connect({ servers: [shared.url], log: silentLogger() });
     try {

@@ -300,6 +300,28 @@ export function runEventBusContract(name: string, factory: BusFactory): void {
       expect(await other.keys()).toEqual([]);
     });
 
+    it("purges what deleted keys left behind, by prefix, keeping live and re-created keys usable", async () => {
+      const b = await bus();
+      const kv = await b.kv(`sensor-${uid()}`);
+      const ra = await kv.create("t/k/a", "a");
+      await kv.create("t/k/b", "b");
+      await kv.create("t/k/c", "c");
+      await kv.create("u/k/d", "d");
+      await kv.delete("t/k/a", ra);
+      await kv.delete("t/k/b");
+      await kv.delete("u/k/d");
+      await kv.create("t/k/b", "b again");
+      await kv.purgeDeleted("t/", Date.now() + 1);
+      expect((await kv.keys()).sort()).toEqual(["t/k/b", "t/k/c"]);
+      expect((await kv.get("t/k/b"))?.value).toBe("b again");
+      // A purged key reads as absent and can be created again; compare-and-set still holds.
+      expect(await kv.get("t/k/a")).toBeUndefined();
+      const again = await kv.create("t/k/a", "a2");
+      const stale = await kv.update("t/k/a", "x", ra).catch((e: unknown) => e);
+      expect((stale as EventBusError).code).toBe("SB_ERR_KV_CONFLICT");
+      expect((await kv.get("t/k/a"))?.revision).toBe(again);
+    });
+
     it("deletes a key only at the expected revision when one is given; then it can be created again", async () => {
       const b = await bus();
       const kv = await b.kv(`sensor-${uid()}`);
