@@ -108,6 +108,34 @@ describe("bench arithmetic", () => {
     expect([t.replaced.size, t.waiting.size, t.lost]).toEqual([1, 1, 1]);
   });
 
+  it("tracker: the drain ends at the last missing delivery, whichever came first, answer or delivery", async () => {
+    const t = new Tracker();
+    for (const id of ["a", "b", "c"]) t.expectDelivery(id, 0);
+    t.deliver("a", 1); // delivered before its 200 reached the generator
+    t.answered("a", true, 2);
+    t.answered("b", true, 1);
+    t.answered("c", true, 1);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      let done = false;
+      const drained = t.drain(30_000, 60_000).then(() => {
+        done = true;
+      });
+      await vi.advanceTimersByTimeAsync(10);
+      t.deliver("b", 3);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(done).toBe(false);
+      t.deliver("c", 4);
+      await vi.advanceTimersByTimeAsync(0);
+      await drained;
+      expect(done).toBe(true);
+      expect(performance.now()).toBeLessThan(1_000); // not the 30 s idle wait
+    } finally {
+      vi.useRealTimers();
+    }
+    expect([t.deliveredCount, t.lost]).toEqual([3, 0]);
+  });
+
   it("renders the table and an SVG with one series per system", () => {
     const steps = [step({ system: "baseline" }), step({ rate: 2000 })];
     expect(table(steps).split("\n")).toHaveLength(4);
