@@ -108,12 +108,17 @@ export function decodeStructured(text: string): CloudEvent {
   let data: string | undefined;
   const dataSpan = members.get("data");
   const b64 = str("data_base64", false);
+  let checked = false;
   if (dataSpan) {
     const raw = text.slice(dataSpan[0], dataSpan[1]);
     if (raw === "null") data = undefined;
     else if (!isJsonContentType(datacontenttype) && raw.startsWith('"'))
       data = parseJson(raw) as string;
-    else data = raw;
+    else {
+      data = raw;
+      // The scan parsed objects, arrays and scalars (not strings, whose escapes it only skips).
+      checked = !raw.startsWith('"');
+    }
   } else if (b64 !== undefined) {
     data = Buffer.from(b64, "base64").toString("utf8");
   }
@@ -126,7 +131,7 @@ export function decodeStructured(text: string): CloudEvent {
     extensions[key] = typeof v === "string" ? v : JSON.stringify(v);
     hasExt = true;
   }
-  return {
+  const event: CloudEvent = {
     specversion: "1.0",
     id: str("id", true)!,
     source: str("source", true)!,
@@ -137,6 +142,21 @@ export function decodeStructured(text: string): CloudEvent {
     data,
     extensions: hasExt ? extensions : undefined,
   };
+  if (checked) markJsonData(event);
+  return event;
+}
+
+/** Events whose `data` text is known to be valid JSON, with the text that was checked. */
+const jsonData = new WeakMap<CloudEvent, string>();
+
+/** Records that `ev.data` is valid JSON (parsed once already), so it need not be parsed again. */
+export function markJsonData(ev: CloudEvent): void {
+  if (ev.data !== undefined) jsonData.set(ev, ev.data);
+}
+
+/** Whether `ev.data` (as it is now) was recorded as valid JSON by {@link markJsonData}. */
+export function isKnownJsonData(ev: CloudEvent): boolean {
+  return ev.data !== undefined && jsonData.get(ev) === ev.data;
 }
 
 export function eventContext(ev: CloudEvent): EventContext {

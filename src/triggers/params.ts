@@ -1,7 +1,7 @@
 import { JSONPath } from "jsonpath-plus";
 import YAML from "yaml";
 import type { CloudEvent } from "../cloudevents/event.js";
-import { eventContext } from "../cloudevents/event.js";
+import { eventContext, isKnownJsonData, markJsonData } from "../cloudevents/event.js";
 import type { TriggerParameter, TriggerParameterSource } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
 import type { GType } from "../lib/gjson.js";
@@ -106,17 +106,15 @@ function getByKey(doc: string, key: string): ResolvedValue | undefined {
   return { text: res.text, type: res.type };
 }
 
-/** Events whose data was already checked to be JSON (a firing resolves several parameters). */
-const checkedJson = new WeakMap<CloudEvent, string>();
-
 /** Event data as JSON text: JSON as is (must be valid), YAML converted; else an error. */
 export function eventDataAsJson(event: CloudEvent): string {
   const ct = (event.datacontenttype || "application/json").split(";")[0]!.trim();
   const data = event.data ?? "";
   if (ct === "application/json") {
-    if (checkedJson.get(event) === data) return data;
+    // Checked once per event: by the bus's decode, or here (a firing resolves several parameters).
+    if (isKnownJsonData(event)) return data;
     JSON.parse(data);
-    checkedJson.set(event, data);
+    markJsonData(event);
     return data;
   }
   if (ct === "application/yaml" || ct === "application/x-yaml" || ct === "text/yaml") {

@@ -3,9 +3,11 @@ import type { CloudEvent } from "../../../src/cloudevents/event.js";
 import {
   decodeStructured,
   encodeStructured,
+  isKnownJsonData,
   newEventId,
   nowRfc3339Nano,
 } from "../../../src/cloudevents/event.js";
+import { eventDataAsJson } from "../../../src/triggers/params.js";
 
 const base: CloudEvent = {
   specversion: "1.0",
@@ -61,6 +63,28 @@ describe("structured CloudEvent encoding", () => {
     ['{"specversion":"1.0","id":"1","source":"s","type":"t"} x', /trailing/],
   ])("rejects %s", (text, message) => {
     expect(() => decodeStructured(text)).toThrow(message);
+  });
+});
+
+describe("JSON data checked once", () => {
+  it("knows the data of a decoded event is valid JSON, except a string literal it only skipped", () => {
+    const decoded = (data: string) =>
+      decodeStructured(
+        `{"specversion":"1.0","id":"1","source":"s","type":"t","datacontenttype":"application/json","data":${data}}`,
+      );
+    for (const data of ['{"a":[1,{"b":null}]}', "[1,2]", "42", "true"]) {
+      const ev = decoded(data);
+      expect(isKnownJsonData(ev)).toBe(true);
+      expect(eventDataAsJson(ev)).toBe(data);
+    }
+    const bad = decoded(String.raw`"bad \x escape"`);
+    expect(isKnownJsonData(bad)).toBe(false);
+    expect(() => eventDataAsJson(bad)).toThrow();
+    // A changed data text is checked again.
+    const ev = decoded('{"a":1}');
+    ev.data = "{not json";
+    expect(isKnownJsonData(ev)).toBe(false);
+    expect(() => eventDataAsJson(ev)).toThrow();
   });
 });
 
