@@ -13,12 +13,14 @@ import {
 } from "../../src/app/controller.js";
 import { Diagnostics } from "../../src/app/diagnostics.js";
 import { loadExplanation } from "../../src/app/explain.js";
+import type { RunnerHostOptions } from "../../src/app/host.js";
 import { watchManifestFiles } from "../../src/app/reload.js";
 import { loadManifests } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { Loaded, Manifest } from "../../src/config/types.js";
 import { createBus } from "../../src/eventbus/index.js";
 import { MemoryBus } from "../../src/eventbus/memory.js";
+import type { EventBus } from "../../src/eventbus/types.js";
 import type { KubeClient, KubeList, KubeObject, WatchEventType } from "../../src/k8s/client.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
@@ -92,6 +94,33 @@ async function post(port: number, path: string, body: unknown): Promise<number> 
   return res.status;
 }
 
+/** A host that owns `bus` and renders Kubernetes triggers to the log. */
+function dryRunHost(bus: EventBus, extra: Partial<RunnerHostOptions> = {}): RunnerHost {
+  return new RunnerHost({
+    bus,
+    ownsBus: true,
+    kube: undefined,
+    dryRun: true,
+    values: dirResolver({}),
+    log,
+    ...extra,
+  });
+}
+
+/** POSTs `body` to the webhook's /example, expects 200 and returns the X-Event-Id. */
+async function postForId(port: number, body: unknown): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/example`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  await res.arrayBuffer();
+  expect(res.status).toBe(200);
+  const id = res.headers.get("x-event-id");
+  expect(id).toMatch(/^[0-9a-f]{32}$/);
+  return id!;
+}
+
 /** A retry sleep the test releases by hand: the controller is parked while the test acts. */
 class RetryGate {
   calls = 0;
@@ -157,13 +186,7 @@ async function startHarness(
   const kube = loadKubeClient({ kubeconfigYaml: fake.kubeconfigYaml(NS) })!;
   const fired: string[] = [];
   const bus = new MemoryBus();
-  const host = new RunnerHost({
-    bus,
-    ownsBus: true,
-    kube: undefined,
-    dryRun: true,
-    values: dirResolver({}),
-    log,
+  const host = dryRunHost(bus, {
     observer: { fired: ({ sensor, trigger }) => fired.push(`${sensor}/${trigger}`) },
   });
   const gate = new RetryGate();
@@ -527,14 +550,7 @@ describe("file mode: watchManifestFiles + ManifestReconciler", () => {
       join(dir, "sensor.yaml"),
       stringifyYaml({ ...logSensor("logger"), metadata: { name: "logger" } }),
     );
-    const host = new RunnerHost({
-      bus: new MemoryBus(),
-      ownsBus: true,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-    });
+    const host = dryRunHost(new MemoryBus());
     const reconciler = new ManifestReconciler(host, log);
     const sync = async () => {
       const loaded = await loadManifests([dir]);
@@ -622,14 +638,7 @@ describe("controller command: journal and console as in `run`", () => {
         "the console API",
       );
       await waitUntil(() => fetchOk(metricsPort, "/readyz"), "readiness");
-      const res = await fetch(`http://127.0.0.1:${port}/example`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: '{"n":1}',
-      });
-      expect(res.status).toBe(200);
-      const id = res.headers.get("x-event-id")!;
-      expect(id).toBeTruthy();
+      const id = await postForId(port, { n: 1 });
       const firedIn = (entries: unknown) =>
         (entries as Array<{ kind: string; sensor?: string; trigger?: string }>).some(
           (e) => e.kind === "fired" && e.sensor === "logger" && e.trigger === "log-it",
@@ -677,13 +686,7 @@ describe("runner host: observers flush before the bus closes", () => {
     const diagnostics = new Diagnostics(log, { writeDelayMs: 3_600_000 });
     const bus = await createBus(nats.url, { log });
     await diagnostics.useBus(bus);
-    const host = new RunnerHost({
-      bus,
-      ownsBus: true,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
+    const host = dryRunHost(bus, {
       observer: diagnostics.observer,
       onEmit: diagnostics.onEmit,
       onDrained: () => diagnostics.flush(),
@@ -693,13 +696,7 @@ describe("runner host: observers flush before the bus closes", () => {
       const sn = logSensor("logger");
       await host.apply({ manifest: sn as unknown as Manifest, file: "test", doc: 0 });
       await host.apply({ manifest: es as unknown as Manifest, file: "test", doc: 1 });
-      const res = await fetch(`http://127.0.0.1:${port}/example`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: "{}",
-      });
-      expect(res.status).toBe(200);
-      const id = res.headers.get("x-event-id")!;
+      const id = await postForId(port, {});
       await waitUntil(
         () => diagnostics.journal.get(id)?.entries.some((e) => e.kind === "fired") === true,
         "the firing in the in-memory journal",

@@ -37,6 +37,16 @@ function harness(
   return { app: buildServer([route], ctx), emitted };
 }
 
+/** POST {} as JSON to /example. */
+function postEmpty(app: ReturnType<typeof harness>["app"]) {
+  return app.inject({
+    method: "POST",
+    url: "/example",
+    payload: "{}",
+    headers: { "content-type": "application/json" },
+  });
+}
+
 describe("webhook EventSource", () => {
   it("builds Argo's payload: canonical headers, compact body, metadata; answers with the event id", async () => {
     const { app, emitted } = harness({ metadata: { team: "pay" } });
@@ -140,12 +150,7 @@ describe("webhook EventSource", () => {
       {},
       { fail: new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected") },
     );
-    const res = await app.inject({
-      method: "POST",
-      url: "/example",
-      payload: "{}",
-      headers: { "content-type": "application/json" },
-    });
+    const res = await postEmpty(app);
     expect(res.statusCode).toBe(503);
     expect(res.body).toContain("nats: disconnected");
     expect(res.body).not.toContain("may have been stored");
@@ -161,12 +166,7 @@ describe("webhook EventSource", () => {
         }),
       },
     );
-    const res = await app.inject({
-      method: "POST",
-      url: "/example",
-      payload: "{}",
-      headers: { "content-type": "application/json" },
-    });
+    const res = await postEmpty(app);
     expect(res.statusCode).toBe(503);
     expect(res.headers["retry-after"]).toBe("1");
     expect(res.body).toBe(
