@@ -175,6 +175,7 @@ async function runCommand(args: string[]): Promise<number> {
     metrics,
     observer: diagnostics.observer,
     onEmit: diagnostics.onEmit,
+    startReceive: diagnostics.startReceive,
     onDrained: () => diagnostics.flush(),
   });
   await diagnostics.useBus(runtime.bus);
@@ -454,6 +455,7 @@ async function controllerCommand(args: string[]): Promise<number> {
     metrics,
     observer: diagnostics.observer,
     onEmit: diagnostics.onEmit,
+    startReceive: diagnostics.startReceive,
     onDrained: () => diagnostics.flush(),
   });
   const served = await serveObservability({

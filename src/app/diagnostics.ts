@@ -5,7 +5,7 @@ import { consoleRoutes } from "../observability/console.js";
 import type { JournalOptions } from "../observability/journal.js";
 import { Journal } from "../observability/journal.js";
 import type { Logger } from "../observability/logger.js";
-import { tracingEmit, tracingObserver } from "../observability/tracing.js";
+import { startReceive, tracingObserver } from "../observability/tracing.js";
 import type { EventSourceRunnerOptions } from "./eventsource-runner.js";
 import { buildGraph } from "./graph.js";
 import { combineObservers } from "./observe.js";
@@ -13,14 +13,15 @@ import type { SensorObserver } from "./sensor-runner.js";
 
 /**
  * What `run` and `controller` record besides metrics: the event journal (`sensorbus explain`, the
- * console) and spans when an OpenTelemetry SDK is loaded. Give `observer` and `onEmit` to the
- * runner host, call `useBus` once the bus exists, serve `console(...)` on the metrics listener and
- * `flush` after the host has drained.
+ * console) and spans when an OpenTelemetry SDK is loaded. Give `observer`, `onEmit` and
+ * `startReceive` to the runner host, call `useBus` once the bus exists, serve `console(...)` on
+ * the metrics listener and flush in the host's `onDrained`.
  */
 export class Diagnostics {
   readonly journal: Journal;
   readonly observer: SensorObserver;
   readonly onEmit: NonNullable<EventSourceRunnerOptions["onEmit"]>;
+  readonly startReceive = startReceive;
 
   constructor(
     private readonly log: Logger,
@@ -28,11 +29,7 @@ export class Diagnostics {
   ) {
     this.journal = new Journal({ ...journal, log });
     this.observer = combineObservers(this.journal.observer(), tracingObserver());
-    const emitSpan = tracingEmit();
-    this.onEmit = (info) => {
-      this.journal.onEmit(info);
-      emitSpan(info);
-    };
+    this.onEmit = this.journal.onEmit;
   }
 
   /** Mirrors the journal into the bus's `sensorbus-journal` stream (JetStream); warns if it cannot. */

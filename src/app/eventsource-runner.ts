@@ -29,9 +29,29 @@ export interface EventSourceRunnerOptions {
     id: string;
     /** W3C trace context the event arrived with (tracing). */
     traceparent?: string | undefined;
-    outcome: "published" | "duplicate" | "filtered" | "failed";
+    outcome: EmitOutcome;
     ms: number;
   }) => void;
+  /**
+   * Starts the receive span of one event (tracing): its W3C trace context, child of the one the
+   * event arrived with, travels on the event as its `traceparent`, so the Sensor's spans and the
+   * triggers' forwarded trace context continue from it. Ended with the publish outcome.
+   */
+  startReceive?: (info: {
+    eventSource: string;
+    eventName: string;
+    id: string;
+    traceparent: string | undefined;
+  }) => ReceiveSpan;
+}
+
+export type EmitOutcome = "published" | "duplicate" | "filtered" | "failed";
+
+/** See {@link EventSourceRunnerOptions.startReceive}. */
+export interface ReceiveSpan {
+  /** The trace context to carry on the event (undefined: none). */
+  readonly traceparent: string | undefined;
+  end(outcome: EmitOutcome): void;
 }
 
 /**
@@ -106,15 +126,24 @@ export class EventSourceRunner {
   ): Promise<EmitResult> {
     const started = performance.now();
     const id = input.id ?? newEventId();
-    const report = (outcome: "published" | "duplicate" | "filtered" | "failed") =>
+    const inbound = input.extensions?.traceparent;
+    const span = this.options.startReceive?.({
+      eventSource: this.name,
+      eventName,
+      id,
+      traceparent: inbound,
+    });
+    const report = (outcome: EmitOutcome) => {
+      span?.end(outcome);
       this.options.onEmit?.({
         eventSource: this.name,
         eventName,
         id,
-        traceparent: input.extensions?.traceparent,
+        traceparent: inbound,
         outcome,
         ms: performance.now() - started,
       });
+    };
     if (expression) {
       const verdict = evaluateEntryFilter(expression, input.data);
       if (verdict !== true) {
@@ -135,7 +164,10 @@ export class EventSourceRunner {
       time: nowRfc3339Nano(new Date(this.options.clock.now())),
       datacontenttype: "application/json",
       data: input.data,
-      extensions: input.extensions,
+      extensions:
+        span?.traceparent !== undefined && span.traceparent !== inbound
+          ? { ...input.extensions, traceparent: span.traceparent }
+          : input.extensions,
     };
     try {
       const res = await this.options.bus.publish(event);

@@ -62,6 +62,8 @@ export interface RunnerHostOptions {
   observer?: SensorObserver;
   /** Observes every EventSource publish attempt (journal, tracing), besides the metrics. */
   onEmit?: EventSourceRunnerOptions["onEmit"];
+  /** Starts each event's receive span (tracing); see EventSourceRunnerOptions. */
+  startReceive?: EventSourceRunnerOptions["startReceive"];
   metrics?: Metrics;
   /**
    * Where a firing that failed for good goes when its trigger has no (or a failing) dlqTrigger.
@@ -192,7 +194,7 @@ export class RunnerHost implements ManifestHost {
   }
 
   private eventSourceRunner(loaded: Loaded<EventSourceManifest>): EventSourceRunner {
-    const { metrics, onEmit } = this.options;
+    const { metrics, onEmit, startReceive } = this.options;
     const report = metrics ? emitReporter(metrics, this.namespaceOf(loaded.manifest)) : undefined;
     return new EventSourceRunner(loaded, {
       bus: this.options.bus,
@@ -200,6 +202,7 @@ export class RunnerHost implements ManifestHost {
       values: this.options.values,
       clock: this.clock,
       log: this.options.log,
+      ...(startReceive ? { startReceive } : {}),
       ...(report || onEmit
         ? {
             onEmit: (info: Parameters<NonNullable<EventSourceRunnerOptions["onEmit"]>>[0]) => {

@@ -1,13 +1,20 @@
 import type { Attributes, Context, SpanContext } from "@opentelemetry/api";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
 import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 
 /**
- * OpenTelemetry spans for receive (EventSource publish) -> filter (a dependency's decision) ->
- * trigger (one firing attempt), parented on the W3C `traceparent` the event arrived with (webhook
- * header, Pub/Sub attribute; carried through the bus as a CloudEvent extension).
+ * OpenTelemetry spans for receive (EventSource publish) -> filter (a dependency's decision) and
+ * trigger (one firing attempt): the receive span is a child of the W3C `traceparent` the event
+ * arrived with (webhook header, Pub/Sub attribute) and its own context travels through the bus as
+ * the event's `traceparent` extension, so the filter and trigger spans are its children.
  *
  * Only the OpenTelemetry API is used: without an SDK registered in the process every call is a
  * no-op, so spans are exported only when the user configures an SDK, e.g.
@@ -105,20 +112,43 @@ export function tracingObserver(): SensorObserver {
   };
 }
 
-/** A receive span per EventSource publish (EventSourceRunner `onEmit`). */
-export function tracingEmit(): NonNullable<EventSourceRunnerOptions["onEmit"]> {
-  return ({ eventSource, eventName, id, outcome, ms, traceparent }) =>
-    pastSpan(
-      "sensorbus.receive",
-      SpanKind.CONSUMER,
-      traceparent,
-      ms,
-      {
+/** W3C `traceparent` (version 00) of a span context. */
+export function formatTraceparent(sc: SpanContext): string {
+  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * The receive span of one event (EventSourceRunner `startReceive`), child of the trace context
+ * the event arrived with. Its own context becomes the event's `traceparent`, so the filter and
+ * trigger spans, and the trace context triggers forward, descend from it. Without an SDK the
+ * span is a no-op that carries the incoming context on unchanged (or none).
+ */
+export const startReceive: NonNullable<EventSourceRunnerOptions["startReceive"]> = ({
+  eventSource,
+  eventName,
+  id,
+  traceparent,
+}) => {
+  const span = trace.getTracer(TRACER_NAME).startSpan(
+    "sensorbus.receive",
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
         "sensorbus.event_source": eventSource,
         "sensorbus.event_name": eventName,
         "sensorbus.event_id": id,
-        "sensorbus.outcome": outcome,
       },
-      outcome === "failed" ? "the bus did not store the event" : undefined,
-    );
-}
+    },
+    parentContext(traceparent),
+  );
+  const sc = span.spanContext();
+  return {
+    traceparent: isSpanContextValid(sc) ? formatTraceparent(sc) : traceparent,
+    end(outcome) {
+      span.setAttribute("sensorbus.outcome", outcome);
+      if (outcome === "failed")
+        span.setStatus({ code: SpanStatusCode.ERROR, message: "the bus did not store the event" });
+      span.end();
+    },
+  };
+};

@@ -7,7 +7,11 @@ import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { parseTraceparent, tracingEmit, tracingObserver } from "../../src/observability/tracing.js";
+import {
+  parseTraceparent,
+  startReceive,
+  tracingObserver,
+} from "../../src/observability/tracing.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 import { HttpSink } from "../support/http-sink.js";
 import type { NatsServer } from "../support/nats-server.js";
@@ -18,6 +22,7 @@ const log = silentLogger();
 
 interface RecordedSpan {
   name: string;
+  spanId: string;
   parentTraceId: string | undefined;
   parentSpanId: string | undefined;
   attributes: Attributes;
@@ -30,8 +35,10 @@ const spans: RecordedSpan[] = [];
 const recordingTracer = {
   startSpan(name: string, options: SpanOptions = {}, ctx?: Context) {
     const parent = ctx ? trace.getSpanContext(ctx) : undefined;
+    const spanId = (spans.length + 1).toString(16).padStart(16, "0");
     const rec: RecordedSpan = {
       name,
+      spanId,
       parentTraceId: parent?.traceId,
       parentSpanId: parent?.spanId,
       attributes: { ...options.attributes },
@@ -40,11 +47,14 @@ const recordingTracer = {
     spans.push(rec);
     const span = {
       spanContext: () => ({
-        traceId: parent?.traceId ?? "0".repeat(32),
-        spanId: "1".repeat(16),
+        traceId: parent?.traceId ?? "a".repeat(32),
+        spanId,
         traceFlags: 1,
       }),
-      setAttribute: () => span,
+      setAttribute: (k: string, v: unknown) => {
+        rec.attributes[k] = v as string;
+        return span;
+      },
       setAttributes: () => span,
       addEvent: () => span,
       addLink: () => span,
@@ -134,24 +144,60 @@ describe("parseTraceparent", () => {
   });
 });
 
-describe("tracingEmit", () => {
-  it("records a receive span per publish under the incoming trace, an error when the bus failed", () => {
+describe("startReceive", () => {
+  it("starts a receive span under the incoming trace and hands on its own context; an error when the bus failed", () => {
     spans.length = 0;
-    const emit = tracingEmit();
-    emit({
+    const first = startReceive({
       eventSource: "ci",
       eventName: "build",
       id: "e1",
       traceparent: TRACEPARENT,
-      outcome: "published",
-      ms: 2,
     });
-    emit({ eventSource: "ci", eventName: "build", id: "e2", outcome: "failed", ms: 1 });
-    expect(spans.map((s) => [s.name, s.parentSpanId, s.attributes["sensorbus.event_id"]])).toEqual([
-      ["sensorbus.receive", PARENT_ID, "e1"],
-      ["sensorbus.receive", undefined, "e2"],
+    expect(first.traceparent).toBe(`00-${TRACE_ID}-${spans[0]!.spanId}-01`);
+    first.end("published");
+    const second = startReceive({
+      eventSource: "ci",
+      eventName: "build",
+      id: "e2",
+      traceparent: undefined,
+    });
+    second.end("failed");
+    expect(
+      spans.map((s) => [
+        s.name,
+        s.parentSpanId,
+        s.attributes["sensorbus.event_id"],
+        s.attributes["sensorbus.outcome"],
+        s.ended,
+      ]),
+    ).toEqual([
+      ["sensorbus.receive", PARENT_ID, "e1", "published", true],
+      ["sensorbus.receive", undefined, "e2", "failed", true],
     ]);
     expect(spans[1]!.status?.message).toBe("the bus did not store the event");
+  });
+
+  it("without an OpenTelemetry SDK carries the incoming context on unchanged, and none when there was none", () => {
+    trace.disable();
+    try {
+      const kept = startReceive({
+        eventSource: "ci",
+        eventName: "b",
+        id: "e",
+        traceparent: TRACEPARENT,
+      });
+      expect(kept.traceparent).toBe(TRACEPARENT);
+      const none = startReceive({
+        eventSource: "ci",
+        eventName: "b",
+        id: "e",
+        traceparent: undefined,
+      });
+      expect(none.traceparent).toBeUndefined();
+      none.end("published");
+    } finally {
+      trace.setGlobalTracerProvider({ getTracer: () => recordingTracer });
+    }
   });
 });
 
@@ -178,6 +224,7 @@ describe.each(["memory", "jetstream"] as const)(
         values: dirResolver({}),
         log,
         observer: tracingObserver(),
+        startReceive,
       });
     });
 
@@ -204,11 +251,20 @@ describe.each(["memory", "jetstream"] as const)(
         () => sink.requests.length === 1 && creates().length === 1,
         "the HTTP and Workflow triggers",
       );
-      expect(sink.requests[0]!.headers.traceparent).toBe(TRACEPARENT);
+      // One receive span per request, children of the caller's span; the triggers forward the
+      // context of the receive span of the event that fired them.
+      const receives = spans.filter((s) => s.name === "sensorbus.receive");
+      expect(receives.map((s) => [s.parentTraceId, s.parentSpanId, s.ended])).toEqual([
+        [TRACE_ID, PARENT_ID, true],
+        [TRACE_ID, PARENT_ID, true],
+      ]);
+      const fired = receives[1]!;
+      const forwarded = `00-${TRACE_ID}-${fired.spanId}-01`;
+      expect(sink.requests[0]!.headers.traceparent).toBe(forwarded);
       const wf = JSON.parse(creates()[0]!.body) as {
         metadata: { annotations: Record<string, string> };
       };
-      expect(wf.metadata.annotations["sensorbus.io/traceparent"]).toBe(TRACEPARENT);
+      expect(wf.metadata.annotations["sensorbus.io/traceparent"]).toBe(forwarded);
 
       await waitUntil(
         () => spans.filter((s) => s.name === "sensorbus.trigger").length === 2,
@@ -220,12 +276,21 @@ describe.each(["memory", "jetstream"] as const)(
         "notify",
       ]);
       for (const s of triggerSpans) {
-        expect(s).toMatchObject({ parentTraceId: TRACE_ID, parentSpanId: PARENT_ID, ended: true });
+        expect(s).toMatchObject({
+          parentTraceId: TRACE_ID,
+          parentSpanId: fired.spanId,
+          ended: true,
+        });
         expect(s.attributes["sensorbus.outcome"]).toBe("fired");
       }
       const filterSpans = spans.filter((s) => s.name === "sensorbus.filter");
       expect(filterSpans).toHaveLength(2);
-      expect(filterSpans[0]).toMatchObject({ parentTraceId: TRACE_ID, ended: true });
+      // The rejected event's filter span is a child of that event's receive span.
+      expect(filterSpans[0]).toMatchObject({
+        parentTraceId: TRACE_ID,
+        parentSpanId: receives[0]!.spanId,
+        ended: true,
+      });
       expect(String(filterSpans[0]!.attributes["sensorbus.reason"])).toContain("body.status");
     });
   },
