@@ -143,7 +143,8 @@ export const startReceive: NonNullable<EventSourceRunnerOptions["startReceive"]>
   );
   const sc = span.spanContext();
   return {
-    traceparent: isSpanContextValid(sc) ? formatTraceparent(sc) : traceparent,
+    // Not recording (no SDK, or not sampled): the incoming value goes on exactly as it came.
+    traceparent: span.isRecording() && isSpanContextValid(sc) ? formatTraceparent(sc) : traceparent,
     end(outcome) {
       span.setAttribute("sensorbus.outcome", outcome);
       if (outcome === "failed")

@@ -187,6 +187,11 @@ describe("startReceive", () => {
         traceparent: TRACEPARENT,
       });
       expect(kept.traceparent).toBe(TRACEPARENT);
+      const upper = TRACEPARENT.toUpperCase().replace(/-01$/, "-03");
+      expect(
+        startReceive({ eventSource: "ci", eventName: "b", id: "e", traceparent: upper })
+          .traceparent,
+      ).toBe(upper);
       const none = startReceive({
         eventSource: "ci",
         eventName: "b",
