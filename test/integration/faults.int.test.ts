@@ -18,6 +18,7 @@ import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest, Trigger } from "../../src/config/types.js";
 import { JetStreamBus } from "../../src/eventbus/jetstream.js";
 import { durableName, subjectFor } from "../../src/eventbus/subjects.js";
+import type { StoredDeadLetter } from "../../src/eventbus/types.js";
 import type { KubeClient } from "../../src/k8s/client.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
@@ -110,6 +111,23 @@ function sensor(tag: string, trigger: Trigger): SensorManifest {
       triggers: [trigger],
     },
   };
+}
+
+/** A Runtime on `busUrl`; Kubernetes triggers go to `kube`, or to the log without one. */
+function startRuntime(load: LoadResult, busUrl: string, kube?: KubeClient): Promise<Runtime> {
+  return Runtime.start({
+    loaded: load,
+    busUrl,
+    kube,
+    dryRun: kube === undefined,
+    values: dirResolver({}),
+    log,
+  });
+}
+
+/** The dead letters stored for Sensor `sensor`. */
+async function deadLettersOf(busUrl: string, sensor: string): Promise<StoredDeadLetter[]> {
+  return (await listDeadLetters(busUrl)).filter((d) => d.sensor === sensor);
 }
 
 function loaded(es: EventSourceManifest, s: SensorManifest): LoadResult {
@@ -295,14 +313,11 @@ describe("faults: accepted == fired (one Workflow per accepted event)", () => {
     const port = await freePort();
     const tag = `a${randomBytes(2).toString("hex")}`;
     await prepareConsumer([nats.url], tag);
-    const runtime = await Runtime.start({
-      loaded: loaded(eventSource(tag, port), sensor(tag, workflowTrigger())),
-      busUrl: nats.url,
+    const runtime = await startRuntime(
+      loaded(eventSource(tag, port), sensor(tag, workflowTrigger())),
+      nats.url,
       kube,
-      dryRun: false,
-      values: dirResolver({}),
-      log,
-    });
+    );
     const t = new Tally("a bus down", () => port);
     try {
       for (const id of ids("before", 10)) await t.sendUntilAccepted(id);
@@ -373,14 +388,11 @@ describe("faults: accepted == fired (one Workflow per accepted event)", () => {
     const port = await freePort();
     const tag = `c${randomBytes(2).toString("hex")}`;
     await prepareConsumer([nats.url], tag);
-    const runtime = await Runtime.start({
-      loaded: loaded(eventSource(tag, port), sensor(tag, workflowTrigger())),
-      busUrl: nats.url,
+    const runtime = await startRuntime(
+      loaded(eventSource(tag, port), sensor(tag, workflowTrigger())),
+      nats.url,
       kube,
-      dryRun: false,
-      values: dirResolver({}),
-      log,
-    });
+    );
     const t = new Tally("c nats restart", () => port);
     try {
       const all = ids("ev", 40);
@@ -403,14 +415,11 @@ describe("faults: accepted == fired (one Workflow per accepted event)", () => {
     const port = await freePort();
     const tag = `d${randomBytes(2).toString("hex")}`;
     await prepareConsumer(cluster.servers, tag);
-    const runtime = await Runtime.start({
-      loaded: loaded(eventSource(tag, port), sensor(tag, workflowTrigger())),
-      busUrl: cluster.servers.join(","),
+    const runtime = await startRuntime(
+      loaded(eventSource(tag, port), sensor(tag, workflowTrigger())),
+      cluster.servers.join(","),
       kube,
-      dryRun: false,
-      values: dirResolver({}),
-      log,
-    });
+    );
     const t = new Tally("d cluster node lost", () => port);
     try {
       expect((runtime.bus as JetStreamBus).replicas).toBe(3);
@@ -496,20 +505,15 @@ describe("dead letters: stored by the runner host, listed and replayed", () => {
     const trigger = httpTrigger(`${target.url}/hook`);
     trigger.policy = { status: { allow: [200] } };
     trigger.retryStrategy = { steps: 2, duration: "10ms" };
-    const runtime = await Runtime.start({
-      loaded: loaded(eventSource(tag, port), sensor(tag, trigger)),
-      busUrl: nats.url,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-    });
+    const runtime = await startRuntime(
+      loaded(eventSource(tag, port), sensor(tag, trigger)),
+      nats.url,
+    );
     const t = new Tally("f dead letter", () => port);
     try {
       const [id] = ids("dl", 1);
       await t.sendUntilAccepted(id!);
-      const mine = async () =>
-        (await listDeadLetters(nats.url)).filter((d) => d.sensor === `s-${tag}`);
+      const mine = () => deadLettersOf(nats.url, `s-${tag}`);
       await waitUntil(async () => (await mine()).length === 1, "the dead letter", 15_000);
       const [dl] = await mine();
       expect(dl).toMatchObject({ trigger: "wf", attempts: 2 });
@@ -578,26 +582,21 @@ describe("dead letter replay: only the trigger that failed acts on it", () => {
     const third = httpTrigger(`${other.url}/hook`);
     third.template!.name = "other";
     const otherSensor = { ...sensor(tag, third), metadata: { name: `s2-${tag}` } };
-    const runtime = await Runtime.start({
-      loaded: {
+    const runtime = await startRuntime(
+      {
         ...loaded(eventSource(tag, port), two),
         sensors: [
           { manifest: two, file: "test", doc: 0 },
           { manifest: otherSensor, file: "test", doc: 1 },
         ],
       },
-      busUrl: nats.url,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-    });
+      nats.url,
+    );
     const t = new Tally("g targeted replay", () => port);
     try {
       const [id] = ids("rp", 1);
       await t.sendUntilAccepted(id!);
-      const mine = async () =>
-        (await listDeadLetters(nats.url)).filter((d) => d.sensor === `s-${tag}`);
+      const mine = () => deadLettersOf(nats.url, `s-${tag}`);
       await waitUntil(async () => (await mine()).length === 1, "the dead letter", 15_000);
       await waitUntil(
         () => sibling.completed.size === 1 && other.completed.size === 1,
