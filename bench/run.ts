@@ -81,6 +81,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"`: node options for both systems under test. */
+function benchNodeArgs(): string[] {
+  return process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [];
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
@@ -91,9 +96,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 async function startBaseline(): Promise<Target> {
-  const child = spawn(process.execPath, [join(HERE, "baseline.js"), nats.url, String(sinkPort)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...benchNodeArgs(), join(HERE, "baseline.js"), nats.url, String(sinkPort)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const m = /^ready (\d+)$/.exec(line);
@@ -121,7 +128,7 @@ async function startSensorbus(
   const out = openSync(logFile, "a");
   const args = [
     ...(extra.nodeArgs ?? []),
-    ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : []),
+    ...benchNodeArgs(),
     join(ROOT, "bin/sensorbus.js"),
     "run",
     dir,
