@@ -1,6 +1,7 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import { nowRfc3339Nano } from "../cloudevents/event.js";
 import { EventBusError } from "../errors.js";
+import { ExpiringMap } from "../lib/fifo.js";
 import { checkRecordLogToken, subjectFor } from "./subjects.js";
 import type {
   BusMessage,
@@ -44,18 +45,17 @@ export class MemoryBus implements EventBus {
   private seq = 0;
   private closed = false;
   private readonly durables = new Map<string, Durable>();
-  private readonly recentIds = new Map<string, { at: number; seq: number }>();
+  private readonly recentIds: ExpiringMap<string, number>;
   private readonly buckets = new Map<string, MemoryKv>();
   private readonly recordLogs = new Map<string, MemoryRecordLog>();
   private readonly deadLetters: StoredDeadLetter[] = [];
   private deadLetterSeq = 0;
   private readonly maxPending: number;
-  private readonly dupWindow: number;
   private readonly now: () => number;
 
   constructor(options: MemoryBusOptions = {}) {
     this.maxPending = options.maxPending ?? 50_000;
-    this.dupWindow = options.duplicateWindowMs ?? 300_000;
+    this.recentIds = new ExpiringMap(options.duplicateWindowMs ?? 300_000);
     this.now = options.now ?? Date.now;
   }
 
@@ -67,9 +67,9 @@ export class MemoryBus implements EventBus {
     if (this.closed) throw new EventBusError("SB_ERR_BUS_CLOSED", "event bus is closed");
     const subject = subjectFor(event.source, event.subject);
     const now = this.now();
-    this.evictIds(now);
+    this.recentIds.expire(now);
     const seen = this.recentIds.get(event.id);
-    if (seen) return { seq: seen.seq, duplicate: true };
+    if (seen !== undefined) return { seq: seen, duplicate: true };
     const targets = [...this.durables.values()].filter((d) => d.subject === subject);
     for (const d of targets) {
       if (d.queue.length >= this.maxPending) {
@@ -86,7 +86,7 @@ export class MemoryBus implements EventBus {
       timestamp: nowRfc3339Nano(new Date(now)),
       ...(options.replayFor ? { replayFor: options.replayFor } : {}),
     };
-    this.recentIds.set(event.id, { at: now, seq: stored.seq });
+    this.recentIds.set(event.id, stored.seq, now);
     for (const d of targets) d.push(stored);
     return { seq: stored.seq, duplicate: false };
   }
@@ -150,13 +150,6 @@ export class MemoryBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.durables.values()].map((d) => d.detach()));
-  }
-
-  private evictIds(now: number): void {
-    for (const [id, v] of this.recentIds) {
-      if (now - v.at < this.dupWindow) break; // insertion order = time order
-      this.recentIds.delete(id);
-    }
   }
 }
 

@@ -3,6 +3,7 @@ import type { ResourceEventSpec } from "../config/types.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { KubeClient, KubeObject, WatchEventType } from "../k8s/client.js";
 import { KubeApiError, pluralize } from "../k8s/client.js";
+import { BoundedMap } from "../lib/fifo.js";
 import { gjsonGet } from "../lib/gjson.js";
 import { goMarshal, goQuote } from "../lib/gojson.js";
 import type { Logger } from "../observability/logger.js";
@@ -408,7 +409,7 @@ function objKey(o: KubeObject): string {
 /** One entry's list+watch loop and cache. */
 class ResourceWatch {
   private readonly cache = new Map<string, KubeObject>();
-  private readonly seen = new Set<string>();
+  private readonly seen = new BoundedMap<string, true>(SEEN_LIMIT);
   private kind: string | undefined;
   private resourceVersion: string | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -634,11 +635,7 @@ class ResourceWatch {
   }
 
   private remember(id: string): void {
-    this.seen.add(id);
-    if (this.seen.size > SEEN_LIMIT) {
-      const first = this.seen.values().next();
-      if (!first.done) this.seen.delete(first.value);
-    }
+    this.seen.set(id, true);
   }
 }
 

@@ -3,6 +3,7 @@ import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { EventBusError, errorMessage } from "../errors.js";
 import type { EventBus, RecordLog } from "../eventbus/types.js";
+import { BoundedMap } from "../lib/fifo.js";
 import { fnv32a } from "../lib/hash.js";
 import type { Rendered } from "../triggers/types.js";
 import type { Logger } from "./logger.js";
@@ -299,9 +300,8 @@ interface Stats {
  * from any replica.
  */
 export class Journal {
-  private readonly events = new Map<string, JournalEvent>();
+  private readonly events: BoundedMap<string, JournalEvent>;
   private readonly stats = new Map<string, Stats>();
-  private readonly capacity: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
   /** Entries not yet written to the record log, per event id, with the event they belong to. */
@@ -313,7 +313,7 @@ export class Journal {
 
   constructor(private readonly options: JournalOptions = {}) {
     this.records = options.records;
-    this.capacity = options.capacity ?? 10_000;
+    this.events = new BoundedMap(options.capacity ?? 10_000);
     this.maxEntries = options.maxEntries ?? MAX_ENTRIES;
     this.now = options.now ?? Date.now;
   }
@@ -492,11 +492,6 @@ export class Journal {
     if (!ev) {
       ev = { id: event.id, entries: [] };
       this.events.set(event.id, ev);
-      while (this.events.size > this.capacity) {
-        const oldest = this.events.keys().next().value;
-        if (oldest === undefined) break;
-        this.events.delete(oldest);
-      }
     }
     fillMeta(ev, event);
     if (ev.entries.length >= this.maxEntries) return;

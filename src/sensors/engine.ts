@@ -2,6 +2,7 @@ import type { CloudEvent } from "../cloudevents/event.js";
 import { eventContext } from "../cloudevents/event.js";
 import type { EventDependency, SensorManifest, Trigger } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
+import { ExpiringMap } from "../lib/fifo.js";
 import type { Condition } from "./conditions.js";
 import { evaluateCondition, parseCondition } from "./conditions.js";
 import type { CorrelationSpec, CorrelationStore, ExpiredMatch } from "./correlation.js";
@@ -84,7 +85,7 @@ export class SensorEngine {
   private readonly state: ConditionStateStore;
   private readonly now: () => number;
   private readonly dedupeWindowMs: number;
-  private readonly seen = new Map<string, Map<string, number>>();
+  private readonly seen = new Map<string, ExpiringMap<string, true>>();
   readonly correlation: CorrelationStore;
   private readonly onExpired: (expired: ExpiredMatch) => void;
   private readonly onReplaced: (replaced: ReplacedEntry) => void;
@@ -132,15 +133,12 @@ export class SensorEngine {
     const now = this.now();
     let ids = this.seen.get(trigger);
     if (!ids) {
-      ids = new Map();
+      ids = new ExpiringMap(this.dedupeWindowMs);
       this.seen.set(trigger, ids);
     }
-    for (const [id, at] of ids) {
-      if (now - at < this.dedupeWindowMs) break;
-      ids.delete(id);
-    }
+    ids.expire(now);
     if (ids.has(eventId)) return true;
-    ids.set(eventId, now);
+    ids.set(eventId, true, now);
     return false;
   }
 
