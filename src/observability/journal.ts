@@ -280,12 +280,16 @@ export function summarizeRendered(r: Rendered): RenderedSummary {
   return out;
 }
 
+/** Firings per trigger kept for the console's per-minute rate. */
+const RECENT_FIRINGS = 10_000;
+
 interface Stats {
   sensor: string;
   trigger: string;
   fired: number;
   failed: number;
   rejected: number;
+  /** Times of the latest firings (the last RECENT_FIRINGS count; more may wait to be trimmed). */
   recent: number[];
   lastFiredAt?: number;
   lastError?: string;
@@ -351,7 +355,7 @@ export class Journal {
   triggers(): TriggerStatus[] {
     const now = this.now();
     return [...this.stats.values()].map((s) => {
-      s.recent = s.recent.filter((t) => now - t < 300_000);
+      s.recent = s.recent.slice(-RECENT_FIRINGS).filter((t) => now - t < 300_000);
       const failing =
         s.lastErrorAt !== undefined &&
         (s.lastFiredAt === undefined || s.lastErrorAt > s.lastFiredAt);
@@ -382,7 +386,10 @@ export class Journal {
         s.fired++;
         s.lastFiredAt = this.now();
         s.recent.push(s.lastFiredAt);
-        if (s.recent.length > 10_000) s.recent.splice(0, s.recent.length - 10_000);
+        // Trimmed by halves: cutting one entry off the front of 10,000 at every firing moved all
+        // the others each time (about 5 µs a firing).
+        if (s.recent.length >= 2 * RECENT_FIRINGS)
+          s.recent.splice(0, s.recent.length - RECENT_FIRINGS);
         const entry: JournalEntry = {
           at: this.at(),
           kind: "fired",

@@ -211,6 +211,23 @@ describe("Journal", () => {
     });
   });
 
+  it("counts the per-minute rate over the latest 10,000 firings, across the trimming of older ones", () => {
+    const c = clock();
+    const j = new Journal({ now: c.now, capacity: 10 });
+    const obs = j.observer();
+    const events = new Map([["d", ev("1")]]);
+    const rate = () => j.triggers().find((t) => t.trigger === "t")?.perMinute;
+    for (let i = 0; i < 25_000; i++) {
+      obs.fired?.({ sensor: "s", trigger: "t", events, ms: 1, summary: "ok" });
+      if (i === 9_999 || i === 19_998 || i === 19_999) expect(rate()).toBe(10_000);
+    }
+    expect(rate()).toBe(10_000);
+    c.advance(60_000);
+    obs.fired?.({ sensor: "s", trigger: "t", events, ms: 1, summary: "ok" });
+    expect(rate()).toBe(1);
+    expect(j.triggers().find((t) => t.trigger === "t")?.fired).toBe(25_001);
+  });
+
   it("mirrors every event into the record log; entries written by two journals merge by id", async () => {
     const bus = await createBus(undefined, { log: silentLogger() });
     try {
