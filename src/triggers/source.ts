@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { ValueResolver } from "../config/secrets.js";
 import type { ArtifactLocation } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
+import { BoundedMap } from "../lib/fifo.js";
 
 /** Argo reads at most this much of a `url` source. */
 export const URL_SOURCE_LIMIT = 512 * 1024;
@@ -81,18 +82,14 @@ export async function fetchResource(
 }
 
 /** Parsed sources as JSON text, by source text: a YAML parse per firing cost more than the rest. */
-const parsedSources = new Map<string, string>();
 const PARSED_SOURCES_MAX = 256;
+const parsedSources = new BoundedMap<string, string>(PARSED_SOURCES_MAX);
 
 /** Parses source text as YAML (JSON is YAML) into one object (a fresh one on every call). */
 export function parseResource(text: string, field = "source"): Record<string, unknown> {
   const cached = parsedSources.get(text);
   if (cached !== undefined) return JSON.parse(cached) as Record<string, unknown>;
   const v = parseYamlObject(text, field);
-  if (parsedSources.size >= PARSED_SOURCES_MAX) {
-    const oldest = parsedSources.keys().next().value;
-    if (oldest !== undefined) parsedSources.delete(oldest);
-  }
   // Triggers send the resource as JSON: cached or not, it is what JSON makes of the YAML.
   const json = JSON.stringify(v);
   parsedSources.set(text, json);

@@ -1,5 +1,6 @@
 import type { ExprFilter } from "../../config/types.js";
 import { errorMessage } from "../../errors.js";
+import { BoundedMap } from "../../lib/fifo.js";
 import { gjsonGet, gjsonValid } from "../../lib/gjson.js";
 import type { GovaluateExpression } from "../../lib/govaluate.js";
 import { compileGovaluate } from "../../lib/govaluate.js";
@@ -13,7 +14,7 @@ export interface FilterOutcome {
 }
 
 const CACHE_LIMIT = 1000;
-const cache = new Map<string, GovaluateExpression | Error>();
+const cache = new BoundedMap<string, GovaluateExpression | Error>(CACHE_LIMIT);
 
 /** Compiles once per source text; a parse failure is cached too (as its Error). */
 function compiled(expr: string): GovaluateExpression | Error {
@@ -24,7 +25,6 @@ function compiled(expr: string): GovaluateExpression | Error {
     } catch (err) {
       hit = err instanceof Error ? err : new Error(String(err));
     }
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
     cache.set(expr, hit);
   }
   return hit;
