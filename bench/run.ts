@@ -18,6 +18,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { FakeKubeApi } from "../test/support/fake-kube-api.js";
 import { type NatsServer, startNatsServer } from "../test/support/nats-server.js";
+import { Inspector, type MemoryAfterGc } from "./inspector.js";
 import { HttpSink, LoadClient, type Planned, sendOpenLoop, Tracker } from "./load.js";
 import { chart, type StepResult, sustained, sustains, table } from "./report.js";
 import {
@@ -369,6 +370,8 @@ interface MemoryResult {
   /** V8 heap committed and external memory, MiB, at the first and last sample. */
   committedMiB: [number, number];
   externalMiB: [number, number];
+  /** After a forced full GC with no load, just before and just after the measured run. */
+  afterGc: { start: MemoryAfterGc; end: MemoryAfterGc };
 }
 
 /**
@@ -426,9 +429,14 @@ async function memoryPart(): Promise<MemoryResult> {
   );
   // As deploy/base/deployment.yaml runs it: without a bound V8 sizes the heap from this machine's
   // 24 GiB and defers major GCs, so RSS climbs with garbage that is never needed.
-  const target = await startSensorbus(HTTP_TRIGGER, { nodeArgs: [HEAP_LIMIT] });
+  const inspectPort = await freePort();
+  const target = await startSensorbus(HTTP_TRIGGER, {
+    nodeArgs: [HEAP_LIMIT, "--expose-gc", `--inspect=127.0.0.1:${inspectPort}`],
+  });
+  const inspector = await Inspector.connect(inspectPort);
   try {
     await step(target, "fill", MEMORY_RATE, fill, HTTP_TRIGGER.plan);
+    const gcStart = await inspector.memoryAfterGc();
     const rss = watchRss(target.pid, 2_000);
     const heapSamples: Array<[number, number]> = [];
     const committed: number[] = [];
@@ -448,6 +456,7 @@ async function memoryPart(): Promise<MemoryResult> {
     const run = await step(target, "memory", MEMORY_RATE, MEMORY_SECONDS, HTTP_TRIGGER.plan);
     clearInterval(heapTimer);
     const { samples } = await rss.stop();
+    const gcEnd = await inspector.memoryAfterGc();
     const memory: MemoryResult = {
       seconds: MEMORY_SECONDS,
       fillSeconds: fill,
@@ -465,16 +474,18 @@ async function memoryPart(): Promise<MemoryResult> {
       heapSamples,
       committedMiB: [committed[0] ?? Number.NaN, committed.at(-1) ?? Number.NaN],
       externalMiB: [external[0] ?? Number.NaN, external.at(-1) ?? Number.NaN],
+      afterGc: { start: gcStart, end: gcEnd },
     };
     log(memoryLine(memory));
     return memory;
   } finally {
+    inspector.close();
     await target.stop();
   }
 }
 
 function memoryLine(m: MemoryResult): string {
-  return `memory (${HEAP_LIMIT}) at ${m.rate}/s, ${m.seconds} s after a ${m.fillSeconds} s fill: RSS ${m.rssStartMiB.toFixed(1)} → ${m.rssEndMiB.toFixed(1)} MiB (slope ${m.slopeMiBPerMin.toFixed(2)} MiB/min, peak ${m.rssPeakMiB.toFixed(1)}), live V8 heap ${m.heapStartMiB.toFixed(1)} → ${m.heapEndMiB.toFixed(1)} MiB (slope ${m.heapSlopeMiBPerMin.toFixed(2)} MiB/min), V8 heap committed ${m.committedMiB.map((v) => v.toFixed(1)).join(" → ")} MiB, external ${m.externalMiB.map((v) => v.toFixed(1)).join(" → ")} MiB; ${m.delivered} delivered, ${m.lost} lost`;
+  return `memory (${HEAP_LIMIT}) at ${m.rate}/s, ${m.seconds} s after a ${m.fillSeconds} s fill: RSS ${m.rssStartMiB.toFixed(1)} → ${m.rssEndMiB.toFixed(1)} MiB (slope ${m.slopeMiBPerMin.toFixed(2)} MiB/min, peak ${m.rssPeakMiB.toFixed(1)}), live V8 heap ${m.heapStartMiB.toFixed(1)} → ${m.heapEndMiB.toFixed(1)} MiB (slope ${m.heapSlopeMiBPerMin.toFixed(2)} MiB/min), V8 heap committed ${m.committedMiB.map((v) => v.toFixed(1)).join(" → ")} MiB, external ${m.externalMiB.map((v) => v.toFixed(1)).join(" → ")} MiB; after a full GC with no load at both ends: V8 heap used ${m.afterGc.start.heapUsedMiB.toFixed(1)} → ${m.afterGc.end.heapUsedMiB.toFixed(1)} MiB, RSS ${m.afterGc.start.rssMiB.toFixed(1)} → ${m.afterGc.end.rssMiB.toFixed(1)} MiB; ${m.delivered} delivered, ${m.lost} lost`;
 }
 
 /** One fixed-rate step of a scenario on a fresh sensorbus. */
