@@ -11,7 +11,12 @@ import { JetStreamBus } from "../../src/eventbus/jetstream.js";
 import { subjectFor } from "../../src/eventbus/subjects.js";
 import type { EventBus } from "../../src/eventbus/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { type NatsServer, startNatsCluster, startNatsServer } from "../support/nats-server.js";
+import {
+  freeze,
+  type NatsServer,
+  startNatsCluster,
+  startNatsServer,
+} from "../support/nats-server.js";
 import { runEventBusContract } from "./eventbus.contract.js";
 
 const WAIT = { timeout: 15_000, interval: 20 };
@@ -364,8 +369,8 @@ describe("JetStreamBus on nats-server", () => {
     try {
       const e = event("es", "paused");
       // The server is frozen: the publish reaches its socket, nothing answers it.
-      process.kill(server.pid, "SIGSTOP");
       stopped = true;
+      await freeze(server.pid);
       const err = await bus.publish(e).then(
         () => undefined,
         (x: unknown) => x,

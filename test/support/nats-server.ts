@@ -282,6 +282,26 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/**
+ * SIGSTOPs a process and resolves once every one of its threads is stopped (state `T` in
+ * /proc/<pid>/task/<tid>/stat). The signal alone is not enough: a Go thread already running on
+ * the other core can still read a socket and answer before it stops.
+ */
+export async function freeze(pid: number): Promise<void> {
+  process.kill(pid, "SIGSTOP");
+  const stopped = async (): Promise<boolean> => {
+    const tasks = await readdir(`/proc/${pid}/task`);
+    for (const tid of tasks) {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
+      // The state is the first field after the parenthesised command name.
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (state !== "" && state !== "T" && state !== "t") return false;
+    }
+    return true;
+  };
+  await waitUntil(stopped, `process ${pid} to stop`);
+}
+
 /** Resolves when `cond()` holds, polling; rejects after `timeoutMs` naming `what`. */
 export async function waitUntil(
   cond: () => boolean | Promise<boolean>,
