@@ -54,6 +54,22 @@ describe("structured CloudEvent encoding", () => {
     expect(decodeStructured(line).data).toBe("hello");
   });
 
+  it("reads member names and string attributes with escapes as JSON does, and refuses raw control characters", () => {
+    const text = String.raw`{"spec\u0076ersion":"1.0","id":"a\"b\\c","source":"caf\u00e9 \ud83d\ude00","type":"t","subj\u0065ct":"x\ny","a\/b":"s\/t","correlationid":"plain"}`;
+    const ev = decodeStructured(text);
+    expect(ev.id).toBe('a"b\\c');
+    expect(ev.source).toBe("caf\u00e9 \u{1f600}");
+    expect(ev.subject).toBe("x\ny");
+    expect(ev.extensions).toEqual({ correlationid: "plain", "a/b": "s/t" });
+    // A raw tab inside a string is not JSON: the fast path must not let it through.
+    const raw = `{"specversion":"1.0","id":"a\tb","source":"s","type":"t"}`;
+    expect(() => JSON.parse(raw)).toThrow();
+    expect(() => decodeStructured(raw)).toThrow(/invalid CloudEvent: malformed JSON/);
+    expect(() =>
+      decodeStructured(`{"specversion":"1.0","id":"1","source":"s","type":"t","x\ty":"1"}`),
+    ).toThrow(/malformed JSON/);
+  });
+
   it.each([
     ["[]", /not a JSON object/],
     ['{"specversion":"0.3","id":"1","source":"s","type":"t"}', /unsupported specversion/],
