@@ -15,6 +15,7 @@ const MIB = 1024 * 1024;
 export class Inspector {
   private next = 0;
   private readonly waiting = new Map<number, (msg: InspectorReply) => void>();
+  private closed = false;
 
   private constructor(private readonly ws: WebSocket) {
     ws.addEventListener("message", (ev) => {
@@ -22,6 +23,13 @@ export class Inspector {
       if (msg.id === undefined) return; // an event, not an answer
       this.waiting.get(msg.id)?.(msg);
       this.waiting.delete(msg.id);
+    });
+    // The process exited (or the socket broke): no answer is coming, so no call may wait for one.
+    ws.addEventListener("close", () => {
+      this.closed = true;
+      for (const answer of this.waiting.values())
+        answer({ error: { message: "inspector connection closed" } });
+      this.waiting.clear();
     });
   }
 
@@ -41,6 +49,7 @@ export class Inspector {
   }
 
   call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error(`${method}: inspector connection closed`));
     const id = ++this.next;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, (msg) =>
