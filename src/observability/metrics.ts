@@ -1,6 +1,7 @@
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
-import { Counter, collectDefaultMetrics, Gauge, Registry, Summary } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { QuantileSummary } from "./summary.js";
 
 /** V8 heap in use right after the last major GC (-1 before the first one). */
 let liveHeapBytes = -1;
@@ -34,11 +35,13 @@ export class Metrics {
   readonly eventsSent: Counter<"namespace" | "eventsource_name" | "event_name">;
   readonly eventsSentFailed: Counter<"namespace" | "eventsource_name" | "event_name">;
   readonly eventsProcessingFailed: Counter<"namespace" | "eventsource_name" | "event_name">;
-  readonly eventProcessingDuration: Summary<"namespace" | "eventsource_name" | "event_name">;
+  readonly eventProcessingDuration: QuantileSummary<
+    "namespace" | "eventsource_name" | "event_name"
+  >;
   readonly actionTriggered: Counter<"namespace" | "sensor_name" | "trigger_name">;
   readonly actionFailed: Counter<"namespace" | "sensor_name" | "trigger_name">;
   readonly actionRetriesFailed: Counter<"namespace" | "sensor_name" | "trigger_name">;
-  readonly actionDuration: Summary<"namespace" | "sensor_name" | "trigger_name">;
+  readonly actionDuration: QuantileSummary<"namespace" | "sensor_name" | "trigger_name">;
   readonly eventsFiltered: Counter<
     "namespace" | "sensor_name" | "trigger_name" | "dependency_name"
   >;
@@ -105,7 +108,7 @@ export class Metrics {
       labelNames: esLabels,
       registers,
     });
-    this.eventProcessingDuration = new Summary({
+    this.eventProcessingDuration = new QuantileSummary({
       name: "argo_events_event_processing_duration_milliseconds",
       help: "Summary of durations of event processing",
       labelNames: esLabels,
@@ -130,7 +133,7 @@ export class Metrics {
       labelNames: triggerLabels,
       registers,
     });
-    this.actionDuration = new Summary({
+    this.actionDuration = new QuantileSummary({
       name: "argo_events_action_duration_milliseconds",
       help: "Summary of durations of trigging actions",
       labelNames: triggerLabels,
