@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventsError } from "../errors.js";
+import { validValueEnd } from "../lib/gjson.js";
 
 /**
  * A CloudEvent 1.0 as sensorbus carries it. `data` is the event data **as text, byte for byte** as
@@ -48,7 +49,7 @@ export function nowRfc3339Nano(date: Date = new Date()): string {
 }
 
 export function isJsonContentType(ct: string | undefined): boolean {
-  if (!ct) return true;
+  if (!ct || ct === "application/json") return true;
   const media = ct.split(";")[0]!.trim().toLowerCase();
   return media === "application/json" || media === "text/json" || media.endsWith("+json");
 }
@@ -116,8 +117,7 @@ export function decodeStructured(text: string): CloudEvent {
       data = parseJson(raw) as string;
     else {
       data = raw;
-      // The scan parsed objects, arrays and scalars (not strings, whose escapes it only skips).
-      checked = !raw.startsWith('"');
+      checked = true; // the scan validated it
     }
   } else if (b64 !== undefined) {
     data = Buffer.from(b64, "base64").toString("utf8");
@@ -186,8 +186,8 @@ function invalid(msg: string): EventsError {
 
 /**
  * Finds the value span [start, end) of every member of a top-level JSON object without building
- * the values. Validates structure only as far as needed to skip values; the attribute values are
- * then parsed with JSON.parse, and `data` is kept as text.
+ * the values: each value is validated in the same pass (gjson's validator, RFC 8259), so `data`
+ * is known to be JSON without a JSON.parse; the attribute values are then parsed one by one.
  */
 export function scanTopLevelMembers(text: string): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
@@ -198,11 +198,12 @@ export function scanTopLevelMembers(text: string): Map<string, [number, number]>
   for (;;) {
     if (text[i] !== '"') throw invalid(`expected a member name at offset ${i}`);
     const keyEnd = skipString(text, i);
-    const key = parseJson(text.slice(i, keyEnd)) as string;
+    const key = memberName(text, i, keyEnd);
     i = skipWs(text, keyEnd);
     if (text[i] !== ":") throw invalid(`expected ':' at offset ${i}`);
     i = skipWs(text, i + 1);
-    const valueEnd = skipValue(text, i);
+    const valueEnd = validValueEnd(text, i);
+    if (valueEnd < 0) throw invalid(`malformed JSON: member '${key}' at offset ${i}`);
     out.set(key, [i, valueEnd]);
     i = skipWs(text, valueEnd);
     if (text[i] === ",") {
@@ -216,6 +217,18 @@ export function scanTopLevelMembers(text: string): Map<string, [number, number]>
     }
     throw invalid(`expected ',' or '}' at offset ${i}`);
   }
+}
+
+/** The attribute names encodeStructured writes, by length: read without parsing when plain. */
+const KNOWN_NAMES = new Map<number, string[]>();
+for (const name of [...RESERVED, "correlationid", "traceparent", "tracestate"])
+  KNOWN_NAMES.set(name.length, [...(KNOWN_NAMES.get(name.length) ?? []), name]);
+
+/** The member name quoted at [start, end): a known name as its constant, others via JSON.parse. */
+function memberName(text: string, start: number, end: number): string {
+  const candidates = KNOWN_NAMES.get(end - start - 2);
+  if (candidates) for (const name of candidates) if (text.startsWith(name, start + 1)) return name;
+  return parseJson(text.slice(start, end)) as string;
 }
 
 function skipWs(s: string, i: number): number {
@@ -236,36 +249,4 @@ function skipString(s: string, i: number): number {
     else i++;
   }
   throw invalid("unterminated string");
-}
-
-function skipValue(s: string, i: number): number {
-  const c = s[i];
-  if (c === '"') return skipString(s, i);
-  if (c === "{" || c === "[") {
-    const start = i;
-    let depth = 0;
-    while (i < s.length) {
-      const ch = s[i];
-      if (ch === '"') {
-        i = skipString(s, i);
-        continue;
-      }
-      if (ch === "{" || ch === "[") depth++;
-      else if (ch === "}" || ch === "]") {
-        depth--;
-        if (depth === 0) {
-          const end = i + 1;
-          parseJson(s.slice(start, end)); // validate once; cheap compared to transport
-          return end;
-        }
-      }
-      i++;
-    }
-    throw invalid("unterminated object or array");
-  }
-  let j = i;
-  while (j < s.length && !",}] \n\r\t".includes(s[j]!)) j++;
-  if (j === i) throw invalid(`expected a value at offset ${i}`);
-  parseJson(s.slice(i, j));
-  return j;
 }

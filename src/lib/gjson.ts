@@ -84,6 +84,18 @@ export function gjsonValid(json: string): boolean {
   }
 }
 
+/**
+ * Where the JSON value starting at `i` (after any whitespace) ends, checked as gjsonValid checks
+ * a document (RFC 8259); -1 when it is not valid JSON. Builds nothing.
+ */
+export function validValueEnd(s: string, i: number): number {
+  try {
+    return validAny(s, i, 0) ? vpos : -1;
+  } catch {
+    return -1; // nesting deep enough to exhaust the stack
+  }
+}
+
 /** The scanner behind gjsonGet, with offsets; shared with sjson.ts. Never throws. */
 export function rawGet(json: string, path: string): RawResult {
   try {

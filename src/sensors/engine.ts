@@ -1,5 +1,5 @@
 import type { CloudEvent } from "../cloudevents/event.js";
-import { eventContext } from "../cloudevents/event.js";
+import { eventContext, isKnownJsonData } from "../cloudevents/event.js";
 import type { EventDependency, SensorManifest, Trigger } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
 import { ExpiringMap } from "../lib/fifo.js";
@@ -165,6 +165,7 @@ export class SensorEngine {
     const outcome = await evaluateFilters(dep.filters, dep.filtersLogicalOperator, {
       context: eventContext(ev),
       data: ev.data,
+      dataIsJson: isKnownJsonData(ev),
       timeMs: Number.isNaN(timeMs) ? this.now() : timeMs,
     });
     if (outcome.error) return { accepted: false, dependency: dep.name, reason: outcome.error };

@@ -41,10 +41,12 @@ export function evaluateExprFilters(
   filters: readonly ExprFilter[] | undefined,
   logicalOperator: string | undefined,
   data: string | undefined,
+  /** Known to be valid JSON already (the bus decode checked it): not scanned again. */
+  dataIsJson = false,
 ): FilterOutcome {
   if (filters === undefined || filters === null) return { pass: true };
   if (data === undefined) return { pass: true };
-  if (!gjsonValid(data))
+  if (!dataIsJson && !gjsonValid(data))
     return { pass: false, error: "expr filter error (event data not valid JSON)" };
   const or = logicalOperator === "or";
   const errors: string[] = [];

@@ -14,6 +14,8 @@ export interface FilterInput {
   context: EventContext;
   /** Event data text; undefined when the event has none. */
   data: string | undefined;
+  /** The data text is known to be valid JSON (checked when the event was decoded). */
+  dataIsJson?: boolean;
   /** Event time, ms since epoch (CloudEvent `time`). */
   timeMs: number;
 }
@@ -32,12 +34,22 @@ export async function evaluateFilters(
   const or = operator === "or";
   const errors: string[] = [];
 
-  const expr = evaluateExprFilters(filters.exprs, filters.exprLogicalOperator, input.data);
+  const expr = evaluateExprFilters(
+    filters.exprs,
+    filters.exprLogicalOperator,
+    input.data,
+    input.dataIsJson,
+  );
   if (expr.error) {
     if (!or) return { pass: false, error: expr.error };
     errors.push(expr.error);
   }
-  const data = evaluateDataFilters(filters.data, filters.dataLogicalOperator, input.data);
+  const data = evaluateDataFilters(
+    filters.data,
+    filters.dataLogicalOperator,
+    input.data,
+    input.dataIsJson,
+  );
   if (data.error) {
     if (!or) return { pass: false, error: data.error };
     errors.push(data.error);

@@ -119,6 +119,16 @@ describe("fuzz: CloudEvent structured decode", () => {
     );
   });
 
+  it("accepts a corrupted encoding only when JSON.parse accepts it too (one validating pass)", () => {
+    fc.assert(
+      fc.property(corrupted, (text) => {
+        if (decodeOnlyEventsError(text) === undefined) return;
+        expect(() => JSON.parse(text)).not.toThrow();
+      }),
+      { numRuns: runs(3000) },
+    );
+  });
+
   it("arbitrary JSON values and strings: only SB_ERR_CLOUDEVENT_INVALID", () => {
     fc.assert(
       fc.property(
