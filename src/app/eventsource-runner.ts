@@ -1,5 +1,5 @@
 import type { CloudEvent } from "../cloudevents/event.js";
-import { newEventId, nowRfc3339Nano } from "../cloudevents/event.js";
+import { newEventId, rfc3339Millis } from "../cloudevents/event.js";
 import type { ValueResolver } from "../config/secrets.js";
 import type { EventSourceManifest, Loaded } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -161,7 +161,7 @@ export class EventSourceRunner {
       source: this.name,
       subject: eventName,
       type: adapter.ceType,
-      time: nowRfc3339Nano(new Date(this.options.clock.now())),
+      time: rfc3339Millis(this.options.clock.now()),
       datacontenttype: "application/json",
       data: input.data,
       extensions:

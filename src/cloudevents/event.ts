@@ -43,9 +43,21 @@ export function newEventId(): string {
 
 /** Current time as RFC 3339 UTC with nanoseconds, as Go's time.RFC3339Nano prints it. */
 export function nowRfc3339Nano(date: Date = new Date()): string {
-  const iso = date.toISOString(); // 2024-05-15T12:00:00.123Z
-  const ms = iso.slice(20, 23).replace(/0+$/, "");
-  return `${iso.slice(0, 19)}${ms ? `.${ms}` : ""}Z`;
+  return rfc3339Millis(date.getTime());
+}
+
+let lastMs = Number.NaN;
+let lastText = "";
+/** {@link nowRfc3339Nano} of a time in ms since the epoch; formatted once per millisecond. */
+export function rfc3339Millis(ms: number): string {
+  if (ms !== lastMs) {
+    const iso = new Date(ms).toISOString(); // 2024-05-15T12:00:00.120Z
+    let end = 23;
+    while (end > 20 && iso.charCodeAt(end - 1) === 0x30) end--;
+    lastText = `${iso.slice(0, end === 20 ? 19 : end)}Z`;
+    lastMs = ms;
+  }
+  return lastText;
 }
 
 export function isJsonContentType(ct: string | undefined): boolean {

@@ -1255,11 +1255,24 @@ function sleep(ms: number, unref = false): Promise<void> {
   });
 }
 
-/** RFC 3339 with up to nanosecond precision, trailing zeros trimmed (Go's RFC3339Nano). */
-function rfc3339Nanos(nanos: bigint, fallback: Date): string {
+let lastSecond = Number.NaN;
+let lastSecondText = "";
+/**
+ * RFC 3339 with up to nanosecond precision, trailing zeros trimmed (Go's RFC3339Nano); the date
+ * and time of day are formatted once per second.
+ */
+export function rfc3339Nanos(nanos: bigint, fallback: Date): string {
   if (nanos <= 0n) return fallback.toISOString();
   const seconds = Number(nanos / 1_000_000_000n);
-  const frac = (nanos % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
-  const base = new Date(seconds * 1000).toISOString().slice(0, 19);
-  return `${base}${frac ? `.${frac}` : ""}Z`;
+  if (seconds !== lastSecond) {
+    lastSecondText = new Date(seconds * 1000).toISOString().slice(0, 19);
+    lastSecond = seconds;
+  }
+  const ns = Number(nanos % 1_000_000_000n);
+  if (ns === 0) return `${lastSecondText}Z`;
+  let frac = String(ns).padStart(9, "0");
+  let end = 9;
+  while (frac.charCodeAt(end - 1) === 0x30) end--;
+  frac = frac.slice(0, end);
+  return `${lastSecondText}.${frac}Z`;
 }

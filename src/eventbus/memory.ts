@@ -1,5 +1,5 @@
 import type { CloudEvent } from "../cloudevents/event.js";
-import { nowRfc3339Nano } from "../cloudevents/event.js";
+import { rfc3339Millis } from "../cloudevents/event.js";
 import { EventBusError } from "../errors.js";
 import { ExpiringMap } from "../lib/fifo.js";
 import { checkRecordLogToken, subjectFor } from "./subjects.js";
@@ -83,7 +83,7 @@ export class MemoryBus implements EventBus {
       seq: ++this.seq,
       subject,
       event,
-      timestamp: nowRfc3339Nano(new Date(now)),
+      timestamp: rfc3339Millis(now),
       ...(options.replayFor ? { replayFor: options.replayFor } : {}),
     };
     this.recentIds.set(event.id, stored.seq, now);

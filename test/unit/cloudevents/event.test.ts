@@ -6,7 +6,9 @@ import {
   isKnownJsonData,
   newEventId,
   nowRfc3339Nano,
+  rfc3339Millis,
 } from "../../../src/cloudevents/event.js";
+import { rfc3339Nanos } from "../../../src/eventbus/jetstream.js";
 import { eventDataAsJson } from "../../../src/triggers/params.js";
 
 const base: CloudEvent = {
@@ -114,5 +116,29 @@ describe("ids and times", () => {
   it("prints RFC 3339 without trailing zeros", () => {
     expect(nowRfc3339Nano(new Date("2024-05-15T12:00:00.500Z"))).toBe("2024-05-15T12:00:00.5Z");
     expect(nowRfc3339Nano(new Date("2024-05-15T12:00:00.000Z"))).toBe("2024-05-15T12:00:00Z");
+    for (const [at, text] of [
+      ["2024-05-15T12:00:00.120Z", "2024-05-15T12:00:00.12Z"],
+      ["2024-05-15T12:00:00.123Z", "2024-05-15T12:00:00.123Z"],
+      ["2024-05-15T12:00:00.123Z", "2024-05-15T12:00:00.123Z"], // the same millisecond again
+      ["2024-05-15T12:00:01.003Z", "2024-05-15T12:00:01.003Z"],
+      ["1999-12-31T23:59:59.900Z", "1999-12-31T23:59:59.9Z"],
+    ] as const)
+      expect(rfc3339Millis(Date.parse(at))).toBe(text);
+  });
+});
+
+describe("bus message timestamps", () => {
+  it("prints JetStream's nanosecond times as Go's RFC3339Nano does", () => {
+    const ns = (iso: string, extra: bigint) => BigInt(Date.parse(iso)) * 1_000_000n + extra;
+    const fallback = new Date("2020-01-01T00:00:00Z");
+    for (const [nanos, text] of [
+      [ns("2024-05-15T12:00:00.000Z", 0n), "2024-05-15T12:00:00Z"],
+      [ns("2024-05-15T12:00:00.000Z", 1n), "2024-05-15T12:00:00.000000001Z"],
+      [ns("2024-05-15T12:00:00.123Z", 456_700n), "2024-05-15T12:00:00.1234567Z"],
+      [ns("2024-05-15T12:00:00.500Z", 0n), "2024-05-15T12:00:00.5Z"], // same second again
+      [ns("2024-05-15T12:00:01.000Z", 10n), "2024-05-15T12:00:01.00000001Z"],
+      [0n, "2020-01-01T00:00:00.000Z"],
+    ] as const)
+      expect(rfc3339Nanos(nanos, fallback)).toBe(text);
   });
 });
