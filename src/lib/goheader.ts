@@ -1,8 +1,21 @@
+import { BoundedMap } from "./fifo.js";
 /**
  * Go's textproto.CanonicalMIMEHeaderKey: the first letter and every letter after a '-' upper case,
  * the rest lower case. Keys with a space or non-token character are returned unchanged, as Go does.
  */
 export function canonicalHeaderKey(key: string): string {
+  let out = canonical.get(key);
+  if (out === undefined) {
+    out = canonicalize(key);
+    canonical.set(key, out);
+  }
+  return out;
+}
+
+/** Header names seen lately and their canonical forms (requests repeat the same few). */
+const canonical = new BoundedMap<string, string>(512);
+
+function canonicalize(key: string): string {
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(key)) return key;
   let out = "";
   let upper = true;

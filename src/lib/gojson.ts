@@ -32,9 +32,20 @@ export function goMarshal(value: unknown): string {
   }
 }
 
-/** Go sorts map keys by byte order of their UTF-8 encoding. */
-function compareGoStrings(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+/**
+ * Go sorts map keys by byte order of their UTF-8 encoding. Below U+D800 UTF-16 code units order
+ * as UTF-8 bytes do, so only a difference at a surrogate or above needs the encoded bytes.
+ */
+export function compareGoStrings(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  }
+  return a.length - b.length;
 }
 
 const ESCAPE_RE = /[\u0000-\u001f"\\<>&\u2028\u2029]/;

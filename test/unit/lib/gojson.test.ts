@@ -1,5 +1,12 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { goCompact, goMarshal, goQuote, RawJson } from "../../../src/lib/gojson.js";
+import {
+  compareGoStrings,
+  goCompact,
+  goMarshal,
+  goQuote,
+  RawJson,
+} from "../../../src/lib/gojson.js";
 
 describe("goMarshal (Go encoding/json)", () => {
   it.each([
@@ -46,5 +53,29 @@ describe("goCompact", () => {
   });
   it("quotes plain strings without copying", () => {
     expect(goQuote("plain")).toBe('"plain"');
+  });
+});
+
+describe("map key order", () => {
+  it("orders strings as their UTF-8 bytes do (Go's sort of map keys)", () => {
+    const bytes = (a: string, b: string) =>
+      Math.sign(Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
+    // U+FF61 sorts before U+1F600 in UTF-8 (EF.. < F0..) but after it in UTF-16 (FF61 > D83D).
+    expect(compareGoStrings("a\uff61", "a\u{1f600}")).toBeLessThan(0);
+    expect(compareGoStrings("Content-Type", "Content-Length")).toBeGreaterThan(0);
+    expect(compareGoStrings("ab", "abc")).toBeLessThan(0);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 6 }),
+        fc.string({ unit: "grapheme", maxLength: 6 }),
+        fc.string({ maxLength: 3 }),
+        (a, b, prefix) => {
+          expect(Math.sign(compareGoStrings(prefix + a, prefix + b))).toBe(
+            bytes(prefix + a, prefix + b),
+          );
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });
