@@ -1,3 +1,5 @@
+import { gjsonValid } from "./gjson.js";
+
 /**
  * JSON text as Go's encoding/json writes it. Argo builds every event payload with it, and users
  * compare raw text (whole-body parameters), so the differences from JSON.stringify matter:
@@ -94,7 +96,12 @@ const NEEDS_COMPACTING = /[ \t\n\r<>&\u2028\u2029]/;
  * Throws SyntaxError when the text is not valid JSON.
  */
 export function goCompact(text: string): string {
-  JSON.parse(text); // validate; Go refuses invalid raw messages too
+  // Validate (Go refuses invalid raw messages too) without building the value; JSON.parse only
+  // to word the error.
+  if (!gjsonValid(text)) {
+    JSON.parse(text);
+    throw new SyntaxError("invalid JSON");
+  }
   // Machine-written JSON usually has nothing to elide or escape: then it is its own compact form.
   if (!NEEDS_COMPACTING.test(text)) return text;
   let out = "";

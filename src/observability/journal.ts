@@ -613,6 +613,7 @@ function depIds(events: ReadonlyMap<string, CloudEvent>): Record<string, string>
 }
 
 function uniqueEvents(events: ReadonlyMap<string, CloudEvent>): CloudEvent[] {
+  if (events.size === 1) return [events.values().next().value as CloudEvent];
   const seen = new Map<string, CloudEvent>();
   for (const ev of events.values()) if (!seen.has(ev.id)) seen.set(ev.id, ev);
   return [...seen.values()];

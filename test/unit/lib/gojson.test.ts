@@ -79,3 +79,31 @@ describe("map key order", () => {
     );
   });
 });
+
+describe("goCompact validity", () => {
+  it("refuses exactly what JSON.parse refuses", () => {
+    const mutated = fc
+      .tuple(
+        fc.json().map((j) => JSON.stringify(JSON.parse(j), null, 1)),
+        fc.nat(),
+        fc.constantFrom("{", "}", "[", "]", '"', ",", ":", "\\", "\\u12", "-", "1e", "0", "\t", ""),
+      )
+      .map(([t, n, piece]) => {
+        const at = n % (t.length + 1);
+        return t.slice(0, at) + piece + t.slice(at + 1);
+      });
+    fc.assert(
+      fc.property(fc.oneof(mutated, fc.json(), fc.string({ maxLength: 12 })), (text) => {
+        let parsed = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          parsed = false;
+        }
+        if (parsed) expect(() => goCompact(text)).not.toThrow();
+        else expect(() => goCompact(text)).toThrow(SyntaxError);
+      }),
+      { numRuns: 4000 },
+    );
+  });
+});
