@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventsError } from "../errors.js";
 import { validValueEnd } from "../lib/gjson.js";
+import { isoMillis } from "../lib/iso-time.js";
 
 /**
  * A CloudEvent 1.0 as sensorbus carries it. `data` is the event data **as text, byte for byte** as
@@ -46,16 +47,16 @@ export function nowRfc3339Nano(date: Date = new Date()): string {
   return rfc3339Millis(date.getTime());
 }
 
-let lastMs = Number.NaN;
+let lastIso = "";
 let lastText = "";
 /** {@link nowRfc3339Nano} of a time in ms since the epoch; formatted once per millisecond. */
 export function rfc3339Millis(ms: number): string {
-  if (ms !== lastMs) {
-    const iso = new Date(ms).toISOString(); // 2024-05-15T12:00:00.120Z
+  const iso = isoMillis(ms); // 2024-05-15T12:00:00.120Z
+  if (iso !== lastIso) {
     let end = 23;
     while (end > 20 && iso.charCodeAt(end - 1) === 0x30) end--;
     lastText = `${iso.slice(0, end === 20 ? 19 : end)}Z`;
-    lastMs = ms;
+    lastIso = iso;
   }
   return lastText;
 }

@@ -5,6 +5,7 @@ import { EventBusError, errorMessage } from "../errors.js";
 import type { EventBus, RecordLog } from "../eventbus/types.js";
 import { BoundedMap } from "../lib/fifo.js";
 import { fnv32a } from "../lib/hash.js";
+import { isoMillis } from "../lib/iso-time.js";
 import type { Rendered } from "../triggers/types.js";
 import type { Logger } from "./logger.js";
 
@@ -366,9 +367,9 @@ export class Journal {
         failed: s.failed,
         rejected: s.rejected,
         perMinute: s.recent.filter((t) => now - t < 60_000).length,
-        ...(s.lastFiredAt !== undefined ? { lastFiredAt: iso(s.lastFiredAt) } : {}),
+        ...(s.lastFiredAt !== undefined ? { lastFiredAt: isoMillis(s.lastFiredAt) } : {}),
         ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
-        ...(s.lastErrorAt !== undefined ? { lastErrorAt: iso(s.lastErrorAt) } : {}),
+        ...(s.lastErrorAt !== undefined ? { lastErrorAt: isoMillis(s.lastErrorAt) } : {}),
         status: failing ? "failing" : s.fired > 0 ? "ok" : "idle",
       };
     });
@@ -481,7 +482,7 @@ export class Journal {
   }
 
   private at(): string {
-    return iso(this.now());
+    return isoMillis(this.now());
   }
 
   private stat(sensor: string, trigger: string): Stats {
@@ -620,13 +621,3 @@ function uniqueEvents(events: ReadonlyMap<string, CloudEvent>): CloudEvent[] {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
-let lastIsoMs = Number.NaN;
-let lastIso = "";
-/** RFC 3339 UTC with milliseconds; entries written in the same millisecond share the string. */
-function iso(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
-}

@@ -1,6 +1,7 @@
 import { writeSync } from "node:fs";
 import type { Logger } from "pino";
 import { destination, pino } from "pino";
+import { isoMillis } from "../lib/iso-time.js";
 
 export type { Logger } from "pino";
 
@@ -186,14 +187,14 @@ export function writeFullySync(fd: number, text: string): void {
 
 const WAIT = new Int32Array(new SharedArrayBuffer(4));
 
-let lastTimeMs = Number.NaN;
+let lastIso = "";
 let lastTime = "";
-/** pino's isoTime, formatted once per millisecond (lines in the same millisecond share it). */
+/** pino's isoTime, built once per millisecond (lines in the same millisecond share it). */
 export function isoTime(): string {
-  const ms = Date.now();
-  if (ms !== lastTimeMs) {
-    lastTime = `,"time":"${new Date(ms).toISOString()}"`;
-    lastTimeMs = ms;
+  const iso = isoMillis(Date.now());
+  if (iso !== lastIso) {
+    lastTime = `,"time":"${iso}"`;
+    lastIso = iso;
   }
   return lastTime;
 }
