@@ -12,6 +12,7 @@ export class QuantileSummary<L extends string> {
   readonly aggregator = "sum";
   private readonly series = new Map<string, Series<L>>();
   private readonly slotMs: number;
+  private readonly ageBuckets: number;
 
   constructor(
     private readonly options: {
@@ -26,7 +27,8 @@ export class QuantileSummary<L extends string> {
       now?: () => number;
     },
   ) {
-    this.slotMs = (options.maxAgeMs ?? 600_000) / (options.ageBuckets ?? 5);
+    this.ageBuckets = options.ageBuckets ?? 5;
+    this.slotMs = (options.maxAgeMs ?? 600_000) / this.ageBuckets;
     for (const r of options.registers) r.registerMetric(this as never);
   }
 
@@ -57,7 +59,7 @@ export class QuantileSummary<L extends string> {
     if (current?.slot !== slot) {
       current = { slot, buckets: new Map() };
       s.slots.push(current);
-      if (s.slots.length > (this.options.ageBuckets ?? 5)) s.slots.shift();
+      if (s.slots.length > this.ageBuckets) s.slots.shift();
     }
     const b = bucketOf(value);
     current.buckets.set(b, (current.buckets.get(b) ?? 0) + 1);
@@ -76,7 +78,7 @@ export class QuantileSummary<L extends string> {
       value: number;
       metricName?: string;
     }> = [];
-    const oldest = Math.floor(this.now() / this.slotMs) - ((this.options.ageBuckets ?? 5) - 1);
+    const oldest = Math.floor(this.now() / this.slotMs) - (this.ageBuckets - 1);
     for (const s of this.series.values()) {
       const merged = new Map<number, number>();
       let n = 0;
