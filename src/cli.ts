@@ -13,7 +13,7 @@ import { replay } from "./app/replay.js";
 import { Runtime } from "./app/runtime.js";
 import { parseMetricsPort, serveObservability } from "./app/serve.js";
 import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
-import { dirResolver } from "./config/secrets.js";
+import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
@@ -54,6 +54,9 @@ Options for run:
                             ~/.kube/config, in-cluster)
   --secrets-dir DIR         Secrets as DIR/<name>/<key> (a mounted Secret volume layout)
   --configmaps-dir DIR      ConfigMaps as DIR/<name>/<key>
+  --secrets-layout flat|namespaced
+                            namespaced: both directories as DIR/<namespace>/<name>/<key>, each
+                            manifest reading its own namespace's (default flat: one namespace)
   --log-format json|pretty  (default json)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
@@ -67,6 +70,7 @@ const RUN_OPTIONS = {
   kubeconfig: { type: "string" },
   "secrets-dir": { type: "string" },
   "configmaps-dir": { type: "string" },
+  "secrets-layout": { type: "string" },
   "log-format": { type: "string" },
   "log-level": { type: "string" },
   "drain-timeout": { type: "string" },
@@ -138,7 +142,8 @@ async function runCommand(args: string[]): Promise<number> {
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
   const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
   const paths = positionals.length > 0 ? positionals : ["eventsources", "sensors"];
-  const loaded = await loadManifests(paths);
+  const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
+  const loaded = await loadManifests(paths, { secretsLayout });
   for (const p of loaded.problems.filter((x) => x.severity === "warning"))
     log.warn(formatProblem(p));
   if (hasErrors(loaded.problems)) {
@@ -170,7 +175,11 @@ async function runCommand(args: string[]): Promise<number> {
     busUrl,
     kube,
     dryRun,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
     metrics,
     observer: diagnostics.observer,
@@ -205,7 +214,7 @@ async function runCommand(args: string[]): Promise<number> {
   const watcher = watchManifestFiles(
     paths,
     async () => {
-      const next = await loadManifests(paths);
+      const next = await loadManifests(paths, { secretsLayout });
       if (hasErrors(next.problems)) {
         for (const p of next.problems.filter((x) => x.severity === "error"))
           log.error(formatProblem(p));
@@ -247,11 +256,13 @@ async function runCommand(args: string[]): Promise<number> {
 }
 
 async function validateCommand(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {});
+  const { values: opts, positionals } = parse(args, { "secrets-layout": { type: "string" } });
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
+  const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
   // Progress on a terminal: one line rewritten in place, cleared before the results.
   const tty = process.stderr.isTTY === true;
   const result = await loadManifests(positionals, {
+    secretsLayout,
     ...(tty
       ? {
           onFile: (file: string, i: number, n: number) =>
@@ -277,6 +288,7 @@ async function replayCommand(args: string[]): Promise<number> {
     events: { type: "string" },
     "secrets-dir": { type: "string" },
     "configmaps-dir": { type: "string" },
+    "secrets-layout": { type: "string" },
   });
   if (!opts.sensor || !opts.events)
     throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
@@ -306,7 +318,11 @@ async function replayCommand(args: string[]): Promise<number> {
   for await (const line of replay(lines, {
     sensor: sensor.manifest,
     kinds,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
   })) {
     out.push(JSON.stringify(line));
@@ -450,7 +466,11 @@ async function controllerCommand(args: string[]): Promise<number> {
     ownsBus: true,
     kube: dryRun ? undefined : kube,
     dryRun,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
     metrics,
     observer: diagnostics.observer,

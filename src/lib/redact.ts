@@ -1,0 +1,140 @@
+/**
+ * The process-wide registry of secret values, and the redaction applied to everything sensorbus
+ * writes out (journal, console API, logs, dead letters, replay output, metrics).
+ *
+ * The resolver of `--secrets-dir` registers every value it reads (config/secrets.ts), before the
+ * value is used; outputs are scanned for those values and each occurrence is replaced by
+ * {@link REDACTED}. Redaction is by value, not by field name: a Secret's value copied into a
+ * header, an error message or a payload is caught wherever it lands.
+ *
+ * Short values: a value shorter than {@link MIN_SUBSTRING_LENGTH} characters is not searched inside
+ * longer text (a 1-character secret "a" would otherwise blank every "a" in every log line); it is
+ * redacted only where it is a whole value — a whole string in an object, a whole JSON string in
+ * serialised text — and in the fields known to carry secrets (see triggers/http.ts
+ * `secretHeaders`). Longer values are replaced wherever they occur.
+ *
+ * Cost: with no secret registered every function returns its input at once (one length check).
+ * Otherwise a scan is one `String.prototype.includes` per registered form of each value (the raw
+ * value, and its JSON-escaped forms where they differ), and a copy only where one is found.
+ */
+
+/** What replaces a secret value. */
+export const REDACTED = "[redacted]";
+
+/** Values at least this long are redacted wherever they occur inside text. */
+export const MIN_SUBSTRING_LENGTH = 6;
+
+interface Needle {
+  find: string;
+  replace: string;
+}
+
+const values = new Set<string>();
+/** For raw strings (error messages, object leaves): substrings of long values. */
+let rawNeedles: Needle[] = [];
+/** For JSON (and Prometheus) text: escaped forms; short values only as whole JSON strings. */
+let jsonNeedles: Needle[] = [];
+/** Every registered value, for exact (whole-string) matches. */
+let exact: ReadonlySet<string> = new Set();
+
+/** JSON-escaped once and twice (a JSON string inside a JSON string, as in a log line). */
+function escaped(v: string): [string, string] {
+  const once = JSON.stringify(v).slice(1, -1);
+  return [once, JSON.stringify(once).slice(1, -1)];
+}
+
+function rebuild(): void {
+  const raw = new Map<string, string>();
+  const json = new Map<string, string>();
+  for (const v of values) {
+    const [once, twice] = escaped(v);
+    if (v.length >= MIN_SUBSTRING_LENGTH) {
+      raw.set(v, REDACTED);
+      raw.set(once, REDACTED);
+      json.set(once, REDACTED);
+      json.set(twice, REDACTED);
+    } else {
+      json.set(`"${once}"`, `"${REDACTED}"`);
+      json.set(`\\"${twice}\\"`, `\\"${REDACTED}\\"`);
+    }
+  }
+  // Longest first: a secret that contains another one is replaced whole.
+  const sorted = (m: Map<string, string>) =>
+    [...m].map(([find, replace]) => ({ find, replace })).sort((a, b) => b.find.length - a.find.length);
+  rawNeedles = sorted(raw);
+  jsonNeedles = sorted(json);
+  exact = new Set(values);
+}
+
+/** Registers a value read from a Secret. Empty values are ignored; never logs the value. */
+export function registerSecret(value: string): void {
+  if (value.length === 0 || values.has(value)) return;
+  values.add(value);
+  rebuild();
+}
+
+/** Number of registered values (for tests and the docs' benchmark). */
+export function secretCount(): number {
+  return values.size;
+}
+
+/** Forgets every registered value (tests only). */
+export function clearSecrets(): void {
+  values.clear();
+  rebuild();
+}
+
+function scan(text: string, needles: readonly Needle[]): string {
+  let out = text;
+  for (const n of needles) if (out.includes(n.find)) out = out.replaceAll(n.find, n.replace);
+  return out;
+}
+
+/** A plain string (error message, header value, object leaf) with every secret replaced. */
+export function redactString(text: string): string {
+  if (exact.size === 0) return text;
+  if (exact.has(text)) return REDACTED;
+  return rawNeedles.length === 0 ? text : scan(text, rawNeedles);
+}
+
+/** Serialised JSON (or Prometheus text, which escapes the same way) with every secret replaced. */
+export function redactJson(text: string): string {
+  return jsonNeedles.length === 0 ? text : scan(text, jsonNeedles);
+}
+
+/**
+ * A copy of a JSON-like value with {@link redactString} applied to every string in it (keys
+ * included); the value itself when no secret is registered or none was found.
+ */
+export function redactValue<T>(value: T): T {
+  if (exact.size === 0) return value;
+  return walk(value) as T;
+}
+
+function walk(v: unknown): unknown {
+  if (typeof v === "string") return redactString(v);
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const r = walk(v[i]);
+      if (r !== v[i]) {
+        out ??= v.slice();
+        out[i] = r;
+      }
+    }
+    return out ?? v;
+  }
+  let out: Record<string, unknown> | undefined;
+  const obj = v as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    const rk = redactString(key);
+    const r = walk(obj[key]);
+    if (r !== obj[key] || rk !== key) {
+      out ??= { ...obj };
+      if (rk !== key) delete out[key];
+      out[rk] = r;
+    }
+  }
+  return out ?? v;
+}
