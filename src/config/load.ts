@@ -134,7 +134,8 @@ export async function loadManifests(
       else result.eventSources.push({ manifest, file, doc: index });
     }
   }
-  if ((options.secretsLayout ?? "flat") === "flat") result.problems.push(...flatLayoutProblems(result));
+  if ((options.secretsLayout ?? "flat") === "flat")
+    result.problems.push(...flatLayoutProblems(result));
   return result;
 }
 

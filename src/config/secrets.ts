@@ -106,7 +106,9 @@ export function dirResolver(options: DirResolverOptions): ValueResolver {
       const root = await realDir;
       real = await realpath(path);
       if (!real.startsWith(root + sep))
-        throw refuse(`${path} resolves to a file outside ${flag} (a symlink leaving the directory)`);
+        throw refuse(
+          `${path} resolves to a file outside ${flag} (a symlink leaving the directory)`,
+        );
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw refuse(`cannot read ${path}: ${errorMessage(err)}`, err);

@@ -275,7 +275,9 @@ function checkValueRefs(doc: Obj, schema: TSchema, out: Finding[]): void {
   if (refs.length > 0 && typeof ns === "string") {
     const bad = checkNamespace(ns);
     if (bad)
-      out.push(err("/metadata/namespace", `${bad}: the Secrets/ConfigMaps it names cannot be read`));
+      out.push(
+        err("/metadata/namespace", `${bad}: the Secrets/ConfigMaps it names cannot be read`),
+      );
   }
 }
 

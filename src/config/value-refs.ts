@@ -60,7 +60,7 @@ export interface ValueRef {
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const escape = (t: string) => t.replaceAll("~", "~0").replaceAll("/", "~1");
+const escapeToken = (t: string) => t.replaceAll("~", "~0").replaceAll("/", "~1");
 
 /**
  * Every Secret/ConfigMap selector in `doc`, found by walking it along `schema` (the structs
@@ -85,7 +85,7 @@ export function findValueRefs(doc: unknown, schema: TSchema): ValueRef[] {
       visit(value, branch, pointer);
     if (Array.isArray(value)) {
       const items = s.items as Obj | undefined;
-      if (items) value.forEach((v, i) => visit(v, items, `${pointer}/${i}`));
+      if (items) for (const [i, v] of value.entries()) visit(v, items, `${pointer}/${i}`);
       return;
     }
     if (!isObject(value)) return;
@@ -94,7 +94,7 @@ export function findValueRefs(doc: unknown, schema: TSchema): ValueRef[] {
     const mapValue = pattern ? Object.values(pattern)[0] : undefined;
     for (const [k, v] of Object.entries(value)) {
       const p = props?.[k] ?? mapValue;
-      if (p !== undefined) visit(v, p, `${pointer}/${escape(k)}`);
+      if (p !== undefined) visit(v, p, `${pointer}/${escapeToken(k)}`);
     }
   };
   visit(doc, schema as Obj, "");

@@ -60,7 +60,9 @@ function rebuild(): void {
   }
   // Longest first: a secret that contains another one is replaced whole.
   const sorted = (m: Map<string, string>) =>
-    [...m].map(([find, replace]) => ({ find, replace })).sort((a, b) => b.find.length - a.find.length);
+    [...m]
+      .map(([find, replace]) => ({ find, replace }))
+      .sort((a, b) => b.find.length - a.find.length);
   rawNeedles = sorted(raw);
   jsonNeedles = sorted(json);
   exact = new Set(values);
@@ -137,4 +139,23 @@ function walk(v: unknown): unknown {
     }
   }
   return out ?? v;
+}
+
+/**
+ * Headers for output: those named in `secretNames` (case-insensitive; values read from Secrets)
+ * become {@link REDACTED} whatever their length, the others go through {@link redactString}.
+ */
+export function redactHeaders(
+  headers: Record<string, string>,
+  secretNames: readonly string[] | undefined,
+): Record<string, string> {
+  const secret =
+    secretNames && secretNames.length > 0
+      ? new Set(secretNames.map((n) => n.toLowerCase()))
+      : undefined;
+  if (secret === undefined && exact.size === 0) return headers;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers))
+    out[k] = secret?.has(k.toLowerCase()) ? REDACTED : redactString(v);
+  return out;
 }

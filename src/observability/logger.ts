@@ -2,6 +2,7 @@ import { writeSync } from "node:fs";
 import type { Logger } from "pino";
 import { destination, pino } from "pino";
 import { isoMillis } from "../lib/iso-time.js";
+import { redactJson } from "../lib/redact.js";
 
 export type { Logger } from "pino";
 
@@ -80,6 +81,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     base: undefined,
     ...REDACTION,
+    // Values read from Secrets, wherever they appear in a line (free while none is registered).
+    hooks: { streamWrite: redactJson },
     timestamp: isoTime,
   };
   if (options.format === "pretty") {
