@@ -11,6 +11,8 @@ export interface LoggerOptions {
   format?: "json" | "pretty";
   /** Destination file descriptor: 1 for `run`, 2 for commands whose stdout is their result. */
   fd?: 1 | 2;
+  /** Write lines here instead of `fd` (tests that read what would be logged). */
+  stream?: { write(line: string): unknown };
 }
 
 /** Longest a log line waits in the write buffer, ms. */
@@ -85,6 +87,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     hooks: { streamWrite: redactJson },
     timestamp: isoTime,
   };
+  if (options.stream) return pino(base, options.stream);
   if (options.format === "pretty") {
     return pino({
       ...base,
