@@ -329,3 +329,64 @@ describe("sensorbus validate and run refuse traversal names", () => {
     expect(validate.stdout).toContain("/spec/triggers/0/template/k8s/source/configmap/name");
   });
 });
+
+describe("a firing reads its Sensor's namespace only", () => {
+  it("binds the Sensor's namespace, whatever its parameters render", async () => {
+    const { renderFiring } = await import("../../../src/triggers/fire.js");
+    const { triggerRegistry } = await import("../../../src/triggers/registry.js");
+    const { silentLogger } = await import("../../../src/observability/logger.js");
+    const root = join(dir, "fire-ns");
+    await mkdir(join(root, "team-a", "app"), { recursive: true });
+    await mkdir(join(root, "team-b", "app"), { recursive: true });
+    await writeFile(join(root, "team-a", "app", "token"), "a-token");
+    await writeFile(join(root, "team-b", "app", "token"), "b-token");
+    const log = silentLogger();
+    const values = dirResolver({ secretsDir: root, layout: "namespaced" });
+    const event = {
+      specversion: "1.0",
+      id: "e1",
+      source: "webhook",
+      type: "webhook",
+      subject: "example",
+      datacontenttype: "application/json",
+      data: JSON.stringify({ body: { name: "../team-b/app" } }),
+    };
+    const trigger = {
+      template: {
+        name: "call",
+        http: {
+          url: "http://127.0.0.1:9/x",
+          secureHeaders: [
+            { name: "X-Token", valueFrom: { secretKeyRef: { name: "app", key: "token" } } },
+          ],
+        },
+      },
+    };
+    const render = (namespace: string, t: unknown) =>
+      renderFiring({
+        sensorName: "s",
+        namespace,
+        trigger: t as never,
+        events: new Map([["dep", event as never]]),
+        kinds: triggerRegistry({ kube: undefined, dryRun: true, log }),
+        values,
+        log,
+        now: () => 0,
+      });
+    expect((await render("team-a", trigger)).rendered.request?.headers["X-Token"]).toBe("a-token");
+    expect((await render("team-b", trigger)).rendered.request?.headers["X-Token"]).toBe("b-token");
+    // Event data renders the Secret's name through trigger parameters: refused at the read.
+    const rewritten = {
+      ...trigger,
+      parameters: [
+        {
+          src: { dependencyName: "dep", dataKey: "body.name" },
+          dest: "http.secureHeaders.0.valueFrom.secretKeyRef.name",
+        },
+      ],
+    };
+    await expect(render("team-a", rewritten)).rejects.toThrow(
+      `Secret '../team-b/app' key 'token' in namespace 'team-a': name:`,
+    );
+  });
+});
