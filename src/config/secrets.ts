@@ -57,14 +57,14 @@ export function inNamespace(values: ValueResolver, namespace: string): ValueReso
  * (the same check `validate` applies: config/value-refs.ts), and the file, with every symlink
  * resolved, must lie inside the directory with its symlinks resolved: a Kubernetes-mounted volume
  * (`key -> ..data/key`, `..data -> ..2024_01_01...`) stays inside and works; a link to anywhere
- * else is refused. In the flat layout the directory serves one namespace: the first that reads
- * from it; another namespace is refused (config/load.ts refuses such manifests before they run).
+ * else is refused. The flat layout serves one namespace: config/load.ts refuses manifests of
+ * several namespaces that read values (validate, run and every reload alike), and the controller
+ * watches one namespace.
  * Every Secret value read is registered for redaction (lib/redact.ts) before it is returned.
  */
 export function dirResolver(options: DirResolverOptions): ValueResolver {
   const layout = options.layout ?? "flat";
   const realDirs = new Map<string, Promise<string>>();
-  const flatOwner = new Map<string, string>();
   const read = async (
     kind: "Secret" | "ConfigMap",
     dir: string | undefined,
@@ -85,14 +85,6 @@ export function dirResolver(options: DirResolverOptions): ValueResolver {
       (checkNamespace(namespace) && `namespace: ${checkNamespace(namespace)}`);
     if (bad) throw refuse(bad);
     if (!dir) throw refuse(`it is referenced but no ${flag} was given`);
-    if (layout === "flat") {
-      const owner = flatOwner.get(kind);
-      if (owner === undefined) flatOwner.set(kind, namespace);
-      else if (owner !== namespace)
-        throw refuse(
-          `${flag} has the flat layout, which serves one namespace ('${owner}'); use --secrets-layout namespaced (${flag} DIR/<namespace>/<name>/<key>)`,
-        );
-    }
     let realDir = realDirs.get(dir);
     if (!realDir) {
       realDir = realpath(dir);
