@@ -319,6 +319,30 @@ describe("sensorbus validate and run refuse traversal names", () => {
     );
   });
 
+  it("manifests of two namespaces: refused by both in the flat layout, accepted namespaced", async () => {
+    const a = await file("ns-a.yaml", webhookES("shared", "team-a"));
+    const b = await file("ns-b.yaml", httpSensor("shared", "token", "team-b"));
+    const flat = await run(process.execPath, [BIN, "validate", a, b]).catch((e) => e);
+    expect(flat.code).toBe(1);
+    expect(flat.stdout).toContain(`error: ${a}: /metadata/namespace: reads Secrets/ConfigMaps`);
+    const started = await run(
+      process.execPath,
+      [BIN, "run", "--bus", "memory", "--metrics-port", "0", a, b],
+      { timeout: 20_000 },
+    ).catch((e) => e);
+    expect(started.code).toBe(2);
+    expect(started.stderr).toContain(`${b}: /metadata/namespace: reads Secrets/ConfigMaps`);
+    const namespaced = await run(process.execPath, [
+      BIN,
+      "validate",
+      "--secrets-layout",
+      "namespaced",
+      a,
+      b,
+    ]);
+    expect(namespaced.stdout).toContain("0 error(s)");
+  });
+
   it("ConfigMap '..'", async () => {
     const path = await file("cli-cm.yaml", configMapSensor(".."));
     const validate = await run(process.execPath, [BIN, "validate", path]).catch((e) => e);
