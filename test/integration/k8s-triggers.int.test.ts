@@ -981,6 +981,10 @@ describe("argoWorkflow resubmit and retry", () => {
     expect(created.metadata.annotations).toEqual({
       note: "keep",
       "sensorbus.io/event-ids": "ev-r1",
+      // The firing's identity (issue 20.1): namespace, Sensor, trigger and events.
+      "sensorbus.io/firing": expect.stringMatching(/^[0-9a-f]{64}$/),
+      "sensorbus.io/sensor": `${NS}/webhook-sensor`,
+      "sensorbus.io/trigger": "wf-trigger",
     });
     expect(created.spec).toEqual({
       entrypoint: "main",
