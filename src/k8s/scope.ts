@@ -1,4 +1,4 @@
-import { TriggerError } from "../errors.js";
+import { ConfigError, TriggerError } from "../errors.js";
 import type {
   KubeClient,
   KubeList,
@@ -189,4 +189,39 @@ function nameOf(obj: KubeObject): string | undefined {
 
 function refused(message: string): TriggerError {
   return new TriggerError("SB_ERR_TRIGGER_K8S_SCOPE", message, { retryable: false });
+}
+
+export interface KubeAccessFlags {
+  impersonate?: boolean | undefined;
+  "confine-triggers"?: boolean | undefined;
+  "allow-trigger-namespaces"?: string | undefined;
+  "allow-cluster-scoped-triggers"?: string | undefined;
+}
+
+/**
+ * The command line's {@link KubeAccess}. `controller`: impersonation and confinement always on
+ * (the allow flags widen the lane). `run`: today's behaviour (one identity, no lane) unless
+ * `--impersonate` / `--confine-triggers` turn them on; an allow flag without
+ * `--confine-triggers` is a usage error rather than a silent no-op.
+ */
+export function kubeAccessFromFlags(
+  mode: "run" | "controller",
+  flags: KubeAccessFlags,
+): KubeAccess | undefined {
+  const allowNamespaces = parseList(flags["allow-trigger-namespaces"]);
+  const allowClusterScoped = parseList(flags["allow-cluster-scoped-triggers"]);
+  const confine = mode === "controller" || flags["confine-triggers"] === true;
+  if (!confine && (allowNamespaces.length > 0 || allowClusterScoped.length > 0)) {
+    const flag =
+      allowNamespaces.length > 0 ? "--allow-trigger-namespaces" : "--allow-cluster-scoped-triggers";
+    throw new ConfigError(
+      `${flag} widens the lane --confine-triggers sets; in run mode give --confine-triggers too (controller mode always confines)`,
+    );
+  }
+  const impersonate = mode === "controller" || flags.impersonate === true;
+  if (!confine && !impersonate) return undefined;
+  return {
+    impersonate,
+    ...(confine ? { confine: { allowNamespaces, allowClusterScoped } } : {}),
+  };
 }
