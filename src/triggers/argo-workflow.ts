@@ -743,6 +743,12 @@ async function resubmit(client: KubeClient, d: ArgoDetail, r: Rerun): Promise<Do
 }
 
 const RETRY_CONFLICTS = 5;
+/**
+ * The firing key of the last retry, kept apart from the creation identity
+ * (`sensorbus.io/firing`, `sensorbus.io/sensor`, ...): the Sensor that created the Workflow must
+ * still recognise it as its own on a redelivery after someone retried it.
+ */
+export const RETRY_FIRING_ANNOTATION = "sensorbus.io/retry-firing";
 const NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id";
 
 /**
@@ -750,13 +756,13 @@ const NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id";
  * and what runs after them removed, their ancestors reset), the removed Pod nodes' and the exit
  * handler's pods deleted, then the Workflow written back with its resourceVersion. A concurrent
  * change answers 409: read again and redo, up to 5 times (Argo's server gives up at once). The
- * firing's event ids go into an annotation: a redelivery that finds them is already done.
+ * firing's key goes into `sensorbus.io/retry-firing`: a redelivery that finds it is already done.
  */
 async function retry(client: KubeClient, d: ArgoDetail, r: Rerun, log: Logger): Promise<Done> {
   const id = `${d.namespace}/${d.name}`;
   for (let attempt = 1; ; attempt++) {
     const wf = await getWorkflow(client, d);
-    if (wf.metadata.annotations?.[FIRING_ANNOTATION] === r.key) {
+    if (wf.metadata.annotations?.[RETRY_FIRING_ANNOTATION] === r.key) {
       return {
         summary: `Workflow ${id} was already retried for these events (already done)`,
         detail: { alreadyDone: true },
@@ -768,7 +774,13 @@ async function retry(client: KubeClient, d: ArgoDetail, r: Rerun, log: Logger): 
       parameters: r.parameters,
     });
     const pods = await deleteNodePods(client, d, result.podNodeIds);
-    applyStamp(result.workflow.metadata, r.stamp);
+    const stamp = structuredClone(r.stamp) as { annotations?: Record<string, string> };
+    // The event ids name the last firing that acted on the Workflow (as before); the creation
+    // identity stays the creator's.
+    for (const key of [FIRING_ANNOTATION, SENSOR_ANNOTATION, TRIGGER_ANNOTATION])
+      delete stamp.annotations?.[key];
+    stamp.annotations = { ...stamp.annotations, [RETRY_FIRING_ANNOTATION]: r.key };
+    applyStamp(result.workflow.metadata, stamp);
     try {
       await client.replace(result.workflow);
     } catch (err) {
