@@ -17,6 +17,7 @@ import { dirResolver } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
+import { kubeAccessFromFlags } from "./k8s/scope.js";
 import { createLogger, silentLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { triggerRegistry } from "./triggers/registry.js";
@@ -59,6 +60,12 @@ Options for run:
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
   --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
   --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
+  --impersonate             call Kubernetes for each Sensor/EventSource as its
+                            spec.template.serviceAccountName (Impersonate-User; always on in controller)
+  --confine-triggers        a Sensor's Kubernetes triggers act only in its own namespace, never on
+                            cluster-scoped objects (always on in controller)
+  --allow-trigger-namespaces NS,...     other namespaces triggers may act in (* for any)
+  --allow-cluster-scoped-triggers KIND,...  cluster-scoped kinds triggers may act on (* for any)
 `;
 
 const RUN_OPTIONS = {
@@ -72,6 +79,10 @@ const RUN_OPTIONS = {
   "drain-timeout": { type: "string" },
   "metrics-port": { type: "string" },
   listen: { type: "string" },
+  impersonate: { type: "boolean" },
+  "confine-triggers": { type: "boolean" },
+  "allow-trigger-namespaces": { type: "string" },
+  "allow-cluster-scoped-triggers": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -147,6 +158,7 @@ async function runCommand(args: string[]): Promise<number> {
     return 2;
   }
   const dryRun = opts["dry-run"] === true;
+  const kubeAccess = kubeAccessFromFlags("run", opts);
   const kube = dryRun
     ? undefined
     : loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
@@ -169,6 +181,7 @@ async function runCommand(args: string[]): Promise<number> {
     loaded,
     busUrl,
     kube,
+    ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
     values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
     log,
@@ -434,11 +447,12 @@ async function controllerCommand(args: string[]): Promise<number> {
   }
   const namespace = opts.namespace ?? kube.namespace;
   const dryRun = opts["dry-run"] === true;
+  const kubeAccess = kubeAccessFromFlags("controller", opts);
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
-  log.info({ kubernetes: kube.source, namespace, dryRun }, "controller mode");
+  log.info({ kubernetes: kube.source, namespace, dryRun, kubeAccess }, "controller mode");
   const metrics = new Metrics(namespace);
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
@@ -449,6 +463,7 @@ async function controllerCommand(args: string[]): Promise<number> {
     bus,
     ownsBus: true,
     kube: dryRun ? undefined : kube,
+    ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
     values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
     log,

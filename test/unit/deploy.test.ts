@@ -208,10 +208,27 @@ describe.skipIf(!hasKubectl).each(TARGETS)("kubectl kustomize $dir", (t) => {
             x.apiGroups.includes(group) && x.resources.includes(resource) && x.verbs.includes(verb),
         ),
       );
-    expect(allows("workflows", "create")).toBe(true);
-    expect(allows("workflowtemplates", "get")).toBe(true);
-    expect(allows("configmaps", "update", "")).toBe(true);
+    // Controller mode acts as each Sensor's own service account (impersonation) instead of
+    // holding broad create rights itself (issue 20.6); file mode keeps sensorbus's own.
+    expect(allows("workflows", "create")).toBe(t.mode === "run");
+    expect(allows("workflowtemplates", "get")).toBe(t.mode === "run");
+    expect(allows("serviceaccounts", "impersonate", "")).toBe(t.mode === "controller");
+    expect(allows("users", "impersonate", "")).toBe(false);
+    expect(allows("groups", "impersonate", "")).toBe(false);
+    expect(allows("configmaps", "update", "")).toBe(t.mode === "run");
     expect(allows("workflows", "delete")).toBe(false);
+    // No delete on every pod, no get/update on every ConfigMap (issue 19.5): only sensorbus's own.
+    expect(allows("pods", "delete", "")).toBe(false);
+    for (const r of roles) {
+      for (const rule of r.rules as Obj[]) {
+        if (!rule.resources.includes("configmaps")) continue;
+        expect(rule.verbs, `${r.metadata.name} configmaps`).not.toContain("create");
+        expect(rule.resourceNames, `${r.metadata.name} configmaps resourceNames`).toEqual([
+          "sensorbus-calendar",
+        ]);
+      }
+    }
+    if (t.mode === "run") one(objs, "ConfigMap", "sensorbus-calendar");
     for (const v of ["list", "watch"]) {
       expect(allows("eventsources", v)).toBe(true);
       expect(allows("sensors", v)).toBe(true);
