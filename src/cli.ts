@@ -7,6 +7,7 @@ import { deadLettersCommand } from "./app/deadletters.js";
 import { Diagnostics } from "./app/diagnostics.js";
 import { formatExplanation, loadExplanation } from "./app/explain.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
+import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
 import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
@@ -59,7 +60,8 @@ Options for run:
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
   --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
   --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
-`;
+
+${NATS_USAGE}`;
 
 const RUN_OPTIONS = {
   bus: { type: "string" },
@@ -73,6 +75,7 @@ const RUN_OPTIONS = {
   "metrics-port": { type: "string" },
   listen: { type: "string" },
   help: { type: "boolean", short: "h" },
+  ...NATS_OPTIONS,
 } as const satisfies ParseArgsConfig["options"];
 
 /** Entry point; returns the process exit code. The only place that reads argv or sets exit codes. */
@@ -163,11 +166,13 @@ async function runCommand(args: string[]): Promise<number> {
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
+  const busAuth = await natsAuthFromOptions(opts, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
   const diagnostics = new Diagnostics(log);
   const runtime = await Runtime.start({
     loaded,
     busUrl,
+    busAuth,
     kube,
     dryRun,
     values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
@@ -327,6 +332,7 @@ async function publishCommand(args: string[]): Promise<number> {
     "pubsub-topic": { type: "string" },
     project: { type: "string" },
     attribute: { type: "string", multiple: true },
+    ...NATS_OPTIONS,
   });
   if (opts.data === undefined) throw new ConfigError("publish needs --data");
   if (opts["pubsub-topic"]) {
@@ -352,6 +358,7 @@ async function publishCommand(args: string[]): Promise<number> {
   }
   const result = await publishToBus({
     busUrl: resolveBusUrl(opts.bus, process.env),
+    busAuth: await natsAuthFromOptions(opts, process.env),
     eventSource: opts["event-source"],
     eventName: opts.event,
     data: opts.data,
@@ -370,6 +377,7 @@ async function explainCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
     url: { type: "string" },
     bus: { type: "string" },
+    ...NATS_OPTIONS,
   });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1)
@@ -379,6 +387,7 @@ async function explainCommand(args: string[]): Promise<number> {
   const event = await loadExplanation({
     id,
     busUrl: opts.bus,
+    busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
     log: createLogger({ fd: 2, level: "warn" }),
   });
@@ -442,6 +451,7 @@ async function controllerCommand(args: string[]): Promise<number> {
   const metrics = new Metrics(namespace);
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
+    auth: await natsAuthFromOptions(opts, process.env),
   });
   const diagnostics = new Diagnostics(log);
   await diagnostics.useBus(bus);
