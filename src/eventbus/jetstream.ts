@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import {
   AckPolicy,
   type Consumer,
@@ -669,6 +671,21 @@ function connectionAuth(target: NatsTarget): Partial<ConnectionOptions> {
     if (auth.ca !== undefined) tls.ca = auth.ca;
     if (auth.cert !== undefined) tls.cert = auth.cert;
     if (auth.key !== undefined) tls.key = auth.key;
+    // The client sends no server name for an IP address, so Node checks the certificate against
+    // "localhost": check it against the IP addresses configured instead (a certificate with that
+    // IP in its subjectAltName). Host names are checked by Node as usual.
+    const ips = target.servers
+      .map((s) => s.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""))
+      .filter((h) => isIP(h) !== 0);
+    if (ips.length > 0) {
+      Object.assign(tls, {
+        checkServerIdentity: (host: string, cert: PeerCertificate) => {
+          const direct = checkServerIdentity(host, cert);
+          if (direct === undefined) return undefined;
+          return ips.some((ip) => checkServerIdentity(ip, cert) === undefined) ? undefined : direct;
+        },
+      });
+    }
     out.tls = tls;
   }
   return out;
