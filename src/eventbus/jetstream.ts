@@ -703,6 +703,8 @@ function authMethod(auth: NatsAuth): string {
 function connectProblem(message: string, target: NatsTarget): string {
   if (/server does not support 'tls'|tls.*not available/i.test(message))
     return `TLS was required (${target.auth.from?.tls ?? "--nats-tls"}) but the server offers only plain text; refusing to connect without TLS`;
+  if (/timeout/i.test(message) && target.auth.tls && target.auth.cert === undefined)
+    return `${message} (if the server requires a client certificate, give --nats-cert and --nats-key)`;
   if (/authorization violation/i.test(message))
     return target.auth.from === undefined || authMethod(target.auth) === "none"
       ? `${message}: the server requires credentials (--nats-user with --nats-password-file, --nats-token-file, --nats-nkey-file or --nats-creds)`
