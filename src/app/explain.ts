@@ -30,7 +30,7 @@ export async function loadExplanation(options: ExplainOptions): Promise<JournalE
   if (options.busUrl) {
     if (!/^(nats|tls):\/\//.test(options.busUrl))
       throw new ConfigError(
-        `--bus: '${redactUrls(options.busUrl)}' is not a nats:// or tls:// URL (the journal lives in JetStream)`,
+        `--bus: '${redactUrls(options.busUrl)}' is not a nats:// URL (nor tls://; the journal lives in JetStream)`,
       );
     const bus = await createBus(options.busUrl, { log: options.log, auth: options.busAuth });
     try {
