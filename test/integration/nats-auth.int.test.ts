@@ -490,7 +490,7 @@ describe("TLS", () => {
       expectNoSecret(logged, PASSWORD);
     });
 
-    it("--nats-tls, $NATS_TLS and --nats-ca are refused the same way", async () => {
+    it("--nats-tls (publish, run, controller), $NATS_TLS (deadletters) and --nats-ca are refused the same way", async () => {
       const flag = await cli([...publishArgs(`nats://${hostPort}`), "--nats-tls"]);
       expect(flag.code).toBe(1);
       expect(flag.out).toMatch(
@@ -504,6 +504,22 @@ describe("TLS", () => {
       const ca = await cli([...publishArgs(`nats://${hostPort}`), "--nats-ca", p("ca.pem")]);
       expect(ca.code).toBe(1);
       expect(ca.out).toMatch(/TLS was required \(--nats-ca .*ca\.pem\)/);
+      // run and controller take the same flags (controller: the bus is opened before any API call).
+      const kubeconfig = file(
+        "kubeconfig",
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:1'}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]\ncurrent-context: x\n",
+      );
+      for (const args of [
+        ["run", mkdtempSync(join(dir, "empty-")), "--metrics-port", "0"],
+        ["controller", "--kubeconfig", kubeconfig, "--metrics-port", "0"],
+      ]) {
+        const res = await cli([...args, "--bus", `nats://${hostPort}`, "--nats-tls"]);
+        expect(res.code, res.out).toBe(1);
+        expect(res.out).toMatch(
+          /TLS was required \(--nats-tls\) but the server offers only plain text/,
+        );
+        expect(res.out).not.toContain("connected to NATS JetStream");
+      }
     });
   });
 });
