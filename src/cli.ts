@@ -48,6 +48,7 @@ Usage:
                                             run the EventSource/Sensor custom resources of a namespace
   sensorbus version
 
+${NATS_USAGE}
 Options for run:
   --bus memory|nats://host:port[,nats://...]  event bus (default: $NATS_URL, else memory)
   --dry-run                 render Kubernetes triggers to the log, never call a cluster
@@ -60,11 +61,11 @@ Options for run:
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
   --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
   --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
-
-${NATS_USAGE}`;
+`;
 
 const RUN_OPTIONS = {
   bus: { type: "string" },
+  ...NATS_OPTIONS,
   "dry-run": { type: "boolean" },
   kubeconfig: { type: "string" },
   "secrets-dir": { type: "string" },
@@ -75,7 +76,6 @@ const RUN_OPTIONS = {
   "metrics-port": { type: "string" },
   listen: { type: "string" },
   help: { type: "boolean", short: "h" },
-  ...NATS_OPTIONS,
 } as const satisfies ParseArgsConfig["options"];
 
 /** Entry point; returns the process exit code. The only place that reads argv or sets exit codes. */
@@ -171,8 +171,8 @@ async function runCommand(args: string[]): Promise<number> {
   const diagnostics = new Diagnostics(log);
   const runtime = await Runtime.start({
     loaded,
-    busUrl,
     busAuth,
+    busUrl,
     kube,
     dryRun,
     values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
