@@ -7,6 +7,7 @@ import { deadLettersCommand } from "./app/deadletters.js";
 import { Diagnostics } from "./app/diagnostics.js";
 import { formatExplanation, loadExplanation } from "./app/explain.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
+import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
 import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
@@ -48,6 +49,7 @@ Usage:
                                             run the EventSource/Sensor custom resources of a namespace
   sensorbus version
 
+${NATS_USAGE}
 Options for run:
   --bus memory|nats://host:port[,nats://...]  event bus (default: $NATS_URL, else memory)
   --dry-run                 render Kubernetes triggers to the log, never call a cluster
@@ -70,6 +72,7 @@ Options for run:
 
 const RUN_OPTIONS = {
   bus: { type: "string" },
+  ...NATS_OPTIONS,
   "dry-run": { type: "boolean" },
   kubeconfig: { type: "string" },
   "secrets-dir": { type: "string" },
@@ -175,10 +178,12 @@ async function runCommand(args: string[]): Promise<number> {
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
+  const busAuth = await natsAuthFromOptions(opts, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
   const diagnostics = new Diagnostics(log);
   const runtime = await Runtime.start({
     loaded,
+    busAuth,
     busUrl,
     kube,
     ...(kubeAccess ? { kubeAccess } : {}),
@@ -340,6 +345,7 @@ async function publishCommand(args: string[]): Promise<number> {
     "pubsub-topic": { type: "string" },
     project: { type: "string" },
     attribute: { type: "string", multiple: true },
+    ...NATS_OPTIONS,
   });
   if (opts.data === undefined) throw new ConfigError("publish needs --data");
   if (opts["pubsub-topic"]) {
@@ -365,6 +371,7 @@ async function publishCommand(args: string[]): Promise<number> {
   }
   const result = await publishToBus({
     busUrl: resolveBusUrl(opts.bus, process.env),
+    busAuth: await natsAuthFromOptions(opts, process.env),
     eventSource: opts["event-source"],
     eventName: opts.event,
     data: opts.data,
@@ -383,6 +390,7 @@ async function explainCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
     url: { type: "string" },
     bus: { type: "string" },
+    ...NATS_OPTIONS,
   });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1)
@@ -392,6 +400,7 @@ async function explainCommand(args: string[]): Promise<number> {
   const event = await loadExplanation({
     id,
     busUrl: opts.bus,
+    busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
     log: createLogger({ fd: 2, level: "warn" }),
   });
@@ -456,6 +465,7 @@ async function controllerCommand(args: string[]): Promise<number> {
   const metrics = new Metrics(namespace);
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
+    auth: await natsAuthFromOptions(opts, process.env),
   });
   const diagnostics = new Diagnostics(log);
   await diagnostics.useBus(bus);
