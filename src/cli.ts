@@ -7,6 +7,7 @@ import { deadLettersCommand } from "./app/deadletters.js";
 import { Diagnostics } from "./app/diagnostics.js";
 import { formatExplanation, loadExplanation } from "./app/explain.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
+import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
 import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
@@ -17,6 +18,7 @@ import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
+import { kubeAccessFromFlags } from "./k8s/scope.js";
 import { createLogger, silentLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { triggerRegistry } from "./triggers/registry.js";
@@ -47,6 +49,7 @@ Usage:
                                             run the EventSource/Sensor custom resources of a namespace
   sensorbus version
 
+${NATS_USAGE}
 Options for run:
   --bus memory|nats://host:port[,nats://...]  event bus (default: $NATS_URL, else memory)
   --dry-run                 render Kubernetes triggers to the log, never call a cluster
@@ -62,10 +65,17 @@ Options for run:
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
   --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
   --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
+  --impersonate             call Kubernetes for each Sensor/EventSource as its
+                            spec.template.serviceAccountName (Impersonate-User; always on in controller)
+  --confine-triggers        a Sensor's Kubernetes triggers act only in its own namespace, never on
+                            cluster-scoped objects (always on in controller)
+  --allow-trigger-namespaces NS,...     other namespaces triggers may act in (* for any)
+  --allow-cluster-scoped-triggers KIND,...  cluster-scoped kinds triggers may act on (* for any)
 `;
 
 const RUN_OPTIONS = {
   bus: { type: "string" },
+  ...NATS_OPTIONS,
   "dry-run": { type: "boolean" },
   kubeconfig: { type: "string" },
   "secrets-dir": { type: "string" },
@@ -76,6 +86,10 @@ const RUN_OPTIONS = {
   "drain-timeout": { type: "string" },
   "metrics-port": { type: "string" },
   listen: { type: "string" },
+  impersonate: { type: "boolean" },
+  "confine-triggers": { type: "boolean" },
+  "allow-trigger-namespaces": { type: "string" },
+  "allow-cluster-scoped-triggers": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -152,6 +166,7 @@ async function runCommand(args: string[]): Promise<number> {
     return 2;
   }
   const dryRun = opts["dry-run"] === true;
+  const kubeAccess = kubeAccessFromFlags("run", opts);
   const kube = dryRun
     ? undefined
     : loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
@@ -168,12 +183,15 @@ async function runCommand(args: string[]): Promise<number> {
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
+  const busAuth = await natsAuthFromOptions(opts, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
   const diagnostics = new Diagnostics(log);
   const runtime = await Runtime.start({
     loaded,
+    busAuth,
     busUrl,
     kube,
+    ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
     values: dirResolver({
       secretsDir: opts["secrets-dir"],
@@ -343,6 +361,7 @@ async function publishCommand(args: string[]): Promise<number> {
     "pubsub-topic": { type: "string" },
     project: { type: "string" },
     attribute: { type: "string", multiple: true },
+    ...NATS_OPTIONS,
   });
   if (opts.data === undefined) throw new ConfigError("publish needs --data");
   if (opts["pubsub-topic"]) {
@@ -368,6 +387,7 @@ async function publishCommand(args: string[]): Promise<number> {
   }
   const result = await publishToBus({
     busUrl: resolveBusUrl(opts.bus, process.env),
+    busAuth: await natsAuthFromOptions(opts, process.env),
     eventSource: opts["event-source"],
     eventName: opts.event,
     data: opts.data,
@@ -386,6 +406,7 @@ async function explainCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
     url: { type: "string" },
     bus: { type: "string" },
+    ...NATS_OPTIONS,
   });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1)
@@ -395,6 +416,7 @@ async function explainCommand(args: string[]): Promise<number> {
   const event = await loadExplanation({
     id,
     busUrl: opts.bus,
+    busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
     log: createLogger({ fd: 2, level: "warn" }),
   });
@@ -450,14 +472,16 @@ async function controllerCommand(args: string[]): Promise<number> {
   }
   const namespace = opts.namespace ?? kube.namespace;
   const dryRun = opts["dry-run"] === true;
+  const kubeAccess = kubeAccessFromFlags("controller", opts);
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
-  log.info({ kubernetes: kube.source, namespace, dryRun }, "controller mode");
+  log.info({ kubernetes: kube.source, namespace, dryRun, kubeAccess }, "controller mode");
   const metrics = new Metrics(namespace);
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
+    auth: await natsAuthFromOptions(opts, process.env),
   });
   const diagnostics = new Diagnostics(log);
   await diagnostics.useBus(bus);
@@ -465,6 +489,7 @@ async function controllerCommand(args: string[]): Promise<number> {
     bus,
     ownsBus: true,
     kube: dryRun ? undefined : kube,
+    ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
     values: dirResolver({
       secretsDir: opts["secrets-dir"],

@@ -92,6 +92,7 @@ export function checkDocument(doc: unknown): CheckResult {
   if (isObject(spec)) {
     if (kind === "Sensor") checkSensor(spec, findings);
     else checkEventSource(clone, spec, findings);
+    checkPodTemplate(spec, findings);
   }
   const unique = dedupe(findings);
   const ok = !unique.some((f) => f.severity === "error");
@@ -257,6 +258,27 @@ function stripNulls(value: unknown, schema: TSchema | undefined): unknown {
     out[k] = v === null ? v : stripNulls(v, mapValue);
   }
   return out;
+}
+
+// ----- spec.template (the pod Argo would run) --------------------------------------------------
+
+/**
+ * sensorbus runs every EventSource and Sensor in its own process, so of Argo's pod template only
+ * `serviceAccountName` has a meaning (the identity Kubernetes calls are made as, with
+ * `--impersonate` and in controller mode); each other field is warned about by name.
+ */
+function checkPodTemplate(spec: Obj, out: Finding[]): void {
+  const template = spec.template;
+  if (!isObject(template)) return;
+  for (const field of Object.keys(template)) {
+    if (field === "serviceAccountName") continue;
+    out.push(
+      warn(
+        join("/spec/template", field),
+        `template.${field} is ignored: sensorbus runs this in its own process, not in a pod of its own (only serviceAccountName is used, as the identity of its Kubernetes calls)`,
+      ),
+    );
+  }
 }
 
 /**
