@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { natsAuthFromOptions } from "../../../src/app/nats-options.js";
 import {
   clearSecrets,
   MIN_SUBSTRING_LENGTH,
@@ -96,5 +97,15 @@ describe("redaction by value", () => {
     expect(JSON.stringify(journal.recent())).not.toContain("journal-secret-value");
     expect(JSON.stringify(journal.triggers())).not.toContain("journal-secret-value");
     expect(journal.triggers()[0]!.lastError).toBe(`POST failed: ${REDACTED}`);
+  });
+
+  it("NATS credentials from flags' files or the environment are registered too", async () => {
+    await natsAuthFromOptions(
+      {},
+      { NATS_PASSWORD: "nats-pass-123456", NATS_TOKEN: "tok-abcdefgh" },
+    );
+    expect(redactString("auth failed for nats-pass-123456 / tok-abcdefgh")).toBe(
+      `auth failed for ${REDACTED} / ${REDACTED}`,
+    );
   });
 });
