@@ -14,7 +14,7 @@ import { replay } from "./app/replay.js";
 import { Runtime } from "./app/runtime.js";
 import { parseMetricsPort, serveObservability } from "./app/serve.js";
 import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
-import { dirResolver } from "./config/secrets.js";
+import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
@@ -57,6 +57,9 @@ Options for run:
                             ~/.kube/config, in-cluster)
   --secrets-dir DIR         Secrets as DIR/<name>/<key> (a mounted Secret volume layout)
   --configmaps-dir DIR      ConfigMaps as DIR/<name>/<key>
+  --secrets-layout flat|namespaced
+                            namespaced: both directories as DIR/<namespace>/<name>/<key>, each
+                            manifest reading its own namespace's (default flat: one namespace)
   --log-format json|pretty  (default json)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
@@ -77,6 +80,7 @@ const RUN_OPTIONS = {
   kubeconfig: { type: "string" },
   "secrets-dir": { type: "string" },
   "configmaps-dir": { type: "string" },
+  "secrets-layout": { type: "string" },
   "log-format": { type: "string" },
   "log-level": { type: "string" },
   "drain-timeout": { type: "string" },
@@ -152,7 +156,8 @@ async function runCommand(args: string[]): Promise<number> {
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
   const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
   const paths = positionals.length > 0 ? positionals : ["eventsources", "sensors"];
-  const loaded = await loadManifests(paths);
+  const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
+  const loaded = await loadManifests(paths, { secretsLayout });
   for (const p of loaded.problems.filter((x) => x.severity === "warning"))
     log.warn(formatProblem(p));
   if (hasErrors(loaded.problems)) {
@@ -188,7 +193,11 @@ async function runCommand(args: string[]): Promise<number> {
     kube,
     ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
     metrics,
     observer: diagnostics.observer,
@@ -223,7 +232,7 @@ async function runCommand(args: string[]): Promise<number> {
   const watcher = watchManifestFiles(
     paths,
     async () => {
-      const next = await loadManifests(paths);
+      const next = await loadManifests(paths, { secretsLayout });
       if (hasErrors(next.problems)) {
         for (const p of next.problems.filter((x) => x.severity === "error"))
           log.error(formatProblem(p));
@@ -265,11 +274,13 @@ async function runCommand(args: string[]): Promise<number> {
 }
 
 async function validateCommand(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {});
+  const { values: opts, positionals } = parse(args, { "secrets-layout": { type: "string" } });
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
+  const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
   // Progress on a terminal: one line rewritten in place, cleared before the results.
   const tty = process.stderr.isTTY === true;
   const result = await loadManifests(positionals, {
+    secretsLayout,
     ...(tty
       ? {
           onFile: (file: string, i: number, n: number) =>
@@ -295,6 +306,7 @@ async function replayCommand(args: string[]): Promise<number> {
     events: { type: "string" },
     "secrets-dir": { type: "string" },
     "configmaps-dir": { type: "string" },
+    "secrets-layout": { type: "string" },
   });
   if (!opts.sensor || !opts.events)
     throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
@@ -324,7 +336,11 @@ async function replayCommand(args: string[]): Promise<number> {
   for await (const line of replay(lines, {
     sensor: sensor.manifest,
     kinds,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
   })) {
     out.push(JSON.stringify(line));
@@ -475,7 +491,11 @@ async function controllerCommand(args: string[]): Promise<number> {
     kube: dryRun ? undefined : kube,
     ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
     metrics,
     observer: diagnostics.observer,

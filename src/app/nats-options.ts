@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { NatsAuth, NatsAuthField } from "../eventbus/index.js";
+import { registerSecret } from "../lib/redact.js";
 
 /**
  * The NATS credential and TLS flags, the same for every command that opens the bus (run,
@@ -96,6 +97,9 @@ export async function natsAuthFromOptions(
   await fromFile("cert", "nats-cert", "NATS_CERT");
   await fromFile("key", "nats-key", "NATS_KEY");
   if (auth.nkeySeed !== undefined) auth.nkeySeed = auth.nkeySeed.trim();
+  // Redacted by value in every output, as values read from --secrets-dir are (lib/redact.ts).
+  for (const secret of [auth.password, auth.token, auth.nkeySeed, auth.creds, auth.key])
+    if (typeof secret === "string") registerSecret(secret);
   const envTls = envStr("NATS_TLS")?.toLowerCase();
   if (envTls !== undefined && !["true", "1", "false", "0"].includes(envTls))
     problems.push(`$NATS_TLS: '${env.NATS_TLS}' is not true or false`);
