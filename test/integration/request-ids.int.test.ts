@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
 import type { LoadResult } from "../../src/config/load.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
+import { Journal } from "../../src/observability/journal.js";
 import { REDACTION } from "../../src/observability/logger.js";
 import { HttpSink } from "../support/http-sink.js";
 import { waitUntil } from "../support/nats-server.js";
@@ -38,6 +39,7 @@ function manifests(port: number, sinkUrl: string): LoadResult {
         open: { port: String(port), endpoint: "/open", method: "POST" },
         secure: { port: String(port), endpoint: "/secure", method: "POST", authSecret: auth },
         other: { port: String(port), endpoint: "/other", method: "POST", authSecret: auth },
+        bulk: { port: String(port), endpoint: "/bulk", method: "POST" },
       },
     },
   };
@@ -68,9 +70,28 @@ function manifests(port: number, sinkUrl: string): LoadResult {
       ],
     },
   };
+  const bulk: SensorManifest = {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Sensor",
+    metadata: { name: "bulk" },
+    spec: {
+      dependencies: [
+        {
+          name: "bulk",
+          eventSourceName: "hooks",
+          eventName: "bulk",
+          filters: { data: [{ path: "body.name", type: "string", value: ["^ok$"] }] },
+        },
+      ],
+      triggers: [{ template: { name: "record", log: {} } }],
+    },
+  };
   return {
     eventSources: [{ manifest: source, file: "test", doc: 0 }],
-    sensors: [{ manifest: sensor, file: "test", doc: 0 }],
+    sensors: [
+      { manifest: sensor, file: "test", doc: 0 },
+      { manifest: bulk, file: "test", doc: 1 },
+    ],
     problems: [],
   };
 }
@@ -79,6 +100,7 @@ describe("event ids across endpoints (memory bus)", () => {
   let sink: HttpSink;
   let runtime: Runtime;
   let port: number;
+  const journal = new Journal();
 
   beforeAll(async () => {
     sink = await new HttpSink().start();
@@ -90,6 +112,7 @@ describe("event ids across endpoints (memory bus)", () => {
       dryRun: true,
       values: { secret: async () => TOKEN, configMap: async () => "" },
       log,
+      observer: journal.observer(),
     });
   });
 
@@ -144,5 +167,29 @@ describe("event ids across endpoints (memory bus)", () => {
       .filter((l) => l.includes("again-5") && l.includes("duplicate event id"));
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, eventName: "secure" });
+  });
+
+  it("a 50 kB value rejected by a filter gives a bounded log line and journal reason (item 8)", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/bulk`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "a".repeat(51_200) }),
+    });
+    expect(res.status).toBe(200);
+    const id = res.headers.get("x-event-id")!;
+    await waitUntil(
+      () => journal.get(id)?.entries.some((e) => e.kind === "rejected") === true,
+      "the rejection to be journaled",
+    );
+    const entry = journal.get(id)!.entries.find((e) => e.kind === "rejected")!;
+    const reason = entry.kind === "rejected" ? entry.reason : "";
+    expect(reason.length).toBeLessThan(1_000);
+    expect(reason).toContain("…(51200 bytes)");
+    const line = chunks
+      .join("")
+      .split("\n")
+      .find((l) => l.includes("event rejected by dependency") && l.includes(id))!;
+    expect(line).toBeDefined();
+    expect(line.length).toBeLessThan(2_000);
   });
 });
