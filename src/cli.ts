@@ -12,6 +12,7 @@ import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
 import { Runtime } from "./app/runtime.js";
 import {
+  checkConsoleOptions,
   parseConsolePort,
   parseMetricsPort,
   readConsoleAuth,
@@ -184,6 +185,8 @@ async function runCommand(args: string[]): Promise<number> {
   else log.info({ kubernetes: kube.source }, "Kubernetes triggers use this cluster");
 
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
+  const consoleOptions = consoleListenOptions(opts, log);
+  await checkConsoleOptions(consoleOptions);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
@@ -219,7 +222,7 @@ async function runCommand(args: string[]): Promise<number> {
   if (served.url)
     log.info({ metrics: `${served.url}/metrics` }, "metrics and health endpoints listening");
   const consoleServed = await serveConsole({
-    ...consoleListenOptions(opts, log),
+    ...consoleOptions,
     routes: diagnostics.console(
       () => running,
       () => runtime.stuckTriggers(),
@@ -506,6 +509,8 @@ async function controllerCommand(args: string[]): Promise<number> {
   const namespace = opts.namespace ?? kube.namespace;
   const dryRun = opts["dry-run"] === true;
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
+  const consoleOptions = consoleListenOptions(opts, log);
+  await checkConsoleOptions(consoleOptions);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
@@ -540,7 +545,7 @@ async function controllerCommand(args: string[]): Promise<number> {
     throw err;
   });
   const consoleServed = await serveConsole({
-    ...consoleListenOptions(opts, log),
+    ...consoleOptions,
     routes: diagnostics.console(
       () => host.running(),
       () => host.stuckTriggers(),

@@ -148,6 +148,22 @@ export async function readConsoleAuth(files: {
 }
 
 /**
+ * Reads the console's credential files and refuses a non-loopback listener without them
+ * (ConfigError); `run` calls it before starting anything.
+ */
+export async function checkConsoleOptions(
+  options: Pick<ServeConsoleOptions, "port" | "host" | "tokenFile" | "basicAuthFile">,
+): Promise<ConsoleAuth | undefined> {
+  const auth = await readConsoleAuth(options);
+  if (options.port !== 0 && !auth && !isLoopbackListen(options.host)) {
+    throw new ConfigError(
+      `--console-listen ${options.host}: the console would be reachable from the network without credentials; give --console-token-file or --console-basic-auth-file (files from a Secret), or listen on 127.0.0.1`,
+    );
+  }
+  return auth;
+}
+
+/**
  * `--console-port`/`--console-listen` of `run` and `controller`: the web console and `/api/*` on
  * a listener of their own. Without credentials it may only listen on a loopback address: a
  * console reachable from the network must have `--console-token-file` or
@@ -155,12 +171,7 @@ export async function readConsoleAuth(files: {
  */
 export async function serveConsole(options: ServeConsoleOptions): Promise<ServedObservability> {
   if (options.port === 0) return { url: undefined, close: async () => undefined };
-  const auth = await readConsoleAuth(options);
-  if (!auth && !isLoopbackListen(options.host)) {
-    throw new ConfigError(
-      `--console-listen ${options.host}: the console would be reachable from the network without credentials; give --console-token-file or --console-basic-auth-file (files from a Secret), or listen on 127.0.0.1`,
-    );
-  }
+  const auth = await checkConsoleOptions(options);
   const allowedHosts = (options.allowedHosts ?? "")
     .split(",")
     .map((h) => h.trim())
