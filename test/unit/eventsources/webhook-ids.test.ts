@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { WebhookEventSpec, WebhookHmac } from "../../../src/config/types.js";
+import { checkDocument } from "../../../src/config/validate.js";
 import type { AdapterContext, EmitInput } from "../../../src/eventsources/types.js";
 import { buildServer, resolveHmac } from "../../../src/eventsources/webhook.js";
 import type { Logger } from "../../../src/observability/logger.js";
@@ -432,5 +433,39 @@ describe("JSON bodies", () => {
     });
     expect(ok.status).toBe(200);
     expect(emitted[0]!.data).toContain('"body":{"name":"Zoë 🚀"}');
+  });
+});
+
+describe("validate: hmac.timestamp", () => {
+  const doc = (timestamp: Record<string, string>) => ({
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "EventSource",
+    metadata: { name: "hooks" },
+    spec: {
+      webhook: {
+        hook: {
+          port: "12000",
+          endpoint: "/hook",
+          method: "POST",
+          hmac: { secret: { name: "s", key: "k" }, timestamp },
+        },
+      },
+    },
+  });
+
+  it("accepts a header with a maxAge and a signed layout", () => {
+    const r = checkDocument(doc({ header: "X-T", maxAge: "5m", signed: "v0:{timestamp}:{body}" }));
+    expect(r.findings.filter((f) => f.severity === "error")).toEqual([]);
+  });
+
+  it.each([
+    [{ header: "X-T", maxAge: "soon" }, "/spec/webhook/hook/hmac/timestamp/maxAge"],
+    [{ header: "X-T", maxAge: "10ms" }, "/spec/webhook/hook/hmac/timestamp/maxAge"],
+    [{ header: "X-T", signed: "{body}{timestamp}" }, "/spec/webhook/hook/hmac/timestamp/signed"],
+    [{ maxAge: "5m" }, "/spec/webhook/hook/hmac/timestamp"],
+  ])("refuses %j at %s", (timestamp, pointer) => {
+    const r = checkDocument(doc(timestamp));
+    const errors = r.findings.filter((f) => f.severity === "error");
+    expect(errors.map((f) => f.pointer).some((p) => p.startsWith(pointer))).toBe(true);
   });
 });
