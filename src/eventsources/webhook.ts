@@ -287,9 +287,12 @@ async function handle(
     if (err instanceof EventBusError) {
       log().warn({ err: errorMessage(err) }, "event not stored: answering 503");
       reply.header("Retry-After", "1");
-      const retry = err.maybeStored
-        ? "; it may have been stored all the same: a retry with the same ce-id is stored once"
-        : "";
+      // Only an id the sender chose (and sensorbus trusted) makes a retry land on the same event.
+      const retry = !err.maybeStored
+        ? ""
+        : inbound.id !== undefined
+          ? "; it may have been stored all the same: a retry with the same ce-id is stored once"
+          : "; it may have been stored all the same (this request's id was minted here: a retry is a new event)";
       return text(503, `failed to record event: ${errorMessage(err)}${retry}`);
     }
     log().error({ err }, "failed to record event");
