@@ -392,8 +392,19 @@ function checkHeaders(route: Route, req: FastifyRequest): string | undefined {
     if (parseSignature(route.hmac, value) === undefined) {
       return `Invalid signature header ${header}: expected ${prefix}<${HMAC_HEX_LENGTH[algorithm]} hex digits>`;
     }
+    const ts = route.hmac.timestamp;
+    if (ts && timestampHeader(ts.header, req) === undefined) {
+      return `Missing or invalid timestamp header ${ts.header}: expected Unix seconds`;
+    }
   }
   return undefined;
+}
+
+/** The `hmac.timestamp` header's value when it is Unix seconds (1 to 12 digits), else undefined. */
+function timestampHeader(name: string, req: FastifyRequest): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  const text = (Array.isArray(v) ? v[0] : v)?.trim() ?? "";
+  return /^\d{1,12}$/.test(text) ? text : undefined;
 }
 
 function signatureHeader(check: HmacCheck, req: FastifyRequest): string | undefined {
@@ -427,9 +438,8 @@ function verifySignature(
   const ts = check.timestamp;
   let seconds: number | undefined;
   if (ts) {
-    const v = req.headers[ts.header.toLowerCase()];
-    const text = (Array.isArray(v) ? v[0] : v)?.trim() ?? "";
-    if (!/^\d{1,12}$/.test(text)) {
+    const text = timestampHeader(ts.header, req);
+    if (text === undefined) {
       return `Missing or invalid timestamp header ${ts.header}: expected Unix seconds`;
     }
     seconds = Number(text);

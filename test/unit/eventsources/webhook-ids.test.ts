@@ -298,6 +298,20 @@ describe("hmac.timestamp", () => {
     expect(emitted).toHaveLength(0);
   });
 
+  it("checks the timestamp header's presence from the headers alone, before reading the body", async () => {
+    const { app, emitted } = await harness({ hmac, spec: { maxPayloadSize: 16 } });
+    const res = await app.inject({
+      method: "POST",
+      url: "/hook",
+      headers: { "content-type": "application/json", "x-hub-signature-256": sign("{}") },
+      payload: JSON.stringify({ big: "x".repeat(1_000) }),
+    });
+    // 401, not 413: the body of an unauthenticated request is never read.
+    expect(res.statusCode).toBe(401);
+    expect(res.body).toContain("Missing or invalid timestamp header X-Signature-Timestamp");
+    expect(emitted).toHaveLength(0);
+  });
+
   it("signs Slack's layout with `signed`", async () => {
     const { app, emitted } = await harness({
       hmac: {
