@@ -132,7 +132,8 @@ export async function* replay(
       yield { kind: "unmatched", eventId: event.id };
       continue;
     }
-    if (engine.isDuplicate("\u0000replay", event.id)) {
+    // As `run`: the dedupe key is (EventSource, event name, id).
+    if (engine.isDuplicate("\u0000replay", `${event.source} ${event.subject} ${event.id}`)) {
       yield { kind: "duplicate", eventId: event.id };
       continue;
     }
