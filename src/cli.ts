@@ -12,13 +12,21 @@ import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
 import { Runtime } from "./app/runtime.js";
-import { parseMetricsPort, serveObservability } from "./app/serve.js";
+import {
+  checkConsoleOptions,
+  parseConsolePort,
+  parseMetricsPort,
+  readConsoleAuth,
+  serveConsole,
+  serveObservability,
+} from "./app/serve.js";
 import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
 import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
 import { kubeAccessFromFlags } from "./k8s/scope.js";
+import type { Logger } from "./observability/logger.js";
 import { createLogger, silentLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { triggerRegistry } from "./triggers/registry.js";
@@ -36,10 +44,12 @@ Usage:
                                             put a test event on the JetStream bus
   sensorbus publish --pubsub-topic TOPIC --project ID --data TEXT [--attribute k=v ...]
                                             publish a message to a Pub/Sub topic ($PUBSUB_EMULATOR_HOST)
-  sensorbus explain EVENT_ID [--json] [--url URL | --bus nats://...]
+  sensorbus explain EVENT_ID [--json] [--url URL [--token-file PATH] | --bus nats://...]
                                             why a recent event did (not) fire: the journal of a
-                                            running sensorbus (--url, default http://127.0.0.1:7777)
-                                            or of JetStream (--bus)
+                                            running sensorbus's console (--url, default
+                                            http://127.0.0.1:7778; a bearer token from --token-file
+                                            or $SENSORBUS_CONSOLE_TOKEN, basic auth as
+                                            http://user:password@host) or of JetStream (--bus)
   sensorbus graph [FILE|DIR...] [--format mermaid|dot|json]
                                             EventSources -> dependencies -> triggers, with the
                                             cross-workflow links (default: eventsources/ sensors/)
@@ -71,6 +81,15 @@ Options for run:
                             cluster-scoped objects (always on in controller)
   --allow-trigger-namespaces NS,...     other namespaces triggers may act in (* for any)
   --allow-cluster-scoped-triggers KIND,...  cluster-scoped kinds triggers may act on (* for any)
+  --console-port N          web console /ui and its API /api/* (default 7778; 0 turns it off)
+  --console-listen ADDRESS  address of the console listener (default 127.0.0.1; another address
+                            needs --console-token-file or --console-basic-auth-file)
+  --console-token-file PATH bearer token the console requires (a mounted Secret key)
+  --console-basic-auth-file PATH
+                            user:password the console requires (basic auth, for browsers)
+  --console-allowed-hosts H1,H2
+                            Host header names the console answers besides loopback names and
+                            its listen address (DNS-rebinding defence)
 `;
 
 const RUN_OPTIONS = {
@@ -90,6 +109,11 @@ const RUN_OPTIONS = {
   "confine-triggers": { type: "boolean" },
   "allow-trigger-namespaces": { type: "string" },
   "allow-cluster-scoped-triggers": { type: "string" },
+  "console-port": { type: "string" },
+  "console-listen": { type: "string" },
+  "console-token-file": { type: "string" },
+  "console-basic-auth-file": { type: "string" },
+  "console-allowed-hosts": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -181,6 +205,8 @@ async function runCommand(args: string[]): Promise<number> {
   else log.info({ kubernetes: kube.source }, "Kubernetes triggers use this cluster");
 
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
+  const consoleOptions = consoleListenOptions(opts, log);
+  await checkConsoleOptions(consoleOptions);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
   const busAuth = await natsAuthFromOptions(opts, process.env);
@@ -216,18 +242,24 @@ async function runCommand(args: string[]): Promise<number> {
       stuckTriggers: () => runtime.stuckTriggers(),
     },
     sensors: () => runtime.sensors,
-    plugins: [
-      diagnostics.console(
-        () => running,
-        () => runtime.stuckTriggers(),
-      ),
-    ],
   }).catch(async (err) => {
     await runtime.stop(5_000);
     throw err;
   });
   if (served.url)
     log.info({ metrics: `${served.url}/metrics` }, "metrics and health endpoints listening");
+  const consoleServed = await serveConsole({
+    ...consoleOptions,
+    routes: diagnostics.console(
+      () => running,
+      () => runtime.stuckTriggers(),
+    ),
+  }).catch(async (err) => {
+    await served.close();
+    await runtime.stop(5_000);
+    throw err;
+  });
+  if (consoleServed.url) log.info({ console: `${consoleServed.url}/ui` }, "web console listening");
   // File mode: changed manifests are reloaded in place; an invalid edit keeps the running version.
   const watcher = watchManifestFiles(
     paths,
@@ -268,6 +300,7 @@ async function runCommand(args: string[]): Promise<number> {
     process.once("SIGINT", onSignal);
   });
   await served.close();
+  await consoleServed.close();
   log.info("stopped");
   log.flush?.();
   return 0;
@@ -401,12 +434,52 @@ async function publishCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The console listener's flags of `run` and `controller`. */
+function consoleListenOptions(
+  opts: {
+    "console-port"?: string | undefined;
+    "console-listen"?: string | undefined;
+    "console-token-file"?: string | undefined;
+    "console-basic-auth-file"?: string | undefined;
+    "console-allowed-hosts"?: string | undefined;
+  },
+  log: Logger,
+) {
+  return {
+    port: parseConsolePort(opts["console-port"]),
+    host: opts["console-listen"] ?? "127.0.0.1",
+    tokenFile: opts["console-token-file"],
+    basicAuthFile: opts["console-basic-auth-file"],
+    allowedHosts: opts["console-allowed-hosts"],
+    ...(opts["console-port"] === undefined
+      ? {
+          onDefaultPortBusy: (message: string) =>
+            log.warn(
+              { err: message },
+              "web console off: its default port 7778 is in use (give --console-port)",
+            ),
+        }
+      : {}),
+  };
+}
+
+/** `explain`'s bearer token: --token-file, else $SENSORBUS_CONSOLE_TOKEN, else none. */
+async function explainToken(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  if (file === undefined) return env.SENSORBUS_CONSOLE_TOKEN || undefined;
+  const auth = await readConsoleAuth({ tokenFile: file });
+  return auth?.bearerToken;
+}
+
 async function explainCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, {
     json: { type: "boolean" },
     url: { type: "string" },
     bus: { type: "string" },
     ...NATS_OPTIONS,
+    "token-file": { type: "string" },
   });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1)
@@ -418,6 +491,7 @@ async function explainCommand(args: string[]): Promise<number> {
     busUrl: opts.bus,
     busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
+    token: await explainToken(opts["token-file"], process.env),
     log: createLogger({ fd: 2, level: "warn" }),
   });
   if (!event) {
@@ -474,6 +548,8 @@ async function controllerCommand(args: string[]): Promise<number> {
   const dryRun = opts["dry-run"] === true;
   const kubeAccess = kubeAccessFromFlags("controller", opts);
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
+  const consoleOptions = consoleListenOptions(opts, log);
+  await checkConsoleOptions(consoleOptions);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
@@ -509,13 +585,18 @@ async function controllerCommand(args: string[]): Promise<number> {
     host: opts.listen ?? "127.0.0.1",
     health: { busConnected: () => bus.connected, stuckTriggers: () => host.stuckTriggers() },
     sensors: () => host.sensors.values(),
-    plugins: [
-      diagnostics.console(
-        () => host.running(),
-        () => host.stuckTriggers(),
-      ),
-    ],
   }).catch(async (err) => {
+    await host.close(5_000);
+    throw err;
+  });
+  const consoleServed = await serveConsole({
+    ...consoleOptions,
+    routes: diagnostics.console(
+      () => host.running(),
+      () => host.stuckTriggers(),
+    ),
+  }).catch(async (err) => {
+    await served.close();
     await host.close(5_000);
     throw err;
   });
@@ -543,6 +624,7 @@ async function controllerCommand(args: string[]): Promise<number> {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
     await served.close();
+    await consoleServed.close();
     kube.close();
   }
   log.info("stopped");

@@ -175,6 +175,12 @@ export class EventSourceRunner {
     };
     try {
       const res = await this.options.bus.publish(event);
+      if (res.duplicate) {
+        this.options.log.info(
+          { eventSourceName: this.name, eventName, eventID: id },
+          "duplicate event id: the bus already stored this event within its dedupe window, dropped",
+        );
+      }
       report(res.duplicate ? "duplicate" : "published");
       return { id, status: res.duplicate ? "duplicate" : "published" };
     } catch (err) {

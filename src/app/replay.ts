@@ -141,7 +141,8 @@ async function* replayLines(
       yield { kind: "unmatched", eventId: event.id };
       continue;
     }
-    if (engine.isDuplicate("\u0000replay", event.id)) {
+    // As `run`: the dedupe key is (EventSource, event name, id).
+    if (engine.isDuplicate("\u0000replay", `${event.source} ${event.subject} ${event.id}`)) {
       yield { kind: "duplicate", eventId: event.id };
       continue;
     }

@@ -348,8 +348,15 @@ export class SensorRunner {
   private async handle(plan: TriggerPlan, msg: BusMessage): Promise<void> {
     const event = msg.event;
     const log = this.log.child({ triggerName: plan.name, eventID: event.id });
-    if (msg.deliveryCount === 1 && this.engine.isDuplicate(plan.name, event.id)) {
-      log.debug("duplicate event id: skipped");
+    // Dedupe per (EventSource, event name, id): an id seen on one endpoint never hides another's.
+    if (
+      msg.deliveryCount === 1 &&
+      this.engine.isDuplicate(plan.name, `${event.source} ${event.subject} ${event.id}`)
+    ) {
+      log.info(
+        { eventSourceName: event.source, eventName: event.subject },
+        "duplicate event id within the dedupe window: skipped",
+      );
       return;
     }
     const replay = msg.replayFor;

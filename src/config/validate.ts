@@ -403,6 +403,33 @@ function checkWebhook(entry: Obj, at: string, out: Finding[]): void {
   if (typeof entry.maxPayloadSize === "number" && entry.maxPayloadSize <= 0) {
     out.push(warn(join(at, "maxPayloadSize"), "maxPayloadSize <= 0 refuses every POST body"));
   }
+  checkHmacTimestamp(entry, at, out);
+}
+
+/** `hmac.timestamp` (sensorbus extension): what the webhook refuses at start, said up front. */
+function checkHmacTimestamp(entry: Obj, at: string, out: Finding[]): void {
+  const hmac = entry.hmac as Obj | undefined;
+  const ts = hmac && typeof hmac === "object" ? (hmac.timestamp as Obj | undefined) : undefined;
+  if (!ts || typeof ts !== "object") return;
+  const where = join(at, "hmac", "timestamp");
+  if (typeof ts.maxAge === "string") {
+    const nanos = parseDuration(ts.maxAge);
+    if (nanos === undefined || nanos < 1_000_000_000n)
+      out.push(err(join(where, "maxAge"), `'${ts.maxAge}' is not a Go duration of at least 1s`));
+  }
+  if (typeof ts.signed === "string") {
+    const t = ts.signed.indexOf("{timestamp}");
+    const b = ts.signed.indexOf("{body}");
+    if (
+      t < 0 ||
+      b < t ||
+      ts.signed.indexOf("{timestamp}", t + 1) >= 0 ||
+      ts.signed.indexOf("{body}", b + 1) >= 0
+    )
+      out.push(
+        err(join(where, "signed"), `'${ts.signed}' must hold {timestamp} once, then {body} once`),
+      );
+  }
 }
 
 function checkPubSub(entry: Obj, at: string, out: Finding[]): void {
