@@ -1,4 +1,6 @@
-import { compileRe2 } from "../govaluate.js";
+import { isBudgetExceeded } from "../budget.js";
+import type { GoRegexp } from "../re2.js";
+import { compileGoRegexp, goQuoteMeta } from "../re2.js";
 /**
  * Sprig v3 functions (Masterminds/sprig GenericFuncMap) with their Go signatures, so argument
  * type errors match Go's, and sprig's coercions (spf13/cast for int/int64/float64, strval for
@@ -389,132 +391,29 @@ function adler32(s: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Regular expressions (RE2 syntax mapped onto JS RegExp)
+// Regular expressions: Go's regexp on RE2 (lib/re2.ts), linear in the input for every pattern
 
-const REGEX_CACHE = new Map<string, RegExp | string>();
-
-/**
- * Compiles a Go (RE2) pattern through the one RE2 translation sensorbus has (lib/govaluate.ts:
- * linear-time engine where possible); returns the JS RegExp (global) or a Go-style error string.
- */
-export function compileGoRegex(pattern: string): RegExp | string {
-  const hit = REGEX_CACHE.get(pattern);
-  if (hit !== undefined) return hit;
-  let re: RegExp | string;
+/** Compiles a Go (RE2) pattern; returns it, or Go's `error parsing regexp: ...` text. */
+export function compileGoRegex(pattern: string): GoRegexp | string {
   try {
-    const base = compileRe2(pattern);
-    re = new RegExp(base.source, base.flags.includes("g") ? base.flags : `${base.flags}g`);
+    return compileGoRegexp(pattern);
   } catch (err) {
-    re = err instanceof Error ? err.message : regexError(pattern, String(err));
+    if (isBudgetExceeded(err)) throw err;
+    return (err as Error).message;
   }
-  if (REGEX_CACHE.size > 500) REGEX_CACHE.clear();
-  REGEX_CACHE.set(pattern, re);
-  return re;
 }
 
-function regexError(pattern: string, msg: string): string {
-  return `error parsing regexp: ${msg.replace(/^Invalid regular expression: /, "")}: \`${pattern}\``;
-}
-
-function mustRegex(pattern: string): RegExp {
+/** regexp.MustCompile as sprig's non-must functions call it: a bad pattern fails the template. */
+function mustRegex(pattern: string): GoRegexp {
   const re = compileGoRegex(pattern);
   if (typeof re === "string")
     throw new FuncError(`regexp: Compile(${goQuoteString(pattern)}): ${re}`);
   return re;
 }
 
-/** Go's Regexp.FindAll…Index loop, including its empty-match rules. */
-function findAll(re: RegExp, s: string, n: number): RegExpExecArray[] {
-  const out: RegExpExecArray[] = [];
-  if (n === 0) return out;
-  let pos = 0;
-  let prevEnd = -1;
-  while ((n < 0 || out.length < n) && pos <= s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m) break;
-    const start = m.index;
-    const end = start + m[0].length;
-    let accept = true;
-    if (end === start) {
-      if (start === prevEnd) accept = false;
-      const cp = s.codePointAt(start);
-      pos = start + (cp !== undefined && cp > 0xffff ? 2 : 1);
-      if (start >= s.length) pos = s.length + 1;
-    } else pos = end;
-    prevEnd = end;
-    if (accept) out.push(m);
-    if (out.length > MAX_BUILD) throw new FuncError("too many matches");
-  }
+function checkedBuild<T extends string | string[]>(out: T): T {
+  if (out.length > MAX_BUILD) throw new FuncError("result too large");
   return out;
-}
-
-/** Regexp.Expand template: $1, ${1}, $name, ${name}, $$. */
-function expand(template: string, m: RegExpExecArray): string {
-  let out = "";
-  let i = 0;
-  while (i < template.length) {
-    const c = template[i]!;
-    if (c !== "$") {
-      out += c;
-      i++;
-      continue;
-    }
-    if (template[i + 1] === "$") {
-      out += "$";
-      i += 2;
-      continue;
-    }
-    let name: string | undefined;
-    let len = 0;
-    const brace = /^\$\{([A-Za-z0-9_]+)\}/.exec(template.slice(i));
-    const bare = /^\$([A-Za-z0-9_]+)/.exec(template.slice(i));
-    if (brace) {
-      name = brace[1];
-      len = brace[0].length;
-    } else if (bare) {
-      name = bare[1];
-      len = bare[0].length;
-    }
-    if (name === undefined) {
-      out += "$";
-      i++;
-      continue;
-    }
-    i += len;
-    if (/^[0-9]+$/.test(name)) {
-      const idx = Number(name);
-      out += idx < m.length ? (m[idx] ?? "") : "";
-    } else out += m.groups?.[name] ?? "";
-  }
-  return out;
-}
-
-function replaceAll(re: RegExp, s: string, repl: (m: RegExpExecArray) => string): string {
-  let out = "";
-  let last = 0;
-  for (const m of findAll(re, s, -1)) {
-    out += s.slice(last, m.index) + repl(m);
-    last = m.index + m[0].length;
-    if (out.length > MAX_BUILD) throw new FuncError("result too large");
-  }
-  return out + s.slice(last);
-}
-
-function regexSplit(re: RegExp, s: string, n: number): string[] {
-  if (n === 0) return tagType([], "[]string");
-  if (re.source !== "(?:)" && s === "") return tagType([""], "[]string");
-  const out: string[] = [];
-  let beg = 0;
-  let end = 0;
-  for (const m of findAll(re, s, n)) {
-    if (n > 0 && out.length === n - 1) break;
-    end = m.index;
-    if (m.index + m[0].length !== 0) out.push(s.slice(beg, end));
-    beg = m.index + m[0].length;
-  }
-  if (end !== s.length) out.push(s.slice(beg));
-  return tagType(out, "[]string");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1496,30 +1395,27 @@ export const SPRIG: Record<string, FuncDef> = {
   regexMatch: def([S, S], ([r, s]) => {
     const re = compileGoRegex(str(r));
     if (typeof re === "string") return false;
-    re.lastIndex = 0;
-    return re.test(str(s));
+    return re.matchString(str(s));
   }),
   mustRegexMatch: def([S, S], ([r, s]) => {
     const re = compileGoRegex(str(r));
     if (typeof re === "string") throw new FuncError(re);
-    re.lastIndex = 0;
-    return re.test(str(s));
+    return re.matchString(str(s));
   }),
-  regexFind: def([S, S], ([r, s]) => findAll(mustRegex(str(r)), str(s), 1)[0]?.[0] ?? ""),
+  regexFind: def([S, S], ([r, s]) => mustRegex(str(r)).findString(str(s))),
   regexFindAll: def([S, S, I], ([r, s, n]) =>
-    tagType(
-      findAll(mustRegex(str(r)), str(s), num(n)).map((m) => m[0]),
-      "[]string",
-    ),
+    tagType(checkedBuild(mustRegex(str(r)).findAllString(str(s), num(n))), "[]string"),
   ),
   regexReplaceAll: def([S, S, S], ([r, s, repl]) =>
-    replaceAll(mustRegex(str(r)), str(s), (m) => expand(str(repl), m)),
+    checkedBuild(mustRegex(str(r)).replaceAllString(str(s), str(repl))),
   ),
   regexReplaceAllLiteral: def([S, S, S], ([r, s, repl]) =>
-    replaceAll(mustRegex(str(r)), str(s), () => str(repl)),
+    checkedBuild(mustRegex(str(r)).replaceAllLiteralString(str(s), str(repl))),
   ),
-  regexSplit: def([S, S, I], ([r, s, n]) => regexSplit(mustRegex(str(r)), str(s), num(n))),
-  regexQuoteMeta: def([S], ([s]) => str(s).replace(/[\\.+*?()|[\]{}^$]/g, "\\$&")),
+  regexSplit: def([S, S, I], ([r, s, n]) =>
+    tagType(checkedBuild(mustRegex(str(r)).split(str(s), num(n))), "[]string"),
+  ),
+  regexQuoteMeta: def([S], ([s]) => goQuoteMeta(str(s))),
 };
 
 function structuredCloneValue(v: unknown): unknown {

@@ -75,7 +75,7 @@ function evaluateOne(f: DataFilter, data: string): StepResult {
       for (const v of values) {
         const re = goRegexp(v);
         if (typeof re === "string") return { error: re };
-        const match = re.test(operand.text);
+        const match = re.matchString(operand.text);
         if ((cmp === "=" || cmp === "") && match) return true;
         if (cmp === "!=" && !match) return true;
       }

@@ -1,4 +1,5 @@
-import { compileRe2 } from "../../lib/govaluate.js";
+import type { GoRegexp } from "../../lib/re2.js";
+import { compileGoRegexp } from "../../lib/re2.js";
 
 /** Go's strconv and regexp behaviour where it leaks into filter results. */
 
@@ -43,13 +44,12 @@ export function goParseFloat(s: string): number | string {
 }
 
 /**
- * Compiles an RE2 pattern for an unanchored match (Go's regexp.Match), through the one RE2
- * translation sensorbus has (lib/govaluate.ts: linear-time engine where possible). Returns Go's
- * style of error text for patterns that do not compile.
+ * Compiles a Go (RE2) pattern for an unanchored match (Go's regexp.Match) on lib/re2.ts: linear
+ * time for every pattern. Returns Go's error text for patterns that do not compile.
  */
-export function goRegexp(pattern: string): RegExp | string {
+export function goRegexp(pattern: string): GoRegexp | string {
   try {
-    return compileRe2(pattern);
+    return compileGoRegexp(pattern);
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
