@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { RunnerHost, runController } from "./app/controller.js";
 import { deadLettersCommand } from "./app/deadletters.js";
 import { Diagnostics } from "./app/diagnostics.js";
+import { applyEvaluationSettings } from "./app/evaluation-settings.js";
 import { formatExplanation, loadExplanation } from "./app/explain.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
 import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
@@ -59,6 +60,11 @@ Options for run:
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
   --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
   --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
+  --evaluation-budget DURATION
+                            time one filter, transform or template evaluation may take
+                            before the event is rejected (default 100ms; 0 turns it off)
+  --template-env NAME,...   environment variables sprig's env/expandenv may read (default:
+                            $SENSORBUS_TEMPLATE_ENV, else none)
 `;
 
 const RUN_OPTIONS = {
@@ -72,6 +78,8 @@ const RUN_OPTIONS = {
   "drain-timeout": { type: "string" },
   "metrics-port": { type: "string" },
   listen: { type: "string" },
+  "evaluation-budget": { type: "string" },
+  "template-env": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -162,6 +170,12 @@ async function runCommand(args: string[]): Promise<number> {
 
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
+  const evaluation = applyEvaluationSettings(
+    { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
+    process.env,
+    metrics,
+  );
+  log.info(evaluation, "evaluation budget and template environment");
   const busUrl = resolveBusUrl(opts.bus, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
   const diagnostics = new Diagnostics(log);
@@ -440,6 +454,12 @@ async function controllerCommand(args: string[]): Promise<number> {
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
   log.info({ kubernetes: kube.source, namespace, dryRun }, "controller mode");
   const metrics = new Metrics(namespace);
+  const evaluation = applyEvaluationSettings(
+    { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
+    process.env,
+    metrics,
+  );
+  log.info(evaluation, "evaluation budget and template environment");
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
   });

@@ -12,6 +12,39 @@
 /** Default budget per evaluation, ms (the `run` flag `--evaluation-budget` changes it). */
 export const DEFAULT_EVALUATION_BUDGET_MS = 100;
 
+/** The budget evaluations run with (process-wide; `run --evaluation-budget`). */
+let configuredMs = DEFAULT_EVALUATION_BUDGET_MS;
+
+/** Sets the budget every evaluation runs with, ms (<= 0: none). */
+export function setEvaluationBudget(ms: number): void {
+  configuredMs = ms;
+}
+
+/** The budget evaluations run with, ms. */
+export function evaluationBudgetMs(): number {
+  return configuredMs;
+}
+
+/** An evaluation stopped by its budget: `kind` is data, expr, script, transform, template, … */
+export interface BudgetExceededReport {
+  kind: string;
+  /** The Sensor or EventSource whose evaluation it was. */
+  scope: string;
+  budgetMs: number;
+}
+
+let listener: ((report: BudgetExceededReport) => void) | undefined;
+
+/** Installs the one listener told about every evaluation stopped by its budget (metrics). */
+export function onBudgetExceeded(fn: ((report: BudgetExceededReport) => void) | undefined): void {
+  listener = fn;
+}
+
+/** Called where an evaluation stopped by its budget is rejected (once per evaluation). */
+export function reportBudgetExceeded(report: BudgetExceededReport): void {
+  listener?.(report);
+}
+
 /** The clock read for deadlines (ms); injectable so tests need not depend on real time. */
 let clock: () => number = () => performance.now();
 let deadline = Number.POSITIVE_INFINITY;

@@ -8,6 +8,8 @@
  * value in place.
  */
 
+import { checkBudget, isBudgetExceeded } from "./budget.js";
+
 export type GType = "String" | "Number" | "True" | "False" | "Null" | "JSON";
 
 /** The value found at a path. */
@@ -100,7 +102,8 @@ export function validValueEnd(s: string, i: number): number {
 export function rawGet(json: string, path: string): RawResult {
   try {
     return get(json, path);
-  } catch {
+  } catch (err) {
+    if (isBudgetExceeded(err)) throw err;
     // Only reachable through pathological nesting (stack exhaustion): report a miss.
     return none();
   }
@@ -675,6 +678,7 @@ function wildMatch(str: string, pattern: string): boolean {
       }
     }
     if (starP < 0) return false;
+    checkBudget();
     pi = starP + 1;
     si = ++starS;
   }

@@ -2,7 +2,9 @@ import type { CloudEvent } from "../cloudevents/event.js";
 import { eventContext, isKnownJsonData } from "../cloudevents/event.js";
 import type { EventDependency, SensorManifest, Trigger } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
+import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { ExpiringMap } from "../lib/fifo.js";
+import { LuaTimeoutError } from "../lib/lua.js";
 import type { Condition } from "./conditions.js";
 import { evaluateCondition, parseCondition } from "./conditions.js";
 import type { CorrelationSpec, CorrelationStore, ExpiredMatch } from "./correlation.js";
@@ -42,7 +44,13 @@ export interface TriggerPlan {
 
 export type DependencyResult =
   | { accepted: true; dependency: string; event: CloudEvent }
-  | { accepted: false; dependency: string; reason: string };
+  | {
+      accepted: false;
+      dependency: string;
+      reason: string;
+      /** The evaluation that was stopped by its budget (data, expr, script, transform). */
+      budget?: string;
+    };
 
 export interface EngineOptions {
   state: ConditionStateStore;
@@ -152,9 +160,14 @@ export class SensorEngine {
     plan?: TriggerPlan,
   ): Promise<DependencyResult> {
     let ev = event;
+    const budgetMs = evaluationBudgetMs();
     try {
-      ev = await applyTransform(dep.transform, event);
+      ev = await applyTransform(dep.transform, event, budgetMs);
     } catch (err) {
+      if (err instanceof LuaTimeoutError) {
+        reportBudgetExceeded({ kind: "transform", scope: this.name, budgetMs: err.budgetMs });
+        return { accepted: false, dependency: dep.name, reason: err.message, budget: "transform" };
+      }
       return {
         accepted: false,
         dependency: dep.name,
@@ -167,7 +180,17 @@ export class SensorEngine {
       data: ev.data,
       dataIsJson: isKnownJsonData(ev),
       timeMs: Number.isNaN(timeMs) ? this.now() : timeMs,
+      budgetMs,
     });
+    if (outcome.budget) {
+      reportBudgetExceeded({ kind: outcome.budget, scope: this.name, budgetMs });
+      return {
+        accepted: false,
+        dependency: dep.name,
+        reason: outcome.error ?? "",
+        budget: outcome.budget,
+      };
+    }
     if (outcome.error) return { accepted: false, dependency: dep.name, reason: outcome.error };
     if (!outcome.pass) {
       return {

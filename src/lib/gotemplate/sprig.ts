@@ -1,4 +1,4 @@
-import { isBudgetExceeded } from "../budget.js";
+import { chargeBudget, isBudgetExceeded } from "../budget.js";
 import type { GoRegexp } from "../re2.js";
 import { compileGoRegexp, goQuoteMeta } from "../re2.js";
 /**
@@ -42,6 +42,7 @@ const bigMin = (a: bigint, b: bigint): bigint => (a <= b ? a : b);
 
 function checkSize(n: number): void {
   if (n > MAX_BUILD) throw new FuncError(`result too large (${n} > ${MAX_BUILD})`);
+  chargeBudget(n);
 }
 
 function setKey(d: Dict, k: string, v: unknown): void {
@@ -556,6 +557,11 @@ function randomFrom(alphabet: string, count: bigint): string {
   return out;
 }
 
+/** os.Getenv over the template environment: own variables only ("" when unset). */
+function envLookup(env: Record<string, string | undefined>, name: string): string {
+  return Object.hasOwn(env, name) ? (env[name] ?? "") : "";
+}
+
 function expandEnv(s: string, env: Record<string, string | undefined>): string {
   const special = (c: string | undefined) => c !== undefined && /[*#$@!?\-0-9]/.test(c);
   let out = "";
@@ -594,7 +600,7 @@ function expandEnv(s: string, env: Record<string, string | undefined>): string {
     if (name === "" && w > 0) {
       // invalid syntax: eaten
     } else if (name === "") out += "$";
-    else out += env[name] ?? "";
+    else out += envLookup(env, name);
     i += 1 + w;
   }
   return out;
@@ -1169,7 +1175,7 @@ export const SPRIG: Record<string, FuncDef> = {
   kindIs: def([S, A], ([t, v]) => t === goKind(v)),
   deepEqual: def([A, A], ([a, b]) => deepEqual(a, b)),
   // OS
-  env: def([S], ([k], ctx) => ctx.env[str(k)] ?? ""),
+  env: def([S], ([k], ctx) => envLookup(ctx.env, str(k))),
   expandenv: def([S], ([s], ctx) => expandEnv(str(s), ctx.env)),
   // Paths
   base: def([S], ([p]) => {

@@ -1,5 +1,6 @@
 import type { DataFilter } from "../../config/types.js";
 import { errorMessage } from "../../errors.js";
+import { isBudgetExceeded } from "../../lib/budget.js";
 import { gjsonGet, gjsonValid } from "../../lib/gjson.js";
 import { compileTemplate } from "../../lib/gotemplate/index.js";
 import { goParseBool, goParseFloat, goRegexp } from "./go-values.js";
@@ -42,6 +43,7 @@ function evaluateOne(f: DataFilter, data: string): StepResult {
     try {
       out = compileTemplate(f.template).execute({ Input: res.text });
     } catch (err) {
+      if (isBudgetExceeded(err)) throw err;
       return { error: errorMessage(err) };
     }
     if (out === "" || out === "<no value>") {
