@@ -93,6 +93,17 @@ export function withBudget<T>(what: string, ms: number, fn: () => T): T {
   }
 }
 
+/** Time left to the running evaluation's deadline, ms (+Infinity outside a budget). */
+export function remainingBudgetMs(): number {
+  if (deadline === Number.POSITIVE_INFINITY) return deadline;
+  return deadline - clock();
+}
+
+/** Throws the running evaluation's BudgetExceededError (its work cannot finish in time). */
+export function exceedBudget(): never {
+  throw new BudgetExceededError(label, budgetMs);
+}
+
 /** One interpreter step: throws BudgetExceededError once the running evaluation's deadline passed. */
 export function checkBudget(): void {
   if (deadline === Number.POSITIVE_INFINITY) return;

@@ -1,5 +1,11 @@
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  Worker,
+} from "node:worker_threads";
 import { RE2JS } from "re2js";
-import { chargeBudget } from "./budget.js";
+import { chargeBudget, exceedBudget, remainingBudgetMs } from "./budget.js";
 
 /**
  * Go's `regexp` package for every pattern a manifest or an event supplies, on re2js (a pure
@@ -98,6 +104,8 @@ interface Re2Core {
 export class GoRegexp {
   private readonly core: Re2Core;
   private readonly names: Record<string, number>;
+  /** RE2 program size: a match costs up to this many steps per input character. */
+  private readonly size: number;
 
   constructor(
     /** The pattern as written (Go's String()). */
@@ -105,6 +113,10 @@ export class GoRegexp {
     compiled: RE2JS,
   ) {
     this.core = compiled.re2() as unknown as Re2Core;
+    this.size = compiled.programSize();
+    // A pattern this large will send searches over long inputs to the worker: start it now, so
+    // the first such search does not spend its budget waiting for the worker to load.
+    if (this.size > PREWARM_SIZE) searchWorker ??= startSearchWorker();
     this.names = this.core.namedGroups ?? {};
   }
 
@@ -122,37 +134,37 @@ export class GoRegexp {
 
   /** MatchString: is there a match anywhere in s (unanchored). */
   matchString(s: string): boolean {
-    return charged(s, () => this.core.findIndex(s)) !== null;
+    return this.run("findIndex", s) !== null;
   }
 
   /** FindString: the leftmost match, "" when none. */
   findString(s: string): string {
-    const m = charged(s, () => this.core.findIndex(s));
+    const m = this.run("findIndex", s);
     return m ? s.slice(m[0], m[1]) : "";
   }
 
   /** FindStringIndex: [start, end] of the leftmost match, or null. */
   findStringIndex(s: string): [number, number] | null {
-    const m = charged(s, () => this.core.findIndex(s));
+    const m = this.run("findIndex", s);
     return m ? [m[0]!, m[1]!] : null;
   }
 
   /** FindStringSubmatch: the match and its groups (unmatched groups ""), or null. */
   findStringSubmatch(s: string): string[] | null {
-    const m = charged(s, () => this.core.findSubmatchIndex(s));
+    const m = this.run("findSubmatchIndex", s);
     return m ? groupsOf(s, m) : null;
   }
 
   /** FindAllStringSubmatchIndex(s, n): n < 0 = all. Go's rules for empty matches. */
   findAllStringSubmatchIndex(s: string, n: number): number[][] {
     if (n === 0) return [];
-    return charged(s, () => this.core.findAllSubmatchIndex(s, n)) ?? [];
+    return this.run("findAllSubmatchIndex", s, n) ?? [];
   }
 
   /** FindAllString(s, n): n < 0 = all matches; [] when none (Go: nil). */
   findAllString(s: string, n: number): string[] {
     if (n === 0) return [];
-    return (charged(s, () => this.core.findAllIndex(s, n)) ?? []).map((m) => s.slice(m[0], m[1]));
+    return (this.run("findAllIndex", s, n) ?? []).map((m) => s.slice(m[0], m[1]));
   }
 
   /** FindAllStringSubmatch(s, n). */
@@ -179,7 +191,7 @@ export class GoRegexp {
   split(s: string, n: number): string[] {
     if (n === 0) return [];
     if (this.source.length > 0 && s.length === 0) return [""];
-    const matches = charged(s, () => this.core.findAllIndex(s, n)) ?? [];
+    const matches = this.run("findAllIndex", s, n) ?? [];
     const out: string[] = [];
     let beg = 0;
     let end = 0;
@@ -227,8 +239,27 @@ export class GoRegexp {
     return out;
   }
 
+  /**
+   * One RE2 search over `s`. Linear in `s`, but a large program (counted repetition: `(a|aa){1,1000}`
+   * is 7,000 instructions) makes the linear factor large, and a search cannot be interrupted. So
+   * under an evaluation budget a search whose worst case (program size x input length) could
+   * outlast it runs on a worker thread, and the caller waits at most the remaining budget for it.
+   */
+  private run<O extends SearchOp>(op: O, s: string, n = -1): ReturnType<Re2Core[O]> {
+    chargeBudget(s.length);
+    const remaining = remainingBudgetMs();
+    let out: ReturnType<Re2Core[O]>;
+    if (remaining !== Number.POSITIVE_INFINITY && this.size * (s.length + 1) > INLINE_STEPS) {
+      out = offloadSearch(this.source, op, s, n, remaining) as ReturnType<Re2Core[O]>;
+    } else {
+      out = (this.core[op] as (s: string, n: number) => unknown)(s, n) as ReturnType<Re2Core[O]>;
+    }
+    chargeBudget(s.length);
+    return out;
+  }
+
   private replaceWith(src: string, repl: (m: number[]) => string): string {
-    const matches = charged(src, () => this.core.findAllSubmatchIndex(src, -1)) ?? [];
+    const matches = this.run("findAllSubmatchIndex", src, -1) ?? [];
     if (matches.length === 0) return src;
     let out = "";
     let last = 0;
@@ -240,14 +271,6 @@ export class GoRegexp {
     }
     return out + src.slice(last);
   }
-}
-
-/** Runs one match over `s`, charging the budget for the input before and after. */
-function charged<T>(s: string, match: () => T): T {
-  chargeBudget(s.length);
-  const r = match();
-  chargeBudget(s.length);
-  return r;
 }
 
 function groupsOf(s: string, m: readonly number[]): string[] {
@@ -277,4 +300,98 @@ function extractRef(t: string, at: number): { name: string; num: number; next: n
     num = Number(name);
   }
   return { name, num, next: i };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Searches that could outlast the budget: on a worker thread, waited for synchronously.
+
+type SearchOp = "findIndex" | "findSubmatchIndex" | "findAllIndex" | "findAllSubmatchIndex";
+
+/** Program steps (program size x input length) a search may take inline (a few ms at worst). */
+const INLINE_STEPS = 500_000;
+/** Program size from which compiling a pattern starts the search worker. */
+const PREWARM_SIZE = 100;
+
+const SEARCH_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { port, flag } = workerData;
+const signal = new Int32Array(flag);
+const loaded = import(workerData.url);
+const cache = new Map();
+parentPort.on("message", async ({ pattern, op, s, n }) => {
+  let reply;
+  try {
+    const { RE2JS } = await loaded;
+    let re = cache.get(pattern);
+    if (!re) {
+      if (cache.size > 64) cache.clear();
+      re = RE2JS.compile(pattern).re2();
+      cache.set(pattern, re);
+    }
+    reply = { ok: true, value: re[op](s, n) };
+  } catch (err) {
+    reply = { ok: false, error: String((err && err.message) || err) };
+  }
+  port.postMessage(reply);
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+});
+`;
+
+interface SearchWorker {
+  worker: Worker;
+  port: MessagePort;
+  signal: Int32Array;
+}
+
+let searchWorker: SearchWorker | undefined;
+
+function startSearchWorker(): SearchWorker {
+  const channel = new MessageChannel();
+  const flag = new SharedArrayBuffer(4);
+  const worker = new Worker(SEARCH_WORKER, {
+    eval: true,
+    workerData: { url: import.meta.resolve("re2js"), port: channel.port2, flag },
+    transferList: [channel.port2],
+  });
+  worker.unref();
+  channel.port1.unref();
+  const self: SearchWorker = { worker, port: channel.port1, signal: new Int32Array(flag) };
+  const forget = () => {
+    if (searchWorker === self) searchWorker = undefined;
+  };
+  worker.on("error", forget);
+  worker.on("exit", forget);
+  return self;
+}
+
+/**
+ * Runs `op` on the search worker and blocks for its answer at most `waitMs`; past that the worker
+ * is stopped (its search with it) and the budget is exceeded.
+ */
+function offloadSearch(
+  pattern: string,
+  op: SearchOp,
+  s: string,
+  n: number,
+  waitMs: number,
+): unknown {
+  if (waitMs <= 0) exceedBudget();
+  searchWorker ??= startSearchWorker();
+  const w = searchWorker;
+  Atomics.store(w.signal, 0, 0);
+  w.worker.postMessage({ pattern, op, s, n });
+  const waited = Atomics.wait(w.signal, 0, 0, Math.ceil(waitMs));
+  const reply = receiveMessageOnPort(w.port)?.message as
+    | { ok: true; value: unknown }
+    | { ok: false; error: string }
+    | undefined;
+  if (waited === "timed-out" || reply === undefined) {
+    searchWorker = undefined;
+    void w.worker.terminate();
+    w.port.close();
+    exceedBudget();
+  }
+  if (!reply.ok) throw new GoRegexpError(reply.error);
+  return reply.value;
 }

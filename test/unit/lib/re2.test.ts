@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go replacement templates use ${name}
 import { describe, expect, it } from "vitest";
+import { BudgetExceededError, withBudget } from "../../../src/lib/budget.js";
 import {
   compileGoRegexp,
   GoRegexpError,
@@ -164,5 +165,29 @@ describe("Go regexp semantics (lib/re2.ts)", () => {
     expect(goMatchString("^\\pL*.*.*.*.*=.*$", big)).toBe(false);
     expect(goMatchString("^\\pL*.*.*.*.*=.*$", `${big}=`)).toBe(true);
     expect(goMatchString("^(\\p{L}|[a-z])*$", big)).toBe(true);
+  });
+
+  it("under a budget, a search too large to run inline runs on the worker and answers", () => {
+    const re = compileGoRegexp("(a|aa){1,1000}"); // 7,000 instructions
+    const big = "a".repeat(50_000);
+    expect(withBudget("data filter", 10_000, () => re.findStringIndex(big))).toEqual([0, 1000]);
+    expect(withBudget("data filter", 10_000, () => re.findAllString(`${big}b`, 2))).toEqual([
+      "a".repeat(1000),
+      "a".repeat(1000),
+    ]);
+  });
+
+  it("under a budget, a search that would outlast it is stopped (BudgetExceededError)", () => {
+    // About 2 s of NFA work on one thread: linear, but far past a 50 ms budget.
+    const re = compileGoRegexp("^(a*|a*a*a*a{1,1000})*$");
+    const hostile = `${"a".repeat(20_000)}!`;
+    expect(() => withBudget("data filter", 50, () => re.matchString(hostile))).toThrow(
+      BudgetExceededError,
+    );
+    expect(() => withBudget("data filter", 50, () => re.matchString(hostile))).toThrow(
+      "data filter: evaluation exceeded its 50 ms budget",
+    );
+    // The worker was replaced: the next search answers.
+    expect(withBudget("data filter", 10_000, () => re.matchString("a".repeat(5_000)))).toBe(true);
   });
 });

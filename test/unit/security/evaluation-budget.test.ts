@@ -169,7 +169,7 @@ describe("evaluation budget", () => {
       },
     } as unknown as SensorManifest;
     const engine = new SensorEngine(sensor, { state: new MemoryConditionState(), now: Date.now });
-    const event: CloudEvent = { ...context, data: A40 };
+    const event = { ...context, data: A40 } as CloudEvent;
     const result = await engine.evaluateDependency(sensor.spec.dependencies![0]!, event);
     expect(result).toMatchObject({
       accepted: false,
