@@ -40,6 +40,13 @@ const MAX_BUILD = 4 * 1024 * 1024;
 const bigMax = (a: bigint, b: bigint): bigint => (a >= b ? a : b);
 const bigMin = (a: bigint, b: bigint): bigint => (a <= b ? a : b);
 
+/** Lines after the first (newlines) in `s`. */
+function lineCount(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
 function checkSize(n: number): void {
   if (n > MAX_BUILD) throw new FuncError(`result too large (${n} > ${MAX_BUILD})`);
   chargeBudget(n);
@@ -993,13 +1000,17 @@ export const SPRIG: Record<string, FuncDef> = {
     A,
   ),
   indent: def([I, S], ([n, s]) => {
-    const pad = " ".repeat(Math.max(0, Math.min(num(n), MAX_BUILD)));
+    const width = Math.max(0, Math.min(num(n), MAX_BUILD));
+    checkSize(width * (lineCount(str(s)) + 1) + str(s).length);
+    const pad = " ".repeat(width);
     const out = pad + str(s).split("\n").join(`\n${pad}`);
     checkSize(out.length);
     return out;
   }),
   nindent: def([I, S], ([n, s]) => {
-    const pad = " ".repeat(Math.max(0, Math.min(num(n), MAX_BUILD)));
+    const width = Math.max(0, Math.min(num(n), MAX_BUILD));
+    checkSize(width * (lineCount(str(s)) + 1) + str(s).length);
+    const pad = " ".repeat(width);
     const out = `\n${pad}${str(s).split("\n").join(`\n${pad}`)}`;
     checkSize(out.length);
     return out;

@@ -228,6 +228,15 @@ describe("evaluation budget", () => {
     });
   });
 
+  it("indent/nindent refuse a result past the build cap before building it", () => {
+    for (const fn of ["indent", "nindent"]) {
+      expect(() => compileTemplate(`{{ ${fn} 4000000 (repeat 1000 "\\n") }}`).execute({})).toThrow(
+        /result too large/,
+      );
+    }
+    expect(compileTemplate('{{ indent 2 "a\\nb" }}').execute({})).toBe("  a\n  b");
+  });
+
   it("an evaluation within its budget is unchanged", async () => {
     setEvaluationBudget(100);
     const filters: EventDependencyFilter = {
