@@ -671,7 +671,7 @@ function goFloat(v: unknown): number {
     const t = v.trim() === v ? v : "";
     if (/^[+-]?(inf|infinity)$/i.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
     if (/^nan$/i.test(t)) return Number.NaN;
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
+    if (!/^[+-]?(\d+(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
       throw new RunFailure(`strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
     }
     return Number(t);

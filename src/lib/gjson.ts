@@ -223,7 +223,7 @@ export function formatFloat(f: number): string {
 
 /** Go strconv.ParseFloat with errors mapped to 0 (range errors keep +-Inf, as Go does). */
 export function parseGoFloat(s: string): number {
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(s)) return Number(s);
+  if (/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(s)) return Number(s);
   const l = s.toLowerCase();
   if (l === "inf" || l === "+inf" || l === "infinity" || l === "+infinity") {
     return Number.POSITIVE_INFINITY;

@@ -553,7 +553,7 @@ class Lexer {
           this.pos--;
         }
         const text = this.readTokenUntilFalse(isNumeric);
-        if (!/^(\d+\.?\d*|\.\d+)$/.test(text)) {
+        if (!/^(\d+(?:\.\d*)?|\.\d+)$/.test(text)) {
           throw parseError(`Unable to parse numeric value '${text}' to float64\n`);
         }
         return { kind: "NUMERIC", value: Number(text) };

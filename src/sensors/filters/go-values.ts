@@ -13,9 +13,9 @@ export function goParseBool(s: string): boolean | string {
   return `strconv.ParseBool: parsing ${JSON.stringify(s)}: invalid syntax`;
 }
 
-const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const DECIMAL_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 // Go requires the p exponent on hexadecimal floats; underscores only with a base prefix.
-const HEX_RE = /^([+-]?)0[xX]((?:_?[\da-fA-F])*)\.?((?:[\da-fA-F]_?)*)[pP]([+-]?\d+)$/;
+const HEX_RE = /^([+-]?)0[xX]((?:_?[\da-fA-F])*)(?:\.((?:[\da-fA-F]_?)*))?[pP]([+-]?\d+)$/;
 const SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
 
 /** strconv.ParseFloat(s, 64): a number, or Go's error text. */
@@ -28,7 +28,7 @@ export function goParseFloat(s: string): number | string {
   if (DECIMAL_RE.test(s)) n = Number(s);
   else {
     const m = HEX_RE.exec(s);
-    if (m && (m[2] !== "" || m[3] !== "")) {
+    if (m && (m[2] !== "" || (m[3] ?? "") !== "")) {
       const int = (m[2] ?? "").replaceAll("_", "") || "0";
       const frac = (m[3] ?? "").replaceAll("_", "");
       let v = Number.parseInt(int, 16);

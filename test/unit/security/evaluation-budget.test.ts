@@ -64,6 +64,21 @@ describe("the issue's ReDoS patterns answer (RE2, linear time)", () => {
     expect(out.error).toBeUndefined();
   });
 
+  it("number filters parse a hostile numeric string in linear time (strconv.ParseFloat)", async () => {
+    // 200,000 digits then "x": the old decimal and hexadecimal regexes backtracked quadratically
+    // (about 3 minutes); parsing now fails at once with Go's error.
+    setEvaluationBudget(0);
+    const n = `${"1".repeat(200_000)}x`;
+    const filters: EventDependencyFilter = { data: [{ path: "n", type: "number", value: ["1"] }] };
+    const out = await evaluateFilters(filters, undefined, input(JSON.stringify({ n })));
+    expect(out.pass).toBe(false);
+    const hex = `0x${"1".repeat(200_000)}.1x`;
+    expect(
+      (await evaluateFilters(filters, undefined, input(JSON.stringify({ n: hex })))).pass,
+    ).toBe(false);
+    expect(() => compileExpr("float(n)").run({ n })).toThrow(/invalid syntax/);
+  });
+
   it("govaluate =~ and !~ use RE2 (\\p{L} and nested repetition)", () => {
     const name = `${"a".repeat(40)}!`;
     expect(compileGovaluate("name =~ '^(\\\\p{L}|[a-z])*$'").evaluate({ name })).toBe(false);
