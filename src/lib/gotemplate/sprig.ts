@@ -449,9 +449,19 @@ function goTrimCutset(s: string, cutset: string): string {
   return chars.slice(a, b).join("");
 }
 
-const GO_SPACE =
-  /^[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+|[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$/g;
 const IS_SPACE = /[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]/;
+
+/**
+ * strings.TrimSpace, in one pass from each end (a `[space]+$` regex rescans the run of spaces from
+ * every start position: quadratic on a long run of spaces inside the text).
+ */
+function goTrimSpace(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && IS_SPACE.test(s[a]!)) a++;
+  while (b > a && IS_SPACE.test(s[b - 1]!)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
 
 function byteSlice(s: string, start: number, end?: number): string {
   const b = Buffer.from(s, "utf8");
@@ -919,7 +929,7 @@ export const SPRIG: Record<string, FuncDef> = {
     if (n >= 0 && b.length > n) return b.subarray(0, n).toString("utf8");
     return s;
   }),
-  trim: def([S], ([s]) => str(s).replace(GO_SPACE, "")),
+  trim: def([S], ([s]) => goTrimSpace(str(s))),
   upper: def([S], ([s]) => str(s).toUpperCase()),
   lower: def([S], ([s]) => str(s).toLowerCase()),
   title: def([S], ([s]) => goTitle(str(s))),

@@ -79,6 +79,17 @@ describe("the issue's ReDoS patterns answer (RE2, linear time)", () => {
     expect(() => compileExpr("float(n)").run({ n })).toThrow(/invalid syntax/);
   });
 
+  it("sprig trim and the {{- trim marker are linear on long runs of spaces", () => {
+    // A run of spaces inside the text: the old `[space]+$` regex rescanned it from every position
+    // (50,000 spaces: seconds; 200,000: minutes).
+    const s = `x${" ".repeat(200_000)}x`;
+    expect(compileTemplate("{{ trim .s }}").execute({ s })).toBe(s);
+    expect(compileTemplate(`a${" ".repeat(200_000)}b {{- "c" }}`).execute({})).toBe(
+      `a${" ".repeat(200_000)}bc`,
+    );
+    expect(compileTemplate('{{ trim "  a b \\n" }}').execute({})).toBe("a b");
+  });
+
   it("govaluate =~ and !~ use RE2 (\\p{L} and nested repetition)", () => {
     const name = `${"a".repeat(40)}!`;
     expect(compileGovaluate("name =~ '^(\\\\p{L}|[a-z])*$'").evaluate({ name })).toBe(false);
