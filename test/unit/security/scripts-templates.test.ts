@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { applyEvaluationSettings } from "../../../src/app/evaluation-settings.js";
+import { main } from "../../../src/cli.js";
 import type { CloudEvent } from "../../../src/cloudevents/event.js";
 import { formatProblem, loadManifests } from "../../../src/config/load.js";
 import { ConfigError } from "../../../src/errors.js";
@@ -138,6 +139,37 @@ spec:
     const errors = result.problems.filter((p) => p.severity === "error").map(formatProblem);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(`${file}: /spec/dependencies/0/filters/data/0/value/1: ${message}`);
+  });
+
+  it("`sensorbus validate` exits 1 naming the field, and `run` refuses to load the Sensor", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-regex-"));
+    const file = join(dir, "sensor.yaml");
+    writeFileSync(file, sensor(["^ok$", "(a)\\1"]));
+    const out: string[] = [];
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await main(["validate", file])).toBe(1);
+      expect(out.join("")).toContain(
+        `error: ${file}: /spec/dependencies/0/filters/data/0/value/1: error parsing regexp: invalid escape sequence: \`\\1\``,
+      );
+      out.length = 0;
+      expect(
+        await main(["run", file, "--bus", "memory", "--metrics-port", "0", "--log-level", "error"]),
+      ).toBe(2);
+      expect(out.join("")).toContain(
+        "/spec/dependencies/0/filters/data/0/value/1: error parsing regexp",
+      );
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
   });
 
   it("accepts Go syntax JavaScript lacks (\\pL, \\x{61}, (?i), [[:alpha:]], \\z)", async () => {
