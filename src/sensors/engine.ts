@@ -4,6 +4,7 @@ import type { EventDependency, SensorManifest, Trigger } from "../config/types.j
 import { EventsError, errorMessage } from "../errors.js";
 import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { ExpiringMap } from "../lib/fifo.js";
+import { JqTimeoutError } from "../lib/jq.js";
 import { LuaTimeoutError } from "../lib/lua.js";
 import type { Condition } from "./conditions.js";
 import { evaluateCondition, parseCondition } from "./conditions.js";
@@ -167,6 +168,16 @@ export class SensorEngine {
       if (err instanceof LuaTimeoutError) {
         reportBudgetExceeded({ kind: "transform", scope: this.name, budgetMs: err.budgetMs });
         return { accepted: false, dependency: dep.name, reason: err.message, budget: "transform" };
+      }
+      // jq runs on a worker thread, not the event loop, with its own limit; counted the same way.
+      if (err instanceof JqTimeoutError) {
+        reportBudgetExceeded({ kind: "transform", scope: this.name, budgetMs: err.limitMs });
+        return {
+          accepted: false,
+          dependency: dep.name,
+          reason: `jq transform: evaluation exceeded its ${err.limitMs} ms limit`,
+          budget: "transform",
+        };
       }
       return {
         accepted: false,

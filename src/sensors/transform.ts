@@ -1,7 +1,7 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import type { EventDependency } from "../config/types.js";
 import { goMarshal } from "../lib/gojson.js";
-import { runJq } from "../lib/jq.js";
+import { JqTimeoutError, runJq } from "../lib/jq.js";
 import { LuaError, LuaTimeoutError, runLua } from "../lib/lua.js";
 
 /**
@@ -29,6 +29,7 @@ export async function applyTransform(
   let output: unknown;
   if (transform.jq) {
     const first = await runJq(event.data, transform.jq).catch((err: Error) => {
+      if (err instanceof JqTimeoutError) throw err;
       throw new Error(`jq transform: ${err.message}`);
     });
     if (first === undefined) throw new Error("no output available from the jq command execution");

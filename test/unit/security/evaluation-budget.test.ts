@@ -205,6 +205,38 @@ describe("evaluation budget", () => {
     expect(reports).toEqual([{ kind: "data", scope: "hostile", budgetMs: 20 }]);
   });
 
+  it("a jq transform past its limit (2 s, on a worker thread) is rejected and counted the same way", async () => {
+    const reports: BudgetExceededReport[] = [];
+    onBudgetExceeded((r) => reports.push(r));
+    const sensor = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Sensor",
+      metadata: { name: "jq-loop", namespace: "default" },
+      spec: {
+        dependencies: [
+          {
+            name: "dep",
+            eventSourceName: "webhook",
+            eventName: "example",
+            transform: { jq: "last(range(1e12)) | {a: .}" },
+          },
+        ],
+        triggers: [],
+      },
+    } as unknown as SensorManifest;
+    const engine = new SensorEngine(sensor, { state: new MemoryConditionState(), now: Date.now });
+    const result = await engine.evaluateDependency(sensor.spec.dependencies![0]!, {
+      ...context,
+      data: '{"a":1}',
+    } as CloudEvent);
+    expect(result).toMatchObject({
+      accepted: false,
+      reason: "jq transform: evaluation exceeded its 2000 ms limit",
+      budget: "transform",
+    });
+    expect(reports).toEqual([{ kind: "transform", scope: "jq-loop", budgetMs: 2000 }]);
+  });
+
   it("a trigger template over budget fails the firing, not retryable (SB_ERR_EVAL_BUDGET)", () => {
     tickingClock();
     setEvaluationBudget(20);
