@@ -8,16 +8,18 @@ import { Diagnostics } from "./app/diagnostics.js";
 import { applyEvaluationSettings } from "./app/evaluation-settings.js";
 import { formatExplanation, loadExplanation } from "./app/explain.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
+import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
 import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
 import { Runtime } from "./app/runtime.js";
 import { parseMetricsPort, serveObservability } from "./app/serve.js";
 import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
-import { dirResolver } from "./config/secrets.js";
+import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
+import { kubeAccessFromFlags } from "./k8s/scope.js";
 import { createLogger, silentLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { triggerRegistry } from "./triggers/registry.js";
@@ -48,6 +50,7 @@ Usage:
                                             run the EventSource/Sensor custom resources of a namespace
   sensorbus version
 
+${NATS_USAGE}
 Options for run:
   --bus memory|nats://host:port[,nats://...]  event bus (default: $NATS_URL, else memory)
   --dry-run                 render Kubernetes triggers to the log, never call a cluster
@@ -55,6 +58,9 @@ Options for run:
                             ~/.kube/config, in-cluster)
   --secrets-dir DIR         Secrets as DIR/<name>/<key> (a mounted Secret volume layout)
   --configmaps-dir DIR      ConfigMaps as DIR/<name>/<key>
+  --secrets-layout flat|namespaced
+                            namespaced: both directories as DIR/<namespace>/<name>/<key>, each
+                            manifest reading its own namespace's (default flat: one namespace)
   --log-format json|pretty  (default json)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
@@ -65,14 +71,22 @@ Options for run:
                             before the event is rejected (default 100ms; 0 turns it off)
   --template-env NAME,...   environment variables sprig's env/expandenv may read (default:
                             $SENSORBUS_TEMPLATE_ENV, else none)
+  --impersonate             call Kubernetes for each Sensor/EventSource as its
+                            spec.template.serviceAccountName (Impersonate-User; always on in controller)
+  --confine-triggers        a Sensor's Kubernetes triggers act only in its own namespace, never on
+                            cluster-scoped objects (always on in controller)
+  --allow-trigger-namespaces NS,...     other namespaces triggers may act in (* for any)
+  --allow-cluster-scoped-triggers KIND,...  cluster-scoped kinds triggers may act on (* for any)
 `;
 
 const RUN_OPTIONS = {
   bus: { type: "string" },
+  ...NATS_OPTIONS,
   "dry-run": { type: "boolean" },
   kubeconfig: { type: "string" },
   "secrets-dir": { type: "string" },
   "configmaps-dir": { type: "string" },
+  "secrets-layout": { type: "string" },
   "log-format": { type: "string" },
   "log-level": { type: "string" },
   "drain-timeout": { type: "string" },
@@ -80,6 +94,10 @@ const RUN_OPTIONS = {
   listen: { type: "string" },
   "evaluation-budget": { type: "string" },
   "template-env": { type: "string" },
+  impersonate: { type: "boolean" },
+  "confine-triggers": { type: "boolean" },
+  "allow-trigger-namespaces": { type: "string" },
+  "allow-cluster-scoped-triggers": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -146,7 +164,8 @@ async function runCommand(args: string[]): Promise<number> {
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
   const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
   const paths = positionals.length > 0 ? positionals : ["eventsources", "sensors"];
-  const loaded = await loadManifests(paths);
+  const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
+  const loaded = await loadManifests(paths, { secretsLayout });
   for (const p of loaded.problems.filter((x) => x.severity === "warning"))
     log.warn(formatProblem(p));
   if (hasErrors(loaded.problems)) {
@@ -155,6 +174,7 @@ async function runCommand(args: string[]): Promise<number> {
     return 2;
   }
   const dryRun = opts["dry-run"] === true;
+  const kubeAccess = kubeAccessFromFlags("run", opts);
   const kube = dryRun
     ? undefined
     : loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
@@ -177,14 +197,21 @@ async function runCommand(args: string[]): Promise<number> {
   );
   log.info(evaluation, "evaluation budget and template environment");
   const busUrl = resolveBusUrl(opts.bus, process.env);
+  const busAuth = await natsAuthFromOptions(opts, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
   const diagnostics = new Diagnostics(log);
   const runtime = await Runtime.start({
     loaded,
+    busAuth,
     busUrl,
     kube,
+    ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
     metrics,
     observer: diagnostics.observer,
@@ -219,7 +246,7 @@ async function runCommand(args: string[]): Promise<number> {
   const watcher = watchManifestFiles(
     paths,
     async () => {
-      const next = await loadManifests(paths);
+      const next = await loadManifests(paths, { secretsLayout });
       if (hasErrors(next.problems)) {
         for (const p of next.problems.filter((x) => x.severity === "error"))
           log.error(formatProblem(p));
@@ -261,11 +288,13 @@ async function runCommand(args: string[]): Promise<number> {
 }
 
 async function validateCommand(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {});
+  const { values: opts, positionals } = parse(args, { "secrets-layout": { type: "string" } });
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
+  const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
   // Progress on a terminal: one line rewritten in place, cleared before the results.
   const tty = process.stderr.isTTY === true;
   const result = await loadManifests(positionals, {
+    secretsLayout,
     ...(tty
       ? {
           onFile: (file: string, i: number, n: number) =>
@@ -291,6 +320,7 @@ async function replayCommand(args: string[]): Promise<number> {
     events: { type: "string" },
     "secrets-dir": { type: "string" },
     "configmaps-dir": { type: "string" },
+    "secrets-layout": { type: "string" },
   });
   if (!opts.sensor || !opts.events)
     throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
@@ -320,7 +350,11 @@ async function replayCommand(args: string[]): Promise<number> {
   for await (const line of replay(lines, {
     sensor: sensor.manifest,
     kinds,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
   })) {
     out.push(JSON.stringify(line));
@@ -341,6 +375,7 @@ async function publishCommand(args: string[]): Promise<number> {
     "pubsub-topic": { type: "string" },
     project: { type: "string" },
     attribute: { type: "string", multiple: true },
+    ...NATS_OPTIONS,
   });
   if (opts.data === undefined) throw new ConfigError("publish needs --data");
   if (opts["pubsub-topic"]) {
@@ -366,6 +401,7 @@ async function publishCommand(args: string[]): Promise<number> {
   }
   const result = await publishToBus({
     busUrl: resolveBusUrl(opts.bus, process.env),
+    busAuth: await natsAuthFromOptions(opts, process.env),
     eventSource: opts["event-source"],
     eventName: opts.event,
     data: opts.data,
@@ -384,6 +420,7 @@ async function explainCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
     url: { type: "string" },
     bus: { type: "string" },
+    ...NATS_OPTIONS,
   });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1)
@@ -393,6 +430,7 @@ async function explainCommand(args: string[]): Promise<number> {
   const event = await loadExplanation({
     id,
     busUrl: opts.bus,
+    busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
     log: createLogger({ fd: 2, level: "warn" }),
   });
@@ -448,11 +486,12 @@ async function controllerCommand(args: string[]): Promise<number> {
   }
   const namespace = opts.namespace ?? kube.namespace;
   const dryRun = opts["dry-run"] === true;
+  const kubeAccess = kubeAccessFromFlags("controller", opts);
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
-  log.info({ kubernetes: kube.source, namespace, dryRun }, "controller mode");
+  log.info({ kubernetes: kube.source, namespace, dryRun, kubeAccess }, "controller mode");
   const metrics = new Metrics(namespace);
   const evaluation = applyEvaluationSettings(
     { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
@@ -462,6 +501,7 @@ async function controllerCommand(args: string[]): Promise<number> {
   log.info(evaluation, "evaluation budget and template environment");
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
+    auth: await natsAuthFromOptions(opts, process.env),
   });
   const diagnostics = new Diagnostics(log);
   await diagnostics.useBus(bus);
@@ -469,8 +509,13 @@ async function controllerCommand(args: string[]): Promise<number> {
     bus,
     ownsBus: true,
     kube: dryRun ? undefined : kube,
+    ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
     metrics,
     observer: diagnostics.observer,

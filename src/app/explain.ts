@@ -1,5 +1,6 @@
 import { ConfigError, EventBusError, errorMessage } from "../errors.js";
-import { createBus } from "../eventbus/index.js";
+import type { NatsAuth } from "../eventbus/index.js";
+import { createBus, redactUrls } from "../eventbus/index.js";
 import type { JournalEntry, JournalEvent } from "../observability/journal.js";
 import {
   JOURNAL_LIMITS,
@@ -13,6 +14,8 @@ export interface ExplainOptions {
   id: string;
   /** nats://... : read the `sensorbus-journal` stream. Otherwise ask the running process. */
   busUrl?: string | undefined;
+  /** NATS credentials and TLS settings (app/nats-options.ts). */
+  busAuth?: NatsAuth | undefined;
   /** Base URL of the running process's metrics port (default http://127.0.0.1:7777). */
   url?: string | undefined;
   log: Logger;
@@ -25,11 +28,11 @@ export interface ExplainOptions {
  */
 export async function loadExplanation(options: ExplainOptions): Promise<JournalEvent | undefined> {
   if (options.busUrl) {
-    if (!/^nats:\/\//.test(options.busUrl))
+    if (!/^(nats|tls):\/\//.test(options.busUrl))
       throw new ConfigError(
-        `--bus: '${options.busUrl}' is not a nats:// URL (the journal lives in JetStream)`,
+        `--bus: '${redactUrls(options.busUrl)}' is not a nats:// URL (nor tls://; the journal lives in JetStream)`,
       );
-    const bus = await createBus(options.busUrl, { log: options.log });
+    const bus = await createBus(options.busUrl, { log: options.log, auth: options.busAuth });
     try {
       const records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
       return await readJournal(records, options.id);

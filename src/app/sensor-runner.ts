@@ -13,6 +13,7 @@ import type {
 } from "../eventbus/types.js";
 import type { Clock } from "../eventsources/types.js";
 import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
+import { redactString } from "../lib/redact.js";
 import type { Logger } from "../observability/logger.js";
 import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
 import { KvCorrelationStore } from "../sensors/correlation.js";
@@ -489,7 +490,8 @@ export class SensorRunner {
     const record: DeadLetterRecord = {
       sensor: this.name,
       trigger: name,
-      error: ok.error,
+      // The events are kept as received (a replay republishes them); the error is redacted.
+      error: redactString(ok.error),
       events: Object.fromEntries(events),
       failedAt: new Date(this.options.clock.now()).toISOString(),
       attempts: ok.attempts,

@@ -2,6 +2,7 @@ import { writeSync } from "node:fs";
 import type { Logger } from "pino";
 import { destination, pino } from "pino";
 import { isoMillis } from "../lib/iso-time.js";
+import { redactJson } from "../lib/redact.js";
 
 export type { Logger } from "pino";
 
@@ -10,6 +11,8 @@ export interface LoggerOptions {
   format?: "json" | "pretty";
   /** Destination file descriptor: 1 for `run`, 2 for commands whose stdout is their result. */
   fd?: 1 | 2;
+  /** Write lines here instead of `fd` (tests that read what would be logged). */
+  stream?: { write(line: string): unknown };
 }
 
 /** Longest a log line waits in the write buffer, ms. */
@@ -80,8 +83,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     base: undefined,
     ...REDACTION,
+    // Values read from Secrets, wherever they appear in a line (free while none is registered).
+    hooks: { streamWrite: redactJson },
     timestamp: isoTime,
   };
+  if (options.stream) return pino(base, options.stream);
   if (options.format === "pretty") {
     return pino({
       ...base,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import Fastify from "fastify";
+import { redactJson } from "../lib/redact.js";
 import type { Metrics } from "./metrics.js";
 
 export interface HealthSource {
@@ -29,7 +30,7 @@ export async function startObservabilityServer(
   const { metrics, health } = options;
   app.get("/metrics", async (_req, reply) => {
     reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return redactJson(await metrics.registry.metrics());
   });
   app.get("/livez", async () => ({ status: "ok" }));
   const ready = async (_req: unknown, reply: import("fastify").FastifyReply) => {
