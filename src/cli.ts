@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { RunnerHost, runController } from "./app/controller.js";
 import { deadLettersCommand } from "./app/deadletters.js";
 import { Diagnostics } from "./app/diagnostics.js";
+import { applyEvaluationSettings } from "./app/evaluation-settings.js";
 import { formatExplanation, loadExplanation } from "./app/explain.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
 import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
@@ -75,6 +76,11 @@ Options for run:
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
   --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
   --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
+  --evaluation-budget DURATION
+                            time one filter, transform or template evaluation may take
+                            before the event is rejected (default 100ms; 0 turns it off)
+  --template-env NAME,...   environment variables sprig's env/expandenv may read (default:
+                            $SENSORBUS_TEMPLATE_ENV, else none)
   --impersonate             call Kubernetes for each Sensor/EventSource as its
                             spec.template.serviceAccountName (Impersonate-User; always on in controller)
   --confine-triggers        a Sensor's Kubernetes triggers act only in its own namespace, never on
@@ -105,6 +111,8 @@ const RUN_OPTIONS = {
   "drain-timeout": { type: "string" },
   "metrics-port": { type: "string" },
   listen: { type: "string" },
+  "evaluation-budget": { type: "string" },
+  "template-env": { type: "string" },
   impersonate: { type: "boolean" },
   "confine-triggers": { type: "boolean" },
   "allow-trigger-namespaces": { type: "string" },
@@ -208,6 +216,12 @@ async function runCommand(args: string[]): Promise<number> {
   const consoleOptions = consoleListenOptions(opts, log);
   await checkConsoleOptions(consoleOptions);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
+  const evaluation = applyEvaluationSettings(
+    { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
+    process.env,
+    metrics,
+  );
+  log.info(evaluation, "evaluation budget and template environment");
   const busUrl = resolveBusUrl(opts.bus, process.env);
   const busAuth = await natsAuthFromOptions(opts, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
@@ -555,6 +569,12 @@ async function controllerCommand(args: string[]): Promise<number> {
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
   log.info({ kubernetes: kube.source, namespace, dryRun, kubeAccess }, "controller mode");
   const metrics = new Metrics(namespace);
+  const evaluation = applyEvaluationSettings(
+    { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
+    process.env,
+    metrics,
+  );
+  log.info(evaluation, "evaluation budget and template environment");
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
     auth: await natsAuthFromOptions(opts, process.env),

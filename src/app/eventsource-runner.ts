@@ -149,7 +149,7 @@ export class EventSourceRunner {
       });
     };
     if (expression) {
-      const verdict = evaluateEntryFilter(expression, input.data);
+      const verdict = evaluateEntryFilter(expression, input.data, this.name);
       if (verdict !== true) {
         this.options.log.info(
           { eventSourceName: this.name, eventName, eventID: id, reason: verdict.drop },

@@ -12,6 +12,7 @@ import type {
   Subscription,
 } from "../eventbus/types.js";
 import type { Clock } from "../eventsources/types.js";
+import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { redactString } from "../lib/redact.js";
 import type { Logger } from "../observability/logger.js";
 import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
@@ -565,6 +566,13 @@ export class SensorRunner {
           throw new Error(
             `sensor stopping: trigger '${name}' was interrupted (${lastError}); the event will be redelivered`,
           );
+        }
+        if (err instanceof EventsError && err.code === "SB_ERR_EVAL_BUDGET") {
+          reportBudgetExceeded({
+            kind: "template",
+            scope: this.name,
+            budgetMs: evaluationBudgetMs(),
+          });
         }
         const retryable = !(err instanceof EventsError) || err.retryable;
         const final = !retryable || attempt === plan.attempts;

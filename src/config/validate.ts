@@ -3,6 +3,7 @@ import { checkSubjectToken } from "../eventbus/subjects.js";
 import { compileExpr } from "../lib/exprlang.js";
 import { loadLocation, parseDuration } from "../lib/gotemplate/gotime.js";
 import { compileGovaluate } from "../lib/govaluate.js";
+import { goRegexpError } from "../lib/re2.js";
 import {
   OTHER_EVENTSOURCE_TYPES,
   OTHER_TRIGGER_KINDS,
@@ -639,6 +640,12 @@ function checkFilters(filters: Obj, at: string, out: Finding[]): void {
         out.push(
           err(join(fat, "value", j), "one of data filters is not valid (value must be not empty)"),
         );
+      } else if (f.type === "string" && typeof v === "string") {
+        // A string filter's values are Go (RE2) regexps. Argo's controller admits one that does
+        // not compile, and every event then fails the filter with this error; sensorbus refuses
+        // the Sensor instead (docs/security/regex.md).
+        const problem = goRegexpError(v);
+        if (problem !== undefined) out.push(err(join(fat, "value", j), problem));
       }
     });
     const type = f.type;

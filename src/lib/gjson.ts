@@ -8,6 +8,8 @@
  * value in place.
  */
 
+import { checkBudget, isBudgetExceeded } from "./budget.js";
+
 export type GType = "String" | "Number" | "True" | "False" | "Null" | "JSON";
 
 /** The value found at a path. */
@@ -195,7 +197,8 @@ function validValueEndIterative(s: string, i: number): number {
 export function rawGet(json: string, path: string): RawResult {
   try {
     return get(json, path);
-  } catch {
+  } catch (err) {
+    if (isBudgetExceeded(err)) throw err;
     // Only reachable through pathological nesting (stack exhaustion): report a miss.
     return none();
   }
@@ -315,7 +318,7 @@ export function formatFloat(f: number): string {
 
 /** Go strconv.ParseFloat with errors mapped to 0 (range errors keep +-Inf, as Go does). */
 export function parseGoFloat(s: string): number {
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(s)) return Number(s);
+  if (/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(s)) return Number(s);
   const l = s.toLowerCase();
   if (l === "inf" || l === "+inf" || l === "infinity" || l === "+infinity") {
     return Number.POSITIVE_INFINITY;
@@ -770,6 +773,7 @@ function wildMatch(str: string, pattern: string): boolean {
       }
     }
     if (starP < 0) return false;
+    checkBudget();
     pi = starP + 1;
     si = ++starS;
   }

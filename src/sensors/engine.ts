@@ -3,7 +3,10 @@ import { eventContext, isKnownJsonData } from "../cloudevents/event.js";
 import type { EventDependency, SensorManifest, Trigger } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
 import { boundText } from "../lib/bounded-text.js";
+import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { ExpiringMap } from "../lib/fifo.js";
+import { JqTimeoutError } from "../lib/jq.js";
+import { LuaTimeoutError } from "../lib/lua.js";
 import type { Condition } from "./conditions.js";
 import { evaluateCondition, parseCondition } from "./conditions.js";
 import type { CorrelationSpec, CorrelationStore, ExpiredMatch } from "./correlation.js";
@@ -43,7 +46,13 @@ export interface TriggerPlan {
 
 export type DependencyResult =
   | { accepted: true; dependency: string; event: CloudEvent }
-  | { accepted: false; dependency: string; reason: string };
+  | {
+      accepted: false;
+      dependency: string;
+      reason: string;
+      /** The evaluation that was stopped by its budget (data, expr, script, transform). */
+      budget?: string;
+    };
 
 export interface EngineOptions {
   state: ConditionStateStore;
@@ -153,9 +162,24 @@ export class SensorEngine {
     plan?: TriggerPlan,
   ): Promise<DependencyResult> {
     let ev = event;
+    const budgetMs = evaluationBudgetMs();
     try {
-      ev = await applyTransform(dep.transform, event);
+      ev = await applyTransform(dep.transform, event, budgetMs);
     } catch (err) {
+      if (err instanceof LuaTimeoutError) {
+        reportBudgetExceeded({ kind: "transform", scope: this.name, budgetMs: err.budgetMs });
+        return { accepted: false, dependency: dep.name, reason: err.message, budget: "transform" };
+      }
+      // jq runs on a worker thread, not the event loop, with its own limit; counted the same way.
+      if (err instanceof JqTimeoutError) {
+        reportBudgetExceeded({ kind: "transform", scope: this.name, budgetMs: err.limitMs });
+        return {
+          accepted: false,
+          dependency: dep.name,
+          reason: `jq transform: evaluation exceeded its ${err.limitMs} ms limit`,
+          budget: "transform",
+        };
+      }
       return {
         accepted: false,
         dependency: dep.name,
@@ -168,7 +192,17 @@ export class SensorEngine {
       data: ev.data,
       dataIsJson: isKnownJsonData(ev),
       timeMs: Number.isNaN(timeMs) ? this.now() : timeMs,
+      budgetMs,
     });
+    if (outcome.budget) {
+      reportBudgetExceeded({ kind: outcome.budget, scope: this.name, budgetMs });
+      return {
+        accepted: false,
+        dependency: dep.name,
+        reason: outcome.error ?? "",
+        budget: outcome.budget,
+      };
+    }
     // Reasons go to log lines and the journal: bounded, whatever size the event's values.
     if (outcome.error)
       return { accepted: false, dependency: dep.name, reason: boundText(outcome.error) };

@@ -1,6 +1,7 @@
 import type { ExprFilter } from "../../config/types.js";
 import { errorMessage } from "../../errors.js";
 import { boundText, MAX_QUOTED_VALUE } from "../../lib/bounded-text.js";
+import { isBudgetExceeded } from "../../lib/budget.js";
 import { BoundedMap } from "../../lib/fifo.js";
 import { gjsonGet, gjsonValid } from "../../lib/gjson.js";
 import type { GovaluateExpression } from "../../lib/govaluate.js";
@@ -75,6 +76,7 @@ export function evaluateExprFilters(
       if (program instanceof Error) throw program;
       result = program.evaluate(params);
     } catch (err) {
+      if (isBudgetExceeded(err)) throw err;
       if (!or) return { pass: false, error: `expr filter error (${errorMessage(err)})` };
       errors.push(errorMessage(err));
       continue;
