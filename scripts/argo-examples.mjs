@@ -429,19 +429,41 @@ export function buildEvents(sensor, text, index) {
       );
     }
     let data;
+    const paramPaths = params
+      .filter((p) => p?.src?.dependencyName === name)
+      .flatMap((p) => [p.src.dataKey, ...templatePaths(p.src.dataTemplate ?? "")])
+      .filter((p) => typeof p === "string" && p !== "");
     if (comment !== undefined) {
-      data = structuredClone(comment);
-      notes.push(`${name}: data from the manifest's Event Payload comment`);
+      // The comment shows the request body; the filters say whether they read it under `body`.
+      const read = [
+        ...(dep.filters?.data ?? []).map((f) => f?.path),
+        ...(dep.filters?.exprs ?? []).flatMap((x) => (x?.fields ?? []).map((f) => f?.path)),
+        ...paramPaths,
+      ];
+      const underBody =
+        read.some((p) => typeof p === "string" && p.startsWith("body.")) ||
+        /\bevent\.body\b/.test(String(dep.filters?.script ?? ""));
+      if (underBody) {
+        data = shapeFor(type, es?.entry);
+        data.body = structuredClone(comment);
+        notes.push(`${name}: body from the manifest's Event Payload comment`);
+      } else {
+        data = structuredClone(comment);
+        notes.push(`${name}: data from the manifest's Event Payload comment`);
+      }
+      for (const path of paramPaths) {
+        const keys = pathKeys(path);
+        if (keys && getPath(data, keys) === undefined) {
+          setPath(data, keys, "example");
+          notes.push(`${name}: added ${path} (a parameter reads it; the comment's payload lacks it)`);
+        }
+      }
     } else {
       data = shapeFor(type, es?.entry);
       // Every path a parameter reads exists (a placeholder unless a filter below sets it).
-      for (const p of params) {
-        if (p?.src?.dependencyName !== name) continue;
-        const paths = [p.src.dataKey, ...templatePaths(p.src.dataTemplate ?? "")];
-        for (const path of paths) {
-          const keys = pathKeys(path);
-          if (keys && getPath(data, keys) === undefined) setPath(data, keys, "example");
-        }
+      for (const path of paramPaths) {
+        const keys = pathKeys(path);
+        if (keys && getPath(data, keys) === undefined) setPath(data, keys, "example");
       }
       const filters = dep.filters ?? {};
       for (const f of Array.isArray(filters.data) ? filters.data : []) {
@@ -744,7 +766,7 @@ export function toMarkdown(report) {
       for (const p of rep.problems) parts.push(p);
       if (rep.secretsInOutput > 0) parts.push(`secret values in output: ${rep.secretsInOutput}`);
       if (rep.exitCode !== 0) parts.push(`exit ${rep.exitCode}${rep.timedOut ? " (timed out)" : ""}: ${rep.stderr}`);
-      const notes = rep.eventNotes.filter((n) => !n.includes("Event Payload comment"));
+      const notes = rep.eventNotes.filter((n) => !/(data|body) from the manifest/.test(n));
       if (notes.length > 0) parts.push(`events: ${notes.join("; ")}`);
       return parts.join("<br>");
     });
