@@ -98,9 +98,10 @@ export function parseValidateOutput(file, stdout) {
   const unparsed = [];
   for (const line of stdout.split("\n")) {
     if (line.trim() === "") continue;
-    const s = /^(\d+) EventSource\(s\), (\d+) Sensor\(s\): (\d+) error\(s\), (\d+) warning\(s\)$/.exec(
-      line,
-    );
+    const s =
+      /^(\d+) EventSource\(s\), (\d+) Sensor\(s\): (\d+) error\(s\), (\d+) warning\(s\)$/.exec(
+        line,
+      );
     if (s) {
       summary = {
         eventSources: Number(s[1]),
@@ -296,7 +297,9 @@ function sampleForDataFilter(f) {
   if (f.type === "bool") return { ok: true, value: /^(1|t|true)$/i.test(v) };
   if (cmp === "!=") return { ok: true, value: "sensorbus-synthetic" };
   const s = sampleForRegex(v);
-  return s === undefined ? { ok: false, why: `cannot build a string matching /${v}/` } : { ok: true, value: s };
+  return s === undefined
+    ? { ok: false, why: `cannot build a string matching /${v}/` }
+    : { ok: true, value: s };
 }
 
 /** Literals compared with `==` in a govaluate expression: name -> value. */
@@ -455,7 +458,9 @@ export function buildEvents(sensor, text, index) {
         const keys = pathKeys(path);
         if (keys && getPath(data, keys) === undefined) {
           setPath(data, keys, "example");
-          notes.push(`${name}: added ${path} (a parameter reads it; the comment's payload lacks it)`);
+          notes.push(
+            `${name}: added ${path} (a parameter reads it; the comment's payload lacks it)`,
+          );
         }
       }
     } else {
@@ -502,13 +507,17 @@ export function buildEvents(sensor, text, index) {
     };
     for (const k of ["type", "datacontenttype"]) {
       if (typeof ctx[k] === "string" && ctx[k] !== "" && ctx[k] !== event[k]) {
-        notes.push(`${name}: context filter ${k}=${ctx[k]} differs from what Argo's source sends (${event[k]})`);
+        notes.push(
+          `${name}: context filter ${k}=${ctx[k]} differs from what Argo's source sends (${event[k]})`,
+        );
       }
     }
     for (const k of ["source", "subject"]) {
       const want = k === "source" ? dep.eventSourceName : dep.eventName;
       if (typeof ctx[k] === "string" && ctx[k] !== "" && ctx[k] !== want) {
-        notes.push(`${name}: context filter ${k}=${ctx[k]} can never match ${k} ${want} (in Argo too)`);
+        notes.push(
+          `${name}: context filter ${k}=${ctx[k]} can never match ${k} ${want} (in Argo too)`,
+        );
       }
     }
     events.push(event);
@@ -619,7 +628,9 @@ async function replaySensor(bin, file, sensorDoc, docCount, text, index, work, n
   const out = `${r.stdout}\n${r.stderr}`;
   const leaked = secretValues.filter((v) => out.includes(v));
   const executed = kinds.filter((k) => EXECUTED_TRIGGER_KINDS.includes(k.kind));
-  const notFired = executed.filter((k) => !fired.some((f) => f.trigger === k.name)).map((k) => k.name);
+  const notFired = executed
+    .filter((k) => !fired.some((f) => f.trigger === k.name))
+    .map((k) => k.name);
   let outcome;
   if (r.code !== 0 || r.timedOut) outcome = "failed";
   else if (notFired.length === 0 && problems.length === 0) outcome = "fired";
@@ -631,10 +642,18 @@ async function replaySensor(bin, file, sensorDoc, docCount, text, index, work, n
     timedOut: r.timedOut,
     stderr: r.stderr.trim(),
     triggers: kinds,
-    fired: fired.map(({ trigger, rendered }) => ({ trigger, rendered })),
+    fired: fired.map(({ trigger, rendered, line }) => ({
+      trigger,
+      rendered,
+      ...(line.request ? { request: line.request } : {}),
+      ...(line.payloadText !== undefined ? { payloadText: line.payloadText } : {}),
+      ...(line.payload !== undefined ? { payload: line.payload } : {}),
+    })),
     notFired,
     problems,
-    otherLines: lines.filter((l) => !["fired", "rejected", "error"].includes(l.kind)).map((l) => l.kind),
+    otherLines: lines
+      .filter((l) => !["fired", "rejected", "error"].includes(l.kind))
+      .map((l) => l.kind),
     garbage,
     secretsInOutput: leaked.length,
     events,
@@ -696,7 +715,16 @@ export async function runExamples(root, options = {}) {
           });
           continue;
         }
-        const rep = await replaySensor(bin, f.path, s, f.docs.length, f.text, index, work, `${n}-${i}`);
+        const rep = await replaySensor(
+          bin,
+          f.path,
+          s,
+          f.docs.length,
+          f.text,
+          index,
+          work,
+          `${n}-${i}`,
+        );
         row.replays.push({ sensor: name, ...rep });
       }
       return row;
@@ -765,7 +793,8 @@ export function toMarkdown(report) {
       if (rep.notFired.length > 0) parts.push(`not fired: ${rep.notFired.join(", ")}`);
       for (const p of rep.problems) parts.push(p);
       if (rep.secretsInOutput > 0) parts.push(`secret values in output: ${rep.secretsInOutput}`);
-      if (rep.exitCode !== 0) parts.push(`exit ${rep.exitCode}${rep.timedOut ? " (timed out)" : ""}: ${rep.stderr}`);
+      if (rep.exitCode !== 0)
+        parts.push(`exit ${rep.exitCode}${rep.timedOut ? " (timed out)" : ""}: ${rep.stderr}`);
       const notes = rep.eventNotes.filter((n) => !/(data|body) from the manifest/.test(n));
       if (notes.length > 0) parts.push(`events: ${notes.join("; ")}`);
       return parts.join("<br>");
