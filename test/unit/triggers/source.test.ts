@@ -85,6 +85,23 @@ describe("fetchResource", () => {
     expect(parseResource(text)).toEqual({ kind: "Workflow", metadata: { name: "from-cm" } });
   });
 
+  it("names the configmap field once when the ConfigMap cannot be read", async () => {
+    const missing = { configmap: { name: "wf-cm", key: "absent" } };
+    const err = await rejection(fetchResource(missing, { values, field: "k8s.source" }));
+    expect(err.message).toBe(
+      `k8s.source.configmap: cannot read ConfigMap 'wf-cm' key 'absent' from ${join(dir, "cms", "wf-cm", "absent")}`,
+    );
+    // A resolver whose message does not name the field still gets it.
+    const bare: ValueResolver = {
+      secret: async () => "",
+      configMap: async () => {
+        throw new Error("no such ConfigMap");
+      },
+    };
+    const other = await rejection(fetchResource(missing, { values: bare, field: "k8s.source" }));
+    expect(other.message).toBe("k8s.source.configmap: no such ConfigMap");
+  });
+
   it("GETs url.path and requires 200", async () => {
     expect(await fetchResource({ url: { path: `${base}/ok` } }, { values })).toBe(WF_YAML);
     const err = await rejection(
