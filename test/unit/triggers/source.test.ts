@@ -88,9 +88,9 @@ describe("fetchResource", () => {
   it("names the configmap field once when the ConfigMap cannot be read", async () => {
     const missing = { configmap: { name: "wf-cm", key: "absent" } };
     const err = await rejection(fetchResource(missing, { values, field: "k8s.source" }));
-    expect(err.message).toBe(
-      `k8s.source.configmap: cannot read ConfigMap 'wf-cm' key 'absent' from ${join(dir, "cms", "wf-cm", "absent")}`,
-    );
+    // The resolver's wording may change; the field must lead the message exactly once.
+    expect(err.message).toMatch(/^k8s\.source\.configmap: .*'wf-cm'.*'absent'/);
+    expect(err.message.split("k8s.source.configmap").length).toBe(2);
     // A resolver whose message does not name the field still gets it.
     const bare: ValueResolver = {
       secret: async () => "",
