@@ -7,16 +7,26 @@ import { deadLettersCommand } from "./app/deadletters.js";
 import { Diagnostics } from "./app/diagnostics.js";
 import { formatExplanation, loadExplanation } from "./app/explain.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
+import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
 import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
 import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
 import { Runtime } from "./app/runtime.js";
-import { parseMetricsPort, serveObservability } from "./app/serve.js";
+import {
+  checkConsoleOptions,
+  parseConsolePort,
+  parseMetricsPort,
+  readConsoleAuth,
+  serveConsole,
+  serveObservability,
+} from "./app/serve.js";
 import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
-import { dirResolver } from "./config/secrets.js";
+import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createBus, resolveBusUrl } from "./eventbus/index.js";
 import { loadKubeClient } from "./k8s/client.js";
+import { kubeAccessFromFlags } from "./k8s/scope.js";
+import type { Logger } from "./observability/logger.js";
 import { createLogger, silentLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { triggerRegistry } from "./triggers/registry.js";
@@ -34,10 +44,12 @@ Usage:
                                             put a test event on the JetStream bus
   sensorbus publish --pubsub-topic TOPIC --project ID --data TEXT [--attribute k=v ...]
                                             publish a message to a Pub/Sub topic ($PUBSUB_EMULATOR_HOST)
-  sensorbus explain EVENT_ID [--json] [--url URL | --bus nats://...]
+  sensorbus explain EVENT_ID [--json] [--url URL [--token-file PATH] | --bus nats://...]
                                             why a recent event did (not) fire: the journal of a
-                                            running sensorbus (--url, default http://127.0.0.1:7777)
-                                            or of JetStream (--bus)
+                                            running sensorbus's console (--url, default
+                                            http://127.0.0.1:7778; a bearer token from --token-file
+                                            or $SENSORBUS_CONSOLE_TOKEN, basic auth as
+                                            http://user:password@host) or of JetStream (--bus)
   sensorbus graph [FILE|DIR...] [--format mermaid|dot|json]
                                             EventSources -> dependencies -> triggers, with the
                                             cross-workflow links (default: eventsources/ sensors/)
@@ -47,6 +59,7 @@ Usage:
                                             run the EventSource/Sensor custom resources of a namespace
   sensorbus version
 
+${NATS_USAGE}
 Options for run:
   --bus memory|nats://host:port[,nats://...]  event bus (default: $NATS_URL, else memory)
   --dry-run                 render Kubernetes triggers to the log, never call a cluster
@@ -54,24 +67,53 @@ Options for run:
                             ~/.kube/config, in-cluster)
   --secrets-dir DIR         Secrets as DIR/<name>/<key> (a mounted Secret volume layout)
   --configmaps-dir DIR      ConfigMaps as DIR/<name>/<key>
+  --secrets-layout flat|namespaced
+                            namespaced: both directories as DIR/<namespace>/<name>/<key>, each
+                            manifest reading its own namespace's (default flat: one namespace)
   --log-format json|pretty  (default json)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
   --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
   --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
+  --impersonate             call Kubernetes for each Sensor/EventSource as its
+                            spec.template.serviceAccountName (Impersonate-User; always on in controller)
+  --confine-triggers        a Sensor's Kubernetes triggers act only in its own namespace, never on
+                            cluster-scoped objects (always on in controller)
+  --allow-trigger-namespaces NS,...     other namespaces triggers may act in (* for any)
+  --allow-cluster-scoped-triggers KIND,...  cluster-scoped kinds triggers may act on (* for any)
+  --console-port N          web console /ui and its API /api/* (default 7778; 0 turns it off)
+  --console-listen ADDRESS  address of the console listener (default 127.0.0.1; another address
+                            needs --console-token-file or --console-basic-auth-file)
+  --console-token-file PATH bearer token the console requires (a mounted Secret key)
+  --console-basic-auth-file PATH
+                            user:password the console requires (basic auth, for browsers)
+  --console-allowed-hosts H1,H2
+                            Host header names the console answers besides loopback names and
+                            its listen address (DNS-rebinding defence)
 `;
 
 const RUN_OPTIONS = {
   bus: { type: "string" },
+  ...NATS_OPTIONS,
   "dry-run": { type: "boolean" },
   kubeconfig: { type: "string" },
   "secrets-dir": { type: "string" },
   "configmaps-dir": { type: "string" },
+  "secrets-layout": { type: "string" },
   "log-format": { type: "string" },
   "log-level": { type: "string" },
   "drain-timeout": { type: "string" },
   "metrics-port": { type: "string" },
   listen: { type: "string" },
+  impersonate: { type: "boolean" },
+  "confine-triggers": { type: "boolean" },
+  "allow-trigger-namespaces": { type: "string" },
+  "allow-cluster-scoped-triggers": { type: "string" },
+  "console-port": { type: "string" },
+  "console-listen": { type: "string" },
+  "console-token-file": { type: "string" },
+  "console-basic-auth-file": { type: "string" },
+  "console-allowed-hosts": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -138,7 +180,8 @@ async function runCommand(args: string[]): Promise<number> {
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
   const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
   const paths = positionals.length > 0 ? positionals : ["eventsources", "sensors"];
-  const loaded = await loadManifests(paths);
+  const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
+  const loaded = await loadManifests(paths, { secretsLayout });
   for (const p of loaded.problems.filter((x) => x.severity === "warning"))
     log.warn(formatProblem(p));
   if (hasErrors(loaded.problems)) {
@@ -147,6 +190,7 @@ async function runCommand(args: string[]): Promise<number> {
     return 2;
   }
   const dryRun = opts["dry-run"] === true;
+  const kubeAccess = kubeAccessFromFlags("run", opts);
   const kube = dryRun
     ? undefined
     : loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
@@ -161,16 +205,25 @@ async function runCommand(args: string[]): Promise<number> {
   else log.info({ kubernetes: kube.source }, "Kubernetes triggers use this cluster");
 
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
+  const consoleOptions = consoleListenOptions(opts, log);
+  await checkConsoleOptions(consoleOptions);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const busUrl = resolveBusUrl(opts.bus, process.env);
+  const busAuth = await natsAuthFromOptions(opts, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
   const diagnostics = new Diagnostics(log);
   const runtime = await Runtime.start({
     loaded,
+    busAuth,
     busUrl,
     kube,
+    ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
     metrics,
     observer: diagnostics.observer,
@@ -189,23 +242,29 @@ async function runCommand(args: string[]): Promise<number> {
       stuckTriggers: () => runtime.stuckTriggers(),
     },
     sensors: () => runtime.sensors,
-    plugins: [
-      diagnostics.console(
-        () => running,
-        () => runtime.stuckTriggers(),
-      ),
-    ],
   }).catch(async (err) => {
     await runtime.stop(5_000);
     throw err;
   });
   if (served.url)
     log.info({ metrics: `${served.url}/metrics` }, "metrics and health endpoints listening");
+  const consoleServed = await serveConsole({
+    ...consoleOptions,
+    routes: diagnostics.console(
+      () => running,
+      () => runtime.stuckTriggers(),
+    ),
+  }).catch(async (err) => {
+    await served.close();
+    await runtime.stop(5_000);
+    throw err;
+  });
+  if (consoleServed.url) log.info({ console: `${consoleServed.url}/ui` }, "web console listening");
   // File mode: changed manifests are reloaded in place; an invalid edit keeps the running version.
   const watcher = watchManifestFiles(
     paths,
     async () => {
-      const next = await loadManifests(paths);
+      const next = await loadManifests(paths, { secretsLayout });
       if (hasErrors(next.problems)) {
         for (const p of next.problems.filter((x) => x.severity === "error"))
           log.error(formatProblem(p));
@@ -241,17 +300,20 @@ async function runCommand(args: string[]): Promise<number> {
     process.once("SIGINT", onSignal);
   });
   await served.close();
+  await consoleServed.close();
   log.info("stopped");
   log.flush?.();
   return 0;
 }
 
 async function validateCommand(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {});
+  const { values: opts, positionals } = parse(args, { "secrets-layout": { type: "string" } });
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
+  const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
   // Progress on a terminal: one line rewritten in place, cleared before the results.
   const tty = process.stderr.isTTY === true;
   const result = await loadManifests(positionals, {
+    secretsLayout,
     ...(tty
       ? {
           onFile: (file: string, i: number, n: number) =>
@@ -277,6 +339,7 @@ async function replayCommand(args: string[]): Promise<number> {
     events: { type: "string" },
     "secrets-dir": { type: "string" },
     "configmaps-dir": { type: "string" },
+    "secrets-layout": { type: "string" },
   });
   if (!opts.sensor || !opts.events)
     throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
@@ -306,7 +369,11 @@ async function replayCommand(args: string[]): Promise<number> {
   for await (const line of replay(lines, {
     sensor: sensor.manifest,
     kinds,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
   })) {
     out.push(JSON.stringify(line));
@@ -327,6 +394,7 @@ async function publishCommand(args: string[]): Promise<number> {
     "pubsub-topic": { type: "string" },
     project: { type: "string" },
     attribute: { type: "string", multiple: true },
+    ...NATS_OPTIONS,
   });
   if (opts.data === undefined) throw new ConfigError("publish needs --data");
   if (opts["pubsub-topic"]) {
@@ -352,6 +420,7 @@ async function publishCommand(args: string[]): Promise<number> {
   }
   const result = await publishToBus({
     busUrl: resolveBusUrl(opts.bus, process.env),
+    busAuth: await natsAuthFromOptions(opts, process.env),
     eventSource: opts["event-source"],
     eventName: opts.event,
     data: opts.data,
@@ -365,11 +434,52 @@ async function publishCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The console listener's flags of `run` and `controller`. */
+function consoleListenOptions(
+  opts: {
+    "console-port"?: string | undefined;
+    "console-listen"?: string | undefined;
+    "console-token-file"?: string | undefined;
+    "console-basic-auth-file"?: string | undefined;
+    "console-allowed-hosts"?: string | undefined;
+  },
+  log: Logger,
+) {
+  return {
+    port: parseConsolePort(opts["console-port"]),
+    host: opts["console-listen"] ?? "127.0.0.1",
+    tokenFile: opts["console-token-file"],
+    basicAuthFile: opts["console-basic-auth-file"],
+    allowedHosts: opts["console-allowed-hosts"],
+    ...(opts["console-port"] === undefined
+      ? {
+          onDefaultPortBusy: (message: string) =>
+            log.warn(
+              { err: message },
+              "web console off: its default port 7778 is in use (give --console-port)",
+            ),
+        }
+      : {}),
+  };
+}
+
+/** `explain`'s bearer token: --token-file, else $SENSORBUS_CONSOLE_TOKEN, else none. */
+async function explainToken(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  if (file === undefined) return env.SENSORBUS_CONSOLE_TOKEN || undefined;
+  const auth = await readConsoleAuth({ tokenFile: file });
+  return auth?.bearerToken;
+}
+
 async function explainCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, {
     json: { type: "boolean" },
     url: { type: "string" },
     bus: { type: "string" },
+    ...NATS_OPTIONS,
+    "token-file": { type: "string" },
   });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1)
@@ -379,7 +489,9 @@ async function explainCommand(args: string[]): Promise<number> {
   const event = await loadExplanation({
     id,
     busUrl: opts.bus,
+    busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
+    token: await explainToken(opts["token-file"], process.env),
     log: createLogger({ fd: 2, level: "warn" }),
   });
   if (!event) {
@@ -434,14 +546,18 @@ async function controllerCommand(args: string[]): Promise<number> {
   }
   const namespace = opts.namespace ?? kube.namespace;
   const dryRun = opts["dry-run"] === true;
+  const kubeAccess = kubeAccessFromFlags("controller", opts);
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
+  const consoleOptions = consoleListenOptions(opts, log);
+  await checkConsoleOptions(consoleOptions);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
-  log.info({ kubernetes: kube.source, namespace, dryRun }, "controller mode");
+  log.info({ kubernetes: kube.source, namespace, dryRun, kubeAccess }, "controller mode");
   const metrics = new Metrics(namespace);
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
+    auth: await natsAuthFromOptions(opts, process.env),
   });
   const diagnostics = new Diagnostics(log);
   await diagnostics.useBus(bus);
@@ -449,8 +565,13 @@ async function controllerCommand(args: string[]): Promise<number> {
     bus,
     ownsBus: true,
     kube: dryRun ? undefined : kube,
+    ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
-    values: dirResolver({ secretsDir: opts["secrets-dir"], configMapsDir: opts["configmaps-dir"] }),
+    values: dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: parseValuesLayout(opts["secrets-layout"]),
+    }),
     log,
     metrics,
     observer: diagnostics.observer,
@@ -464,13 +585,18 @@ async function controllerCommand(args: string[]): Promise<number> {
     host: opts.listen ?? "127.0.0.1",
     health: { busConnected: () => bus.connected, stuckTriggers: () => host.stuckTriggers() },
     sensors: () => host.sensors.values(),
-    plugins: [
-      diagnostics.console(
-        () => host.running(),
-        () => host.stuckTriggers(),
-      ),
-    ],
   }).catch(async (err) => {
+    await host.close(5_000);
+    throw err;
+  });
+  const consoleServed = await serveConsole({
+    ...consoleOptions,
+    routes: diagnostics.console(
+      () => host.running(),
+      () => host.stuckTriggers(),
+    ),
+  }).catch(async (err) => {
+    await served.close();
     await host.close(5_000);
     throw err;
   });
@@ -498,6 +624,7 @@ async function controllerCommand(args: string[]): Promise<number> {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
     await served.close();
+    await consoleServed.close();
     kube.close();
   }
   log.info("stopped");

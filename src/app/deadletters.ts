@@ -2,10 +2,12 @@ import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { ConfigError, errorMessage } from "../errors.js";
+import type { NatsAuth } from "../eventbus/index.js";
 import { createBus, resolveBusUrl } from "../eventbus/index.js";
 import type { EventBus, StoredDeadLetter } from "../eventbus/types.js";
 import type { Logger } from "../observability/logger.js";
 import { silentLogger } from "../observability/logger.js";
+import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./nats-options.js";
 
 /**
  * `sensorbus deadletters`: list and replay firings that failed for good (after retryStrategy, with
@@ -48,8 +50,9 @@ export async function listDeadLetters(
   bus: BusRef,
   filter: DeadLetterFilter = {},
   log: Logger = silentLogger(),
+  auth?: NatsAuth,
 ): Promise<StoredDeadLetter[]> {
-  return withBus(bus, log, async (b) => (await b.listDeadLetters()).filter(matches(filter)));
+  return withBus(bus, log, auth, async (b) => (await b.listDeadLetters()).filter(matches(filter)));
 }
 
 /**
@@ -60,8 +63,9 @@ export async function replayDeadLetters(
   bus: BusRef,
   filter: DeadLetterFilter = {},
   log: Logger = silentLogger(),
+  auth?: NatsAuth,
 ): Promise<ReplayedDeadLetter[]> {
-  return withBus(bus, log, async (b) => {
+  return withBus(bus, log, auth, async (b) => {
     const out: ReplayedDeadLetter[] = [];
     for (const record of (await b.listDeadLetters()).filter(matches(filter))) {
       const events: ReplayedDeadLetter["events"] = [];
@@ -90,7 +94,12 @@ function matches(filter: DeadLetterFilter): (d: StoredDeadLetter) => boolean {
     (filter.seq === undefined || d.seq === filter.seq);
 }
 
-async function withBus<T>(bus: BusRef, log: Logger, fn: (b: EventBus) => Promise<T>): Promise<T> {
+async function withBus<T>(
+  bus: BusRef,
+  log: Logger,
+  auth: NatsAuth | undefined,
+  fn: (b: EventBus) => Promise<T>,
+): Promise<T> {
   if (bus !== undefined && typeof bus !== "string") return fn(bus);
   const url = bus?.trim();
   if (!url || url.toLowerCase() === "memory") {
@@ -99,7 +108,7 @@ async function withBus<T>(bus: BusRef, log: Logger, fn: (b: EventBus) => Promise
       "the in-memory bus keeps them only inside a running `sensorbus run`";
     throw new ConfigError(problem, [problem]);
   }
-  const b = await createBus(url, { log });
+  const b = await createBus(url, { log, auth });
   try {
     return await fn(b);
   } finally {
@@ -110,7 +119,8 @@ async function withBus<T>(bus: BusRef, log: Logger, fn: (b: EventBus) => Promise
 export const DEADLETTERS_USAGE = `Usage:
   sensorbus deadletters list [--sensor NAME] [--trigger NAME] [--bus URL]
   sensorbus deadletters replay [--sensor NAME] [--trigger NAME] [--seq N] [--bus URL]
-`;
+
+${NATS_USAGE}`;
 
 /**
  * The `deadletters` command: `list` prints one JSON line per dead letter (events shortened to
@@ -148,8 +158,9 @@ export async function deadLettersCommand(
   }
   const url = resolveBusUrl(values.bus, io.env);
   const log = io.log ?? silentLogger();
+  const auth = await natsAuthFromOptions(values, io.env);
   if (action === "list") {
-    for (const d of await listDeadLetters(url, filter, log)) {
+    for (const d of await listDeadLetters(url, filter, log, auth)) {
       const events = Object.fromEntries(
         Object.entries(d.events).map(([dep, e]) => [
           dep,
@@ -160,7 +171,7 @@ export async function deadLettersCommand(
     }
     return 0;
   }
-  for (const r of await replayDeadLetters(url, filter, log)) io.out(`${JSON.stringify(r)}\n`);
+  for (const r of await replayDeadLetters(url, filter, log, auth)) io.out(`${JSON.stringify(r)}\n`);
   return 0;
 }
 
@@ -175,6 +186,7 @@ function parseOptions(args: string[]) {
       trigger: { type: "string" },
       seq: { type: "string" },
       help: { type: "boolean", short: "h" },
+      ...NATS_OPTIONS,
     },
   });
 }

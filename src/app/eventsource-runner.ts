@@ -1,6 +1,7 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import { newEventId, rfc3339Millis } from "../cloudevents/event.js";
 import type { ValueResolver } from "../config/secrets.js";
+import { inNamespace } from "../config/secrets.js";
 import type { EventSourceManifest, Loaded } from "../config/types.js";
 import { ConfigError } from "../errors.js";
 import type { EventBus } from "../eventbus/types.js";
@@ -99,7 +100,10 @@ export class EventSourceRunner {
             namespace: this.loaded.manifest.metadata.namespace ?? "default",
             emit,
             log: log.child({ eventSourceType: key }),
-            values: this.options.values,
+            values: inNamespace(
+              this.options.values,
+              this.loaded.manifest.metadata.namespace ?? "default",
+            ),
             clock: this.options.clock,
             signal: this.abort.signal,
           }),
@@ -171,6 +175,12 @@ export class EventSourceRunner {
     };
     try {
       const res = await this.options.bus.publish(event);
+      if (res.duplicate) {
+        this.options.log.info(
+          { eventSourceName: this.name, eventName, eventID: id },
+          "duplicate event id: the bus already stored this event within its dedupe window, dropped",
+        );
+      }
       report(res.duplicate ? "duplicate" : "published");
       return { id, status: res.duplicate ? "duplicate" : "published" };
     } catch (err) {

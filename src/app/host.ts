@@ -7,9 +7,10 @@ import { adapterRegistry } from "../eventsources/registry.js";
 import type { Clock, EventSourceAdapter } from "../eventsources/types.js";
 import { systemClock } from "../eventsources/types.js";
 import type { KubeClient } from "../k8s/client.js";
+import { clientFor, type KubeAccess } from "../k8s/scope.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { closeTriggers, triggerRegistry } from "../triggers/registry.js";
+import { closeTriggers, triggerRegistry, withKubeClient } from "../triggers/registry.js";
 import type { TriggerKind } from "../triggers/types.js";
 import type { EventSourceRunnerOptions } from "./eventsource-runner.js";
 import { EventSourceRunner } from "./eventsource-runner.js";
@@ -53,6 +54,12 @@ export interface RunnerHostOptions {
   /** Close the bus in `close()` (default false: the caller owns it). */
   ownsBus?: boolean;
   kube: KubeClient | undefined;
+  /**
+   * Per-manifest identity and lane (controller mode; `--impersonate` / `--confine-triggers` in
+   * run): each Sensor's triggers and each EventSource call Kubernetes as the object's service
+   * account, and Sensors' triggers stay in their namespace. undefined: everything as `kube`.
+   */
+  kubeAccess?: KubeAccess;
   dryRun: boolean;
   values: ValueResolver;
   log: Logger;
@@ -87,18 +94,38 @@ export class RunnerHost implements ManifestHost {
   readonly sensors = new Map<string, SensorRunner>();
   private readonly kinds: ReadonlyMap<string, TriggerKind<unknown>>;
   private readonly adapters: ReadonlyMap<string, EventSourceAdapter<unknown>>;
+  private readonly tickStore: KvTickStore | undefined;
   private readonly clock: Clock;
   private closed = false;
 
   constructor(private readonly options: RunnerHostOptions) {
     this.kinds = triggerRegistry({ kube: options.kube, dryRun: options.dryRun, log: options.log });
     const kube = options.kube;
-    this.adapters = adapterRegistry({
-      kube: () => kube,
-      ...(options.bus.kind === "jetstream" ? { tickStore: new KvTickStore(options.bus) } : {}),
-      ...(options.extraAdapters ? { extra: options.extraAdapters } : {}),
-    });
+    this.tickStore = options.bus.kind === "jetstream" ? new KvTickStore(options.bus) : undefined;
+    this.adapters = this.adaptersWith(kube);
     this.clock = options.clock ?? systemClock;
+  }
+
+  private adaptersWith(
+    kube: KubeClient | undefined,
+  ): ReadonlyMap<string, EventSourceAdapter<unknown>> {
+    return adapterRegistry({
+      kube: () => kube,
+      ...(this.tickStore ? { tickStore: this.tickStore } : {}),
+      ...(this.options.extraAdapters ? { extra: this.options.extraAdapters } : {}),
+    });
+  }
+
+  /** The client calls made for `m` use: its service account, its lane (see `kubeAccess`). */
+  private kubeFor(m: Manifest): KubeClient | undefined {
+    const { kube, kubeAccess } = this.options;
+    if (!kube || !kubeAccess || (!kubeAccess.impersonate && !kubeAccess.confine)) return kube;
+    return clientFor(kube, kubeAccess, {
+      kind: m.kind,
+      namespace: this.namespaceOf(m),
+      name: m.metadata.name,
+      spec: m.spec,
+    });
   }
 
   isRunning(kind: ManifestKind, name: string): boolean {
@@ -196,9 +223,10 @@ export class RunnerHost implements ManifestHost {
   private eventSourceRunner(loaded: Loaded<EventSourceManifest>): EventSourceRunner {
     const { metrics, onEmit, startReceive } = this.options;
     const report = metrics ? emitReporter(metrics, this.namespaceOf(loaded.manifest)) : undefined;
+    const kube = this.kubeFor(loaded.manifest);
     return new EventSourceRunner(loaded, {
       bus: this.options.bus,
-      adapters: this.adapters,
+      adapters: kube === this.options.kube ? this.adapters : this.adaptersWith(kube),
       values: this.options.values,
       clock: this.clock,
       log: this.options.log,
@@ -257,9 +285,17 @@ export class RunnerHost implements ManifestHost {
           "trigger failed for good; firing stored as dead letter (sensorbus deadletters)",
         );
       });
+    const kube = this.kubeFor(loaded.manifest);
     return SensorRunner.create(loaded, {
       bus: this.options.bus,
-      kinds: this.kinds,
+      kinds:
+        kube === this.options.kube
+          ? this.kinds
+          : withKubeClient(this.kinds, {
+              kube,
+              dryRun: this.options.dryRun,
+              log: this.options.log,
+            }),
       values: this.options.values,
       clock: this.clock,
       log: this.options.log,

@@ -1,6 +1,7 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import { newEventId, nowRfc3339Nano } from "../cloudevents/event.js";
 import { ConfigError, errorMessage } from "../errors.js";
+import type { NatsAuth } from "../eventbus/index.js";
 import { checkSubjectToken, createBus } from "../eventbus/index.js";
 import { publishPubSubMessage } from "../eventsources/pubsub.js";
 import type { Logger } from "../observability/logger.js";
@@ -11,6 +12,8 @@ export const PUBLISH_CE_TYPE = "publish";
 export interface PublishToBusOptions {
   /** `nats://...` URL list (see resolveBusUrl). The in-memory bus lives in one process: refused. */
   busUrl: string | undefined;
+  /** NATS credentials and TLS settings (app/nats-options.ts). */
+  busAuth?: NatsAuth;
   /** CloudEvent `source`: the EventSource name a Sensor dependency names in `eventSourceName`. */
   eventSource: string;
   /** CloudEvent `subject`: the event name a dependency names in `eventName`. */
@@ -78,7 +81,7 @@ export async function publishToBus(opts: PublishToBusOptions): Promise<PublishTo
     datacontenttype: "application/json",
     data: opts.data,
   };
-  const bus = await createBus(url, { log: opts.log });
+  const bus = await createBus(url, { log: opts.log, auth: opts.busAuth });
   try {
     const res = await bus.publish(event);
     opts.log.debug(

@@ -3,6 +3,7 @@ import { decodeStructured } from "../cloudevents/event.js";
 import type { ValueResolver } from "../config/secrets.js";
 import type { SensorManifest } from "../config/types.js";
 import { errorMessage } from "../errors.js";
+import { redactHeaders, redactValue } from "../lib/redact.js";
 import type { Logger } from "../observability/logger.js";
 import type { ExpiredMatch } from "../sensors/correlation.js";
 import { correlationKeyOf } from "../sensors/correlation.js";
@@ -65,6 +66,14 @@ export interface ReplayOptions {
  * `time` as the clock; renders triggers without executing them. Yields one output line per result.
  */
 export async function* replay(
+  lines: AsyncIterable<string>,
+  options: ReplayOptions,
+): AsyncGenerator<ReplayLine> {
+  // Values read from Secrets never reach the output (headers from secureHeaders/basicAuth in full).
+  for await (const line of replayLines(lines, options)) yield redactValue(line);
+}
+
+async function* replayLines(
   lines: AsyncIterable<string>,
   options: ReplayOptions,
 ): AsyncGenerator<ReplayLine> {
@@ -132,7 +141,8 @@ export async function* replay(
       yield { kind: "unmatched", eventId: event.id };
       continue;
     }
-    if (engine.isDuplicate("\u0000replay", event.id)) {
+    // As `run`: the dedupe key is (EventSource, event name, id).
+    if (engine.isDuplicate("\u0000replay", `${event.source} ${event.subject} ${event.id}`)) {
       yield { kind: "duplicate", eventId: event.id };
       continue;
     }
@@ -196,7 +206,11 @@ export async function* replay(
             trigger: plan.name,
             dependencies: Object.fromEntries([...events].map(([d, e]) => [d, e.id])),
           };
-          if (rendered.request) line.request = rendered.request;
+          if (rendered.request)
+            line.request = {
+              ...rendered.request,
+              headers: redactHeaders(rendered.request.headers, rendered.secretHeaders),
+            };
           if (rendered.payloadText !== undefined) line.payloadText = rendered.payloadText;
           else line.payload = rendered.payload ?? null;
           yield line;

@@ -1,6 +1,7 @@
 import type { LoadResult } from "../config/load.js";
 import { formatProblem, hasErrors } from "../config/load.js";
 import { ConfigError } from "../errors.js";
+import type { NatsAuth } from "../eventbus/index.js";
 import { createBus } from "../eventbus/index.js";
 import type { EventBus } from "../eventbus/types.js";
 import type { EventSourceRunner } from "./eventsource-runner.js";
@@ -12,6 +13,8 @@ export interface RuntimeOptions extends Omit<RunnerHostOptions, "bus" | "ownsBus
   loaded: LoadResult;
   /** nats://... URL list, or undefined for the in-memory bus. */
   busUrl: string | undefined;
+  /** NATS credentials and TLS settings (app/nats-options.ts). */
+  busAuth?: NatsAuth;
   /** A bus to use instead of connecting one (tests); the caller closes it. */
   bus?: EventBus;
 }
@@ -38,8 +41,17 @@ export class Runtime {
     }
     const bus =
       options.bus ??
-      (await createBus(options.busUrl, { log: log.child({ component: "eventbus" }) }));
-    const { loaded: _loaded, busUrl: _busUrl, bus: _bus, ...hostOptions } = options;
+      (await createBus(options.busUrl, {
+        log: log.child({ component: "eventbus" }),
+        auth: options.busAuth,
+      }));
+    const {
+      loaded: _loaded,
+      busUrl: _busUrl,
+      busAuth: _busAuth,
+      bus: _bus,
+      ...hostOptions
+    } = options;
     const host = new RunnerHost({ ...hostOptions, bus, ownsBus: options.bus === undefined });
     const runtime = new Runtime(bus, host, new ManifestReconciler(host, log));
     const failed = (await runtime.apply(loaded)).filter((o) => o.result === "failed");

@@ -12,6 +12,7 @@ import type {
   Subscription,
 } from "../eventbus/types.js";
 import type { Clock } from "../eventsources/types.js";
+import { redactString } from "../lib/redact.js";
 import type { Logger } from "../observability/logger.js";
 import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
 import { KvCorrelationStore } from "../sensors/correlation.js";
@@ -347,8 +348,15 @@ export class SensorRunner {
   private async handle(plan: TriggerPlan, msg: BusMessage): Promise<void> {
     const event = msg.event;
     const log = this.log.child({ triggerName: plan.name, eventID: event.id });
-    if (msg.deliveryCount === 1 && this.engine.isDuplicate(plan.name, event.id)) {
-      log.debug("duplicate event id: skipped");
+    // Dedupe per (EventSource, event name, id): an id seen on one endpoint never hides another's.
+    if (
+      msg.deliveryCount === 1 &&
+      this.engine.isDuplicate(plan.name, `${event.source} ${event.subject} ${event.id}`)
+    ) {
+      log.info(
+        { eventSourceName: event.source, eventName: event.subject },
+        "duplicate event id within the dedupe window: skipped",
+      );
       return;
     }
     const replay = msg.replayFor;
@@ -488,7 +496,8 @@ export class SensorRunner {
     const record: DeadLetterRecord = {
       sensor: this.name,
       trigger: name,
-      error: ok.error,
+      // The events are kept as received (a replay republishes them); the error is redacted.
+      error: redactString(ok.error),
       events: Object.fromEntries(events),
       failedAt: new Date(this.options.clock.now()).toISOString(),
       attempts: ok.attempts,

@@ -2,8 +2,11 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { ConfigError, errorMessage } from "../errors.js";
+import { schemaFor } from "./schema/index.js";
+import type { ValuesLayout } from "./secrets.js";
 import type { EventSourceManifest, Loaded, Manifest, SensorManifest } from "./types.js";
 import { checkDocument, escapePointer } from "./validate.js";
+import { findValueRefs } from "./value-refs.js";
 
 /** One finding, naming the file, the 0-based document index and a JSON pointer into it. */
 export interface Problem {
@@ -70,6 +73,11 @@ const EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 export interface LoadOptions {
   /** Called before each file is read (progress for long runs): 1-based index and total. */
   onFile?: (file: string, index: number, total: number) => void;
+  /**
+   * Layout of `--secrets-dir`/`--configmaps-dir` (default flat): the flat layout serves one
+   * namespace, so manifests of several namespaces that read Secrets or ConfigMaps are refused.
+   */
+  secretsLayout?: ValuesLayout;
 }
 
 export async function loadManifests(
@@ -126,7 +134,31 @@ export async function loadManifests(
       else result.eventSources.push({ manifest, file, doc: index });
     }
   }
+  if ((options.secretsLayout ?? "flat") === "flat")
+    result.problems.push(...flatLayoutProblems(result));
   return result;
+}
+
+/**
+ * The flat `--secrets-dir`/`--configmaps-dir` layout (`DIR/<name>/<key>`) holds one namespace's
+ * values: when the manifests that read Secrets or ConfigMaps span several namespaces, each of
+ * them is an error (run and validate alike), naming the namespaces and the namespaced layout.
+ */
+function flatLayoutProblems(result: LoadResult): Problem[] {
+  const readers = [...result.eventSources, ...result.sensors].filter((l) => {
+    const schema = schemaFor(l.manifest.kind);
+    return schema !== undefined && findValueRefs(l.manifest, schema).length > 0;
+  });
+  const namespaces = [...new Set(readers.map((l) => l.manifest.metadata.namespace ?? "default"))];
+  if (namespaces.length < 2) return [];
+  const list = namespaces.sort().join(", ");
+  return readers.map((l) => ({
+    file: l.file,
+    doc: l.doc,
+    pointer: "/metadata/namespace",
+    message: `reads Secrets/ConfigMaps, as do manifests of namespaces ${list}: the flat --secrets-dir/--configmaps-dir layout (DIR/<name>/<key>) serves one namespace; use --secrets-layout namespaced (DIR/<namespace>/<name>/<key>)`,
+    severity: "error" as const,
+  }));
 }
 
 function problem(file: string, doc: number, pointer: string, message: string): Problem {

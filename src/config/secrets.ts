@@ -1,20 +1,42 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { ConfigError } from "../errors.js";
+import { readFile, realpath } from "node:fs/promises";
+import { join, sep } from "node:path";
+import { ConfigError, errorMessage } from "../errors.js";
+import { registerSecret } from "../lib/redact.js";
 import type { SecretKeySelector } from "./types.js";
+import { checkNamespace, checkObjectKey, checkObjectName } from "./value-refs.js";
 
 /**
  * Reads Secret and ConfigMap values referenced by manifests. Outside Kubernetes they come from
- * directories laid out like mounted volumes: `<dir>/<name>/<key>`.
+ * directories laid out like mounted volumes (see {@link ValuesLayout}). `namespace` is the
+ * namespace of the manifest that reads the value (use {@link inNamespace} to bind it); it is
+ * "default" when left out.
  */
 export interface ValueResolver {
-  secret(ref: SecretKeySelector, field: string): Promise<string>;
-  configMap(ref: SecretKeySelector, field: string): Promise<string>;
+  secret(ref: SecretKeySelector, field: string, namespace?: string): Promise<string>;
+  configMap(ref: SecretKeySelector, field: string, namespace?: string): Promise<string>;
+}
+
+/**
+ * `flat`: `DIR/<name>/<key>`, one namespace's values (the manifests that read them must all be in
+ * one namespace: config/load.ts refuses them otherwise). `namespaced`: `DIR/<namespace>/<name>/<key>`,
+ * a manifest reads only its own namespace's directory.
+ */
+export type ValuesLayout = "flat" | "namespaced";
+
+export const VALUES_LAYOUTS: readonly ValuesLayout[] = ["flat", "namespaced"];
+
+/** Parses `--secrets-layout` (undefined => flat). */
+export function parseValuesLayout(text: string | undefined): ValuesLayout {
+  if (text === undefined || text === "flat") return "flat";
+  if (text === "namespaced") return "namespaced";
+  throw new ConfigError(`--secrets-layout: '${text}' is not flat or namespaced`);
 }
 
 export interface DirResolverOptions {
   secretsDir?: string | undefined;
   configMapsDir?: string | undefined;
+  /** Default flat. */
+  layout?: ValuesLayout | undefined;
 }
 
 /** Argo removes one trailing newline from secret values. */
@@ -22,36 +44,80 @@ export function trimOneNewline(v: string): string {
   return v.endsWith("\n") ? v.slice(0, v.endsWith("\r\n") ? -2 : -1) : v;
 }
 
+/** A resolver that reads for `namespace` whatever namespace its callers pass. */
+export function inNamespace(values: ValueResolver, namespace: string): ValueResolver {
+  return {
+    secret: (ref, field) => values.secret(ref, field, namespace),
+    configMap: (ref, field) => values.configMap(ref, field, namespace),
+  };
+}
+
+/**
+ * Reads `<dir>[/<namespace>]/<name>/<key>`. The name, key and namespace must be Kubernetes names
+ * (the same check `validate` applies: config/value-refs.ts), and the file, with every symlink
+ * resolved, must lie inside the directory with its symlinks resolved: a Kubernetes-mounted volume
+ * (`key -> ..data/key`, `..data -> ..2024_01_01...`) stays inside and works; a link to anywhere
+ * else is refused. The flat layout serves one namespace: config/load.ts refuses manifests of
+ * several namespaces that read values (validate, run and every reload alike), and the controller
+ * watches one namespace.
+ * Every Secret value read is registered for redaction (lib/redact.ts) before it is returned.
+ */
 export function dirResolver(options: DirResolverOptions): ValueResolver {
+  const layout = options.layout ?? "flat";
+  const realDirs = new Map<string, Promise<string>>();
   const read = async (
     kind: "Secret" | "ConfigMap",
     dir: string | undefined,
     ref: SecretKeySelector,
     field: string,
+    namespace: string,
   ) => {
     const flag = kind === "Secret" ? "--secrets-dir" : "--configmaps-dir";
-    if (!dir) {
-      throw new ConfigError(
-        `${field}: ${kind} '${ref.name}' key '${ref.key}' is referenced but no ${flag} was given`,
-        [],
-        {
-          retryable: false,
-        },
-      );
+    const what = `${kind} '${String(ref?.name)}' key '${String(ref?.key)}'`;
+    const refuse = (why: string, cause?: unknown) =>
+      new ConfigError(`${field}: ${what} in namespace '${namespace}': ${why}`, [], {
+        retryable: false,
+        ...(cause !== undefined ? { cause } : {}),
+      });
+    const bad =
+      (checkObjectName(ref?.name) && `name: ${checkObjectName(ref?.name)}`) ||
+      (checkObjectKey(ref?.key) && `key: ${checkObjectKey(ref?.key)}`) ||
+      (checkNamespace(namespace) && `namespace: ${checkNamespace(namespace)}`);
+    if (bad) throw refuse(bad);
+    if (!dir) throw refuse(`it is referenced but no ${flag} was given`);
+    let realDir = realDirs.get(dir);
+    if (!realDir) {
+      realDir = realpath(dir);
+      realDirs.set(dir, realDir);
+      realDir.catch(() => realDirs.delete(dir));
     }
-    const path = join(dir, ref.name, ref.key);
+    const path =
+      layout === "flat" ? join(dir, ref.name, ref.key) : join(dir, namespace, ref.name, ref.key);
+    let real: string;
     try {
-      return trimOneNewline(await readFile(path, "utf8"));
+      const root = await realDir;
+      real = await realpath(path);
+      if (!real.startsWith(root + sep))
+        throw refuse(
+          `${path} resolves to a file outside ${flag} (a symlink leaving the directory)`,
+        );
     } catch (err) {
-      throw new ConfigError(
-        `${field}: cannot read ${kind} '${ref.name}' key '${ref.key}' from ${path}`,
-        [],
-        { cause: err },
-      );
+      if (err instanceof ConfigError) throw err;
+      throw refuse(`cannot read ${path}: ${errorMessage(err)}`, err);
     }
+    let value: string;
+    try {
+      value = trimOneNewline(await readFile(real, "utf8"));
+    } catch (err) {
+      throw refuse(`cannot read ${path}: ${errorMessage(err)}`, err);
+    }
+    if (kind === "Secret") registerSecret(value);
+    return value;
   };
   return {
-    secret: (ref, field) => read("Secret", options.secretsDir, ref, field),
-    configMap: (ref, field) => read("ConfigMap", options.configMapsDir, ref, field),
+    secret: (ref, field, namespace = "default") =>
+      read("Secret", options.secretsDir, ref, field, namespace),
+    configMap: (ref, field, namespace = "default") =>
+      read("ConfigMap", options.configMapsDir, ref, field, namespace),
   };
 }

@@ -12,6 +12,7 @@ import {
 } from "./schema/index.js";
 import type { Manifest } from "./types.js";
 import { KIND_PRECEDENCE } from "./types.js";
+import { checkNamespace, checkObjectKey, checkObjectName, findValueRefs } from "./value-refs.js";
 
 /**
  * One finding about one document, before the loader adds file and document index. `pointer` is a
@@ -86,10 +87,12 @@ export function checkDocument(doc: unknown): CheckResult {
   const clone = stripNulls(doc, schema) as Record<string, unknown>;
   const v = kind === "Sensor" ? validators().sensor : validators().eventSource;
   const findings = schemaFindings(v.Errors(clone) as SchemaError[], clone);
+  checkValueRefs(clone, schema, findings);
   const spec = clone.spec;
   if (isObject(spec)) {
     if (kind === "Sensor") checkSensor(spec, findings);
     else checkEventSource(clone, spec, findings);
+    checkPodTemplate(spec, findings);
   }
   const unique = dedupe(findings);
   const ok = !unique.some((f) => f.severity === "error");
@@ -257,6 +260,49 @@ function stripNulls(value: unknown, schema: TSchema | undefined): unknown {
   return out;
 }
 
+// ----- spec.template (the pod Argo would run) --------------------------------------------------
+
+/**
+ * sensorbus runs every EventSource and Sensor in its own process, so of Argo's pod template only
+ * `serviceAccountName` has a meaning (the identity Kubernetes calls are made as, with
+ * `--impersonate` and in controller mode); each other field is warned about by name.
+ */
+function checkPodTemplate(spec: Obj, out: Finding[]): void {
+  const template = spec.template;
+  if (!isObject(template)) return;
+  for (const field of Object.keys(template)) {
+    if (field === "serviceAccountName") continue;
+    out.push(
+      warn(
+        join("/spec/template", field),
+        `template.${field} is ignored: sensorbus runs this in its own process, not in a pod of its own (only serviceAccountName is used, as the identity of its Kubernetes calls)`,
+      ),
+    );
+  }
+}
+
+/**
+ * Secret/ConfigMap selectors: Kubernetes names and keys only (a name like `../x` would read a file
+ * outside `--secrets-dir`); the same check the resolver applies (config/value-refs.ts).
+ */
+function checkValueRefs(doc: Obj, schema: TSchema, out: Finding[]): void {
+  const refs = findValueRefs(doc, schema);
+  for (const ref of refs) {
+    const name = typeof ref.name === "string" ? checkObjectName(ref.name) : undefined;
+    if (name) out.push(err(join(ref.pointer, "name"), `${ref.kind} name: ${name}`));
+    const key = typeof ref.key === "string" ? checkObjectKey(ref.key) : undefined;
+    if (key) out.push(err(join(ref.pointer, "key"), `${ref.kind} key: ${key}`));
+  }
+  const ns = isObject(doc.metadata) ? doc.metadata.namespace : undefined;
+  if (refs.length > 0 && typeof ns === "string") {
+    const bad = checkNamespace(ns);
+    if (bad)
+      out.push(
+        err("/metadata/namespace", `${bad}: the Secrets/ConfigMaps it names cannot be read`),
+      );
+  }
+}
+
 // ----- EventSource ------------------------------------------------------------------------------
 
 function checkEventSource(doc: Obj, spec: Obj, out: Finding[]): void {
@@ -356,6 +402,33 @@ function checkWebhook(entry: Obj, at: string, out: Finding[]): void {
   }
   if (typeof entry.maxPayloadSize === "number" && entry.maxPayloadSize <= 0) {
     out.push(warn(join(at, "maxPayloadSize"), "maxPayloadSize <= 0 refuses every POST body"));
+  }
+  checkHmacTimestamp(entry, at, out);
+}
+
+/** `hmac.timestamp` (sensorbus extension): what the webhook refuses at start, said up front. */
+function checkHmacTimestamp(entry: Obj, at: string, out: Finding[]): void {
+  const hmac = entry.hmac as Obj | undefined;
+  const ts = hmac && typeof hmac === "object" ? (hmac.timestamp as Obj | undefined) : undefined;
+  if (!ts || typeof ts !== "object") return;
+  const where = join(at, "hmac", "timestamp");
+  if (typeof ts.maxAge === "string") {
+    const nanos = parseDuration(ts.maxAge);
+    if (nanos === undefined || nanos < 1_000_000_000n)
+      out.push(err(join(where, "maxAge"), `'${ts.maxAge}' is not a Go duration of at least 1s`));
+  }
+  if (typeof ts.signed === "string") {
+    const t = ts.signed.indexOf("{timestamp}");
+    const b = ts.signed.indexOf("{body}");
+    if (
+      t < 0 ||
+      b < t ||
+      ts.signed.indexOf("{timestamp}", t + 1) >= 0 ||
+      ts.signed.indexOf("{body}", b + 1) >= 0
+    )
+      out.push(
+        err(join(where, "signed"), `'${ts.signed}' must hold {timestamp} once, then {body} once`),
+      );
   }
 }
 

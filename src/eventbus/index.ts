@@ -2,12 +2,16 @@ import { ConfigError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { JetStreamBus } from "./jetstream.js";
 import { MemoryBus } from "./memory.js";
+import type { NatsAuth } from "./nats-auth.js";
+import { redactUrls } from "./nats-auth.js";
 import type { EventBus } from "./types.js";
 
 export type { JetStreamBusOptions } from "./jetstream.js";
 export { JetStreamBus } from "./jetstream.js";
 export type { MemoryBusOptions } from "./memory.js";
 export { MemoryBus } from "./memory.js";
+export type { NatsAuth, NatsAuthField, NatsTarget } from "./nats-auth.js";
+export { redactUrls, resolveNatsTarget, scrubSecrets } from "./nats-auth.js";
 export {
   checkSubjectToken,
   durableName,
@@ -57,7 +61,7 @@ export function parseNatsServers(url: string): string[] {
     }
     if (!parsed || !["nats:", "tls:"].includes(parsed.protocol) || !parsed.hostname) {
       problems.push(
-        `event bus URL '${s}' is not a NATS URL (expected nats://host:port or "memory")`,
+        `event bus URL '${redactUrls(s)}' is not a NATS URL (expected nats://host:port or "memory")`,
       );
     }
     return withScheme;
@@ -68,13 +72,31 @@ export function parseNatsServers(url: string): string[] {
   return out;
 }
 
-/** Creates the bus named by `url` (see resolveBusUrl): MemoryBus for "memory"/undefined. */
-export async function createBus(url: string | undefined, opts: { log: Logger }): Promise<EventBus> {
+/**
+ * Creates the bus named by `url` (see resolveBusUrl): MemoryBus for "memory"/undefined. `auth` holds
+ * the NATS credentials and TLS settings (see app/nats-options.ts); URL credentials
+ * (`nats://user:password@host`, `nats://token@host`) are used too, and never logged.
+ */
+export async function createBus(
+  url: string | undefined,
+  opts: { log: Logger; auth?: NatsAuth | undefined },
+): Promise<EventBus> {
   if (url === undefined || url.trim().toLowerCase() === "memory") {
-    opts.log
-      .child({ component: "eventbus" })
-      .info("using the in-memory event bus (nothing survives a restart)");
+    const log = opts.log.child({ component: "eventbus" });
+    log.info("using the in-memory event bus (nothing survives a restart)");
+    const given = Object.entries(opts.auth ?? {})
+      .filter(([k, v]) => k !== "from" && v !== undefined)
+      .map(([k]) => k);
+    if (given.length > 0)
+      log.warn(
+        { ignored: given },
+        "NATS credentials or TLS settings are given but the bus is in memory",
+      );
     return new MemoryBus();
   }
-  return JetStreamBus.connect({ servers: parseNatsServers(url), log: opts.log });
+  return JetStreamBus.connect({
+    servers: parseNatsServers(url),
+    log: opts.log,
+    ...(opts.auth ? { auth: opts.auth } : {}),
+  });
 }

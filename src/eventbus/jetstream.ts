@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import {
   AckPolicy,
   type Consumer,
@@ -18,18 +20,32 @@ import {
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import {
+  type Authenticator,
+  type ConnectionOptions,
   connect,
   createInbox,
+  credsAuthenticator,
   headers,
   type Msg,
   type NatsConnection,
   type Subscription as NatsSubscription,
+  nkeyAuthenticator,
+  type TlsOptions,
+  tokenAuthenticator,
+  usernamePasswordAuthenticator,
 } from "@nats-io/transport-node";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { decodeStructured, encodeStructured, scanTopLevelMembers } from "../cloudevents/event.js";
 import { ConfigError, EventBusError, errorMessage } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import { checkRecordLogToken, STREAM_NAME, SUBJECT_PREFIX, subjectFor } from "./subjects.js";
+import { type NatsAuth, type NatsTarget, resolveNatsTarget, scrubSecrets } from "./nats-auth.js";
+import {
+  checkRecordLogToken,
+  dedupeKey,
+  STREAM_NAME,
+  SUBJECT_PREFIX,
+  subjectFor,
+} from "./subjects.js";
 import type {
   BusMessage,
   DeadLetterRecord,
@@ -49,8 +65,13 @@ import type {
 } from "./types.js";
 
 export interface JetStreamBusOptions {
-  /** NATS URLs (`nats://host:port`). */
+  /**
+   * NATS URLs (`nats://host:port`, `tls://host:port`); credentials in them
+   * (`nats://user:password@host`, `nats://token@host`) are used and never logged.
+   */
   servers: string[];
+  /** Credentials and TLS settings (see NatsAuth); merged with URL credentials. */
+  auth?: NatsAuth;
   /** Connection name shown by the server (default `sensorbus`). */
   name?: string;
   /** Stream `max_msgs` when this client creates the stream (default 50,000). */
@@ -156,11 +177,14 @@ export class JetStreamBus implements EventBus {
     if (opts.servers.length === 0) {
       throw new ConfigError("no NATS server URL given", ["NATS server list is empty"]);
     }
+    const target = resolveNatsTarget(opts.servers, opts.auth);
+    const at = target.display.join(",");
+    const scrub = (err: unknown) => scrubSecrets(errorMessage(err), target.secrets);
     const reconnect = opts.reconnect ?? true;
     let nc: NatsConnection;
     try {
       nc = await connect({
-        servers: opts.servers,
+        servers: target.servers,
         name: opts.name ?? "sensorbus",
         reconnect,
         maxReconnectAttempts: reconnect ? -1 : 0,
@@ -169,12 +193,21 @@ export class JetStreamBus implements EventBus {
         // Each request would otherwise build two Error objects (stack captures) up front just in
         // case it fails: 12 % of sensorbus's CPU at 2,000 events/s. Our errors name the operation.
         noAsyncTraces: true,
+        ...connectionAuth(target),
       });
     } catch (err) {
+      // The client never saw a secret in a URL (resolveNatsTarget took them out), so its error
+      // (kept as the cause) carries none; the message is scrubbed all the same.
+      const message = scrub(err);
+      const problem = connectProblem(message, target);
+      // Refused credentials or a missing TLS do not get better by retrying.
       throw new EventBusError(
         "SB_ERR_BUS_UNAVAILABLE",
-        `cannot connect to NATS at ${opts.servers.join(",")}: ${errorMessage(err)}`,
-        { cause: err },
+        `cannot connect to NATS at ${at}: ${problem}`,
+        {
+          cause: err,
+          retryable: problem === message,
+        },
       );
     }
     try {
@@ -191,7 +224,13 @@ export class JetStreamBus implements EventBus {
       });
       const replicas = await ensureStream(setupJsm, opts, log);
       log?.info(
-        { servers: opts.servers, stream: STREAM_NAME, replicas },
+        {
+          servers: target.display,
+          stream: STREAM_NAME,
+          replicas,
+          tls: nc.info?.tls_required === true || target.auth.tls === true,
+          auth: authMethod(target.auth),
+        },
         "connected to NATS JetStream",
       );
       return new JetStreamBus(nc, js, jsm, replicas, opts, log);
@@ -200,7 +239,7 @@ export class JetStreamBus implements EventBus {
       if (err instanceof EventBusError) throw err;
       throw new EventBusError(
         "SB_ERR_BUS_UNAVAILABLE",
-        `cannot set up JetStream stream '${STREAM_NAME}' at ${opts.servers.join(",")}: ${errorMessage(err)}`,
+        `cannot set up JetStream stream '${STREAM_NAME}' at ${at}: ${scrub(err)}`,
         { cause: err },
       );
     }
@@ -223,7 +262,12 @@ export class JetStreamBus implements EventBus {
     await this.nextTurn();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.publishAcked(subject, data, event.id, options.replayFor);
+        return await this.publishAcked(
+          subject,
+          data,
+          dedupeKey(subject, event.id),
+          options.replayFor,
+        );
       } catch (err) {
         const mapped = this.publishError(err, `event ${event.id} for '${subject}'`);
         // Full: purge what every consumer has acknowledged, then try once more.
@@ -618,6 +662,76 @@ export class JetStreamBus implements EventBus {
       }
     }
   }
+}
+
+/** The authenticator and TLS options for a resolved target (one method; see resolveNatsTarget). */
+function connectionAuth(target: NatsTarget): Partial<ConnectionOptions> {
+  const { auth } = target;
+  const enc = new TextEncoder();
+  let authenticator: Authenticator | undefined;
+  if (auth.creds !== undefined) authenticator = credsAuthenticator(enc.encode(auth.creds));
+  else if (auth.nkeySeed !== undefined)
+    authenticator = nkeyAuthenticator(enc.encode(auth.nkeySeed));
+  else if (auth.token !== undefined) authenticator = tokenAuthenticator(auth.token);
+  else if (auth.user !== undefined)
+    authenticator = usernamePasswordAuthenticator(auth.user, auth.password ?? "");
+  const out: Partial<ConnectionOptions> = authenticator ? { authenticator } : {};
+  if (auth.tls) {
+    // An object (even empty) makes the client refuse a server that does not offer TLS.
+    const tls: TlsOptions = {};
+    if (auth.ca !== undefined) tls.ca = auth.ca;
+    if (auth.cert !== undefined) tls.cert = auth.cert;
+    if (auth.key !== undefined) tls.key = auth.key;
+    // The client sends no server name for an IP address, so Node checks the certificate against
+    // "localhost": check it against the IP addresses configured instead (a certificate with that
+    // IP in its subjectAltName). Host names are checked by Node as usual.
+    const ips = target.servers
+      .map((s) => s.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""))
+      .filter((h) => isIP(h) !== 0);
+    if (ips.length > 0) {
+      Object.assign(tls, {
+        checkServerIdentity: (host: string, cert: PeerCertificate) => {
+          const direct = checkServerIdentity(host, cert);
+          if (direct === undefined) return undefined;
+          return ips.some((ip) => checkServerIdentity(ip, cert) === undefined) ? undefined : direct;
+        },
+      });
+    }
+    out.tls = tls;
+  }
+  return out;
+}
+
+function authMethod(auth: NatsAuth): string {
+  if (auth.creds !== undefined) return "creds";
+  if (auth.nkeySeed !== undefined) return "nkey";
+  if (auth.token !== undefined) return "token";
+  if (auth.user !== undefined) return "user/password";
+  return "none";
+}
+
+/** The client's connect error, with what it means for sensorbus's settings. */
+function connectProblem(message: string, target: NatsTarget): string {
+  if (/server does not support 'tls'|tls.*not available/i.test(message))
+    return `TLS was required (${target.auth.from?.tls ?? "--nats-tls"}) but the server offers only plain text; refusing to connect without TLS`;
+  if (/timeout/i.test(message) && target.auth.tls && target.auth.cert === undefined)
+    return `${message} (if the server requires a client certificate, give --nats-cert and --nats-key)`;
+  if (/authorization violation/i.test(message))
+    return target.auth.from === undefined || authMethod(target.auth) === "none"
+      ? `${message}: the server requires credentials (--nats-user with --nats-password-file, --nats-token-file, --nats-nkey-file or --nats-creds)`
+      : `${message}: the server refused the ${authMethod(target.auth)} credentials from ${credentialSource(target.auth)}`;
+  return message;
+}
+
+function credentialSource(auth: NatsAuth): string {
+  const f = auth.from ?? {};
+  return (
+    (auth.creds !== undefined && f.creds) ||
+    (auth.nkeySeed !== undefined && f.nkeySeed) ||
+    (auth.token !== undefined && f.token) ||
+    (auth.password !== undefined && f.password) ||
+    "the options"
+  );
 }
 
 /** Creates the `default` stream or checks the existing one; returns its replica count. */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -132,6 +133,19 @@ export interface KubeClient {
   ): Promise<void>;
   /** Closes pooled connections. */
   close(): void;
+  /**
+   * The same cluster, credentials, connection pool and discovery cache, every request sent with
+   * `Impersonate-User: user` (the API server then authorizes the request as that user; a service
+   * account's groups are derived by the server). Closing the returned client is a no-op.
+   */
+  impersonate?(user: string): KubeClient;
+  /** The user this client impersonates; undefined when it acts as itself. */
+  readonly actingAs?: string | undefined;
+}
+
+/** The user name of a service account, as the API server spells it for tokens and impersonation. */
+export function serviceAccountUser(namespace: string, name: string): string {
+  return `system:serviceaccount:${namespace}:${name}`;
 }
 
 /** A failed Kubernetes API call. */
@@ -285,22 +299,53 @@ interface DiscoveredResource {
 /** How long kubeconfig credentials (headers, TLS options) are reused before they are read again. */
 const CREDENTIALS_TTL_MS = 10_000;
 
+/** What every identity of one kubeconfig shares: credentials, the connection pool, discovery. */
+interface Shared {
+  kc: KubeConfig;
+  base: URL;
+  timeoutMs: number;
+  agent: http.Agent | undefined;
+  cached: { at: number; opts: https.RequestOptions } | undefined;
+  discovery: Map<string, DiscoveredResource[] | "forbidden">;
+}
+
 class RestKubeClient implements KubeClient {
   readonly namespace: string;
   readonly source: string;
-  private readonly kc: KubeConfig;
-  private readonly base: URL;
-  private readonly timeoutMs: number;
-  private agent: http.Agent | undefined;
-  private cached: { at: number; opts: https.RequestOptions } | undefined;
-  private readonly discovery = new Map<string, DiscoveredResource[] | "forbidden">();
+  readonly actingAs: string | undefined;
+  private readonly s: Shared;
 
-  constructor(kc: KubeConfig, namespace: string, source: string, timeoutMs: number) {
-    this.kc = kc;
+  constructor(
+    kc: KubeConfig | Shared,
+    namespace: string,
+    source: string,
+    timeoutMs: number,
+    actingAs?: string,
+  ) {
+    this.s =
+      kc instanceof KubeConfig
+        ? {
+            kc,
+            base: new URL(kc.getCurrentCluster()!.server),
+            timeoutMs,
+            agent: undefined,
+            cached: undefined,
+            discovery: new Map(),
+          }
+        : kc;
     this.namespace = namespace;
     this.source = source;
-    this.timeoutMs = timeoutMs;
-    this.base = new URL(kc.getCurrentCluster()!.server);
+    this.actingAs = actingAs;
+  }
+
+  impersonate(user: string): KubeClient {
+    return new RestKubeClient(
+      this.s,
+      this.namespace,
+      `${this.source} as ${user}`,
+      this.s.timeoutMs,
+      user,
+    );
   }
 
   async resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo> {
@@ -316,12 +361,12 @@ class RestKubeClient implements KubeClient {
         via: "fallback",
       };
     };
-    let list = this.discovery.get(apiVersion);
+    let list = this.s.discovery.get(apiVersion);
     let found = Array.isArray(list) ? list.find((r) => r.kind === kind) : undefined;
     // Refetch on a miss: a CRD may have been installed since the last look.
     if (!found && list !== "forbidden") {
       list = await this.discover(apiVersion, kind);
-      this.discovery.set(apiVersion, list);
+      this.s.discovery.set(apiVersion, list);
       found = Array.isArray(list) ? list.find((r) => r.kind === kind) : undefined;
     }
     if (list === "forbidden") return fallback();
@@ -574,8 +619,10 @@ class RestKubeClient implements KubeClient {
   }
 
   close(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
+    // An impersonating client borrows the pool of the client it came from.
+    if (this.actingAs !== undefined) return;
+    this.s.agent?.destroy();
+    this.s.agent = undefined;
   }
 
   /**
@@ -589,10 +636,10 @@ class RestKubeClient implements KubeClient {
     what: string | undefined,
   ): Promise<https.RequestOptions> {
     const now = Date.now();
-    if (this.cached && now - this.cached.at < CREDENTIALS_TTL_MS) return this.cached.opts;
+    if (this.s.cached && now - this.s.cached.at < CREDENTIALS_TTL_MS) return this.s.cached.opts;
     const opts: https.RequestOptions = { headers: {} };
     try {
-      await this.kc.applyToHTTPSOptions(opts);
+      await this.s.kc.applyToHTTPSOptions(opts);
     } catch (err) {
       throw new KubeApiError(
         `${what ?? method}: cannot apply kubeconfig credentials: ${errorMessage(err)}`,
@@ -604,14 +651,14 @@ class RestKubeClient implements KubeClient {
     // applyToHTTPSOptions makes a fresh agent every call, without keep-alive: keep the first and
     // make it keep connections, or every request opens a new one (a TLS handshake each against
     // a real API server).
-    if (!this.agent && opts.agent) {
-      this.agent = opts.agent as http.Agent;
-      const agent = this.agent as unknown as { keepAlive: boolean; options: http.AgentOptions };
+    if (!this.s.agent && opts.agent) {
+      this.s.agent = opts.agent as http.Agent;
+      const agent = this.s.agent as unknown as { keepAlive: boolean; options: http.AgentOptions };
       agent.keepAlive = true;
       agent.options.keepAlive = true;
     }
-    opts.agent = this.agent;
-    this.cached = { at: now, opts };
+    opts.agent = this.s.agent;
+    this.s.cached = { at: now, opts };
     return opts;
   }
 
@@ -624,21 +671,25 @@ class RestKubeClient implements KubeClient {
     what: string | undefined,
   ): Promise<http.ClientRequest> {
     const opts = await this.credentials(method, what);
-    const basePath = this.base.pathname.replace(/\/+$/, "");
+    const basePath = this.s.base.pathname.replace(/\/+$/, "");
     const headers: Record<string, string> = {
       ...(opts.headers as Record<string, string>),
       Accept: "application/json",
       "User-Agent": "sensorbus",
     };
+    // Only the user: for a service account the API server derives its groups itself
+    // (system:serviceaccounts, system:serviceaccounts:<ns>, system:authenticated); sending groups
+    // would replace them and need `impersonate` on groups as well.
+    if (this.actingAs !== undefined) headers["Impersonate-User"] = this.actingAs;
     if (contentType) headers["Content-Type"] = contentType;
     if (body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(body));
-    const isHttps = this.base.protocol === "https:";
+    const isHttps = this.s.base.protocol === "https:";
     const reqOpts: https.RequestOptions = {
       ...opts,
-      agent: this.agent,
-      protocol: this.base.protocol,
-      hostname: this.base.hostname.replace(/^\[|\]$/g, ""),
-      port: this.base.port || (isHttps ? 443 : 80),
+      agent: this.s.agent,
+      protocol: this.s.base.protocol,
+      hostname: this.s.base.hostname.replace(/^\[|\]$/g, ""),
+      port: this.s.base.port || (isHttps ? 443 : 80),
       path: `${basePath}${pathAndQuery}`,
       method,
       headers,
@@ -655,8 +706,8 @@ class RestKubeClient implements KubeClient {
   ): Promise<RawResponse> {
     const req = await this.open(method, pathAndQuery, body, contentType, what);
     return new Promise<RawResponse>((resolve, reject) => {
-      req.setTimeout(this.timeoutMs, () => {
-        req.destroy(new Error(`no response within ${this.timeoutMs} ms`));
+      req.setTimeout(this.s.timeoutMs, () => {
+        req.destroy(new Error(`no response within ${this.s.timeoutMs} ms`));
       });
       req.on("error", (err) => reject(transportError(what, err)));
       req.on("response", (res) => {
@@ -837,45 +888,137 @@ export function durationMs(d: number | string): number {
 
 /** Annotation sensorbus stamps on created objects: the sorted CloudEvent ids of the firing. */
 export const EVENT_IDS_ANNOTATION = "sensorbus.io/event-ids";
+/** Annotation naming the whole firing: sha256 of (namespace, Sensor, trigger, sorted event ids). */
+export const FIRING_ANNOTATION = "sensorbus.io/firing";
+/** Annotations that say, readably, which Sensor (`<namespace>/<name>`) and trigger created it. */
+export const SENSOR_ANNOTATION = "sensorbus.io/sensor";
+export const TRIGGER_ANNOTATION = "sensorbus.io/trigger";
 
-export interface CreateOnceResult {
-  object: KubeObject;
-  /** true when the object already existed, created by an earlier delivery of the same events. */
-  alreadyDone: boolean;
+/** One firing: the Sensor (with its namespace), the trigger and the events it fired on. */
+export interface FiringIdentity {
+  namespace: string;
+  sensor: string;
+  trigger: string;
+  eventIds: readonly string[];
 }
 
 /**
- * Creates `obj`. On 409 AlreadyExists, reads the existing object: if it carries the same
- * {@link EVENT_IDS_ANNOTATION} as `obj`, an earlier delivery of these events created it and the
- * create counts as done; otherwise the name is taken by something else and the error stands (final).
+ * The idempotency key of a firing: two Sensors (or two triggers) that fire on the same event get
+ * different keys; a redelivery of the same events to the same trigger gets the same key.
  */
-export async function createOnce(client: KubeClient, obj: KubeObject): Promise<CreateOnceResult> {
-  try {
-    return { object: await client.create(obj), alreadyDone: false };
-  } catch (err) {
-    if (!isAlreadyExists(err) || !obj.metadata.name) throw err;
-    const existing = await client.get({
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
-      name: obj.metadata.name,
-      namespace: obj.metadata.namespace,
-    });
-    const ours = obj.metadata.annotations?.[EVENT_IDS_ANNOTATION];
-    if (existing && ours && existing.metadata?.annotations?.[EVENT_IDS_ANNOTATION] === ours) {
-      return { object: existing, alreadyDone: true };
-    }
-    if (!existing) {
-      // Deleted between the POST and the GET: trying again will create it.
-      throw new KubeApiError(`${err.message} (and gone again on read-back)`, 409, "AlreadyExists", {
-        retryable: true,
-        cause: err,
+export function firingKey(f: FiringIdentity): string {
+  const ids = [...new Set(f.eventIds)].sort();
+  return createHash("sha256")
+    .update(JSON.stringify([f.namespace, f.sensor, f.trigger, ids]))
+    .digest("hex");
+}
+
+/**
+ * `generateName` + 10 hex characters of the firing key: the name a firing's object gets, the
+ * same on every redelivery. `attempt` > 0 gives the next candidates when a foreign object holds
+ * the name. At most 63 characters (Argo copies Workflow names into label values).
+ */
+export function firingName(generateName: string, key: string, attempt = 0): string {
+  const hash =
+    attempt === 0 ? key : createHash("sha256").update(`${key}\n${attempt}`).digest("hex");
+  return `${generateName.slice(0, 53)}${hash.slice(0, 10)}`;
+}
+
+/** Writes the firing's identity annotations into `annotations`; returns the firing key. */
+export function stampFiringIdentity(
+  annotations: Record<string, string>,
+  f: FiringIdentity,
+): string {
+  const key = firingKey(f);
+  annotations[EVENT_IDS_ANNOTATION] = [...new Set(f.eventIds)].sort().join(",");
+  annotations[FIRING_ANNOTATION] = key;
+  annotations[SENSOR_ANNOTATION] = `${f.namespace}/${f.sensor}`;
+  annotations[TRIGGER_ANNOTATION] = f.trigger;
+  return key;
+}
+
+export interface CreateOnceResult {
+  object: KubeObject;
+  /** true when the object already existed, created by an earlier delivery of the same firing. */
+  alreadyDone: boolean;
+}
+
+export interface CreateOnceOptions {
+  /**
+   * The user's `generateName` when `obj`'s name was derived from it (with {@link firingName}):
+   * a name held by a foreign object is then resolved as the API server resolves generateName, by
+   * another name (the next firing-derived candidates, then a server-generated one).
+   */
+  generateName?: string | undefined;
+}
+
+/** Firing-derived names tried before the API server is asked to generate one. */
+const NAME_CANDIDATES = 3;
+
+/**
+ * Creates `obj`. On 409 AlreadyExists, reads the existing object: if it carries the same
+ * {@link FIRING_ANNOTATION} as `obj`, an earlier delivery of this firing (same namespace, Sensor,
+ * trigger and events) created it and the create counts as done. Otherwise the name belongs to
+ * something else: with `generateName` another name is taken; with a name the user fixed, the
+ * create fails for good, as in Argo (AlreadyExists is a trigger failure there).
+ */
+export async function createOnce(
+  client: KubeClient,
+  obj: KubeObject,
+  opts: CreateOnceOptions = {},
+): Promise<CreateOnceResult> {
+  const key = obj.metadata.annotations?.[FIRING_ANNOTATION];
+  const gen = opts.generateName;
+  let candidate = obj;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { object: await client.create(candidate), alreadyDone: false };
+    } catch (err) {
+      if (!isAlreadyExists(err) || !candidate.metadata.name) throw err;
+      const existing = await client.get({
+        apiVersion: candidate.apiVersion,
+        kind: candidate.kind,
+        name: candidate.metadata.name,
+        namespace: candidate.metadata.namespace,
       });
+      if (!existing) {
+        // Deleted between the POST and the GET: trying again will create it.
+        throw new KubeApiError(
+          `${err.message} (and gone again on read-back)`,
+          409,
+          "AlreadyExists",
+          { retryable: true, cause: err },
+        );
+      }
+      if (key && existing.metadata?.annotations?.[FIRING_ANNOTATION] === key) {
+        return { object: existing, alreadyDone: true };
+      }
+      if (gen === undefined || !key) {
+        const by = existing.metadata?.annotations?.[SENSOR_ANNOTATION];
+        throw new KubeApiError(
+          `${err.message} (the name is held by an object not created by this firing${
+            by
+              ? `, created by Sensor ${by} trigger ${existing.metadata?.annotations?.[TRIGGER_ANNOTATION] ?? "?"}`
+              : ""
+          })`,
+          409,
+          "AlreadyExists",
+          { retryable: false, cause: err },
+        );
+      }
+      if (attempt < NAME_CANDIDATES) {
+        candidate = {
+          ...candidate,
+          metadata: { ...candidate.metadata, name: firingName(gen, key, attempt + 1) },
+        };
+        continue;
+      }
+      // Every derived name is taken: let the API server pick one, as it would for generateName.
+      const { name: _taken, ...meta } = candidate.metadata;
+      return {
+        object: await client.create({ ...candidate, metadata: { ...meta, generateName: gen } }),
+        alreadyDone: false,
+      };
     }
-    throw new KubeApiError(
-      `${err.message} (an object not created by these events holds the name)`,
-      409,
-      "AlreadyExists",
-      { retryable: false, cause: err },
-    );
   }
 }

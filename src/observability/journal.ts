@@ -3,9 +3,11 @@ import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { EventBusError, errorMessage } from "../errors.js";
 import type { EventBus, RecordLog } from "../eventbus/types.js";
+import { isCredentialHeader } from "../lib/credential-headers.js";
 import { BoundedMap } from "../lib/fifo.js";
 import { fnv32a } from "../lib/hash.js";
 import { isoMillis } from "../lib/iso-time.js";
+import { REDACTED, redactHeaders, redactJson, redactValue } from "../lib/redact.js";
 import type { Rendered } from "../triggers/types.js";
 import type { Logger } from "./logger.js";
 
@@ -174,7 +176,6 @@ export interface JournalOptions {
 const WRITE_CONCURRENCY = 16;
 
 const MAX_PAYLOAD = 4 * 1024;
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$/i;
 
 /** The journal partition of an event id: one hex digit of its FNV-1a hash. */
 export function journalPartition(id: string): string {
@@ -266,9 +267,8 @@ export function summarize(ev: JournalEvent): EventSummary {
 export function summarizeRendered(r: Rendered): RenderedSummary {
   const out: RenderedSummary = { kind: r.kind };
   if (r.request) {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.request.headers))
-      headers[k] = SECRET_HEADER.test(k) ? "[redacted]" : v;
+    const headers = { ...redactHeaders(r.request.headers, r.secretHeaders) };
+    for (const k of Object.keys(headers)) if (isCredentialHeader(k)) headers[k] = REDACTED;
     out.request = { method: r.request.method, url: r.request.url, headers };
   }
   const body = r.payload !== undefined ? r.payload : r.payloadText;
@@ -345,17 +345,18 @@ export class Journal {
 
   get(id: string): JournalEvent | undefined {
     const ev = this.events.get(id);
-    return ev ? structuredClone(ev) : undefined;
+    // Values read from Secrets are redacted wherever the journal is read or written.
+    return ev ? redactValue(structuredClone(ev)) : undefined;
   }
 
   /** Newest first. */
   recent(limit = 100): EventSummary[] {
-    return [...this.events.values()].reverse().slice(0, limit).map(summarize);
+    return redactValue([...this.events.values()].reverse().slice(0, limit).map(summarize));
   }
 
   triggers(): TriggerStatus[] {
     const now = this.now();
-    return [...this.stats.values()].map((s) => {
+    const out = [...this.stats.values()].map((s): TriggerStatus => {
       s.recent = s.recent.slice(-RECENT_FIRINGS).filter((t) => now - t < 300_000);
       const failing =
         s.lastErrorAt !== undefined &&
@@ -373,6 +374,7 @@ export class Journal {
         status: failing ? "failing" : s.fired > 0 ? "ok" : "idle",
       };
     });
+    return redactValue(out);
   }
 
   /** Records sensor decisions (combine with the metrics observer). */
@@ -570,7 +572,7 @@ export class Journal {
 
 /** An event's JSON, split over several parts (same id) where one would pass MAX_RECORD_BYTES. */
 function encodeEvent(ev: JournalEvent): string[] {
-  const text = JSON.stringify(ev);
+  const text = redactJson(JSON.stringify(ev));
   if (text.length <= MAX_RECORD_BYTES / 2 || ev.entries.length <= 1) return [text];
   const half = Math.ceil(ev.entries.length / 2);
   return [

@@ -9,6 +9,7 @@ import {
 import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
 import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
+import { redactString } from "../lib/redact.js";
 
 /**
  * OpenTelemetry spans for receive (EventSource publish) -> filter (a dependency's decision) and
@@ -69,7 +70,8 @@ function pastSpan(
     { kind, attributes, startTime: end - Math.max(0, ms) },
     parentContext(traceparent),
   );
-  if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+  if (error !== undefined)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: redactString(error) });
   span.end(end);
 }
 

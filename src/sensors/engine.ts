@@ -2,6 +2,7 @@ import type { CloudEvent } from "../cloudevents/event.js";
 import { eventContext, isKnownJsonData } from "../cloudevents/event.js";
 import type { EventDependency, SensorManifest, Trigger } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
+import { boundText } from "../lib/bounded-text.js";
 import { ExpiringMap } from "../lib/fifo.js";
 import type { Condition } from "./conditions.js";
 import { evaluateCondition, parseCondition } from "./conditions.js";
@@ -158,7 +159,7 @@ export class SensorEngine {
       return {
         accepted: false,
         dependency: dep.name,
-        reason: `transform failed: ${errorMessage(err)}`,
+        reason: boundText(`transform failed: ${errorMessage(err)}`),
       };
     }
     const timeMs = Date.parse(ev.time);
@@ -168,12 +169,14 @@ export class SensorEngine {
       dataIsJson: isKnownJsonData(ev),
       timeMs: Number.isNaN(timeMs) ? this.now() : timeMs,
     });
-    if (outcome.error) return { accepted: false, dependency: dep.name, reason: outcome.error };
+    // Reasons go to log lines and the journal: bounded, whatever size the event's values.
+    if (outcome.error)
+      return { accepted: false, dependency: dep.name, reason: boundText(outcome.error) };
     if (!outcome.pass) {
       return {
         accepted: false,
         dependency: dep.name,
-        reason: outcome.reason ?? filterFailReason(dep),
+        reason: boundText(outcome.reason ?? filterFailReason(dep)),
       };
     }
     if (plan?.correlation) {

@@ -1,12 +1,16 @@
-import { createHash } from "node:crypto";
 import type { ArgoWorkflowTrigger } from "../config/types.js";
 import { TriggerError } from "../errors.js";
 import {
   createOnce,
   EVENT_IDS_ANNOTATION,
+  FIRING_ANNOTATION,
+  firingName,
   KubeApiError,
   type KubeClient,
   type KubeObject,
+  SENSOR_ANNOTATION,
+  stampFiringIdentity,
+  TRIGGER_ANNOTATION,
   waitForLabels,
 } from "../k8s/client.js";
 import type { Logger } from "../observability/logger.js";
@@ -46,10 +50,12 @@ interface ArgoDetail {
   /** submit / submit-from: the Workflow to create. Others: the merge patch. */
   object: KubeObject | undefined;
   patch: Record<string, unknown> | undefined;
+  /** submit / submit-from: the user's generateName the Workflow's name was derived from. */
+  generateName?: string;
   /** sensorbus `concurrencyPolicy` Forbid/Replace: how to find this trigger's running Workflows. */
   concurrency?: { policy: "Forbid" | "Replace"; labelSelector: string };
   /** retry / resubmit: the parsed `args` and the firing's identity, applied in execute(). */
-  rerun?: RerunArgs & { stamp: Record<string, unknown>; ids: string[]; trigger: string };
+  rerun?: RerunArgs & { stamp: Record<string, unknown>; key: string };
 }
 
 /** `argo retry` / `argo resubmit` flags sensorbus understands. */
@@ -152,33 +158,33 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Sensor-independent Workflow naming: `generateName` + the first 10 hex chars of
- * sha256(sorted event ids, trigger name). **sensorbus:** a redelivered firing gets the same name,
- * so it can never create a second Workflow (the API answers 409, reported as already done).
+ * Workflow naming: `generateName` + the first 10 hex chars of the firing key, sha256 of (Sensor
+ * namespace, Sensor, trigger, sorted event ids). **sensorbus:** a redelivered firing gets the same
+ * name, so it can never create a second Workflow (the API answers 409, and the existing Workflow's
+ * `sensorbus.io/firing` annotation shows it is this firing's: already done); two Sensors or
+ * triggers firing on one event get two names, as Argo's generateName gives two Workflows.
  */
-export function idempotentName(
-  generateName: string,
-  eventIds: readonly string[],
-  trigger: string,
-): string {
-  const ids = [...new Set(eventIds)].sort();
-  const hash = createHash("sha256")
-    .update(`${ids.join(",")}\n${trigger}`)
-    .digest("hex")
-    .slice(0, 10);
-  // Keep the name a valid 63-character label value (Argo puts it into pod labels).
-  return `${generateName.slice(0, 53)}${hash}`;
+export function idempotentName(generateName: string, key: string): string {
+  return firingName(generateName, key);
 }
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-/** Stamps the firing's identity: event ids annotation, correlation id label (or annotation). */
-export function stampFiring(meta: Record<string, unknown>, ctx: FiringContext): string[] {
+/**
+ * Stamps the firing's identity (event ids, firing key, Sensor and trigger annotations; correlation
+ * id label or annotation); returns the firing key.
+ */
+export function stampFiring(meta: Record<string, unknown>, ctx: FiringContext): string {
   const ids = [...new Set([...ctx.events.values()].map((e) => e.id))].sort();
   const annotations = isObject(meta.annotations)
     ? (meta.annotations as Record<string, string>)
     : {};
-  annotations[EVENT_IDS_ANNOTATION] = ids.join(",");
+  const key = stampFiringIdentity(annotations, {
+    namespace: ctx.namespace,
+    sensor: ctx.sensorName,
+    trigger: ctx.triggerName,
+    eventIds: ids,
+  });
   // W3C trace context of the firing's first event: the Workflow joins the caller's trace.
   const traceparent = [...ctx.events.values()][0]?.extensions?.traceparent;
   if (typeof traceparent === "string" && traceparent !== "")
@@ -193,7 +199,7 @@ export function stampFiring(meta: Record<string, unknown>, ctx: FiringContext): 
     }
   }
   meta.annotations = annotations;
-  return ids;
+  return key;
 }
 
 /** Parsed `argoWorkflow.args` (the `argo submit` flags sensorbus understands). */
@@ -354,13 +360,14 @@ export function argoWorkflowTrigger(
         "events.argoproj.io/trigger": ctx.triggerName,
         "events.argoproj.io/action-timestamp": String(Math.floor(ctx.now())),
       };
-      finishNaming(wf, ctx);
+      const generateName = finishNaming(wf, ctx);
       return rendered(wf, {
         operation,
         namespace,
         name: wf.metadata.name!,
         object: wf,
         patch: undefined,
+        ...(generateName !== undefined ? { generateName } : {}),
         ...(concurrency ? { concurrency } : {}),
       });
     }
@@ -404,13 +411,14 @@ export function argoWorkflowTrigger(
           "events.argoproj.io/trigger": ctx.triggerName,
         };
       }
-      finishNaming(wf, ctx);
+      const generateName = finishNaming(wf, ctx);
       return rendered(wf, {
         operation,
         namespace,
         name: wf.metadata.name!,
         object: wf,
         patch: undefined,
+        ...(generateName !== undefined ? { generateName } : {}),
         ...(concurrency ? { concurrency } : {}),
       });
     }
@@ -418,7 +426,7 @@ export function argoWorkflowTrigger(
     if (operation === "retry" || operation === "resubmit") {
       const args = parseRerunArgs(operation, template.args, `${field}.args`);
       const stamp: Record<string, unknown> = {};
-      const ids = stampFiring(stamp, ctx);
+      const key = stampFiring(stamp, ctx);
       return {
         kind: "argoWorkflow",
         payload: { operation, workflow: `${namespace}/${name}`, args: template.args ?? [] },
@@ -428,7 +436,7 @@ export function argoWorkflowTrigger(
           name,
           object: undefined,
           patch: undefined,
-          rerun: { ...args, stamp, ids, trigger: ctx.triggerName },
+          rerun: { ...args, stamp, key },
         } satisfies ArgoDetail,
       };
     }
@@ -516,12 +524,16 @@ export function argoWorkflowTrigger(
     return wf;
   }
 
-  function finishNaming(wf: KubeObject, ctx: FiringContext): void {
-    const ids = stampFiring(wf.metadata, ctx);
+  /** Returns the generateName the Workflow's name was derived from, if it was. */
+  function finishNaming(wf: KubeObject, ctx: FiringContext): string | undefined {
+    const key = stampFiring(wf.metadata, ctx);
     if (!wf.metadata.name && wf.metadata.generateName) {
-      wf.metadata.name = idempotentName(wf.metadata.generateName, ids, ctx.triggerName);
+      const gen = wf.metadata.generateName;
+      wf.metadata.name = idempotentName(gen, key);
       delete wf.metadata.generateName;
+      return gen;
     }
+    return undefined;
   }
 
   function rendered(wf: KubeObject, detail: ArgoDetail): Rendered {
@@ -589,12 +601,16 @@ export function argoWorkflowTrigger(
       if (d.operation === "resubmit" && typeof done.detail.created === "string")
         detail.name = done.detail.created;
     } else if (d.object) {
-      const res = await createOnce(client, d.object);
+      const res = await createOnce(client, d.object, { generateName: d.generateName });
+      const made = `${d.namespace}/${res.object.metadata?.name ?? d.name}`;
+      detail.name = res.object.metadata?.name ?? d.name;
       detail.alreadyDone = res.alreadyDone;
       detail.uid = res.object.metadata?.uid;
       summary = res.alreadyDone
-        ? `Workflow ${id} already exists, created by an earlier delivery of these events (already done)`
-        : `created Workflow ${id}`;
+        ? `Workflow ${made} already exists, created by an earlier delivery of this firing (already done)`
+        : made === id
+          ? `created Workflow ${id}`
+          : `created Workflow ${made} (${id} is held by another object)`;
     } else {
       const target: KubeObject = {
         apiVersion: WORKFLOW_API,
@@ -689,6 +705,9 @@ function applyStamp(meta: KubeObject["metadata"], stamp: Record<string, unknown>
 /** The firing identity sensorbus stamps; a resubmitted copy carries its own firing's only. */
 const FIRING_KEYS = [
   EVENT_IDS_ANNOTATION,
+  FIRING_ANNOTATION,
+  SENSOR_ANNOTATION,
+  TRIGGER_ANNOTATION,
   "sensorbus.io/traceparent",
   "sensorbus.io/correlation-id",
 ];
@@ -700,7 +719,8 @@ const FIRING_KEYS = [
  */
 async function resubmit(client: KubeClient, d: ArgoDetail, r: Rerun): Promise<Done> {
   const wf = await getWorkflow(client, d);
-  const name = idempotentName(resubmitGenerateName(wf), r.ids, r.trigger);
+  const gen = resubmitGenerateName(wf);
+  const name = idempotentName(gen, r.key);
   const next = formulateResubmit(wf, { parameters: r.parameters, memoized: r.memoized, name });
   next.metadata.namespace = d.namespace;
   for (const key of FIRING_KEYS) {
@@ -708,14 +728,14 @@ async function resubmit(client: KubeClient, d: ArgoDetail, r: Rerun): Promise<Do
     delete next.metadata.annotations?.[key];
   }
   applyStamp(next.metadata, r.stamp);
-  const res = await createOnce(client, next);
-  const id = `${d.namespace}/${next.metadata.name}`;
+  const res = await createOnce(client, next, { generateName: gen });
+  const id = `${d.namespace}/${res.object.metadata?.name ?? next.metadata.name}`;
   return {
     summary: res.alreadyDone
-      ? `Workflow ${id} (resubmitted from ${d.name}) already exists, created by an earlier delivery of these events (already done)`
+      ? `Workflow ${id} (resubmitted from ${d.name}) already exists, created by an earlier delivery of this firing (already done)`
       : `resubmitted Workflow ${d.namespace}/${d.name} as ${id}`,
     detail: {
-      created: next.metadata.name,
+      created: res.object.metadata?.name ?? next.metadata.name,
       alreadyDone: res.alreadyDone,
       uid: res.object.metadata?.uid,
     },
@@ -723,6 +743,12 @@ async function resubmit(client: KubeClient, d: ArgoDetail, r: Rerun): Promise<Do
 }
 
 const RETRY_CONFLICTS = 5;
+/**
+ * The firing key of the last retry, kept apart from the creation identity
+ * (`sensorbus.io/firing`, `sensorbus.io/sensor`, ...): the Sensor that created the Workflow must
+ * still recognise it as its own on a redelivery after someone retried it.
+ */
+export const RETRY_FIRING_ANNOTATION = "sensorbus.io/retry-firing";
 const NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id";
 
 /**
@@ -730,13 +756,13 @@ const NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id";
  * and what runs after them removed, their ancestors reset), the removed Pod nodes' and the exit
  * handler's pods deleted, then the Workflow written back with its resourceVersion. A concurrent
  * change answers 409: read again and redo, up to 5 times (Argo's server gives up at once). The
- * firing's event ids go into an annotation: a redelivery that finds them is already done.
+ * firing's key goes into `sensorbus.io/retry-firing`: a redelivery that finds it is already done.
  */
 async function retry(client: KubeClient, d: ArgoDetail, r: Rerun, log: Logger): Promise<Done> {
   const id = `${d.namespace}/${d.name}`;
   for (let attempt = 1; ; attempt++) {
     const wf = await getWorkflow(client, d);
-    if (wf.metadata.annotations?.[EVENT_IDS_ANNOTATION] === r.ids.join(",")) {
+    if (wf.metadata.annotations?.[RETRY_FIRING_ANNOTATION] === r.key) {
       return {
         summary: `Workflow ${id} was already retried for these events (already done)`,
         detail: { alreadyDone: true },
@@ -748,7 +774,13 @@ async function retry(client: KubeClient, d: ArgoDetail, r: Rerun, log: Logger): 
       parameters: r.parameters,
     });
     const pods = await deleteNodePods(client, d, result.podNodeIds);
-    applyStamp(result.workflow.metadata, r.stamp);
+    const stamp = structuredClone(r.stamp) as { annotations?: Record<string, string> };
+    // The event ids name the last firing that acted on the Workflow (as before); the creation
+    // identity stays the creator's.
+    for (const key of [FIRING_ANNOTATION, SENSOR_ANNOTATION, TRIGGER_ANNOTATION])
+      delete stamp.annotations?.[key];
+    stamp.annotations = { ...stamp.annotations, [RETRY_FIRING_ANNOTATION]: r.key };
+    applyStamp(result.workflow.metadata, stamp);
     try {
       await client.replace(result.workflow);
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import type { ValueResolver } from "../config/secrets.js";
+import { inNamespace } from "../config/secrets.js";
 import type { Trigger, TriggerTemplate } from "../config/types.js";
 import { TriggerError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
@@ -58,7 +59,8 @@ export async function renderFiring(input: RenderInput): Promise<RenderedFiring> 
     triggerName: template.name,
     events,
     applyParameters: apply,
-    values: input.values,
+    // The Sensor reads its own namespace's Secrets only (whatever its parameters render).
+    values: inNamespace(input.values, input.namespace),
     log: input.log,
     now: input.now,
     correlationId: correlationOf(events),

@@ -1,6 +1,7 @@
 import { Agent } from "undici";
 import type { HttpTrigger } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
+import { registerSecret } from "../lib/redact.js";
 import { constructPayloadFor, dynamicHeaderValues } from "./payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
 
@@ -66,12 +67,20 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
       const headers: Record<string, string> = { ...(http.headers ?? {}) };
       for (const [name, value] of dynamicHeaderValues(http.dynamicHeaders, ctx))
         headers[name] = value;
+      // Headers whose value comes from a Secret (or a secureHeaders ConfigMap): every output
+      // shows them as [redacted], whatever their length (lib/redact.ts covers the value elsewhere).
+      const secretHeaders: string[] = [];
       for (const [i, sh] of (http.secureHeaders ?? []).entries()) {
         const field = `http.secureHeaders.${i}`;
-        if (sh.valueFrom?.secretKeyRef)
+        if (sh.valueFrom?.secretKeyRef) {
           headers[sh.name] = await ctx.values.secret(sh.valueFrom.secretKeyRef, field);
-        else if (sh.valueFrom?.configMapKeyRef)
-          headers[sh.name] = await ctx.values.configMap(sh.valueFrom.configMapKeyRef, field);
+          secretHeaders.push(sh.name);
+        } else if (sh.valueFrom?.configMapKeyRef) {
+          const value = await ctx.values.configMap(sh.valueFrom.configMapKeyRef, field);
+          registerSecret(value);
+          headers[sh.name] = value;
+          secretHeaders.push(sh.name);
+        }
       }
       if (http.basicAuth) {
         const user = http.basicAuth.username
@@ -80,7 +89,11 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
         const pass = http.basicAuth.password
           ? await ctx.values.secret(http.basicAuth.password, "http.basicAuth.password")
           : "";
-        headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+        const encoded = Buffer.from(`${user}:${pass}`).toString("base64");
+        registerSecret(encoded);
+        headers.Authorization = `Basic ${encoded}`;
+        registerSecret(headers.Authorization);
+        secretHeaders.push("Authorization");
       }
       const tls = http.tls;
       const detail: HttpDetail = {
@@ -100,6 +113,7 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
         kind: "http",
         request: { method, url: http.url, headers },
         detail,
+        ...(secretHeaders.length > 0 ? { secretHeaders } : {}),
       };
       if (body !== undefined) {
         try {

@@ -1,14 +1,14 @@
-import { createHash } from "node:crypto";
 import type { K8sTrigger } from "../config/types.js";
 import { TriggerError } from "../errors.js";
 import {
   createOnce,
-  EVENT_IDS_ANNOTATION,
+  firingName,
   type KubeClient,
   type KubeObject,
   pluralize,
   type ResourceInfo,
   splitApiVersion,
+  stampFiringIdentity,
   waitForLabels,
 } from "../k8s/client.js";
 import type { Logger } from "../observability/logger.js";
@@ -46,6 +46,8 @@ interface K8sDetail {
   resource: string;
   /** ns/name or name, for messages. */
   id: string;
+  /** create: the user's generateName the object's name was derived from. */
+  generateName?: string;
 }
 
 function renderError(field: string, message: string): TriggerError {
@@ -184,6 +186,7 @@ export function k8sTrigger(
         `operation ${operation} needs metadata.name`,
       );
     }
+    let generateName: string | undefined;
     if (operation === "create") {
       if (!meta.name && !meta.generateName) {
         throw renderError(`${field}.source.metadata`, "neither name nor generateName is given");
@@ -195,21 +198,25 @@ export function k8sTrigger(
         "events.argoproj.io/action-timestamp": String(Math.floor(ctx.now())),
       };
       const ids = [...new Set([...ctx.events.values()].map((e) => e.id))].sort();
-      meta.annotations = {
-        ...(isObject(meta.annotations) ? meta.annotations : {}),
-        [EVENT_IDS_ANNOTATION]: ids.join(","),
+      const annotations: Record<string, string> = {
+        ...(isObject(meta.annotations) ? (meta.annotations as Record<string, string>) : {}),
       };
+      const key = stampFiringIdentity(annotations, {
+        namespace: ctx.namespace,
+        sensor: ctx.sensorName,
+        trigger: ctx.triggerName,
+        eventIds: ids,
+      });
+      meta.annotations = annotations;
       // W3C trace context of the firing's first event, as argoWorkflow stamps it.
       const traceparent = [...ctx.events.values()][0]?.extensions?.traceparent;
       if (traceparent)
         (meta.annotations as Record<string, string>)["sensorbus.io/traceparent"] = traceparent;
       if (!meta.name && meta.generateName) {
-        // sensorbus: stable names make redelivery harmless (409 -> already done).
-        const hash = createHash("sha256")
-          .update(`${ids.join(",")}\n${ctx.triggerName}`)
-          .digest("hex")
-          .slice(0, 10);
-        meta.name = `${meta.generateName.slice(0, 53)}${hash}`;
+        // sensorbus: names derived from the whole firing (namespace, Sensor, trigger, events)
+        // make a redelivery harmless (409 on an object of this firing -> already done).
+        generateName = meta.generateName;
+        meta.name = firingName(meta.generateName, key);
         delete meta.generateName;
       }
     }
@@ -220,6 +227,7 @@ export function k8sTrigger(
       namespaced: info.namespaced,
       resource: info.group ? `${info.resource}.${info.group}` : info.resource,
       id,
+      ...(generateName !== undefined ? { generateName } : {}),
     };
     return { kind: "k8s", payload: res, detail };
   }
@@ -250,12 +258,16 @@ export function k8sTrigger(
     let result: KubeObject | undefined;
     switch (d.operation) {
       case "create": {
-        const res = await createOnce(client, obj);
+        const res = await createOnce(client, obj, { generateName: d.generateName });
         result = res.object;
         detail.alreadyDone = res.alreadyDone;
+        const made = `${obj.kind} ${[obj.metadata.namespace, res.object.metadata?.name ?? obj.metadata.name].filter(Boolean).join("/")}`;
+        if (made !== what) detail.id = made.slice(obj.kind.length + 1);
         summary = res.alreadyDone
-          ? `${what} already exists, created by an earlier delivery of these events (already done)`
-          : `created ${what}`;
+          ? `${made} already exists, created by an earlier delivery of this firing (already done)`
+          : made === what
+            ? `created ${what}`
+            : `created ${made} (${d.id} is held by another object)`;
         break;
       }
       case "update": {

@@ -27,6 +27,23 @@ export function triggerRegistry(
   return new Map(kinds.map((k) => [k.kind, k as TriggerKind<unknown>]));
 }
 
+/**
+ * `kinds` with the Kubernetes trigger kinds (argoWorkflow, k8s) bound to `kube` instead: a
+ * Sensor's own identity and lane. The other kinds (and their connection pools) stay shared.
+ */
+export function withKubeClient(
+  kinds: ReadonlyMap<string, TriggerKind<unknown>>,
+  options: TriggerRegistryOptions,
+): Map<string, TriggerKind<unknown>> {
+  const out = new Map(kinds);
+  const own: Array<TriggerKind<never>> = [
+    argoWorkflowTrigger(options.kube, { dryRun: options.dryRun, log: options.log }),
+    k8sTrigger(options.kube, { dryRun: options.dryRun, log: options.log }),
+  ];
+  for (const k of own) out.set(k.kind, k as TriggerKind<unknown>);
+  return out;
+}
+
 export async function closeTriggers(
   kinds: ReadonlyMap<string, TriggerKind<unknown>>,
 ): Promise<void> {

@@ -31,6 +31,8 @@ export interface Rendered {
   /** http: a body that is not JSON. */
   payloadText?: string;
   request?: { method: string; url: string; headers: Record<string, string> };
+  /** Names of `request.headers` whose values came from a Secret: shown as [redacted] everywhere. */
+  secretHeaders?: string[];
   /** Kind-specific data for execute(). */
   detail?: unknown;
 }

@@ -981,6 +981,10 @@ describe("argoWorkflow resubmit and retry", () => {
     expect(created.metadata.annotations).toEqual({
       note: "keep",
       "sensorbus.io/event-ids": "ev-r1",
+      // The firing's identity (issue 20.1): namespace, Sensor, trigger and events.
+      "sensorbus.io/firing": expect.stringMatching(/^[0-9a-f]{64}$/),
+      "sensorbus.io/sensor": `${NS}/webhook-sensor`,
+      "sensorbus.io/trigger": "wf-trigger",
     });
     expect(created.spec).toEqual({
       entrypoint: "main",
@@ -1106,6 +1110,57 @@ describe("argoWorkflow resubmit and retry", () => {
     );
     expect(again.summary).toMatch(/already retried for these events \(already done\)/);
     expect(api.apiRequests().filter((q) => q.method !== "GET")).toEqual([]);
+  });
+
+  it("retry keeps the Workflow's creation identity: its creator's redelivery is still already done", async () => {
+    const t = silentTrigger();
+    // A Sensor's submit creates the Workflow...
+    const submitted = await t.execute(
+      await t.render(
+        {
+          operation: "submit",
+          source: { resource: { ...WORKFLOW, metadata: { generateName: "kept-" } } },
+        },
+        firing({ ids: ["ev-create"] }),
+      ),
+      exec(),
+    );
+    const name = String(submitted.detail?.name);
+    const created = api.object("argoproj.io/v1alpha1", "Workflow", NS, name)!;
+    const identity = (created.metadata?.annotations ?? {}) as Record<string, string>;
+    // ...it fails, and another firing retries it.
+    api.mutate("argoproj.io/v1alpha1", "Workflow", NS, name, (o) => {
+      o.status = {
+        phase: "Failed",
+        nodes: { [name]: { id: name, name, type: "Pod", phase: "Failed" } },
+      };
+    });
+    await t.execute(
+      await t.render({ operation: "retry", source: ref(name) }, firing({ ids: ["ev-retry"] })),
+      exec(),
+    );
+    const retried = api.object("argoproj.io/v1alpha1", "Workflow", NS, name)!;
+    const after = (retried.metadata?.annotations ?? {}) as Record<string, string>;
+    for (const key of ["sensorbus.io/firing", "sensorbus.io/sensor", "sensorbus.io/trigger"])
+      expect(after[key], key).toBe(identity[key]);
+    expect(after["sensorbus.io/retry-firing"]).toMatch(/^[0-9a-f]{64}$/);
+    // The creator's redelivery finds its own Workflow: already done, no second one.
+    const again = await t.execute(
+      await t.render(
+        {
+          operation: "submit",
+          source: { resource: { ...WORKFLOW, metadata: { generateName: "kept-" } } },
+        },
+        firing({ ids: ["ev-create"] }),
+      ),
+      exec(),
+    );
+    expect(again.detail?.alreadyDone).toBe(true);
+    expect(
+      api
+        .objects("argoproj.io/v1alpha1", "Workflow")
+        .filter((o) => o.metadata?.name?.startsWith("kept-")),
+    ).toHaveLength(1);
   });
 
   it("retry of a running or succeeded Workflow is refused with a clear, final error", async () => {

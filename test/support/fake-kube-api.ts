@@ -48,6 +48,51 @@ export const DEFAULT_RESOURCES: FakeResource[] = [
   },
 ];
 
+/**
+ * One RBAC grant, as a Role/ClusterRole rule bound to one subject: a user name
+ * (`system:serviceaccount:<ns>:<name>` for a service account) or a group.
+ */
+export interface FakeRbacRule {
+  subject: string;
+  /** `""` is the core group; `*` any. */
+  apiGroups: string[];
+  /** Plural resource names, `<resource>/<subresource>`, or `*`. */
+  resources: string[];
+  /** get, list, watch, create, update, patch, delete, impersonate, or `*`. */
+  verbs: string[];
+  /** Where the grant holds (a RoleBinding); undefined: everywhere, cluster scope too (a ClusterRoleBinding). */
+  namespaces?: string[];
+  /** Only these object names (never matches create, list or watch, as in Kubernetes). */
+  resourceNames?: string[];
+}
+
+/**
+ * RBAC and impersonation, enforced as the real API server does: the bearer token authenticates
+ * `tokenUser`; `Impersonate-User` (and `Impersonate-Group`) need `impersonate` on serviceaccounts /
+ * users / groups; a service account impersonated without groups gets `system:serviceaccounts`,
+ * `system:serviceaccounts:<ns>` and `system:authenticated`. Discovery is open to every
+ * authenticated user. A refusal is 403 with a Status body worded as Kubernetes words it.
+ */
+export interface FakeRbac {
+  tokenUser: string;
+  rules: FakeRbacRule[];
+}
+
+interface AuthzRequest {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace: string | undefined;
+  name: string | undefined;
+}
+
+const SA_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
+
+function saGroups(user: string): string[] {
+  const m = SA_USER.exec(user);
+  return m ? ["system:serviceaccounts", `system:serviceaccounts:${m[1]}`] : [];
+}
+
 export interface RecordedRequest {
   method: string;
   /** Path without the query string. */
@@ -124,10 +169,13 @@ export class FakeKubeApi {
   private readonly history: WatchEvent[] = [];
   private readonly watchers = new Set<Watcher>();
   private rv = 1000;
+  /** RBAC and impersonation checks; undefined: every authenticated request is allowed. */
+  rbac: FakeRbac | undefined;
   private server: http.Server | undefined;
   private baseUrl = "";
 
-  constructor(opts: { token?: string; resources?: FakeResource[] } = {}) {
+  constructor(opts: { token?: string; resources?: FakeResource[]; rbac?: FakeRbac } = {}) {
+    this.rbac = opts.rbac;
     this.token = opts.token ?? `fake-${randomBytes(8).toString("hex")}`;
     this.resources = [...(opts.resources ?? DEFAULT_RESOURCES)];
   }
@@ -306,6 +354,24 @@ export class FakeKubeApi {
     const route = this.route(path);
     if (!route) return this.status(res, 404, `the server could not find the requested resource`);
     const { resource: r, namespace: ns, name, sub } = route;
+    if (this.rbac) {
+      const verb =
+        method === "GET"
+          ? name !== undefined
+            ? "get"
+            : url.searchParams.get("watch") === "true"
+              ? "watch"
+              : "list"
+          : ({ POST: "create", PUT: "update", PATCH: "patch", DELETE: "delete" }[method] ?? "");
+      const denied = this.authorize(req.headers, {
+        verb,
+        group: r.group,
+        resource: sub ? `${r.resource}/${sub}` : r.resource,
+        namespace: ns,
+        name,
+      });
+      if (denied) return this.status(res, 403, denied.message, "Forbidden", denied.details);
+    }
     if (sub === "status" && name !== undefined) {
       // The status subresource: reads the object; a patch changes `status` and nothing else.
       if (method === "GET") return this.getOne(res, r, ns, name);
@@ -353,6 +419,78 @@ export class FakeKubeApi {
       default:
         return this.status(res, 405, `${method} is not supported`);
     }
+  }
+
+  /** undefined when allowed; otherwise the 403 message and details. */
+  private authorize(
+    headers: http.IncomingHttpHeaders,
+    want: AuthzRequest,
+  ): { message: string; details: unknown } | undefined {
+    const rbac = this.rbac!;
+    let user = rbac.tokenUser;
+    let groups = [...saGroups(user), "system:authenticated"];
+    const asUser = headers["impersonate-user"];
+    const asGroupsRaw = headers["impersonate-group"];
+    const asGroups =
+      asGroupsRaw === undefined
+        ? []
+        : (Array.isArray(asGroupsRaw) ? asGroupsRaw : [asGroupsRaw]).flatMap((g) =>
+            g.split(",").map((x) => x.trim()),
+          );
+    if (typeof asUser === "string" && asUser !== "") {
+      const sa = SA_USER.exec(asUser);
+      const checks: AuthzRequest[] = [
+        sa
+          ? {
+              verb: "impersonate",
+              group: "",
+              resource: "serviceaccounts",
+              namespace: sa[1],
+              name: sa[2],
+            }
+          : {
+              verb: "impersonate",
+              group: "",
+              resource: "users",
+              namespace: undefined,
+              name: asUser,
+            },
+        ...asGroups.map((g) => ({
+          verb: "impersonate",
+          group: "",
+          resource: "groups",
+          namespace: undefined,
+          name: g,
+        })),
+      ];
+      for (const c of checks) {
+        if (!this.allowed(user, groups, c)) return forbidden(user, c);
+      }
+      user = asUser;
+      groups = asGroups.length > 0 ? asGroups : [...saGroups(asUser), "system:authenticated"];
+    } else if (asGroups.length > 0) {
+      return {
+        message: "requested impersonation of groups without impersonating a user",
+        details: {},
+      };
+    }
+    return this.allowed(user, groups, want) ? undefined : forbidden(user, want);
+  }
+
+  private allowed(user: string, groups: string[], want: AuthzRequest): boolean {
+    const has = (list: string[] | undefined, v: string) =>
+      list !== undefined && (list.includes("*") || list.includes(v));
+    return this.rbac!.rules.some(
+      (rule) =>
+        (rule.subject === user || groups.includes(rule.subject)) &&
+        has(rule.apiGroups, want.group) &&
+        has(rule.resources, want.resource) &&
+        has(rule.verbs, want.verb) &&
+        (rule.namespaces === undefined ||
+          (want.namespace !== undefined && rule.namespaces.includes(want.namespace))) &&
+        (rule.resourceNames === undefined ||
+          (want.name !== undefined && rule.resourceNames.includes(want.name))),
+    );
   }
 
   private isDiscovery(path: string): boolean {
@@ -802,6 +940,21 @@ export class FakeKubeApi {
 }
 
 /** Equality-based label selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-separated. */
+/** The API server's wording of an RBAC refusal. */
+function forbidden(user: string, w: AuthzRequest): { message: string; details: unknown } {
+  const [resource, sub] = w.resource.split("/");
+  const qualified = w.group ? `${resource}.${w.group}` : resource;
+  const what = w.name !== undefined ? `${qualified} "${w.name}"` : qualified;
+  const where =
+    w.namespace !== undefined ? `in the namespace "${w.namespace}"` : "at the cluster scope";
+  return {
+    message: `${what} is forbidden: User "${user}" cannot ${w.verb} resource "${resource}"${
+      sub ? ` subresource "${sub}"` : ""
+    } in API group "${w.group}" ${where}`,
+    details: { ...(w.name !== undefined ? { name: w.name } : {}), group: w.group, kind: resource },
+  };
+}
+
 function matches(obj: Obj, selector: string | null): boolean {
   if (!selector) return true;
   const labels = obj.metadata?.labels ?? {};

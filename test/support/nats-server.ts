@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,12 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** Extra command-line arguments. */
   args?: string[];
+  /**
+   * A nats-server configuration file's text (authorization, tls, operator, ...), written to a
+   * temporary file and passed with `-c`. The command line still sets the loopback address, the
+   * ephemeral port, JetStream and the store directory (flags win over the file).
+   */
+  config?: string;
 }
 
 export interface NatsServer {
@@ -195,7 +201,14 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     storeDir = await mkdtemp(join(tmpdir(), "sb-nats-store-"));
     owned.push(storeDir);
   }
-  const extra = options.args ?? [];
+  const extra = [...(options.args ?? [])];
+  if (options.config !== undefined) {
+    const confDir = await mkdtemp(join(tmpdir(), "sb-nats-conf-"));
+    owned.push(confDir);
+    const confFile = join(confDir, "nats-server.conf");
+    await writeFile(confFile, options.config, { mode: 0o600 });
+    extra.push("-c", confFile);
+  }
   const server = new ServerProcess({ storeDir, portsDir, args: () => extra }, owned);
   try {
     await server.start();

@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
 import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
@@ -12,6 +13,7 @@ import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
+import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { describe, expect, it } from "vitest";
@@ -40,6 +42,8 @@ const MODELS: Record<string, new (data: Obj) => Validatable> = {
   "v1/ServiceAccount": ServiceAccount as never,
   "v1/Service": Service as never,
   "v1/ConfigMap": ConfigMap as never,
+  "v1/Secret": Secret as never,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy as never,
   "apps/v1/Deployment": Deployment as never,
   "apps/v1/StatefulSet": StatefulSet as never,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget as never,
@@ -118,7 +122,20 @@ describe.skipIf(!hasKubectl).each(TARGETS)("kubectl kustomize $dir", (t) => {
       const id = `${o.apiVersion}/${o.kind}`;
       const Model = MODELS[id];
       expect(Model, `${id} ${o.metadata?.name} has no schema in this test`).toBeDefined();
-      expect(() => new Model!(o).validate(), `${id} ${o.metadata?.name}`).not.toThrow();
+      // kustomize folds long base64 Secret data over lines; the API server's decoder skips them.
+      const obj =
+        o.kind === "Secret" && o.data
+          ? {
+              ...o,
+              data: Object.fromEntries(
+                Object.entries(o.data as Record<string, string>).map(([k, v]) => [
+                  k,
+                  v.replace(/\s+/g, ""),
+                ]),
+              ),
+            }
+          : o;
+      expect(() => new Model!(obj).validate(), `${id} ${o.metadata?.name}`).not.toThrow();
       expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
     }
     const kinds = new Set(objs.map((o) => o.kind));
@@ -150,6 +167,24 @@ describe.skipIf(!hasKubectl).each(TARGETS)("kubectl kustomize $dir", (t) => {
     expect(c.livenessProbe.httpGet.path).toBe("/healthz");
     for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
       expect(portOf(c, probe.httpGet.port)).toBe(metricsPort);
+    }
+    // Issue 19: the console and /api/* are not on the metrics port; without credentials they
+    // listen on loopback only, and no container port or Service publishes them.
+    const consoleListen = c.args.includes("--console-listen")
+      ? c.args[c.args.indexOf("--console-listen") + 1]
+      : "127.0.0.1";
+    const consoleAuth =
+      c.args.includes("--console-token-file") || c.args.includes("--console-basic-auth-file");
+    if (!consoleAuth) expect(["127.0.0.1", "::1", "localhost"]).toContain(consoleListen);
+    const consolePort = Number(c.args[c.args.indexOf("--console-port") + 1] ?? 7778);
+    expect(consolePort).not.toBe(metricsPort);
+    if (!consoleAuth) {
+      expect((c.ports as Obj[]).map((p) => p.containerPort)).not.toContain(consolePort);
+      for (const svc of objs.filter((o) => o.kind === "Service")) {
+        for (const p of svc.spec.ports as Obj[]) {
+          expect([p.port, p.targetPort]).not.toContain(consolePort);
+        }
+      }
     }
     const ann = d.spec.template.metadata.annotations;
     expect(ann["prometheus.io/scrape"]).toBe("true");
@@ -208,10 +243,27 @@ describe.skipIf(!hasKubectl).each(TARGETS)("kubectl kustomize $dir", (t) => {
             x.apiGroups.includes(group) && x.resources.includes(resource) && x.verbs.includes(verb),
         ),
       );
-    expect(allows("workflows", "create")).toBe(true);
-    expect(allows("workflowtemplates", "get")).toBe(true);
-    expect(allows("configmaps", "update", "")).toBe(true);
+    // Controller mode acts as each Sensor's own service account (impersonation) instead of
+    // holding broad create rights itself (issue 20.6); file mode keeps sensorbus's own.
+    expect(allows("workflows", "create")).toBe(t.mode === "run");
+    expect(allows("workflowtemplates", "get")).toBe(t.mode === "run");
+    expect(allows("serviceaccounts", "impersonate", "")).toBe(t.mode === "controller");
+    expect(allows("users", "impersonate", "")).toBe(false);
+    expect(allows("groups", "impersonate", "")).toBe(false);
+    expect(allows("configmaps", "update", "")).toBe(t.mode === "run");
     expect(allows("workflows", "delete")).toBe(false);
+    // No delete on every pod, no get/update on every ConfigMap (issue 19.5): only sensorbus's own.
+    expect(allows("pods", "delete", "")).toBe(false);
+    for (const r of roles) {
+      for (const rule of r.rules as Obj[]) {
+        if (!rule.resources.includes("configmaps")) continue;
+        expect(rule.verbs, `${r.metadata.name} configmaps`).not.toContain("create");
+        expect(rule.resourceNames, `${r.metadata.name} configmaps resourceNames`).toEqual([
+          "sensorbus-calendar",
+        ]);
+      }
+    }
+    if (t.mode === "run") one(objs, "ConfigMap", "sensorbus-calendar");
     for (const v of ["list", "watch"]) {
       expect(allows("eventsources", v)).toBe(true);
       expect(allows("sensors", v)).toBe(true);
@@ -258,20 +310,115 @@ describe.skipIf(!hasKubectl).each(TARGETS)("kubectl kustomize $dir", (t) => {
     }
   });
 
+  // nats.conf now includes the users from a Secret (issue 19): the check lays the two files out as
+  // the StatefulSet mounts them, and a missing users file must stop the server (no anonymous NATS).
   it.skipIf(!hasNatsServer)("nats.conf is accepted by nats-server -t", () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-nats-conf-"));
     try {
-      const file = join(dir, "nats.conf");
-      writeFileSync(file, generated(objs, "nats-config").data["nats.conf"]);
-      const res = spawnSync("nats-server", ["-t", "-c", file], {
-        encoding: "utf8",
-        env: { ...process.env, SERVER_NAME: "nats-0" },
-      });
+      const c = container(nats(), "nats");
+      const confPath = c.args[c.args.indexOf("--config") + 1] as string;
+      const mountOf = (vol: string) =>
+        (c.volumeMounts as Obj[]).find((m) => m.name === vol)!.mountPath as string;
+      expect(confPath.startsWith(`${mountOf("config")}/`)).toBe(true);
+      const conf = generated(objs, "nats-config").data["nats.conf"] as string;
+      const include = /^include\s+(\S+)/m.exec(conf)?.[1];
+      expect(include, "nats.conf includes the users file").toBeDefined();
+      // The include resolves into the Secret volume.
+      const authFile = join(mountOf("config"), include!);
+      expect(authFile.startsWith(`${mountOf("auth")}/`)).toBe(true);
+      const file = join(dir, confPath);
+      const check = () =>
+        spawnSync("nats-server", ["-t", "-c", file], {
+          encoding: "utf8",
+          env: { ...process.env, SERVER_NAME: "nats-0" },
+        });
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, conf);
+      const without = check();
+      expect(without.status, "starts without its users file").not.toBe(0);
+      const shipped = objs.find(
+        (o) => o.kind === "Secret" && o.metadata.name === "nats-server-auth",
+      );
+      const users = shipped
+        ? Buffer.from(shipped.data["auth.conf"] as string, "base64").toString("utf8")
+        : 'authorization { users: [ { user: "sensorbus", password: "x" } ] }\n';
+      mkdirSync(dirname(join(dir, authFile)), { recursive: true });
+      writeFileSync(join(dir, authFile), users);
+      const res = check();
       expect(`${res.stdout}${res.stderr}`).toContain("is valid");
       expect(res.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("NATS requires credentials from Secrets; a NetworkPolicy lets only sensorbus reach its client port", () => {
+    // sensorbus: user from the Secret, password as a file from the same Secret mounted read-only.
+    const d = deploy();
+    const c = container(d, "sensorbus");
+    const env = c.env as Obj[];
+    const user = env.find((e) => e.name === "NATS_USER");
+    expect(user?.valueFrom?.secretKeyRef).toEqual({ name: "sensorbus-nats", key: "user" });
+    expect(
+      env.some((e) => e.name === "NATS_PASSWORD" || /password|token/i.test(e.value ?? "")),
+    ).toBe(env.some((e) => e.name === "NATS_PASSWORD_FILE"));
+    const pwFile = env.find((e) => e.name === "NATS_PASSWORD_FILE")?.value as string;
+    expect(pwFile).toBeDefined();
+    const mount = (c.volumeMounts as Obj[]).find((m) => pwFile.startsWith(`${m.mountPath}/`));
+    expect(mount?.readOnly).toBe(true);
+    const vol = (d.spec.template.spec.volumes as Obj[]).find((v) => v.name === mount?.name);
+    expect(vol?.secret?.secretName).toBe("sensorbus-nats");
+    expect(pwFile.slice(mount!.mountPath.length + 1)).toBe(
+      (vol!.secret.items as Obj[] | undefined)?.find((i) => i.key === "password")?.path ??
+        "password",
+    );
+    // NATS: the users file comes from its own Secret.
+    const nVol = (nats().spec.template.spec.volumes as Obj[]).find((v) => v.name === "auth");
+    expect(nVol?.secret?.secretName).toBe("nats-server-auth");
+    // Credentials are committed for the local overlay only; elsewhere the operator creates them.
+    const secrets = objs.filter((o) => o.kind === "Secret").map((o) => o.metadata.name as string);
+    expect(secrets.sort()).toEqual(
+      t.dir === "deploy/overlays/local" ? ["nats-server-auth", "sensorbus-nats"] : [],
+    );
+    if (t.dir === "deploy/overlays/local") {
+      const data = (name: string, key: string) =>
+        Buffer.from(one(objs, "Secret", name).data[key] as string, "base64").toString("utf8");
+      // The local users file admits exactly the credentials the local sensorbus uses.
+      expect(data("nats-server-auth", "auth.conf")).toContain(
+        `{ user: "${data("sensorbus-nats", "user")}", password: "${data("sensorbus-nats", "password")}" }`,
+      );
+    }
+
+    const policy = one(objs, "NetworkPolicy", "nats");
+    const natsPod = nats().spec.template.metadata.labels as Record<string, string>;
+    const sbPod = d.spec.template.metadata.labels as Record<string, string>;
+    expect(selects(policy.spec.podSelector.matchLabels, natsPod)).toBe(true);
+    expect(policy.spec.policyTypes).toContain("Ingress");
+    const nc = container(nats(), "nats");
+    /** Pods (by labels) the policy admits to a container port number, same namespace. */
+    const admits = (labels: Record<string, string>, port: number) =>
+      (policy.spec.ingress as Obj[]).some(
+        (rule) =>
+          (rule.ports as Obj[] | undefined)?.some((p) => portOf(nc, p.port) === port) === true &&
+          (rule.from as Obj[] | undefined)?.some(
+            (peer) =>
+              peer.namespaceSelector === undefined &&
+              peer.ipBlock === undefined &&
+              selects(peer.podSelector?.matchLabels ?? {}, labels) &&
+              Object.keys(peer.podSelector?.matchLabels ?? {}).length > 0,
+          ) === true,
+      );
+    // Every rule names its peers and ports: an empty `from` or `ports` would admit everyone.
+    for (const rule of policy.spec.ingress as Obj[]) {
+      expect((rule.from as Obj[] | undefined)?.length ?? 0).toBeGreaterThan(0);
+      expect((rule.ports as Obj[] | undefined)?.length ?? 0).toBeGreaterThan(0);
+    }
+    const client = portOf(nc, "client");
+    expect(admits(sbPod, client)).toBe(true);
+    expect(admits({ "app.kubernetes.io/name": "intruder" }, client)).toBe(false);
+    expect(admits({}, client)).toBe(false);
+    expect(admits(sbPod, portOf(nc, "cluster"))).toBe(false);
+    expect(admits(natsPod, portOf(nc, "cluster"))).toBe(true);
   });
 
   if (t.mode === "run") {

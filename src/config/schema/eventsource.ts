@@ -32,6 +32,24 @@ export const WebhookHmac = Struct(
         description: 'text before the hex digest; default "<algorithm>=", e.g. sha256=',
       }),
     ),
+    timestamp: Type.Optional(
+      Struct(
+        {
+          header: NonEmptyString(
+            "header with the Unix time in seconds, e.g. X-Signature-Timestamp",
+          ),
+          maxAge: Type.Optional(
+            Type.String({ description: "oldest accepted timestamp, a Go duration; default 5m" }),
+          ),
+          signed: Type.Optional(
+            Type.String({
+              description: 'signed text with {timestamp} and {body}; default "{timestamp}.{body}"',
+            }),
+          ),
+        },
+        "Signed timestamp: requests older than maxAge are refused (401), replays are deduplicated",
+      ),
+    ),
   },
   "Verify an HMAC of the raw body (GitHub style by default); 401 when missing or wrong",
 );

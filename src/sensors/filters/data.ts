@@ -1,5 +1,6 @@
 import type { DataFilter } from "../../config/types.js";
 import { errorMessage } from "../../errors.js";
+import { boundText, MAX_QUOTED_VALUE, quoteBounded } from "../../lib/bounded-text.js";
 import { gjsonGet, gjsonValid } from "../../lib/gjson.js";
 import { compileTemplate } from "../../lib/gotemplate/index.js";
 import { goParseBool, goParseFloat, goRegexp } from "./go-values.js";
@@ -80,7 +81,7 @@ function evaluateOne(f: DataFilter, data: string): StepResult {
         if (cmp === "!=" && !match) return true;
       }
       return {
-        fail: `'${f.path}' is ${JSON.stringify(operand.text)}, ${cmp === "!=" ? "matched every one of" : cmp === "=" || cmp === "" ? "matched none of" : `comparator '${cmp}' never passes for strings;`} ${JSON.stringify(values)}`,
+        fail: `'${f.path}' is ${quoteBounded(operand.text)}, ${cmp === "!=" ? "matched every one of" : cmp === "=" || cmp === "" ? "matched none of" : `comparator '${cmp}' never passes for strings;`} ${boundText(JSON.stringify(values), MAX_QUOTED_VALUE)}`,
       };
     }
     default:

@@ -1,5 +1,6 @@
 import type { ExprFilter } from "../../config/types.js";
 import { errorMessage } from "../../errors.js";
+import { boundText, MAX_QUOTED_VALUE } from "../../lib/bounded-text.js";
 import { BoundedMap } from "../../lib/fifo.js";
 import { gjsonGet, gjsonValid } from "../../lib/gjson.js";
 import type { GovaluateExpression } from "../../lib/govaluate.js";
@@ -100,9 +101,11 @@ export function evaluateExprFilters(
 
 function describe(v: unknown): string {
   if (v === undefined) return "nil";
+  let text: string;
   try {
-    return JSON.stringify(v) ?? String(v);
+    text = JSON.stringify(v) ?? String(v);
   } catch {
-    return String(v);
+    text = String(v);
   }
+  return boundText(text, MAX_QUOTED_VALUE);
 }
