@@ -11,7 +11,9 @@ interface LogDetail {
 /**
  * Argo's `log` trigger: one info line per event of the firing, message = the data as text, with
  * `dependencyName` and `eventContext`. sensorbus honours `intervalSeconds` per trigger (at most one
- * log per interval; Argo never suppresses anything).
+ * log per interval). Argo has the same check (`shouldLog` against `LastLogTime`), but its
+ * `triggerOne` builds a new LogTrigger for every firing (`GetTrigger` -> `NewLogTrigger`), so
+ * `LastLogTime` is always zero and in practice nothing is suppressed there.
  */
 export function logTrigger(): TriggerKind<LogTrigger> {
   const lastLogged = new Map<string, number>();

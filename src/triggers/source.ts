@@ -67,7 +67,10 @@ export async function fetchResource(
     try {
       return await ctx.values.configMap(loc.configmap, `${field}.configmap`);
     } catch (err) {
-      throw sourceError(`${field}.configmap: ${errorMessage(err)}`, false, err);
+      // The resolver's message already names the field (it was passed it): no second prefix.
+      const message = errorMessage(err);
+      const at = `${field}.configmap`;
+      throw sourceError(message.startsWith(`${at}:`) ? message : `${at}: ${message}`, false, err);
     }
   }
   if (loc.resource !== undefined && loc.resource !== null) {
