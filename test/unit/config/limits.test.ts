@@ -36,6 +36,7 @@ describe("limits on dependencies and conditions", () => {
     expect(errors(sensor(MAX_DEPENDENCIES))).toEqual([]);
     const engine = new SensorEngine(sensor(MAX_DEPENDENCIES) as unknown as SensorManifest, {
       state: new MemoryConditionState(),
+      now: () => 0,
     });
     expect(engine.plans[0]!.conditionError).toBeUndefined();
   });
@@ -68,6 +69,7 @@ describe("limits on dependencies and conditions", () => {
     for (const doc of [sensor(2, big), sensor(10_000)]) {
       const engine = new SensorEngine(doc as unknown as SensorManifest, {
         state: new MemoryConditionState(),
+        now: () => 0,
       });
       const message = engine.plans[0]!.conditionError ?? "";
       expect(message).toMatch(/sensorbus allows at most/);
