@@ -5,6 +5,7 @@ import { calendarSpecProblem } from "../eventsources/calendar.js";
 import { parseCron as parseCronSchedule } from "../lib/cron.js";
 import { compileExpr } from "../lib/exprlang.js";
 import { loadLocation, parseDuration } from "../lib/gotemplate/gotime.js";
+import { compileTemplate } from "../lib/gotemplate/index.js";
 import { compileGovaluate } from "../lib/govaluate.js";
 import { conditionLimitProblem, MAX_DEPENDENCIES, parseCondition } from "../sensors/conditions.js";
 import { checkWorkflowArgs } from "../triggers/argo-workflow-args.js";
@@ -947,6 +948,20 @@ function checkParameters(
           `"${dep}" is not a dependency of this Sensor: the parameter is always skipped (names must match exactly)`,
         ),
       );
+    }
+    for (const field of ["dataTemplate", "contextTemplate"] as const) {
+      const text = src[field];
+      if (typeof text !== "string" || text === "") continue;
+      try {
+        compileTemplate(text); // the parser the firing uses
+      } catch (e) {
+        out.push(
+          warn(
+            join(pat, "src", field),
+            `${field} does not parse (${errorMessage(e)}): the parameter falls back to the ${field === "dataTemplate" ? "dataKey" : "contextKey"} or value, else the firing fails`,
+          ),
+        );
+      }
     }
     if (!opts.emptyDest && str(p.dest) === "") fail(pat, "parameter destination can't be empty");
     const op = p.operation;

@@ -3,8 +3,10 @@ import type { CalendarEventSpec, Trigger } from "../../../src/config/types.js";
 import { checkDocument, type Finding } from "../../../src/config/validate.js";
 import { compileCalendarSpec } from "../../../src/eventsources/calendar.js";
 import { parseCron } from "../../../src/lib/cron.js";
+import { compileTemplate } from "../../../src/lib/gotemplate/index.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { parseCondition } from "../../../src/sensors/conditions.js";
+import { backoffDurationMs } from "../../../src/triggers/backoff.js";
 import { renderFiring } from "../../../src/triggers/fire.js";
 import { triggerRegistry } from "../../../src/triggers/registry.js";
 import { fetchResource } from "../../../src/triggers/source.js";
@@ -244,5 +246,46 @@ describe("trigger sources: validate refuses what every firing would fail to read
     if (runtime !== undefined) {
       expect(runtime).toContain(errors[0]!.message);
     }
+  });
+});
+
+describe("parameter templates: validate warns about what the firing cannot parse", () => {
+  it.each([
+    "{{ .Input.body.name }}",
+    "{{ .Input.body.name | upper }}",
+    "{{ .Input.body.name ",
+    "{{ nosuchfunction .Input }}",
+    "{{ end }}",
+    "{{ if .Input }}x",
+  ])("%j", (dataTemplate) => {
+    const runtime = runtimeVerdict(() => compileTemplate(dataTemplate));
+    const findings = findingsAt(
+      sensorDoc({
+        http: {
+          url: "http://127.0.0.1:1/",
+          payload: [{ src: { dependencyName: "c", dataTemplate }, dest: "x" }],
+        },
+      }),
+      "/spec/triggers/0/template/http/payload/0/src/dataTemplate",
+    );
+    expect(findings.length > 0).toBe(runtime !== undefined);
+    if (runtime !== undefined) expect(findings[0]!.message).toContain(runtime);
+  });
+});
+
+describe("durations: validate warns about a retryStrategy.duration the backoff cannot parse", () => {
+  it.each(["10s", "1.5h", "300ms", "-1s", "10", "1d", "abc", "1h 30m"])("%j", (duration) => {
+    const runtime = runtimeVerdict(() => backoffDurationMs(duration));
+    const findings = findingsAt(
+      {
+        ...sensorDoc({ log: {} }),
+        spec: {
+          ...sensorDoc({ log: {} }).spec,
+          triggers: [{ template: { name: "t", log: {} }, retryStrategy: { duration } }],
+        },
+      },
+      "/spec/triggers/0/retryStrategy/duration",
+    );
+    expect(findings.length > 0).toBe(runtime !== undefined);
   });
 });
