@@ -130,6 +130,13 @@ describe("calendar entries: validate refuses what the EventSource refuses to sta
 
 const DEPS = ["dep-a", "dep_b", "c"];
 
+/** Over the limits (named, so test titles stay short). */
+const LONG_CONDITIONS: Record<string, string> = {
+  NESTED_150: `${"(".repeat(150)}c${")".repeat(150)}`,
+  TOKENS_4199: Array.from({ length: 2100 }, () => "c").join(" || "),
+  LENGTH_20005: `c || ${"x".repeat(20_000)}`,
+};
+
 describe("conditions: validate reports what the runtime parser refuses", () => {
   it.each([
     "dep-a && (dep_b || c)",
@@ -141,10 +148,11 @@ describe("conditions: validate reports what the runtime parser refuses", () => {
     "!dep-a",
     "dep-a & c",
     "dep-a c",
-    `${"(".repeat(150)}c${")".repeat(150)}`,
-    Array.from({ length: 2100 }, () => "c").join(" || "),
-    `c || ${"x".repeat(20_000)}`,
-  ])("%j", (conditions) => {
+    "NESTED_150",
+    "TOKENS_4199",
+    "LENGTH_20005",
+  ])("%j", (label) => {
+    const conditions = LONG_CONDITIONS[label] ?? label;
     const runtime = runtimeVerdict(() => parseCondition(conditions, DEPS));
     const findings = findingsAt(
       sensorDoc({ conditions, log: {} }),
