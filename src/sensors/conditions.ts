@@ -1,7 +1,7 @@
 import { EventsError } from "../errors.js";
 
 /**
- * Limits sensorbus sets on a trigger's `conditions` (Argo has none; docs/compatibility.md). They
+ * Limits sensorbus sets on a trigger's `conditions` (Argo has none; docs/limits.md). They
  * keep the recursive parser and evaluator far from the stack limit and every message short. Over
  * a limit, `validate` refuses the Sensor (see `conditionLimitProblem`) and so does `run`.
  */
@@ -130,7 +130,7 @@ export function conditionLimitProblem(
     return undefined; // a syntax error, not a limit: parseCondition reports it
   }
   if (tokens > MAX_CONDITION_TOKENS) {
-    return `the condition has ${tokens} tokens; sensorbus allows at most ${MAX_CONDITION_TOKENS}`;
+    return `the condition has more than ${MAX_CONDITION_TOKENS} tokens (${tokens}); sensorbus allows at most ${MAX_CONDITION_TOKENS}`;
   }
   return undefined;
 }

@@ -11,7 +11,7 @@ import { MAX_CONDITION_LENGTH, MAX_DEPENDENCIES } from "../../../src/sensors/con
 import { SensorEngine } from "../../../src/sensors/engine.js";
 import { MemoryConditionState } from "../../../src/sensors/state.js";
 
-/** sensorbus's limits on dependencies and conditions (docs/compatibility.md): refused, briefly. */
+/** sensorbus's limits on dependencies and conditions (docs/limits.md): refused, briefly. */
 
 const sensor = (deps: number, conditions?: string) => ({
   apiVersion: "argoproj.io/v1alpha1",
