@@ -726,7 +726,7 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
     checkParameters(k8s.parameters, join(kat, "parameters"), "resource parameter", ctx, out, {
       path: "k8s.parameters",
     });
-    checkSource(k8s.source, join(kat, "source"), out);
+    if (!touches(ctx, "k8s.source")) checkSource(k8s.source, join(kat, "source"), out);
   }
   const wf = template.argoWorkflow;
   if (isObject(wf)) {
@@ -734,11 +734,12 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
     const op = str(wf.operation);
     if (!WORKFLOW_OPERATIONS.has(op))
       out.push(err(join(wat, "operation"), `unknown operation type ${op}`));
-    else checkWorkflowArgList(op, wf.args, join(wat, "args"), out);
+    else if (!touches(ctx, "argoWorkflow.args"))
+      checkWorkflowArgList(op, wf.args, join(wat, "args"), out);
     checkParameters(wf.parameters, join(wat, "parameters"), "resource parameter", ctx, out, {
       path: "argoWorkflow.parameters",
     });
-    checkSource(wf.source, join(wat, "source"), out);
+    if (!touches(ctx, "argoWorkflow.source")) checkSource(wf.source, join(wat, "source"), out);
   }
   const http = template.http;
   if (isObject(http)) {
@@ -969,6 +970,16 @@ function checkParameters(
       fail(join(pat, "operation"), `parameter operation ${op} is invalid`);
     }
   });
+}
+
+/**
+ * True when a trigger-level parameter rewrites `path` or part of it: the firing sees another value,
+ * so the one written is not checked as the runtime will see it.
+ */
+function touches(ctx: SensorContext, path: string): boolean {
+  return ctx.rewritten.some(
+    (d) => d === path || path.startsWith(`${d}.`) || d.startsWith(`${path}.`),
+  );
 }
 
 /** True when a trigger-level parameter rewrites `<path>.<index>.<field>` (or a parent of it). */

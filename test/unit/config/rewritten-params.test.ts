@@ -58,3 +58,49 @@ describe("template parameters rewritten by trigger-level parameters (tutorial 02
     },
   );
 });
+
+describe("argoWorkflow args and sources rewritten by trigger-level parameters", () => {
+  const doc = (dest: string) => ({
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Sensor",
+    metadata: { name: "s" },
+    spec: {
+      dependencies: [{ name: "dep", eventSourceName: "webhook", eventName: "example" }],
+      triggers: [
+        {
+          template: {
+            name: "t",
+            argoWorkflow: {
+              operation: "submit",
+              args: ["PLACEHOLDER"],
+              source: { s3: { bucket: { name: "b", key: "k" } } },
+            },
+          },
+          parameters: [{ src: { dependencyName: "dep", dataKey: "body.x" }, dest }],
+        },
+      ],
+    },
+  });
+  const errorsAt = (d: string, under: string) =>
+    checkDocument(doc(d)).findings.filter(
+      (f) => f.severity === "error" && f.pointer.startsWith(under),
+    );
+
+  it("checks what is written when nothing rewrites it", () => {
+    expect(
+      errorsAt("argoWorkflow.parameters", "/spec/triggers/0/template/argoWorkflow/args"),
+    ).toHaveLength(1);
+    expect(
+      errorsAt("argoWorkflow.parameters", "/spec/triggers/0/template/argoWorkflow/source"),
+    ).toHaveLength(1);
+  });
+
+  it("does not judge a value the firing replaces", () => {
+    expect(errorsAt("argoWorkflow.args.0", "/spec/triggers/0/template/argoWorkflow/args")).toEqual(
+      [],
+    );
+    expect(
+      errorsAt("argoWorkflow.source", "/spec/triggers/0/template/argoWorkflow/source"),
+    ).toEqual([]);
+  });
+});
