@@ -726,7 +726,7 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
     checkParameters(k8s.parameters, join(kat, "parameters"), "resource parameter", ctx, out, {
       path: "k8s.parameters",
     });
-    if (!touches(ctx, "k8s.source")) checkSource(k8s.source, join(kat, "source"), out);
+    checkSource(k8s.source, join(kat, "source"), ctx, "k8s.source", out);
   }
   const wf = template.argoWorkflow;
   if (isObject(wf)) {
@@ -739,7 +739,7 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
     checkParameters(wf.parameters, join(wat, "parameters"), "resource parameter", ctx, out, {
       path: "argoWorkflow.parameters",
     });
-    if (!touches(ctx, "argoWorkflow.source")) checkSource(wf.source, join(wat, "source"), out);
+    checkSource(wf.source, join(wat, "source"), ctx, "argoWorkflow.source", out);
   }
   const http = template.http;
   if (isObject(http)) {
@@ -840,13 +840,24 @@ function checkOtherKinds(template: Obj, at: string, ctx: SensorContext, out: Fin
   }
 }
 
-/** The trigger source as `fetchResource` will read it: s3, git and no location fail every firing. */
-function checkSource(source: unknown, at: string, out: Finding[]): void {
-  if (!isObject(source)) return;
+/**
+ * The trigger source as `fetchResource` will read it: s3, git and no location fail every firing.
+ * A source that trigger-level parameters replace is not judged; one whose fields they rewrite
+ * keeps its location (an s3 source with a rewritten bucket is still s3), unless it had none.
+ */
+function checkSource(
+  source: unknown,
+  at: string,
+  ctx: SensorContext,
+  path: string,
+  out: Finding[],
+): void {
+  if (!isObject(source) || replaces(ctx, path)) return;
   try {
     sourceLocation(source, "source");
   } catch (e) {
     const m = /^source(?:\.(s3|git))?: (.*)$/s.exec(errorMessage(e));
+    if (!m?.[1] && touches(ctx, path)) return; // a location may be written at firing time
     out.push(err(m?.[1] ? join(at, m[1]) : at, m?.[2] ?? errorMessage(e)));
   }
 }
@@ -977,9 +988,12 @@ function checkParameters(
  * so the one written is not checked as the runtime will see it.
  */
 function touches(ctx: SensorContext, path: string): boolean {
-  return ctx.rewritten.some(
-    (d) => d === path || path.startsWith(`${d}.`) || d.startsWith(`${path}.`),
-  );
+  return replaces(ctx, path) || ctx.rewritten.some((d) => d.startsWith(`${path}.`));
+}
+
+/** True when a trigger-level parameter replaces `path` as a whole (its dest is it or a parent). */
+function replaces(ctx: SensorContext, path: string): boolean {
+  return ctx.rewritten.some((d) => d === path || path.startsWith(`${d}.`));
 }
 
 /** True when a trigger-level parameter rewrites `<path>.<index>.<field>` (or a parent of it). */
@@ -989,9 +1003,7 @@ function isRewritten(
   index: number,
   field: string,
 ): boolean {
-  if (path === undefined) return false;
-  const target = `${path}.${index}.${field}`;
-  return ctx.rewritten.some((d) => target === d || target.startsWith(`${d}.`));
+  return path !== undefined && replaces(ctx, `${path}.${index}.${field}`);
 }
 
 /**

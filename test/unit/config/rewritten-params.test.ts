@@ -95,6 +95,15 @@ describe("argoWorkflow args and sources rewritten by trigger-level parameters", 
     ).toHaveLength(1);
   });
 
+  it("an s3 source whose bucket fields are rewritten is still s3 (complete-trigger-parameterization)", () => {
+    expect(
+      errorsAt(
+        "argoWorkflow.source.s3.bucket.name",
+        "/spec/triggers/0/template/argoWorkflow/source",
+      ),
+    ).toHaveLength(1);
+  });
+
   it("does not judge a value the firing replaces", () => {
     expect(errorsAt("argoWorkflow.args.0", "/spec/triggers/0/template/argoWorkflow/args")).toEqual(
       [],
