@@ -39,8 +39,10 @@ const USAGE = `sensorbus ${VERSION}: Argo Events EventSources and Sensors on NAT
 Usage:
   sensorbus run [FILE|DIR...] [options]     run every EventSource and Sensor found
   sensorbus validate FILE|DIR...            check manifests; non-zero exit on errors
-  sensorbus replay --sensor FILE --events FILE.jsonl
+  sensorbus replay --sensor FILE --events FILE.jsonl [--source URL=FILE ...]
                                             feed CloudEvents through a Sensor, print decisions
+                                            (offline: a url trigger source is read from the
+                                            FILE mapped to it, never fetched)
   sensorbus publish --event-source NAME --event NAME --data JSON [--id ID] [--bus URL]
                                             put a test event on the JetStream bus
   sensorbus publish --pubsub-topic TOPIC --project ID --data TEXT [--attribute k=v ...]
@@ -354,9 +356,11 @@ async function replayCommand(args: string[]): Promise<number> {
     "secrets-dir": { type: "string" },
     "configmaps-dir": { type: "string" },
     "secrets-layout": { type: "string" },
+    source: { type: "string", multiple: true },
   });
   if (!opts.sensor || !opts.events)
     throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
+  const urlFiles = replaySourceMap(opts.source ?? []);
   const loaded = await loadManifests([opts.sensor]);
   if (hasErrors(loaded.problems)) {
     for (const p of loaded.problems.filter((x) => x.severity === "error"))
@@ -366,7 +370,18 @@ async function replayCommand(args: string[]): Promise<number> {
   const sensor = loaded.sensors[0];
   if (!sensor) throw new ConfigError(`${opts.sensor}: no Sensor manifest found`);
   const log = silentLogger();
-  const kinds = triggerRegistry({ kube: undefined, dryRun: true, log });
+  const kinds = triggerRegistry({
+    kube: undefined,
+    dryRun: true,
+    log,
+    // replay is offline: a url source is read from a --source URL=FILE mapping or not at all.
+    source: {
+      allowUrl: false,
+      offlineReason:
+        "replay does not fetch url sources (it is offline); map this URL to a local file with --source URL=FILE",
+      urlFiles,
+    },
+  });
   const input = createReadStream(opts.events, "utf8");
   const opened = new Promise<void>((resolve, reject) => {
     input.once("open", () => resolve());
@@ -395,6 +410,18 @@ async function replayCommand(args: string[]): Promise<number> {
   }
   flush();
   return 0;
+}
+
+/** `--source URL=FILE` (repeatable): replay reads that url trigger source from FILE. */
+function replaySourceMap(values: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.lastIndexOf("=");
+    if (eq <= 0 || eq === v.length - 1)
+      throw new ConfigError(`--source: '${v}' must look like URL=FILE`);
+    out.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  return out;
 }
 
 async function publishCommand(args: string[]): Promise<number> {

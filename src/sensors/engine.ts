@@ -65,7 +65,17 @@ export interface EngineOptions {
   /** Called for every correlated partial match that expired (window passed, or capacity). */
   onExpired?: (expired: ExpiredMatch) => void;
   /** Called when an event is stored as a dependency's entry, the condition not yet holding. */
-  onStored?: (stored: { trigger: string; dependency: string; event: CloudEvent }) => void;
+  onStored?: (stored: {
+    trigger: string;
+    dependency: string;
+    event: CloudEvent;
+    /** Dependencies the trigger now holds an event for (this one included), in condition order. */
+    holding: string[];
+    /** The condition's dependencies still without an event. */
+    missing: string[];
+    /** The correlation key of the partial match (correlated triggers). */
+    key?: string;
+  }) => void;
   /** Called when a dependency's stored event is replaced by a newer one before the condition held. */
   onReplaced?: (replaced: ReplacedEntry) => void;
 }
@@ -245,7 +255,7 @@ export class SensorEngine {
         timestamp: meta.timestamp,
         streamSeq: meta.seq,
       });
-      this.reportStored(plan, dependency, event, stored.get(dependency)?.event);
+      this.reportStored(plan, dependency, event, stored.get(dependency)?.event, stored);
       return undefined;
     }
     const events = new Map<string, CloudEvent>();
@@ -287,7 +297,7 @@ export class SensorEngine {
         deps: stored,
       });
       for (const e of evicted) this.onExpired(e);
-      this.reportStored(plan, dependency, event, before, k.key);
+      this.reportStored(plan, dependency, event, before, stored, k.key);
       return undefined;
     }
     const events = new Map<string, CloudEvent>();
@@ -303,9 +313,19 @@ export class SensorEngine {
     dependency: string,
     event: CloudEvent,
     before: CloudEvent | undefined,
+    stored: ReadonlyMap<string, unknown>,
     key?: string,
   ): void {
-    this.onStored({ trigger: plan.name, dependency, event });
+    const names = plan.condition?.dependencies ?? [];
+    const held = (d: string) => d === dependency || stored.has(d);
+    this.onStored({
+      trigger: plan.name,
+      dependency,
+      event,
+      holding: names.filter(held),
+      missing: names.filter((d) => !held(d)),
+      ...(key !== undefined ? { key } : {}),
+    });
     if (before && before.id !== event.id)
       this.onReplaced({
         trigger: plan.name,

@@ -119,6 +119,9 @@ spec:
     );
     const lines = await replay(sensor, events);
     expect(lines).toEqual([
+      // Each event stored to wait for the other dependency says so, at that moment.
+      { kind: "waiting", eventId: "1", trigger: "both", dependency: "a", missing: ["b"] },
+      { kind: "waiting", eventId: "2", trigger: "both", dependency: "a", missing: ["b"] },
       // Argo keeps the latest event per dependency: event 1 gives way to event 2.
       { kind: "replaced", eventId: "1", trigger: "both", dependency: "a", by: "2" },
       {
