@@ -1,27 +1,10 @@
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
-import { RunnerHost, runController } from "./app/controller.js";
-import { deadLettersCommand } from "./app/deadletters.js";
-import { Diagnostics } from "./app/diagnostics.js";
-import { formatExplanation, loadExplanation } from "./app/explain.js";
-import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
 import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
-import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
-import { watchManifestFiles } from "./app/reload.js";
-import { replay } from "./app/replay.js";
-import { Runtime } from "./app/runtime.js";
-import { parseMetricsPort, serveObservability } from "./app/serve.js";
-import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
-import { dirResolver } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
-import { createBus, resolveBusUrl } from "./eventbus/index.js";
-import { loadKubeClient } from "./k8s/client.js";
-import { kubeAccessFromFlags } from "./k8s/scope.js";
-import { createLogger, silentLogger } from "./observability/logger.js";
-import { Metrics } from "./observability/metrics.js";
-import { triggerRegistry } from "./triggers/registry.js";
+
+// Each command loads its own modules (dynamic import) so that `validate` and `replay` never load
+// what only `run` needs (vendor SDKs, the HTTP servers, the bus clients): start-up stays fast.
 
 const VERSION = "0.1.0";
 
@@ -105,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       case "controller":
         return await controllerCommand(rest);
       case "deadletters":
-        return await deadLettersCommand(rest, {
+        return await (await import("./app/deadletters.js")).deadLettersCommand(rest, {
           out: (text) => process.stdout.write(text),
           env: process.env,
         });
@@ -147,6 +130,31 @@ async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const [
+    { Diagnostics },
+    { watchManifestFiles },
+    { Runtime },
+    { parseMetricsPort, serveObservability },
+    { formatProblem, hasErrors, loadManifests },
+    { dirResolver },
+    { resolveBusUrl },
+    { loadKubeClient },
+    { kubeAccessFromFlags },
+    { createLogger },
+    { Metrics },
+  ] = await Promise.all([
+    import("./app/diagnostics.js"),
+    import("./app/reload.js"),
+    import("./app/runtime.js"),
+    import("./app/serve.js"),
+    import("./config/load.js"),
+    import("./config/secrets.js"),
+    import("./eventbus/index.js"),
+    import("./k8s/client.js"),
+    import("./k8s/scope.js"),
+    import("./observability/logger.js"),
+    import("./observability/metrics.js"),
+  ]);
   const format = opts["log-format"] ?? "json";
   if (format !== "json" && format !== "pretty")
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
@@ -164,7 +172,7 @@ async function runCommand(args: string[]): Promise<number> {
   const kubeAccess = kubeAccessFromFlags("run", opts);
   const kube = dryRun
     ? undefined
-    : loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+    : await loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
   if (dryRun)
     log.info(
       "dry run: argoWorkflow and k8s triggers are rendered to the log, never sent to a cluster",
@@ -267,6 +275,7 @@ async function runCommand(args: string[]): Promise<number> {
 async function validateCommand(args: string[]): Promise<number> {
   const { positionals } = parse(args, {});
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
+  const { formatProblem, loadManifests } = await import("./config/load.js");
   // Progress on a terminal: one line rewritten in place, cleared before the results.
   const tty = process.stderr.isTTY === true;
   const result = await loadManifests(positionals, {
@@ -298,6 +307,23 @@ async function replayCommand(args: string[]): Promise<number> {
   });
   if (!opts.sensor || !opts.events)
     throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
+  const [
+    { createReadStream },
+    { createInterface },
+    { replay },
+    { formatProblem, hasErrors, loadManifests },
+    { dirResolver },
+    { silentLogger },
+    { triggerRegistry },
+  ] = await Promise.all([
+    import("node:fs"),
+    import("node:readline"),
+    import("./app/replay.js"),
+    import("./config/load.js"),
+    import("./config/secrets.js"),
+    import("./observability/logger.js"),
+    import("./triggers/registry.js"),
+  ]);
   const loaded = await loadManifests([opts.sensor]);
   if (hasErrors(loaded.problems)) {
     for (const p of loaded.problems.filter((x) => x.severity === "error"))
@@ -348,6 +374,12 @@ async function publishCommand(args: string[]): Promise<number> {
     ...NATS_OPTIONS,
   });
   if (opts.data === undefined) throw new ConfigError("publish needs --data");
+  const [{ parseAttributes, publishToBus, publishToPubSub }, { resolveBusUrl }, { createLogger }] =
+    await Promise.all([
+      import("./app/publish.js"),
+      import("./eventbus/index.js"),
+      import("./observability/logger.js"),
+    ]);
   if (opts["pubsub-topic"]) {
     const projectID =
       opts.project ?? process.env.PUBSUB_PROJECT_ID ?? process.env.GOOGLE_CLOUD_PROJECT;
@@ -397,6 +429,10 @@ async function explainCommand(args: string[]): Promise<number> {
     throw new ConfigError(
       "explain needs exactly one EVENT_ID (the X-Event-Id of a webhook answer)",
     );
+  const [{ formatExplanation, loadExplanation }, { createLogger }] = await Promise.all([
+    import("./app/explain.js"),
+    import("./observability/logger.js"),
+  ]);
   const event = await loadExplanation({
     id,
     busUrl: opts.bus,
@@ -418,6 +454,10 @@ async function explainCommand(args: string[]): Promise<number> {
 
 async function graphCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, { format: { type: "string" } });
+  const [
+    { buildGraph, parseGraphFormat, renderGraph },
+    { formatProblem, hasErrors, loadManifests },
+  ] = await Promise.all([import("./app/graph.js"), import("./config/load.js")]);
   const format = parseGraphFormat(opts.format);
   const loaded = await loadManifests(
     positionals.length > 0 ? positionals : ["eventsources", "sensors"],
@@ -444,11 +484,32 @@ async function controllerCommand(args: string[]): Promise<number> {
       "controller takes no FILE or DIR: it reads EventSources and Sensors from the API server",
     );
   }
+  const [
+    { RunnerHost, runController },
+    { Diagnostics },
+    { parseMetricsPort, serveObservability },
+    { dirResolver },
+    { createBus, resolveBusUrl },
+    { loadKubeClient },
+    { kubeAccessFromFlags },
+    { createLogger },
+    { Metrics },
+  ] = await Promise.all([
+    import("./app/controller.js"),
+    import("./app/diagnostics.js"),
+    import("./app/serve.js"),
+    import("./config/secrets.js"),
+    import("./eventbus/index.js"),
+    import("./k8s/client.js"),
+    import("./k8s/scope.js"),
+    import("./observability/logger.js"),
+    import("./observability/metrics.js"),
+  ]);
   const format = opts["log-format"] ?? "json";
   if (format !== "json" && format !== "pretty")
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
   const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
-  const kube = loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+  const kube = await loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
   if (!kube) {
     throw new ConfigError(
       "controller: no kubeconfig or in-cluster service account found (--kubeconfig, $KUBECONFIG, ~/.kube/config)",
