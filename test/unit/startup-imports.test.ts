@@ -1,0 +1,85 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * Start-up (issue 21): `validate` and `replay` must not load the vendor SDKs and servers that only
+ * `run` needs. The CLI runs in a child process with a module-resolution hook that writes every
+ * resolved module URL to a file; the test then looks for the packages that must stay unloaded.
+ * (Speed itself is measured by `npm run bench`, never asserted here.)
+ */
+
+const run = promisify(execFile);
+const BIN = new URL("../../bin/sensorbus.js", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+const HOOKS = `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(process.env.SB_IMPORT_LOG, r.url + "\\n");
+  return r;
+}
+`;
+const REGISTER = `import { register } from "node:module";
+register("./hooks.mjs", import.meta.url);
+`;
+
+const HEAVY = [
+  "@kubernetes/client-node",
+  "@google-cloud/pubsub",
+  "@nats-io/transport-node",
+  "@nats-io/jetstream",
+  "@nats-io/kv",
+  "undici",
+  "wasmoon",
+  "fastify",
+  "prom-client",
+  "pino-pretty",
+];
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "sb-startup-"));
+  await writeFile(join(dir, "hooks.mjs"), HOOKS);
+  await writeFile(join(dir, "register.mjs"), REGISTER);
+});
+
+/** The node_modules packages a CLI invocation loaded (scoped names kept whole). */
+async function packagesLoadedBy(args: string[]): Promise<Set<string>> {
+  const log = join(dir, `imports-${args[0]}.log`);
+  await writeFile(log, "");
+  await run(process.execPath, ["--import", join(dir, "register.mjs"), BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, SB_IMPORT_LOG: log },
+  });
+  const packages = new Set<string>();
+  for (const url of (await readFile(log, "utf8")).split("\n")) {
+    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (m) packages.add(m[1]!);
+  }
+  return packages;
+}
+
+// The CLI runs the compiled dist/ (npm test builds first).
+describe("start-up: commands load only what they use", () => {
+  it("validate loads no vendor SDK, server or bus client", async () => {
+    const loaded = await packagesLoadedBy(["validate", "eventsources/", "sensors/"]);
+    expect(loaded.has("yaml")).toBe(true); // the hook saw the packages validate does need
+    expect(HEAVY.filter((p) => loaded.has(p))).toEqual([]);
+  });
+
+  it("replay loads no vendor SDK, server or bus client", async () => {
+    const loaded = await packagesLoadedBy([
+      "replay",
+      "--sensor",
+      "sensors/cross-workflow.yaml",
+      "--events",
+      "test/fixtures/replay/cross-workflow.jsonl",
+    ]);
+    expect(loaded.has("yaml")).toBe(true);
+    expect(HEAVY.filter((p) => loaded.has(p))).toEqual([]);
+  });
+});
