@@ -47,18 +47,18 @@ beforeAll(async () => {
   await writeFile(join(dir, "register.mjs"), REGISTER);
 });
 
-/** The node_modules packages a CLI invocation loaded (scoped names kept whole). */
-async function packagesLoadedBy(args: string[]): Promise<Set<string>> {
+/** The node_modules packages a CLI invocation loaded (scoped names kept whole), with counts. */
+async function packagesLoadedBy(args: string[]): Promise<Map<string, number>> {
   const log = join(dir, `imports-${args[0]}.log`);
   await writeFile(log, "");
   await run(process.execPath, ["--import", join(dir, "register.mjs"), BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, SB_IMPORT_LOG: log },
   });
-  const packages = new Set<string>();
-  for (const url of (await readFile(log, "utf8")).split("\n")) {
+  const packages = new Map<string, number>();
+  for (const url of new Set((await readFile(log, "utf8")).split("\n"))) {
     const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    if (m) packages.add(m[1]!);
+    if (m) packages.set(m[1]!, (packages.get(m[1]!) ?? 0) + 1);
   }
   return packages;
 }
@@ -69,6 +69,11 @@ describe("start-up: commands load only what they use", () => {
     const loaded = await packagesLoadedBy(["validate", "eventsources/", "sensors/"]);
     expect(loaded.has("yaml")).toBe(true); // the hook saw the packages validate does need
     expect(HEAVY.filter((p) => loaded.has(p))).toEqual([]);
+  });
+
+  it("validate loads typebox as the one module the build bundles, not the package's ~680", async () => {
+    const loaded = await packagesLoadedBy(["validate", "eventsources/", "sensors/"]);
+    expect(loaded.get("typebox") ?? 0).toBe(0);
   });
 
   it("replay loads no vendor SDK, server or bus client", async () => {

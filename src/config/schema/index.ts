@@ -1,8 +1,8 @@
 import type { TSchema } from "typebox";
 import type { Validator } from "typebox/compile";
-import { Compile } from "typebox/compile";
 import { EventSourceManifestSchema } from "./eventsource.js";
 import { SensorManifestSchema } from "./sensor.js";
+import { Compile } from "./typebox.js";
 
 export {
   EventSourceManifestSchema,
