@@ -1,7 +1,10 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -47,6 +50,15 @@ beforeAll(async () => {
   await writeFile(join(dir, "register.mjs"), REGISTER);
 });
 
+function packagesIn(text: string): Map<string, number> {
+  const packages = new Map<string, number>();
+  for (const url of new Set(text.split("\n"))) {
+    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (m) packages.set(m[1]!, (packages.get(m[1]!) ?? 0) + 1);
+  }
+  return packages;
+}
+
 /** The node_modules packages a CLI invocation loaded (scoped names kept whole), with counts. */
 async function packagesLoadedBy(args: string[]): Promise<Map<string, number>> {
   const log = join(dir, `imports-${args[0]}.log`);
@@ -55,12 +67,63 @@ async function packagesLoadedBy(args: string[]): Promise<Map<string, number>> {
     cwd: ROOT,
     env: { ...process.env, SB_IMPORT_LOG: log },
   });
-  const packages = new Map<string, number>();
-  for (const url of new Set((await readFile(log, "utf8")).split("\n"))) {
-    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    if (m) packages.set(m[1]!, (packages.get(m[1]!) ?? 0) + 1);
+  return packagesIn(await readFile(log, "utf8"));
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** `sensorbus run` of the example webhook EventSource and Sensors, stopped once it listens. */
+async function packagesLoadedByWebhookRun(): Promise<Map<string, number>> {
+  const log = join(dir, "imports-run.log");
+  await writeFile(log, "");
+  const port = await freePort();
+  const es = join(dir, "webhook.yaml");
+  const example = await readFile(join(ROOT, "eventsources/webhook.yaml"), "utf8");
+  await writeFile(es, example.replaceAll('"12000"', `"${port}"`));
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      join(dir, "register.mjs"),
+      BIN,
+      "run",
+      es,
+      "sensors/",
+      "--bus",
+      "memory",
+      "--dry-run",
+      "--metrics-port",
+      "0",
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SB_IMPORT_LOG: log,
+        SENSORBUS_WEBHOOK_HOST: "127.0.0.1",
+        NATS_URL: "",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const exited = once(child, "exit");
+  let listening = false;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line.includes('"msg":"webhook server listening"')) {
+      listening = true;
+      break;
+    }
   }
-  return packages;
+  child.kill("SIGTERM");
+  await exited;
+  expect(listening, "sensorbus run logged 'webhook server listening'").toBe(true);
+  return packagesIn(await readFile(log, "utf8"));
 }
 
 // The CLI runs the compiled dist/ (npm test builds first).
@@ -74,6 +137,14 @@ describe("start-up: commands load only what they use", () => {
   it("validate loads typebox as the one module the build bundles, not the package's ~680", async () => {
     const loaded = await packagesLoadedBy(["validate", "eventsources/", "sensors/"]);
     expect(loaded.get("typebox") ?? 0).toBe(0);
+  });
+
+  it("run with only webhook sources loads fastify and prom-client, but no SDK, bus or HTTP client", async () => {
+    const loaded = await packagesLoadedByWebhookRun();
+    expect(loaded.has("fastify")).toBe(true);
+    expect(loaded.has("prom-client")).toBe(true);
+    const notNeeded = HEAVY.filter((p) => !["fastify", "prom-client"].includes(p));
+    expect(notNeeded.filter((p) => loaded.has(p))).toEqual([]);
   });
 
   it("replay loads no vendor SDK, server or bus client", async () => {
