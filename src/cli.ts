@@ -1,36 +1,11 @@
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
-import { RunnerHost, runController } from "./app/controller.js";
-import { deadLettersCommand } from "./app/deadletters.js";
-import { Diagnostics } from "./app/diagnostics.js";
-import { applyEvaluationSettings } from "./app/evaluation-settings.js";
-import { formatExplanation, loadExplanation } from "./app/explain.js";
-import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
 import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
-import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
-import { watchManifestFiles } from "./app/reload.js";
-import { replay } from "./app/replay.js";
-import { Runtime } from "./app/runtime.js";
-import {
-  checkConsoleOptions,
-  parseConsolePort,
-  parseMetricsPort,
-  readConsoleAuth,
-  serveConsole,
-  serveObservability,
-} from "./app/serve.js";
-import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
-import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
-import { createBus, resolveBusUrl } from "./eventbus/index.js";
-import { loadKubeClient } from "./k8s/client.js";
-import { kubeAccessFromFlags } from "./k8s/scope.js";
 import type { Logger } from "./observability/logger.js";
-import { createLogger, silentLogger } from "./observability/logger.js";
-import { Metrics } from "./observability/metrics.js";
-import { triggerRegistry } from "./triggers/registry.js";
+
+// Each command loads its own modules (dynamic import) so that `validate` and `replay` never load
+// what only `run` needs (vendor SDKs, the HTTP servers, the bus clients): start-up stays fast.
 
 const VERSION = "0.1.0";
 
@@ -143,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
       case "controller":
         return await controllerCommand(rest);
       case "deadletters":
-        return await deadLettersCommand(rest, {
+        return await (await import("./app/deadletters.js")).deadLettersCommand(rest, {
           out: (text) => process.stdout.write(text),
           env: process.env,
         });
@@ -185,6 +160,33 @@ async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const [
+    { Diagnostics },
+    { watchManifestFiles },
+    { Runtime },
+    { checkConsoleOptions, parseConsolePort, parseMetricsPort, serveConsole, serveObservability },
+    { applyEvaluationSettings },
+    { formatProblem, hasErrors, loadManifests },
+    { dirResolver, parseValuesLayout },
+    { resolveBusUrl },
+    { loadKubeClient },
+    { kubeAccessFromFlags },
+    { createLogger },
+    { Metrics },
+  ] = await Promise.all([
+    import("./app/diagnostics.js"),
+    import("./app/reload.js"),
+    import("./app/runtime.js"),
+    import("./app/serve.js"),
+    import("./app/evaluation-settings.js"),
+    import("./config/load.js"),
+    import("./config/secrets.js"),
+    import("./eventbus/index.js"),
+    import("./k8s/client.js"),
+    import("./k8s/scope.js"),
+    import("./observability/logger.js"),
+    import("./observability/metrics.js"),
+  ]);
   const format = opts["log-format"] ?? "json";
   if (format !== "json" && format !== "pretty")
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
@@ -203,7 +205,7 @@ async function runCommand(args: string[]): Promise<number> {
   const kubeAccess = kubeAccessFromFlags("run", opts);
   const kube = dryRun
     ? undefined
-    : loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+    : await loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
   if (dryRun)
     log.info(
       "dry run: argoWorkflow and k8s triggers are rendered to the log, never sent to a cluster",
@@ -215,7 +217,7 @@ async function runCommand(args: string[]): Promise<number> {
   else log.info({ kubernetes: kube.source }, "Kubernetes triggers use this cluster");
 
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
-  const consoleOptions = consoleListenOptions(opts, log);
+  const consoleOptions = consoleListenOptions(opts, log, parseConsolePort);
   await checkConsoleOptions(consoleOptions);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
   const evaluation = applyEvaluationSettings(
@@ -325,6 +327,10 @@ async function runCommand(args: string[]): Promise<number> {
 async function validateCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, { "secrets-layout": { type: "string" } });
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
+  const [{ formatProblem, loadManifests }, { parseValuesLayout }] = await Promise.all([
+    import("./config/load.js"),
+    import("./config/secrets.js"),
+  ]);
   const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
   // Progress on a terminal: one line rewritten in place, cleared before the results.
   const tty = process.stderr.isTTY === true;
@@ -360,6 +366,23 @@ async function replayCommand(args: string[]): Promise<number> {
   });
   if (!opts.sensor || !opts.events)
     throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
+  const [
+    { createReadStream },
+    { createInterface },
+    { replay },
+    { formatProblem, hasErrors, loadManifests },
+    { dirResolver, parseValuesLayout },
+    { silentLogger },
+    { triggerRegistry },
+  ] = await Promise.all([
+    import("node:fs"),
+    import("node:readline"),
+    import("./app/replay.js"),
+    import("./config/load.js"),
+    import("./config/secrets.js"),
+    import("./observability/logger.js"),
+    import("./triggers/registry.js"),
+  ]);
   const urlFiles = replaySourceMap(opts.source ?? []);
   const loaded = await loadManifests([opts.sensor]);
   if (hasErrors(loaded.problems)) {
@@ -438,6 +461,12 @@ async function publishCommand(args: string[]): Promise<number> {
     ...NATS_OPTIONS,
   });
   if (opts.data === undefined) throw new ConfigError("publish needs --data");
+  const [{ parseAttributes, publishToBus, publishToPubSub }, { resolveBusUrl }, { createLogger }] =
+    await Promise.all([
+      import("./app/publish.js"),
+      import("./eventbus/index.js"),
+      import("./observability/logger.js"),
+    ]);
   if (opts["pubsub-topic"]) {
     const projectID =
       opts.project ?? process.env.PUBSUB_PROJECT_ID ?? process.env.GOOGLE_CLOUD_PROJECT;
@@ -485,6 +514,7 @@ function consoleListenOptions(
     "console-allowed-hosts"?: string | undefined;
   },
   log: Logger,
+  parseConsolePort: (value: string | undefined) => number,
 ) {
   return {
     port: parseConsolePort(opts["console-port"]),
@@ -510,6 +540,7 @@ async function explainToken(
   env: NodeJS.ProcessEnv,
 ): Promise<string | undefined> {
   if (file === undefined) return env.SENSORBUS_CONSOLE_TOKEN || undefined;
+  const { readConsoleAuth } = await import("./app/serve.js");
   const auth = await readConsoleAuth({ tokenFile: file });
   return auth?.bearerToken;
 }
@@ -527,6 +558,10 @@ async function explainCommand(args: string[]): Promise<number> {
     throw new ConfigError(
       "explain needs exactly one EVENT_ID (the X-Event-Id of a webhook answer)",
     );
+  const [{ formatExplanation, loadExplanation }, { createLogger }] = await Promise.all([
+    import("./app/explain.js"),
+    import("./observability/logger.js"),
+  ]);
   const event = await loadExplanation({
     id,
     busUrl: opts.bus,
@@ -549,6 +584,10 @@ async function explainCommand(args: string[]): Promise<number> {
 
 async function graphCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, { format: { type: "string" } });
+  const [
+    { buildGraph, parseGraphFormat, renderGraph },
+    { formatProblem, hasErrors, loadManifests },
+  ] = await Promise.all([import("./app/graph.js"), import("./config/load.js")]);
   const format = parseGraphFormat(opts.format);
   const loaded = await loadManifests(
     positionals.length > 0 ? positionals : ["eventsources", "sensors"],
@@ -575,11 +614,34 @@ async function controllerCommand(args: string[]): Promise<number> {
       "controller takes no FILE or DIR: it reads EventSources and Sensors from the API server",
     );
   }
+  const [
+    { RunnerHost, runController },
+    { Diagnostics },
+    { checkConsoleOptions, parseConsolePort, parseMetricsPort, serveConsole, serveObservability },
+    { applyEvaluationSettings },
+    { dirResolver, parseValuesLayout },
+    { createBus, resolveBusUrl },
+    { loadKubeClient },
+    { kubeAccessFromFlags },
+    { createLogger },
+    { Metrics },
+  ] = await Promise.all([
+    import("./app/controller.js"),
+    import("./app/diagnostics.js"),
+    import("./app/serve.js"),
+    import("./app/evaluation-settings.js"),
+    import("./config/secrets.js"),
+    import("./eventbus/index.js"),
+    import("./k8s/client.js"),
+    import("./k8s/scope.js"),
+    import("./observability/logger.js"),
+    import("./observability/metrics.js"),
+  ]);
   const format = opts["log-format"] ?? "json";
   if (format !== "json" && format !== "pretty")
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
   const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
-  const kube = loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+  const kube = await loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
   if (!kube) {
     throw new ConfigError(
       "controller: no kubeconfig or in-cluster service account found (--kubeconfig, $KUBECONFIG, ~/.kube/config)",
@@ -589,7 +651,7 @@ async function controllerCommand(args: string[]): Promise<number> {
   const dryRun = opts["dry-run"] === true;
   const kubeAccess = kubeAccessFromFlags("controller", opts);
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
-  const consoleOptions = consoleListenOptions(opts, log);
+  const consoleOptions = consoleListenOptions(opts, log, parseConsolePort);
   await checkConsoleOptions(consoleOptions);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)

@@ -1,4 +1,4 @@
-import { LuaFactory } from "wasmoon";
+import type { LuaFactory } from "wasmoon";
 
 /**
  * Lua for Argo's `script` filters and transforms, in a real Lua VM (wasmoon: Lua 5.4 compiled to
@@ -10,7 +10,8 @@ import { LuaFactory } from "wasmoon";
  * see another event's globals), bounded by a time limit and a memory cap.
  */
 
-const factory = new LuaFactory();
+/** wasmoon is loaded with the first script run, not with the process (most Sensors have none). */
+let factory: Promise<LuaFactory> | undefined;
 
 export interface LuaRunOptions {
   /** Wall-clock limit for one run, ms (default 1000). */
@@ -147,7 +148,8 @@ export async function runLua(
   event: Record<string, unknown>,
   options: LuaRunOptions = {},
 ): Promise<unknown> {
-  const engine = await factory.createEngine({
+  factory ??= import("wasmoon").then((m) => new m.LuaFactory());
+  const engine = await (await factory).createEngine({
     injectObjects: false,
     enableProxy: false,
     traceAllocations: true,

@@ -183,7 +183,7 @@ async function startHarness(
 ): Promise<Harness> {
   const fake = await new FakeKubeApi({ resources: ARGO_RESOURCES }).start();
   seed(fake);
-  const kube = loadKubeClient({ kubeconfigYaml: fake.kubeconfigYaml(NS) })!;
+  const kube = (await loadKubeClient({ kubeconfigYaml: fake.kubeconfigYaml(NS) }))!;
   const fired: string[] = [];
   const bus = new MemoryBus();
   const host = dryRunHost(bus, {

@@ -46,7 +46,7 @@ let workdir: string;
 
 beforeAll(async () => {
   api = await new FakeKubeApi().start();
-  kube = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("default") })!;
+  kube = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("default") }))!;
   workdir = await mkdtemp(join(tmpdir(), "sb-faults-"));
   await writeFile(join(workdir, "kubeconfig"), api.kubeconfigYaml("default"));
   await mkdir(join(workdir, "secrets", "faults-auth"), { recursive: true });

@@ -1,4 +1,3 @@
-import Type from "typebox";
 import {
   Int32,
   Int64,
@@ -9,6 +8,7 @@ import {
   StringMap,
   Struct,
 } from "./common.js";
+import { Type } from "./typebox.js";
 
 /** Entry-level `filter` (expr-lang expression on the payload). */
 export const EventSourceFilter = Struct({
