@@ -21,6 +21,8 @@ function version(): string {
 const COMMANDS = `Usage:
   sensorbus run [FILE|DIR...] [options]     run every EventSource and Sensor found
   sensorbus validate FILE|DIR...            check manifests; non-zero exit on errors
+                                            (--secrets-dir/--configmaps-dir: and that every
+                                            referenced Secret/ConfigMap key exists)
   sensorbus replay --sensor FILE --events FILE.jsonl [--source URL=FILE ...]
                                             feed CloudEvents through a Sensor, print decisions
                                             (offline: a url trigger source is read from the
@@ -202,7 +204,6 @@ const RUN_OPTIONS = {
   "console-token-file": { type: "string" },
   "console-basic-auth-file": { type: "string" },
   "console-allowed-hosts": { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** Entry point; returns the process exit code. The only place that reads argv or sets exit codes. */
