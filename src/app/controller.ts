@@ -1,6 +1,5 @@
 import { formatProblem, validateManifest } from "../config/load.js";
 import type { ObjectMeta } from "../config/types.js";
-import { errorMessage } from "../errors.js";
 import type { KubeClient, KubeObject, WatchEventType } from "../k8s/client.js";
 import { KubeApiError } from "../k8s/client.js";
 import type { Logger } from "../observability/logger.js";
@@ -110,7 +109,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
   let queue: Promise<void> = Promise.resolve();
   const enqueue = (task: () => Promise<void>) => {
     queue = queue.then(task).catch((err: unknown) => {
-      log.error({ err: errorMessage(err) }, "controller task failed");
+      log.error({ err }, "controller task failed");
     });
   };
 
@@ -148,7 +147,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
       );
       lastStatus.set(key, next);
     } catch (err) {
-      log.warn({ kind: obj.kind, name, err: errorMessage(err) }, "cannot write status");
+      log.warn({ kind: obj.kind, name, err }, "cannot write status");
     }
   };
 
@@ -308,10 +307,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
         }
         // Sensors that cannot be listed must not hold EventSources back for good.
         if (kind === "Sensor") sensorsListed();
-        klog.warn(
-          { err: errorMessage(err), retryInMs: delay, resourceVersion: rv },
-          "list/watch failed; retrying",
-        );
+        klog.warn({ err, retryInMs: delay, resourceVersion: rv }, "list/watch failed; retrying");
         if (!(await sleep(delay, options.signal))) break;
         delay = Math.min(delay * 2, 30_000);
       }

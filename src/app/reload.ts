@@ -52,7 +52,7 @@ export function watchManifestFiles(
       try {
         await onChange(changed);
       } catch (err) {
-        log?.error({ err: errorMessage(err), changed }, "manifest reload failed");
+        log?.error({ err, changed }, "manifest reload failed");
       }
     })().finally(() => {
       running = undefined;
@@ -114,7 +114,7 @@ export function watchManifestFiles(
       throw new ConfigError(`cannot watch ${dir}: ${errorMessage(err)}`, [], { cause: err });
     }
     w.on("error", (err) => {
-      log?.warn({ dir, err: errorMessage(err) }, "manifest directory watch failed; no reloads");
+      log?.warn({ dir, err }, "manifest directory watch failed; no reloads");
       w.close();
     });
     watchers.push(w);

@@ -285,7 +285,7 @@ async function handle(
     return text(200, "success");
   } catch (err) {
     if (err instanceof EventBusError) {
-      log().warn({ err: errorMessage(err) }, "event not stored: answering 503");
+      log().warn({ err }, "event not stored: answering 503");
       reply.header("Retry-After", "1");
       // Only an id the sender chose (and sensorbus trusted) makes a retry land on the same event.
       const retry = !err.maybeStored

@@ -562,10 +562,7 @@ export class Journal {
       await this.records?.append(partition, record);
     } catch (err) {
       if (this.warned++ % 100 === 0)
-        this.options.log?.warn(
-          { partition, err: errorMessage(err) },
-          "cannot write the event journal to JetStream",
-        );
+        this.options.log?.warn({ partition, err }, "cannot write the event journal to JetStream");
     }
   }
 }
