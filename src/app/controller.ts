@@ -292,10 +292,14 @@ export async function runController(options: ControllerOptions): Promise<void> {
           klog.info({ resourceVersion: rv }, "resourceVersion expired (410 Gone); relisting");
           rv = undefined;
         } else if (stream.signal.aborted && !options.signal.aborted) {
-          throw new Error("watch ended by an ERROR event");
+          throw new KubeApiError("watch ended by an ERROR event", undefined, undefined, {
+            retryable: true,
+          });
         } else if (received === 0 && Date.now() - opened < 1000 && !options.signal.aborted) {
           // A server that closes watches at once would otherwise make this loop spin.
-          throw new Error("the watch stream closed immediately");
+          throw new KubeApiError("the watch stream closed immediately", undefined, undefined, {
+            retryable: true,
+          });
         }
         resetDelay();
       } catch (err) {

@@ -1,6 +1,6 @@
 import type { ValueResolver } from "../config/secrets.js";
 import type { EventSourceManifest, Loaded, Manifest, SensorManifest } from "../config/types.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, StoppingError } from "../errors.js";
 import { durableName } from "../eventbus/subjects.js";
 import type { EventBus } from "../eventbus/types.js";
 import { adapterRegistry } from "../eventsources/registry.js";
@@ -133,7 +133,7 @@ export class RunnerHost implements ManifestHost {
   }
 
   async apply(loaded: Loaded<Manifest>): Promise<void> {
-    if (this.closed) throw new Error("the runner host is closed");
+    if (this.closed) throw new StoppingError("the runner host is closed");
     if (loaded.manifest.kind === "EventSource") {
       await this.applyEventSource(loaded as Loaded<EventSourceManifest>);
     } else {

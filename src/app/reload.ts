@@ -84,7 +84,7 @@ export function watchManifestFiles(
     }
     const dir = dirname(abs);
     try {
-      if (!statSync(dir).isDirectory()) throw new Error("not a directory");
+      if (!statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a directory`);
     } catch (err) {
       throw new ConfigError(`cannot watch ${p}: neither it nor ${dir} exists`, [], { cause: err });
     }

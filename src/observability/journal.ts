@@ -197,7 +197,10 @@ export async function readJournal(
     let record: JournalRecord;
     try {
       record = JSON.parse(text) as JournalRecord;
-      if (!Array.isArray(record.events)) throw new Error("no 'events' array");
+      if (!Array.isArray(record.events))
+        throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", "no 'events' array", {
+          retryable: false,
+        });
     } catch (err) {
       throw new EventBusError(
         "SB_ERR_BUS_UNAVAILABLE",
