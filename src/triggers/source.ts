@@ -2,13 +2,14 @@ import { readFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import { parse as parseYaml } from "yaml";
+import { DEFAULTS } from "../config/defaults.js";
 import type { ValueResolver } from "../config/secrets.js";
 import type { ArtifactLocation } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
 import { BoundedMap } from "../lib/fifo.js";
 
 /** Argo reads at most this much of a `url` source. */
-export const URL_SOURCE_LIMIT = 512 * 1024;
+export const URL_SOURCE_LIMIT = DEFAULTS.trigger.urlSourceMaxBytes;
 
 export interface SourceContext {
   values: ValueResolver;
@@ -180,7 +181,7 @@ async function fetchUrl(
       `${field}.path: only http and https URLs are supported, got '${parsed.protocol}'`,
     );
   }
-  const attempts = Math.max(1, ctx.attempts ?? 5);
+  const attempts = Math.max(1, ctx.attempts ?? DEFAULTS.trigger.sourceFetchAttempts);
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last: TriggerError | undefined;
   for (let i = 0; i < attempts; i++) {
