@@ -7,7 +7,8 @@ import type { SensorManifest } from "../../../src/config/types.js";
 import { EventsError, TriggerError } from "../../../src/errors.js";
 import { MemoryBus } from "../../../src/eventbus/memory.js";
 import type { Clock } from "../../../src/eventsources/types.js";
-import { silentLogger } from "../../../src/observability/logger.js";
+import type { Logger } from "../../../src/observability/logger.js";
+import { createLogger, silentLogger } from "../../../src/observability/logger.js";
 import { isRetryableFailure, renderFiring } from "../../../src/triggers/fire.js";
 import type { TriggerKind } from "../../../src/triggers/types.js";
 
@@ -41,7 +42,7 @@ const event: CloudEvent = {
 };
 
 /** Runs one firing through a SensorRunner; returns the calls made and the dead letter written. */
-async function fireOnce(kind: TriggerKind<unknown>) {
+async function fireOnce(kind: TriggerKind<unknown>, log: Logger = silentLogger()) {
   const bus = new MemoryBus();
   const dead: DeadLetterRecord[] = [];
   const runner = await SensorRunner.create(
@@ -51,7 +52,7 @@ async function fireOnce(kind: TriggerKind<unknown>) {
       kinds: new Map([["log", kind]]),
       values: dirResolver({}),
       clock,
-      log: silentLogger(),
+      log,
       deadLetter: async (r) => {
         dead.push(r);
       },
@@ -82,6 +83,35 @@ describe("retry decision for trigger failures", () => {
     expect(renders).toBe(1);
     expect(dead.attempts).toBe(1);
     expect(dead.error).toMatch(/trigger 't' could not be rendered: .*JSON/);
+  });
+
+  it("logs the failure with its error object: code, stack and cause", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = createLogger({
+      level: "warn",
+      stream: {
+        write: (line: string) => {
+          for (const l of line.split("\n")) if (l) lines.push(JSON.parse(l));
+        },
+      },
+    });
+    const kind: TriggerKind<unknown> = {
+      kind: "log",
+      render: async () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'spec')");
+      },
+      execute: async () => ({ summary: "never" }),
+    };
+    await fireOnce(kind, log);
+    const failed = lines.find((l) => l.msg === "trigger 't' failed");
+    const err = failed?.err as Record<string, unknown> | undefined;
+    expect(err?.code).toBe("SB_ERR_TRIGGER_RENDER");
+    expect(String(err?.stack)).toMatch(
+      /^TriggerError: trigger 't' could not be rendered: .*\n\s+at /,
+    );
+    expect(String(err?.stack)).toContain(
+      "caused by: TypeError: Cannot read properties of undefined",
+    );
   });
 
   it("retries a render failure the renderer marks retryable (e.g. a source URL that did not answer)", async () => {
