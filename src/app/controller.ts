@@ -2,6 +2,7 @@ import { formatProblem, validateManifest } from "../config/load.js";
 import type { ObjectMeta } from "../config/types.js";
 import type { KubeClient, KubeObject, WatchEventType } from "../k8s/client.js";
 import { KubeApiError } from "../k8s/client.js";
+import { sleepUnlessAborted } from "../lib/sleep.js";
 import type { Logger } from "../observability/logger.js";
 import type { ManifestHost, ManifestKind } from "./host.js";
 import { ManifestReconciler, splitKey } from "./host.js";
@@ -102,7 +103,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
   const reconciler = new ManifestReconciler(host, log);
   const writeStatus = options.writeStatus ?? mergePatchStatusWriter(options.kube, log);
   const now = options.now ?? (() => new Date());
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? sleepUnlessAborted;
   const lastStatus = new Map<string, StatusCondition[]>();
 
   // One queue for every change: apply/remove never overlap (ports, durables), in watch order.
@@ -336,19 +337,4 @@ function asDocument(obj: KubeObject): Record<string, unknown> {
   if (md.labels) metadata.labels = md.labels;
   if (md.annotations) metadata.annotations = md.annotations;
   return { apiVersion: obj.apiVersion, kind: obj.kind, metadata, spec: obj.spec };
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

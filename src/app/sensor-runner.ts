@@ -12,6 +12,7 @@ import type {
   Subscription,
 } from "../eventbus/types.js";
 import type { Clock } from "../eventsources/types.js";
+import { retryPlan } from "../lib/backoff.js";
 import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { redactString } from "../lib/redact.js";
 import type { Logger } from "../observability/logger.js";
@@ -22,7 +23,6 @@ import { SensorEngine } from "../sensors/engine.js";
 import { lastTickAtOrBefore, nextTick } from "../sensors/reset.js";
 import type { ConditionStateStore } from "../sensors/state.js";
 import { KvConditionState, MemoryConditionState } from "../sensors/state.js";
-import { retryPlan } from "../triggers/backoff.js";
 import { isRetryableFailure, renderFiring } from "../triggers/fire.js";
 import type { TokenBucket } from "../triggers/rate-limit.js";
 import { rateLimiter } from "../triggers/rate-limit.js";

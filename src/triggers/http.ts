@@ -2,6 +2,7 @@ import type { Agent } from "undici";
 import { DEFAULTS } from "../config/defaults.js";
 import type { HttpTrigger } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
+import { memoize } from "../lib/memo.js";
 import { registerSecret } from "../lib/redact.js";
 import { constructPayloadFor, dynamicHeaderValues } from "./payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
@@ -188,16 +189,8 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
   };
 }
 
-const urlParts = new Map<string, { origin: string; path: string }>();
-
 /** Origin and path of a URL (cached: rendered URLs repeat), for undici's Dispatcher.request. */
-function splitUrl(url: string): { origin: string; path: string } {
-  let parts = urlParts.get(url);
-  if (!parts) {
-    const u = new URL(url);
-    parts = { origin: u.origin, path: `${u.pathname}${u.search}` };
-    if (urlParts.size >= 1000) urlParts.clear();
-    urlParts.set(url, parts);
-  }
-  return parts;
-}
+const splitUrl = memoize(1000, (url: string): { origin: string; path: string } => {
+  const u = new URL(url);
+  return { origin: u.origin, path: `${u.pathname}${u.search}` };
+});
