@@ -259,11 +259,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function parse<O extends ParseArgsConfig["options"]>(args: string[], options: O) {
+/** parseArgs with sensorbus's refusal: a ConfigError SB_ERR_CLI_USAGE naming the option at fault. */
+export function parse<O extends ParseArgsConfig["options"]>(args: string[], options: O) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new ConfigError(`${errorMessage(err)} (see 'sensorbus --help')`);
+    throw new ConfigError(`${errorMessage(err)} (see 'sensorbus --help')`, [], {
+      code: "SB_ERR_CLI_USAGE",
+    });
   }
 }
 

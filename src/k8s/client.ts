@@ -5,7 +5,7 @@ import https from "node:https";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { errorMessage, TriggerError } from "../errors.js";
+import { ConfigError, errorMessage, TriggerError } from "../errors.js";
 import { type BackoffPlan, type BackoffSpec, exponentialBackoff } from "../lib/backoff.js";
 import { sleepUnlessAborted } from "../lib/sleep.js";
 
@@ -246,7 +246,7 @@ export async function loadKubeClient(opts: LoadOptions = {}): Promise<KubeClient
     }
     if (opts.context) kc.setCurrentContext(opts.context);
     if (!kc.getCurrentCluster()) {
-      throw new Error(`context '${kc.getCurrentContext()}' names no cluster`);
+      throw new ConfigError(`context '${kc.getCurrentContext()}' names no cluster`);
     }
     namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
     source += ` context ${kc.getCurrentContext()}`;

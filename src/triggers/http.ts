@@ -1,4 +1,5 @@
 import type { Agent } from "undici";
+import { DEFAULTS } from "../config/defaults.js";
 import type { HttpTrigger } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
 import { memoize } from "../lib/memo.js";
@@ -64,7 +65,7 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
             ) as HttpTrigger)
           : template;
       if (!http.url) throw new TriggerError("SB_ERR_TRIGGER_RENDER", "http trigger: url is empty");
-      const method = (http.method || "POST").toUpperCase();
+      const method = (http.method || DEFAULTS.http.method).toUpperCase();
       if (!ALLOWED_METHODS.has(method)) {
         throw new TriggerError(
           "SB_ERR_TRIGGER_RENDER",
@@ -106,7 +107,8 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
       const tls = http.tls;
       const detail: HttpDetail = {
         body,
-        timeoutMs: (http.timeout && http.timeout > 0 ? http.timeout : 60) * 1000,
+        timeoutMs:
+          (http.timeout && http.timeout > 0 ? http.timeout : DEFAULTS.http.timeoutSeconds) * 1000,
         insecureSkipVerify: tls?.insecureSkipVerify === true,
         triggerName: ctx.triggerName,
         ...(http.host ? { host: http.host } : {}),

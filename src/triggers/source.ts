@@ -3,13 +3,14 @@ import http from "node:http";
 import https from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import { parse as parseYaml } from "yaml";
+import { DEFAULTS } from "../config/defaults.js";
 import type { ValueResolver } from "../config/secrets.js";
 import type { ArtifactLocation } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
 import { Memo } from "../lib/memo.js";
 
 /** Argo reads at most this much of a `url` source. */
-export const URL_SOURCE_LIMIT = 512 * 1024;
+export const URL_SOURCE_LIMIT = DEFAULTS.trigger.urlSourceMaxBytes;
 
 export interface SourceContext {
   values: ValueResolver;
@@ -176,7 +177,7 @@ async function fetchUrl(
       `${field}.path: only http and https URLs are supported, got '${parsed.protocol}'`,
     );
   }
-  const attempts = Math.max(1, ctx.attempts ?? 5);
+  const attempts = Math.max(1, ctx.attempts ?? DEFAULTS.trigger.sourceFetchAttempts);
   const sleep = ctx.sleep ?? ((ms: number) => delay(ms));
   let last: TriggerError | undefined;
   for (let i = 0; i < attempts; i++) {
