@@ -7,7 +7,7 @@ import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
 import { EventBusError } from "../../src/errors.js";
 import { createBus, parseNatsServers, resolveBusUrl } from "../../src/eventbus/index.js";
-import { JetStreamBus } from "../../src/eventbus/jetstream.js";
+import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { subjectFor } from "../../src/eventbus/subjects.js";
 import type { EventBus } from "../../src/eventbus/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
