@@ -1,7 +1,7 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 
 /**
- * The event bus contract. Two implementations (memory.ts, jetstream.ts) pass one shared conformance
+ * The event bus contract. Two implementations (memory.ts, jetstream/) pass one shared conformance
  * suite (test/integration/eventbus.contract.ts).
  *
  * Implementations must:
