@@ -34,8 +34,8 @@ import type { BusInternals } from "./internals.js";
 import { KvBuckets } from "./kv.js";
 import { DEFAULTS, type JetStreamBusOptions, sleep } from "./options.js";
 import { PublishAcks, publishError } from "./publisher.js";
-import { JetStreamRecordLog } from "./record-log.js";
-import { ensureConsumer, ensureStream, OwnStreams, recordLogStream } from "./stream-setup.js";
+import { JetStreamRecordLog, recordLogStream } from "./record-log.js";
+import { ensureConsumer, ensureStream, OwnStreams } from "./stream-setup.js";
 
 /**
  * The production bus: one file-backed JetStream stream `default` holding `default.*.*`, one durable

@@ -1,9 +1,31 @@
+import { DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { checkRecordLogToken } from "../subjects.js";
 import type { RecordLog } from "../types.js";
 import type { BusInternals } from "./internals.js";
+import { MS } from "./options.js";
+import type { StreamSetup } from "./stream-setup.js";
 
 /** Bound on reading one partition of a record log. */
 const RECORD_READ_TIMEOUT_MS = 30_000;
+
+/** The configuration of a record-log stream (see EventBus.recordLog). */
+export function recordLogStream(
+  name: string,
+  maxAgeMs: number,
+  maxBytes: number,
+  replicas: number,
+): StreamSetup {
+  return {
+    name,
+    subjects: [`${name}.*`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: maxAgeMs * MS,
+    max_bytes: maxBytes,
+    num_replicas: replicas,
+  };
+}
 
 /** A record log on its own stream `name`, one subject `name.<partition>` per partition. */
 export class JetStreamRecordLog implements RecordLog {

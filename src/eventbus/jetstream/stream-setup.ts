@@ -167,22 +167,3 @@ export async function ensureConsumer(
   if (ackWaitMs !== undefined) config.ack_wait = ackWaitMs * MS;
   await jsm.consumers.add(STREAM_NAME, config);
 }
-
-/** The configuration of a record-log stream (see EventBus.recordLog). */
-export function recordLogStream(
-  name: string,
-  maxAgeMs: number,
-  maxBytes: number,
-  replicas: number,
-): StreamSetup {
-  return {
-    name,
-    subjects: [`${name}.*`],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: maxAgeMs * MS,
-    max_bytes: maxBytes,
-    num_replicas: replicas,
-  };
-}
