@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { EventFlowGraph } from "../app/graph.js";
+import type { EventFlowGraph } from "./contracts.js";
 import type { Journal, TriggerStatus } from "./journal.js";
 import { CONSOLE_HTML, CONSOLE_JS } from "./ui/assets.js";
 

@@ -1,14 +1,17 @@
-import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
-import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { EventBusError, errorMessage } from "../errors.js";
-import type { EventBus, RecordLog } from "../eventbus/types.js";
 import { isCredentialHeader } from "../lib/credential-headers.js";
 import { BoundedMap } from "../lib/fifo.js";
 import { fnv32a } from "../lib/hash.js";
 import { isoMillis } from "../lib/iso-time.js";
 import { REDACTED, redactHeaders, redactJson, redactValue } from "../lib/redact.js";
-import type { Rendered } from "../triggers/types.js";
+import type {
+  EventSourceObserver,
+  JournalBus,
+  JournalRecords,
+  RenderedView,
+  SensorObserver,
+} from "./contracts.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -162,7 +165,7 @@ export interface JournalOptions {
   /** Entries kept per event. Default 200. */
   maxEntries?: number;
   /** Record log to mirror the journal into (see {@link Journal.open}). */
-  records?: RecordLog;
+  records?: JournalRecords;
   log?: Logger;
   now?: () => number;
   /**
@@ -187,7 +190,7 @@ export function journalPartition(id: string): string {
  * mention it, in the order they were written (several replicas may have written some).
  */
 export async function readJournal(
-  records: RecordLog,
+  records: JournalRecords,
   id: string,
   maxEntries = MAX_ENTRIES,
 ): Promise<JournalEvent | undefined> {
@@ -267,7 +270,7 @@ export function summarize(ev: JournalEvent): EventSummary {
   };
 }
 
-export function summarizeRendered(r: Rendered): RenderedSummary {
+export function summarizeRendered(r: RenderedView): RenderedSummary {
   const out: RenderedSummary = { kind: r.kind };
   if (r.request) {
     const headers = { ...redactHeaders(r.request.headers, r.secretHeaders) };
@@ -317,7 +320,7 @@ export class Journal {
   private readonly writes = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private warned = 0;
-  private records: RecordLog | undefined;
+  private records: JournalRecords | undefined;
 
   constructor(private readonly options: JournalOptions = {}) {
     this.records = options.records;
@@ -326,19 +329,19 @@ export class Journal {
     this.now = options.now ?? Date.now;
   }
 
-  /** A journal mirrored into the `sensorbus-journal` stream when `bus` is JetStream. */
-  static async open(bus: EventBus, options: JournalOptions = {}): Promise<Journal> {
+  /** A journal mirrored into the `sensorbus-journal` stream when `bus` keeps a journal stream. */
+  static async open(bus: JournalBus, options: JournalOptions = {}): Promise<Journal> {
     const journal = new Journal(options);
     await journal.useBus(bus);
     return journal;
   }
 
   /**
-   * Mirrors from now on into the bus's `sensorbus-journal` stream when the bus is JetStream
+   * Mirrors from now on into the bus's `sensorbus-journal` stream when the bus keeps a journal stream
    * (no-op otherwise). For `run`, where the Runtime creates the bus after the observer exists.
    */
-  async useBus(bus: EventBus): Promise<void> {
-    if (bus.kind !== "jetstream" || this.records) return;
+  async useBus(bus: JournalBus): Promise<void> {
+    if (!bus.capabilities.journalStream || this.records) return;
     this.records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
   }
 
@@ -454,7 +457,7 @@ export class Journal {
   }
 
   /** Records EventSource publishes (EventSourceRunner `onEmit`). */
-  readonly onEmit: NonNullable<EventSourceRunnerOptions["onEmit"]> = (info) => {
+  readonly onEmit: NonNullable<EventSourceObserver["onEmit"]> = (info) => {
     this.add(
       { id: info.id, source: info.eventSource, subject: info.eventName },
       {
