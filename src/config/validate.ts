@@ -1,7 +1,7 @@
 import type { TSchema } from "typebox";
 import { errorMessage } from "../errors.js";
 import { checkSubjectToken } from "../eventbus/subjects.js";
-import { calendarSpecProblem } from "../eventsources/calendar.js";
+import { calendarSpecProblem } from "../eventsources/calendar/runtime.js";
 import { parseCron as parseCronSchedule } from "../lib/cron.js";
 import { compileExpr } from "../lib/exprlang.js";
 import { loadLocation, parseDuration } from "../lib/gotemplate/gotime.js";
@@ -9,7 +9,7 @@ import { compileTemplate } from "../lib/gotemplate/index.js";
 import { compileGovaluate } from "../lib/govaluate.js";
 import { goRegexpError } from "../lib/re2.js";
 import { conditionLimitProblem, MAX_DEPENDENCIES, parseCondition } from "../sensors/conditions.js";
-import { checkWorkflowArgs } from "../triggers/argo-workflow-args.js";
+import { checkWorkflowArgs } from "../triggers/argo-workflow/args.js";
 import { sourceLocation } from "../triggers/source.js";
 import {
   OTHER_EVENTSOURCE_TYPES,

@@ -1,11 +1,11 @@
 import type { KubeClient } from "../k8s/client.js";
-import type { TickStore } from "./calendar.js";
-import { createCalendarAdapter } from "./calendar.js";
-import { ConfigMapTickStore } from "./configmap-tick-store.js";
-import { pubSubAdapter } from "./pubsub.js";
-import { createResourceAdapter } from "./resource.js";
+import type { TickStore } from "./calendar/runtime.js";
+import { createCalendarAdapter } from "./calendar/runtime.js";
+import { ConfigMapTickStore } from "./calendar/configmap-tick-store.js";
+import { pubSubAdapter } from "./pubsub/runtime.js";
+import { createResourceAdapter } from "./resource/runtime.js";
 import type { EventSourceAdapter } from "./types.js";
-import { webhookAdapter } from "./webhook.js";
+import { webhookAdapter } from "./webhook/runtime.js";
 
 export interface AdapterRegistryOptions {
   /** The cluster for `resource` EventSources (undefined: they fail to start with a clear error). */

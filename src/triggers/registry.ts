@@ -1,9 +1,9 @@
 import type { KubeClient } from "../k8s/client.js";
 import type { Logger } from "../observability/logger.js";
-import { argoWorkflowTrigger } from "./argo-workflow.js";
-import { httpTrigger } from "./http.js";
-import { k8sTrigger } from "./k8s.js";
-import { logTrigger } from "./log.js";
+import { argoWorkflowTrigger } from "./argo-workflow/runtime.js";
+import { httpTrigger } from "./http/runtime.js";
+import { k8sTrigger } from "./k8s/runtime.js";
+import { logTrigger } from "./log/runtime.js";
 import type { SourceContext } from "./source.js";
 import type { TriggerKind } from "./types.js";
 

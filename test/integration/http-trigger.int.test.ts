@@ -5,7 +5,7 @@ import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { HttpTrigger } from "../../src/config/types.js";
 import { TriggerError } from "../../src/errors.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { httpTrigger } from "../../src/triggers/http.js";
+import { httpTrigger } from "../../src/triggers/http/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { FiringContext } from "../../src/triggers/types.js";
 import { HttpSink } from "../support/http-sink.js";

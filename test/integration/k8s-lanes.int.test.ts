@@ -14,8 +14,8 @@ import type { ArgoWorkflowTrigger, K8sTrigger } from "../../src/config/types.js"
 import { TriggerError } from "../../src/errors.js";
 import { type KubeClient, type KubeObject, loadKubeClient } from "../../src/k8s/client.js";
 import { clientFor, type KubeAccess } from "../../src/k8s/scope.js";
-import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow.js";
-import { k8sTrigger } from "../../src/triggers/k8s.js";
+import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow/runtime.js";
+import { k8sTrigger } from "../../src/triggers/k8s/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi, type FakeRbac, type FakeResource } from "../support/fake-kube-api.js";

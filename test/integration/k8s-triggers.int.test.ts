@@ -20,8 +20,8 @@ import {
   loadKubeClient,
   type WatchEventType,
 } from "../../src/k8s/client.js";
-import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow.js";
-import { k8sTrigger } from "../../src/triggers/k8s.js";
+import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow/runtime.js";
+import { k8sTrigger } from "../../src/triggers/k8s/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";

@@ -9,7 +9,7 @@ import {
   defaultSubscriptionId,
   pubSubAdapter,
   pubSubEventId,
-} from "../../src/eventsources/pubsub.js";
+} from "../../src/eventsources/pubsub/runtime.js";
 import type {
   AdapterContext,
   EmitInput,

@@ -7,7 +7,7 @@ import {
   createResourceAdapter,
   labelSelector,
   resourceEventId,
-} from "../../src/eventsources/resource.js";
+} from "../../src/eventsources/resource/runtime.js";
 import type {
   AdapterContext,
   Clock,

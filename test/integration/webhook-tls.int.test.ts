@@ -13,7 +13,7 @@ import type { WebhookEventSpec } from "../../src/config/types.js";
 import { ConfigError } from "../../src/errors.js";
 import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
 import { systemClock } from "../../src/eventsources/types.js";
-import { REQUEST_TIMEOUT_ENV, webhookAdapter } from "../../src/eventsources/webhook.js";
+import { REQUEST_TIMEOUT_ENV, webhookAdapter } from "../../src/eventsources/webhook/runtime.js";
 
 function hasOpenssl(): boolean {
   try {

@@ -20,7 +20,7 @@ const sources = files(SRC).map((path) => {
 /** Vendor SDKs are imported by exactly one file each (house style). */
 const VENDORS: Record<string, string> = {
   "@nats-io/": "eventbus/jetstream.ts",
-  "@google-cloud/pubsub": "eventsources/pubsub.ts",
+  "@google-cloud/pubsub": "eventsources/pubsub/runtime.ts",
   "@kubernetes/client-node": "k8s/client.ts",
   re2js: "lib/re2.ts",
 };

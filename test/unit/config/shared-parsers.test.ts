@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CalendarEventSpec, Trigger } from "../../../src/config/types.js";
 import { checkDocument, type Finding } from "../../../src/config/validate.js";
-import { compileCalendarSpec } from "../../../src/eventsources/calendar.js";
+import { compileCalendarSpec } from "../../../src/eventsources/calendar/runtime.js";
 import { parseCron } from "../../../src/lib/cron.js";
 import { compileTemplate } from "../../../src/lib/gotemplate/index.js";
 import { silentLogger } from "../../../src/observability/logger.js";

@@ -1,5 +1,5 @@
-import type { ArgoWorkflowTrigger } from "../config/types.js";
-import { TriggerError } from "../errors.js";
+import type { ArgoWorkflowTrigger } from "../../config/types.js";
+import { TriggerError } from "../../errors.js";
 import {
   createOnce,
   EVENT_IDS_ANNOTATION,
@@ -12,18 +12,18 @@ import {
   stampFiringIdentity,
   TRIGGER_ANNOTATION,
   waitForLabels,
-} from "../k8s/client.js";
-import type { Logger } from "../observability/logger.js";
-import { formulateResubmit, formulateRetry, resubmitGenerateName } from "./argo-retry.js";
+} from "../../k8s/client.js";
+import type { Logger } from "../../observability/logger.js";
+import { formulateResubmit, formulateRetry, resubmitGenerateName } from "../argo-retry.js";
 import {
   checkWorkflowArgs,
   parseRerunArgs,
   parseSubmitArgs,
   type RerunArgs,
   type SubmitArgs,
-} from "./argo-workflow-args.js";
-import { loadResource, type SourceContext } from "./source.js";
-import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
+} from "./args.js";
+import { loadResource, type SourceContext } from "../source.js";
+import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 
 export interface ArgoWorkflowTriggerOptions {
   /** Render and log instead of calling the API. */

@@ -1,4 +1,4 @@
-import { TriggerError } from "../errors.js";
+import { TriggerError } from "../../errors.js";
 
 /**
  * `argoWorkflow.args`: Argo appends them to the `argo` CLI command it runs

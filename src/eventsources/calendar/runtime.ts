@@ -1,15 +1,15 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { CalendarEventSpec } from "../config/types.js";
-import { ConfigError, EventsError, errorMessage } from "../errors.js";
-import { type CronSchedule, cronNext, parseCron } from "../lib/cron.js";
-import { parseGoDuration } from "../lib/duration.js";
-import { goMarshal, goQuote } from "../lib/gojson.js";
-import { formatGoTime } from "../lib/gotime.js";
-import { isValidZone, normalizeZone, wallTime, wallToInstant } from "../lib/tz.js";
-import type { Logger } from "../observability/logger.js";
-import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "./types.js";
+import type { CalendarEventSpec } from "../../config/types.js";
+import { ConfigError, EventsError, errorMessage } from "../../errors.js";
+import { type CronSchedule, cronNext, parseCron } from "../../lib/cron.js";
+import { parseGoDuration } from "../../lib/duration.js";
+import { goMarshal, goQuote } from "../../lib/gojson.js";
+import { formatGoTime } from "../../lib/gotime.js";
+import { isValidZone, normalizeZone, wallTime, wallToInstant } from "../../lib/tz.js";
+import type { Logger } from "../../observability/logger.js";
+import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 
 /**
  * Calendar EventSource (`spec.calendar.<eventName>`, semantics §2.3): a 5-field cron `schedule`

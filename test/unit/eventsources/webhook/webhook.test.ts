@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { WebhookEventSpec } from "../../../src/config/types.js";
-import { EventBusError } from "../../../src/errors.js";
-import type { AdapterContext, EmitInput } from "../../../src/eventsources/types.js";
-import { systemClock } from "../../../src/eventsources/types.js";
-import { buildServer } from "../../../src/eventsources/webhook.js";
-import { silentLogger } from "../../../src/observability/logger.js";
+import type { WebhookEventSpec } from "../../../../src/config/types.js";
+import { EventBusError } from "../../../../src/errors.js";
+import type { AdapterContext, EmitInput } from "../../../../src/eventsources/types.js";
+import { systemClock } from "../../../../src/eventsources/types.js";
+import { buildServer } from "../../../../src/eventsources/webhook/runtime.js";
+import { silentLogger } from "../../../../src/observability/logger.js";
 
 function harness(
   spec: Partial<WebhookEventSpec> = {},

@@ -1,8 +1,8 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import type { LogTrigger } from "../../../src/config/types.js";
-import { logTrigger } from "../../../src/triggers/log.js";
-import type { FiringContext } from "../../../src/triggers/types.js";
+import type { LogTrigger } from "../../../../src/config/types.js";
+import { logTrigger } from "../../../../src/triggers/log/runtime.js";
+import type { FiringContext } from "../../../../src/triggers/types.js";
 
 /** Argo's LogTrigger.shouldLog: time.Now().After(LastLogTime.Add(interval)), per Sensor trigger. */
 

@@ -2,12 +2,12 @@ import { createHash, createHmac } from "node:crypto";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import type { WebhookEventSpec, WebhookHmac } from "../../../src/config/types.js";
-import { checkDocument } from "../../../src/config/validate.js";
-import type { AdapterContext, EmitInput } from "../../../src/eventsources/types.js";
-import { buildServer, resolveHmac } from "../../../src/eventsources/webhook.js";
-import type { Logger } from "../../../src/observability/logger.js";
-import { REDACTION } from "../../../src/observability/logger.js";
+import type { WebhookEventSpec, WebhookHmac } from "../../../../src/config/types.js";
+import { checkDocument } from "../../../../src/config/validate.js";
+import type { AdapterContext, EmitInput } from "../../../../src/eventsources/types.js";
+import { buildServer, resolveHmac } from "../../../../src/eventsources/webhook/runtime.js";
+import type { Logger } from "../../../../src/observability/logger.js";
+import { REDACTION } from "../../../../src/observability/logger.js";
 
 /**
  * Issue 19 items 7 and 8 at the webhook: prototype-free request maps, which ids are trusted,

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CalendarEventSpec } from "../../../src/config/types.js";
-import { ConfigError, EventBusError, EventsError } from "../../../src/errors.js";
+import type { CalendarEventSpec } from "../../../../src/config/types.js";
+import { ConfigError, EventBusError, EventsError } from "../../../../src/errors.js";
 import {
   buildCalendarPayload,
   calendarAdapter,
@@ -16,9 +16,9 @@ import {
   nextOccurrence,
   parseStoredEventTime,
   type TickStore,
-} from "../../../src/eventsources/calendar.js";
-import type { AdapterContext, RunningAdapter } from "../../../src/eventsources/types.js";
-import { FakeClock } from "../../support/fake-clock.js";
+} from "../../../../src/eventsources/calendar/runtime.js";
+import type { AdapterContext, RunningAdapter } from "../../../../src/eventsources/types.js";
+import { FakeClock } from "../../../support/fake-clock.js";
 
 class MemoryTickStore implements TickStore {
   readonly values = new Map<string, string>();

@@ -1,9 +1,9 @@
 import type { Agent } from "undici";
-import type { HttpTrigger } from "../config/types.js";
-import { errorMessage, TriggerError } from "../errors.js";
-import { registerSecret } from "../lib/redact.js";
-import { constructPayloadFor, dynamicHeaderValues } from "./payload.js";
-import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
+import type { HttpTrigger } from "../../config/types.js";
+import { errorMessage, TriggerError } from "../../errors.js";
+import { registerSecret } from "../../lib/redact.js";
+import { constructPayloadFor, dynamicHeaderValues } from "../payload.js";
+import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 
 interface HttpDetail {
   body: string | undefined;

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
-import type { ResourceEventSpec } from "../config/types.js";
-import { ConfigError, errorMessage } from "../errors.js";
-import type { KubeClient, KubeObject, WatchEventType } from "../k8s/client.js";
-import { KubeApiError, pluralize } from "../k8s/client.js";
-import { BoundedMap } from "../lib/fifo.js";
-import { gjsonGet } from "../lib/gjson.js";
-import { goMarshal, goQuote } from "../lib/gojson.js";
-import type { GoRegexp } from "../lib/re2.js";
-import type { Logger } from "../observability/logger.js";
-import { goRegexp } from "../sensors/filters/go-values.js";
-import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "./types.js";
+import type { ResourceEventSpec } from "../../config/types.js";
+import { ConfigError, errorMessage } from "../../errors.js";
+import type { KubeClient, KubeObject, WatchEventType } from "../../k8s/client.js";
+import { KubeApiError, pluralize } from "../../k8s/client.js";
+import { BoundedMap } from "../../lib/fifo.js";
+import { gjsonGet } from "../../lib/gjson.js";
+import { goMarshal, goQuote } from "../../lib/gojson.js";
+import type { GoRegexp } from "../../lib/re2.js";
+import type { Logger } from "../../observability/logger.js";
+import { goRegexp } from "../../sensors/filters/go-values.js";
+import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 
 /**
  * Argo's `resource` EventSource (`spec.resource.<eventName>`): an informer over one

@@ -6,9 +6,9 @@ import {
   pubSubEventId,
   pubSubExtensions,
   validatePubSubSpec,
-} from "../../../src/eventsources/pubsub.js";
-import { formatGoTime } from "../../../src/lib/gotime.js";
-import { fnv32a } from "../../../src/lib/hash.js";
+} from "../../../../src/eventsources/pubsub/runtime.js";
+import { formatGoTime } from "../../../../src/lib/gotime.js";
+import { fnv32a } from "../../../../src/lib/hash.js";
 
 /** A Date carrying PreciseDate's extra digits, the way the client library hands publishTime over. */
 function preciseDate(iso: string, micros: number, nanos: number): Date {

@@ -2,19 +2,19 @@ import { isUtf8 } from "node:buffer";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
 import Fastify from "fastify";
-import type { WebhookEventSpec, WebhookHmac } from "../config/types.js";
-import { ConfigError, EventBusError, errorMessage } from "../errors.js";
-import { isCredentialHeader } from "../lib/credential-headers.js";
-import { parseGoDuration } from "../lib/duration.js";
-import { goHeaderMap, goQueryMap } from "../lib/goheader.js";
-import { goCompact, goMarshal } from "../lib/gojson.js";
+import type { WebhookEventSpec, WebhookHmac } from "../../config/types.js";
+import { ConfigError, EventBusError, errorMessage } from "../../errors.js";
+import { isCredentialHeader } from "../../lib/credential-headers.js";
+import { parseGoDuration } from "../../lib/duration.js";
+import { goHeaderMap, goQueryMap } from "../../lib/goheader.js";
+import { goCompact, goMarshal } from "../../lib/gojson.js";
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   httpTimeoutOptions,
   REQUEST_TIMEOUT_ENV,
   requestTimeoutFromEnv,
-} from "../lib/http-timeouts.js";
-import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "./types.js";
+} from "../../lib/http-timeouts.js";
+import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 
 /** Argo's default `maxPayloadSize`: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD = 1_048_576;

@@ -1,5 +1,5 @@
-import type { K8sTrigger } from "../config/types.js";
-import { TriggerError } from "../errors.js";
+import type { K8sTrigger } from "../../config/types.js";
+import { TriggerError } from "../../errors.js";
 import {
   createOnce,
   firingName,
@@ -10,10 +10,10 @@ import {
   splitApiVersion,
   stampFiringIdentity,
   waitForLabels,
-} from "../k8s/client.js";
-import type { Logger } from "../observability/logger.js";
-import { loadResource, type SourceContext } from "./source.js";
-import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
+} from "../../k8s/client.js";
+import type { Logger } from "../../observability/logger.js";
+import { loadResource, type SourceContext } from "../source.js";
+import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 
 export interface K8sTriggerOptions {
   dryRun: boolean;

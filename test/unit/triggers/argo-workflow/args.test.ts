@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { Trigger } from "../../../src/config/types.js";
-import { silentLogger } from "../../../src/observability/logger.js";
-import { parseSubmitArgs } from "../../../src/triggers/argo-workflow-args.js";
-import { renderFiring } from "../../../src/triggers/fire.js";
-import { triggerRegistry } from "../../../src/triggers/registry.js";
+import type { Trigger } from "../../../../src/config/types.js";
+import { silentLogger } from "../../../../src/observability/logger.js";
+import { parseSubmitArgs } from "../../../../src/triggers/argo-workflow/args.js";
+import { renderFiring } from "../../../../src/triggers/fire.js";
+import { triggerRegistry } from "../../../../src/triggers/registry.js";
 
 async function render(argoWorkflow: Record<string, unknown>) {
   const log = silentLogger();

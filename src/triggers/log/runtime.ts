@@ -1,6 +1,6 @@
-import { eventContext } from "../cloudevents/event.js";
-import type { LogTrigger } from "../config/types.js";
-import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
+import { eventContext } from "../../cloudevents/event.js";
+import type { LogTrigger } from "../../config/types.js";
+import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 
 interface LogDetail {
   /** The trigger's identity: namespace/Sensor/trigger (each Sensor's trigger keeps its own time). */

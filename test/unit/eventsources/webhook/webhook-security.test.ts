@@ -2,10 +2,10 @@ import { createHmac } from "node:crypto";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import type { SecretKeySelector, WebhookEventSpec } from "../../../src/config/types.js";
-import { ConfigError, EventBusError } from "../../../src/errors.js";
-import type { AdapterContext, EmitInput } from "../../../src/eventsources/types.js";
-import { systemClock } from "../../../src/eventsources/types.js";
+import type { SecretKeySelector, WebhookEventSpec } from "../../../../src/config/types.js";
+import { ConfigError, EventBusError } from "../../../../src/errors.js";
+import type { AdapterContext, EmitInput } from "../../../../src/eventsources/types.js";
+import { systemClock } from "../../../../src/eventsources/types.js";
 import {
   buildServer,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -14,9 +14,9 @@ import {
   requestTimeoutFromEnv,
   resolveHmac,
   webhookAdapter,
-} from "../../../src/eventsources/webhook.js";
-import type { Logger } from "../../../src/observability/logger.js";
-import { REDACTION, silentLogger } from "../../../src/observability/logger.js";
+} from "../../../../src/eventsources/webhook/runtime.js";
+import type { Logger } from "../../../../src/observability/logger.js";
+import { REDACTION, silentLogger } from "../../../../src/observability/logger.js";
 
 const TOKEN = "bearer-token-Zq81xv";
 const HMAC_SECRET = "hmac-secret-Jw42pk";
@@ -409,7 +409,7 @@ describe("hmac in manifests", () => {
   });
 
   it("is a declared field: no unknown-field warning, and its values are checked", async () => {
-    const { validateManifest } = await import("../../../src/config/load.js");
+    const { validateManifest } = await import("../../../../src/config/load.js");
     const ok = validateManifest(
       manifest({
         secret: { name: "gh", key: "s" },
