@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ResourceEventSpec } from "../../src/config/types.js";
 import { ConfigError } from "../../src/errors.js";
+import type { ResourceEventSpec } from "../../src/eventsources/resource/index.js";
 import {
   buildResourceEventData,
   compileResourceEntry,

@@ -1,7 +1,7 @@
 import { ConfigError } from "../../errors.js";
 import type { KubeClient, KubeObject } from "../../k8s/client.js";
 import { isAlreadyExists } from "../../k8s/client.js";
-import type { TickStore } from "./runtime.js";
+import type { TickStore } from "../types.js";
 
 /**
  * Argo's calendar persistence in Kubernetes: the last event of each entry is kept in the

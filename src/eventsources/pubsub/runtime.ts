@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { Message, PubSub, Subscription } from "@google-cloud/pubsub";
-import type { PubSubEventSpec } from "../../config/types.js";
 import { ConfigError, EventsError, errorMessage } from "../../errors.js";
 import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
 import { formatGoTime } from "../../lib/gotime.js";
 import { fnv32a } from "../../lib/hash.js";
 import type { Logger } from "../../observability/logger.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
+import type { PubSubEventSpec } from "./index.js";
 
 /**
  * GCP Pub/Sub EventSource (`spec.pubSub.<eventName>`, semantics §2.2). One streaming-pull
@@ -607,4 +607,9 @@ export async function publishPubSubMessage(opts: PubSubPublishOptions): Promise<
   } finally {
     await client.close().catch(() => {});
   }
+}
+
+/** The registry's entry point. */
+export function createAdapter(): EventSourceAdapter<PubSubEventSpec> {
+  return pubSubAdapter;
 }

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { ResourceEventSpec } from "../../config/types.js";
 import { ConfigError, errorMessage } from "../../errors.js";
 import type { KubeClient, KubeObject, WatchEventType } from "../../k8s/client.js";
 import { KubeApiError, pluralize } from "../../k8s/client.js";
@@ -9,7 +8,13 @@ import { goMarshal, goQuote } from "../../lib/gojson.js";
 import type { GoRegexp } from "../../lib/re2.js";
 import type { Logger } from "../../observability/logger.js";
 import { goRegexp } from "../../sensors/filters/go-values.js";
-import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
+import type {
+  AdapterContext,
+  AdapterRegistryOptions,
+  EventSourceAdapter,
+  RunningAdapter,
+} from "../types.js";
+import type { ResourceEventSpec } from "./index.js";
 
 /**
  * Argo's `resource` EventSource (`spec.resource.<eventName>`): an informer over one
@@ -702,4 +707,11 @@ export function createResourceAdapter(
       };
     },
   };
+}
+
+/** The registry's entry point: the adapter watching the host's cluster. */
+export function createAdapter(
+  options: AdapterRegistryOptions,
+): EventSourceAdapter<ResourceEventSpec> {
+  return createResourceAdapter({ kube: options.kube ?? (() => undefined) });
 }

@@ -2,7 +2,6 @@ import { isUtf8 } from "node:buffer";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
 import Fastify from "fastify";
-import type { WebhookEventSpec, WebhookHmac } from "../../config/types.js";
 import { ConfigError, EventBusError, errorMessage } from "../../errors.js";
 import { isCredentialHeader } from "../../lib/credential-headers.js";
 import { parseGoDuration } from "../../lib/duration.js";
@@ -15,6 +14,7 @@ import {
   requestTimeoutFromEnv,
 } from "../../lib/http-timeouts.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
+import type { WebhookEventSpec, WebhookHmac } from "./index.js";
 
 /** Argo's default `maxPayloadSize`: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD = 1_048_576;
@@ -585,4 +585,9 @@ function listeningPort(app: FastifyInstance): number | undefined {
 
 function sha256(s: string): Buffer {
   return createHash("sha256").update(s, "utf8").digest();
+}
+
+/** The registry's entry point. */
+export function createAdapter(): EventSourceAdapter<WebhookEventSpec> {
+  return webhookAdapter;
 }

@@ -1,4 +1,3 @@
-import type { ArgoWorkflowTrigger } from "../../config/types.js";
 import { TriggerError } from "../../errors.js";
 import {
   createOnce,
@@ -15,6 +14,9 @@ import {
 } from "../../k8s/client.js";
 import type { Logger } from "../../observability/logger.js";
 import { formulateResubmit, formulateRetry, resubmitGenerateName } from "../argo-retry.js";
+import type { TriggerRegistryOptions } from "../kind.js";
+import { loadResource, type SourceContext } from "../source.js";
+import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import {
   checkWorkflowArgs,
   parseRerunArgs,
@@ -22,8 +24,7 @@ import {
   type RerunArgs,
   type SubmitArgs,
 } from "./args.js";
-import { loadResource, type SourceContext } from "../source.js";
-import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
+import type { ArgoWorkflowTrigger } from "./index.js";
 
 export interface ArgoWorkflowTriggerOptions {
   /** Render and log instead of calling the API. */
@@ -704,4 +705,13 @@ async function deleteNodePods(
       deleted++;
   }
   return deleted;
+}
+
+/** The registry's entry point. */
+export function createTrigger(options: TriggerRegistryOptions): TriggerKind<ArgoWorkflowTrigger> {
+  return argoWorkflowTrigger(options.kube, {
+    dryRun: options.dryRun,
+    log: options.log,
+    ...(options.source ? { source: options.source } : {}),
+  });
 }

@@ -1,9 +1,9 @@
 import type { Agent } from "undici";
-import type { HttpTrigger } from "../../config/types.js";
 import { errorMessage, TriggerError } from "../../errors.js";
 import { registerSecret } from "../../lib/redact.js";
 import { constructPayloadFor, dynamicHeaderValues } from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
+import type { HttpTrigger } from "./index.js";
 
 interface HttpDetail {
   body: string | undefined;
@@ -198,4 +198,9 @@ function splitUrl(url: string): { origin: string; path: string } {
     urlParts.set(url, parts);
   }
   return parts;
+}
+
+/** The registry's entry point. */
+export function createTrigger(): TriggerKind<HttpTrigger> {
+  return httpTrigger();
 }

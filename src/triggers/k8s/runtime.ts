@@ -1,4 +1,3 @@
-import type { K8sTrigger } from "../../config/types.js";
 import { TriggerError } from "../../errors.js";
 import {
   createOnce,
@@ -12,8 +11,10 @@ import {
   waitForLabels,
 } from "../../k8s/client.js";
 import type { Logger } from "../../observability/logger.js";
+import type { TriggerRegistryOptions } from "../kind.js";
 import { loadResource, type SourceContext } from "../source.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
+import type { K8sTrigger } from "./index.js";
 
 export interface K8sTriggerOptions {
   dryRun: boolean;
@@ -321,4 +322,13 @@ export function k8sTrigger(
   }
 
   return { kind: "k8s", render, execute };
+}
+
+/** The registry's entry point. */
+export function createTrigger(options: TriggerRegistryOptions): TriggerKind<K8sTrigger> {
+  return k8sTrigger(options.kube, {
+    dryRun: options.dryRun,
+    log: options.log,
+    ...(options.source ? { source: options.source } : {}),
+  });
 }

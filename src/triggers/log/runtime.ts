@@ -1,6 +1,6 @@
 import { eventContext } from "../../cloudevents/event.js";
-import type { LogTrigger } from "../../config/types.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
+import type { LogTrigger } from "./index.js";
 
 interface LogDetail {
   /** The trigger's identity: namespace/Sensor/trigger (each Sensor's trigger keeps its own time). */
@@ -66,4 +66,9 @@ export function dataAsJsonOrText(data: string | undefined): unknown {
   } catch {
     return data;
   }
+}
+
+/** The registry's entry point. */
+export function createTrigger(): TriggerKind<LogTrigger> {
+  return logTrigger();
 }

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CalendarEventSpec } from "../../../../src/config/types.js";
 import { ConfigError, EventBusError, EventsError } from "../../../../src/errors.js";
+import type { CalendarEventSpec } from "../../../../src/eventsources/calendar/index.js";
 import {
   buildCalendarPayload,
   calendarAdapter,

@@ -2,10 +2,11 @@ import { createHmac } from "node:crypto";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import type { SecretKeySelector, WebhookEventSpec } from "../../../../src/config/types.js";
+import type { SecretKeySelector } from "../../../../src/config/types.js";
 import { ConfigError, EventBusError } from "../../../../src/errors.js";
 import type { AdapterContext, EmitInput } from "../../../../src/eventsources/types.js";
 import { systemClock } from "../../../../src/eventsources/types.js";
+import type { WebhookEventSpec } from "../../../../src/eventsources/webhook/index.js";
 import {
   buildServer,
   DEFAULT_REQUEST_TIMEOUT_MS,

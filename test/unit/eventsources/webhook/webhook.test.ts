@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { WebhookEventSpec } from "../../../../src/config/types.js";
 import { EventBusError } from "../../../../src/errors.js";
 import type { AdapterContext, EmitInput } from "../../../../src/eventsources/types.js";
 import { systemClock } from "../../../../src/eventsources/types.js";
+import type { WebhookEventSpec } from "../../../../src/eventsources/webhook/index.js";
 import { buildServer } from "../../../../src/eventsources/webhook/runtime.js";
 import { silentLogger } from "../../../../src/observability/logger.js";
 

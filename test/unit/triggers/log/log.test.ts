@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import type { LogTrigger } from "../../../../src/config/types.js";
+import type { LogTrigger } from "../../../../src/triggers/log/index.js";
 import { logTrigger } from "../../../../src/triggers/log/runtime.js";
 import type { FiringContext } from "../../../../src/triggers/types.js";
 

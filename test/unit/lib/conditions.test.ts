@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateCondition, parseCondition } from "../../../src/sensors/conditions.js";
+import { evaluateCondition, parseCondition } from "../../../src/lib/conditions.js";
 
 const deps = ["dep-a", "dep_b", "c"];
 
