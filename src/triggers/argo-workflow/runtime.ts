@@ -13,7 +13,7 @@ import {
   waitForLabels,
 } from "../../k8s/client.js";
 import type { Logger } from "../../observability/logger.js";
-import { formulateResubmit, formulateRetry, resubmitGenerateName } from "../argo-retry.js";
+import { formulateResubmit, formulateRetry, resubmitGenerateName } from "./retry.js";
 import type { TriggerRegistryOptions } from "../kind.js";
 import { loadResource, type SourceContext } from "../source.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";

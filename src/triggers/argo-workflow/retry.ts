@@ -1,6 +1,6 @@
 import { gunzipSync } from "node:zlib";
-import { TriggerError } from "../errors.js";
-import type { KubeObject } from "../k8s/client.js";
+import { TriggerError } from "../../errors.js";
+import type { KubeObject } from "../../k8s/client.js";
 
 /**
  * What `argo resubmit` and `argo retry` do to a Workflow, ported from Argo Workflows v3.7

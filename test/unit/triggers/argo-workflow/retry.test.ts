@@ -1,13 +1,13 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { TriggerError } from "../../../src/errors.js";
-import type { KubeObject } from "../../../src/k8s/client.js";
+import { TriggerError } from "../../../../src/errors.js";
+import type { KubeObject } from "../../../../src/k8s/client.js";
 import {
   formulateResubmit,
   formulateRetry,
   nodeId,
   type WorkflowNode,
-} from "../../../src/triggers/argo-retry.js";
+} from "../../../../src/triggers/argo-workflow/retry.js";
 
 const NOW = Date.parse("2026-11-24T10:00:00Z");
 const AT = "2026-11-24T10:00:00Z";
