@@ -13,7 +13,5 @@ export interface EventSourceRuntime<S> {
  * not run have no `load`.
  */
 export interface EventSourceKind<S = never> extends EventSourceKindSpec<S> {
-  /** CloudEvent `type` Argo uses for it (webhook, pubsub, calendar, resource); kinds with `load`. */
-  readonly ceType?: string;
   load?: () => Promise<EventSourceRuntime<S>>;
 }

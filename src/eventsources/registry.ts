@@ -43,7 +43,7 @@ export function adapterRegistry(
   const out = new Map<string, EventSourceAdapter<unknown>>();
   for (const kind of EVENTSOURCE_KINDS) {
     const load = kind.load;
-    if (load) out.set(kind.key, lazyAdapter(kind.key, kind.ceType ?? kind.key, load, options));
+    if (load) out.set(kind.key, lazyAdapter(kind.key, load, options));
   }
   for (const a of options.extra ?? []) out.set(a.key, a as EventSourceAdapter<unknown>);
   return out;
@@ -51,18 +51,21 @@ export function adapterRegistry(
 
 function lazyAdapter(
   key: string,
-  ceType: string,
   load: () => Promise<{ createAdapter(o: AdapterRegistryOptions): EventSourceAdapter<never> }>,
   options: AdapterRegistryOptions,
 ): EventSourceAdapter<unknown> {
-  let adapter: Promise<EventSourceAdapter<unknown>> | undefined;
-  const get = () => {
-    adapter ??= load().then((m) => m.createAdapter(options) as EventSourceAdapter<unknown>);
-    return adapter;
-  };
+  let loading: Promise<EventSourceAdapter<unknown>> | undefined;
+  let loaded: EventSourceAdapter<unknown> | undefined;
   return {
     key,
-    ceType,
-    start: async (entries, ctx) => (await get()).start(entries, ctx),
+    // Read by the runner for every event an adapter emits, so always after start() loaded it.
+    get ceType(): string {
+      return loaded?.ceType ?? key;
+    },
+    start: async (entries, ctx) => {
+      loading ??= load().then((m) => m.createAdapter(options) as EventSourceAdapter<unknown>);
+      loaded = await loading;
+      return loaded.start(entries, ctx);
+    },
   };
 }

@@ -54,7 +54,7 @@ export const TRIGGER_KINDS = ALL_TRIGGER_KINDS.filter((k) => k.load !== undefine
 export function triggerRegistry(
   options: TriggerRegistryOptions,
 ): Map<string, TriggerKind<unknown>> {
-  return new Map(TRIGGER_KINDS.map((k) => [k.key, lazyTrigger(k, options)]));
+  return new Map(executed().map((k) => [k.key, lazyTrigger(k.key, k.load, options)]));
 }
 
 /**
@@ -67,7 +67,7 @@ export function withKubeClient(
 ): Map<string, TriggerKind<unknown>> {
   const out = new Map(kinds);
   const own = { kube: options.kube, dryRun: options.dryRun, log: options.log };
-  for (const k of TRIGGER_KINDS) if (k.kube) out.set(k.key, lazyTrigger(k, own));
+  for (const k of executed()) if (k.kube) out.set(k.key, lazyTrigger(k.key, k.load, own));
   return out;
 }
 
@@ -79,22 +79,30 @@ export async function closeTriggers(
 
 /** The kind's trigger, its runtime module imported on first use. */
 function lazyTrigger(
-  descriptor: TriggerKindDescriptor<never>,
+  key: string,
+  load: NonNullable<TriggerKindDescriptor<never>["load"]>,
   options: TriggerRegistryOptions,
 ): TriggerKind<unknown> {
   let created: Promise<TriggerKind<unknown>> | undefined;
   const get = () => {
-    const load = descriptor.load;
-    if (!load) throw new Error(`${descriptor.key} triggers are not executed by sensorbus`);
     created ??= load().then((m) => m.createTrigger(options) as TriggerKind<unknown>);
     return created;
   };
   return {
-    kind: descriptor.key,
+    kind: key,
     render: async (template, ctx) => (await get()).render(template, ctx),
     execute: async (rendered, ctx) => (await get()).execute(rendered, ctx),
     close: async () => {
       if (created) await (await created).close?.();
     },
   };
+}
+
+/** The kinds with a runtime, each with its `load`. */
+function executed(): Array<
+  TriggerKindDescriptor<never> & { load: NonNullable<TriggerKindDescriptor<never>["load"]> }
+> {
+  return TRIGGER_KINDS.filter(
+    (k): k is typeof k & { load: NonNullable<typeof k.load> } => k.load !== undefined,
+  );
 }

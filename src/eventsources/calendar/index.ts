@@ -33,7 +33,6 @@ export const calendar: EventSourceKind<CalendarEventSpec> = {
   key: "calendar",
   schema: CalendarEventSchema,
   runs: true,
-  ceType: "calendar",
   recreate: true,
   validate,
   graph: {

@@ -60,7 +60,6 @@ export const pubSub: EventSourceKind<PubSubEventSpec> = {
   key: "pubSub",
   schema: PubSubEventSchema,
   runs: true,
-  ceType: "pubsub",
   recreate: true,
   validate,
   graph: { detail: (s) => `topic ${typeof s.topic === "string" ? s.topic : "?"}`, receives },

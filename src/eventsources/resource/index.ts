@@ -125,7 +125,6 @@ export const resource: EventSourceKind<ResourceEventSpec> = {
   key: "resource",
   schema: ResourceEventSchema,
   runs: true,
-  ceType: "resource",
   recreate: true,
   validate,
   graph: {

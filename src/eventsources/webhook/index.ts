@@ -155,7 +155,6 @@ export const webhook: EventSourceKind<WebhookEventSpec> = {
   key: "webhook",
   schema: WebhookEventSchema,
   runs: true,
-  ceType: "webhook",
   recreate: false,
   validate,
   graph: {

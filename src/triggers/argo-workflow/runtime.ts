@@ -13,7 +13,6 @@ import {
   waitForLabels,
 } from "../../k8s/client.js";
 import type { Logger } from "../../observability/logger.js";
-import { formulateResubmit, formulateRetry, resubmitGenerateName } from "./retry.js";
 import type { TriggerRegistryOptions } from "../kind.js";
 import { loadResource, type SourceContext } from "../source.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
@@ -25,6 +24,7 @@ import {
   type SubmitArgs,
 } from "./args.js";
 import type { ArgoWorkflowTrigger } from "./index.js";
+import { formulateResubmit, formulateRetry, resubmitGenerateName } from "./retry.js";
 
 export interface ArgoWorkflowTriggerOptions {
   /** Render and log instead of calling the API. */
