@@ -33,7 +33,7 @@ export { escapePointer, type Finding };
  * names it cannot turn into NATS subject tokens, trigger sources it cannot read (s3, git),
  * `argoWorkflow.args` it does not interpret, calendar entries it will not start, and its limits
  * (dependencies, condition size). Those checks call the runtime's own parsers (lib/cron.ts,
- * sensors/conditions.ts, triggers/argo-workflow-args.ts, triggers/source.ts, calendar.ts), so
+ * lib/conditions.ts, triggers/argo-workflow/args.ts, triggers/source.ts, calendar/spec.ts), so
  * `validate` and `run` cannot disagree. Everything that is accepted but will not work, or that is
  * silently ignored, is a warning.
  *
