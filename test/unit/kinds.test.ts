@@ -7,7 +7,7 @@ import { TRIGGER_KINDS } from "../../src/triggers/registry.js";
 
 /**
  * Issue 21: a kind is one module (src/{eventsources,triggers}/<kind>/), listed once in its
- * registry, documented in docs/kinds/<kind>.md, and named nowhere else in src/.
+ * registry, documented in docs/kinds/<layer>/<kind>.md, and named nowhere else in src/.
  */
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -60,7 +60,7 @@ describe.each(["eventsources", "triggers"] as const)("%s kind modules", (layer) 
   it.each(moduleFolders(layer))("%s has its docs page listing every field", async (folder) => {
     const key = await keyOf(layer, folder);
     const kind = [...EVENTSOURCE_KINDS, ...TRIGGER_KINDS].find((k) => k.key === key);
-    const doc = readFileSync(join(ROOT, "docs/kinds", `${folder}.md`), "utf8");
+    const doc = readFileSync(join(ROOT, "docs/kinds", layer, `${folder}.md`), "utf8");
     const fields = Object.keys((kind?.schema as { properties?: object }).properties ?? {});
     expect(fields.length).toBeGreaterThan(0);
     for (const f of fields) expect(doc).toContain(`\`${f}\``);
