@@ -57,6 +57,12 @@ export interface ArtifactLocation {
   git?: unknown;
 }
 
+/*
+ * The types below are the runtime's view, narrower than the schemas they mirror (the schemas accept
+ * what Argo's decoder accepts; validate then refuses or warns about what the runtime cannot read:
+ * a missing `byTime.cron`, a quoted backoff `factor`): hand-written for that reason.
+ */
+
 export interface ConditionsResetCriteria {
   byTime?: { cron: string; timezone?: string };
 }
