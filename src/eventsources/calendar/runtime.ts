@@ -141,22 +141,30 @@ export function parseStoredEventTime(stored: string): number {
   try {
     eventTime = (JSON.parse(stored) as { eventTime?: unknown } | null)?.eventTime;
   } catch (err) {
-    throw new Error(`not JSON (${errorMessage(err)})`);
+    throw new EventsError("SB_ERR_EVENTSOURCE_START", `not JSON (${errorMessage(err)})`);
   }
-  if (typeof eventTime !== "string") throw new Error("no eventTime string in the stored payload");
+  if (typeof eventTime !== "string")
+    throw new EventsError("SB_ERR_EVENTSOURCE_START", "no eventTime string in the stored payload");
   const text = eventTime.split(" m=")[0] ?? "";
   const m =
     /^(-?\d{4,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? ([+-])(\d{2})(\d{2}) \S+$/.exec(
       text,
     );
-  if (!m) throw new Error(`eventTime ${JSON.stringify(eventTime)} is not Go time text`);
+  if (!m)
+    throw new EventsError(
+      "SB_ERR_EVENTSOURCE_START",
+      `eventTime ${JSON.stringify(eventTime)} is not Go time text`,
+    );
   const n = (i: number) => Number(m[i]);
   const ms = Number((m[7] ?? "").padEnd(3, "0").slice(0, 3));
   const offset = (m[8] === "-" ? -1 : 1) * (n(9) * 3600 + n(10) * 60) * 1000;
   const utc = Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6), ms);
   const date = new Date(utc);
   if (date.getUTCMonth() !== n(2) - 1 || date.getUTCDate() !== n(3) || n(4) > 23 || n(5) > 59) {
-    throw new Error(`eventTime ${JSON.stringify(eventTime)} is not a valid time`);
+    throw new EventsError(
+      "SB_ERR_EVENTSOURCE_START",
+      `eventTime ${JSON.stringify(eventTime)} is not a valid time`,
+    );
   }
   return utc - offset;
 }

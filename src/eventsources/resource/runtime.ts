@@ -88,7 +88,7 @@ export interface ResourceEntry {
 /**
  * The label selector string Argo builds (labels.NewSelector().Add(...).String()): requirements
  * sorted by key, `in`/`notin` values split on commas and sorted, empty operation meaning `=`.
- * Throws an Error naming the bad selector.
+ * Throws a ConfigError naming the bad selector.
  */
 export function labelSelector(selectors: readonly Selector[]): string {
   const parts = selectors.map((sel, i) => {
@@ -96,25 +96,27 @@ export function labelSelector(selectors: readonly Selector[]): string {
     const key = String(sel.key ?? "");
     const op = sel.operation ? String(sel.operation) : "=";
     const value = sel.value === undefined || sel.value === null ? "" : String(sel.value);
-    if (!key) throw new Error(`${at}.key: key can't be empty for selector`);
+    if (!key) throw new ConfigError(`${at}.key: key can't be empty for selector`);
     if (!QUALIFIED_NAME.test(key) || key.length > 317) {
-      throw new Error(`${at}.key: '${key}' is not a valid label key`);
+      throw new ConfigError(`${at}.key: '${key}' is not a valid label key`);
     }
     if (!LABEL_OPS.has(op)) {
-      throw new Error(
+      throw new ConfigError(
         `${at}.operation: unknown selection operation '${op}' (want one of ${[...LABEL_OPS].join(" ")})`,
       );
     }
     const checkValue = (v: string) => {
       if (v.length > 63 || !LABEL_VALUE.test(v)) {
-        throw new Error(`${at}.value: '${v}' is not a valid label value`);
+        throw new ConfigError(`${at}.value: '${v}' is not a valid label value`);
       }
     };
     switch (op) {
       case "exists":
       case "!":
         if (value !== "") {
-          throw new Error(`${at}.value: values set must be empty for exists and does not exist`);
+          throw new ConfigError(
+            `${at}.value: values set must be empty for exists and does not exist`,
+          );
         }
         return { key, text: op === "!" ? `!${key}` : key };
       case "in":
@@ -127,7 +129,7 @@ export function labelSelector(selectors: readonly Selector[]): string {
       case "gt":
       case "lt":
         if (!/^-?\d+$/.test(value)) {
-          throw new Error(`${at}.value: '${value}' must be an integer for operator ${op}`);
+          throw new ConfigError(`${at}.value: '${value}' must be an integer for operator ${op}`);
         }
         return { key, text: `${key}${op === "gt" ? ">" : "<"}${value}` };
       default:

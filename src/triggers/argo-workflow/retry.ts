@@ -209,7 +209,8 @@ export function formulateResubmit(wf: KubeObject, opts: ResubmitOptions = {}): K
       `argoWorkflow resubmit: Workflow ${oldName} is ${phase || "not finished"}: it must be Failed or Error to resubmit memoized`,
     );
   }
-  if (opts.memoized && !opts.name) throw new Error("formulateResubmit: memoized needs a name");
+  if (opts.memoized && !opts.name)
+    throw new TriggerError("SB_ERR_TRIGGER_RENDER", "formulateResubmit: memoized needs a name");
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(meta.labels ?? {})) if (!NOT_INHERITED.has(k)) labels[k] = v;
   labels[LABEL.resubmittedFrom] = oldName;

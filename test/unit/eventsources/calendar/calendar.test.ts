@@ -523,3 +523,20 @@ describe("helpers", () => {
     });
   });
 });
+
+describe("parseStoredEventTime: typed errors (issue 21)", () => {
+  it.each(["{", "{}", '{"eventTime":"yesterday"}'])("%s is an EventsError", async (stored) => {
+    const { parseStoredEventTime } = await import(
+      "../../../../src/eventsources/calendar/runtime.js"
+    );
+    const { EventsError } = await import("../../../../src/errors.js");
+    let caught: unknown;
+    try {
+      parseStoredEventTime(stored);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EventsError);
+    expect((caught as InstanceType<typeof EventsError>).code).toBe("SB_ERR_EVENTSOURCE_START");
+  });
+});
