@@ -3,11 +3,12 @@ import { errorMessage } from "../errors.js";
 import { checkSubjectToken } from "../eventbus/subjects.js";
 import { conditionLimitProblem, MAX_DEPENDENCIES, parseCondition } from "../lib/conditions.js";
 import { parseCron as parseCronSchedule } from "../lib/cron.js";
+import { parseDuration } from "../lib/duration.js";
 import { compileExpr } from "../lib/exprlang.js";
-import { loadLocation, parseDuration } from "../lib/gotemplate/gotime.js";
 import { compileTemplate } from "../lib/gotemplate/index.js";
 import { compileGovaluate } from "../lib/govaluate.js";
 import { goRegexpError } from "../lib/re2.js";
+import { loadLocation } from "../lib/tz.js";
 import {
   arr,
   err,

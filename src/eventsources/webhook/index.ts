@@ -10,7 +10,7 @@ import {
   Struct,
 } from "../../config/schema/common.js";
 import { Type } from "../../config/schema/typebox.js";
-import { parseDuration } from "../../lib/gotemplate/gotime.js";
+import { parseDuration } from "../../lib/duration.js";
 import type { EventSourceKind } from "../kind.js";
 
 /** sensorbus extension: HMAC signature of the raw request body (Argo manifests never set it). */
