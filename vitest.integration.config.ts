@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ["test/integration/**/*.int.test.ts"],
     environment: "node",
+    setupFiles: ["test/support/register-kinds.ts"],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
+import "./app/kinds.js";
 import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
 import { ConfigError, errorMessage } from "./errors.js";
 

@@ -1,9 +1,10 @@
+import { selectKind, type TriggerOutput } from "../config/kinds.js";
 import type { LoadResult } from "../config/load.js";
 import type { EventSourceManifest, Loaded, SensorManifest } from "../config/types.js";
 import { ConfigError } from "../errors.js";
-import { pluralize, splitApiVersion } from "../k8s/client.js";
-
+import { eventSourceKind, NON_ENTRY_KEYS } from "../eventsources/registry.js";
 import type { EventFlowGraph, GraphEdge, GraphNode } from "../observability/contracts.js";
+import { ALL_TRIGGER_KINDS } from "../triggers/registry.js";
 
 export type {
   EventFlowGraph,
@@ -18,25 +19,6 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined =>
   typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
-
-const TRIGGER_KINDS = [
-  "argoWorkflow",
-  "k8s",
-  "http",
-  "log",
-  "awsLambda",
-  "kafka",
-  "nats",
-  "slack",
-  "openWhisk",
-  "azureEventHubs",
-  "azureServiceBus",
-  "pulsar",
-  "custom",
-  "email",
-] as const;
-
-const NON_ENTRY_KEYS = new Set(["template", "service", "replicas", "eventBusName"]);
 
 interface Entry {
   node: GraphNode;
@@ -87,21 +69,9 @@ function entriesOf(es: Loaded<EventSourceManifest>): Entry[] {
   return out;
 }
 
+/** The kind's own one-line detail (its `graph.detail`), else the kind's key. */
 function entryDetail(type: string, s: Obj): string {
-  switch (type) {
-    case "webhook":
-      return `${str(s.method) ?? "POST"} :${str(s.port) ?? "?"}${str(s.endpoint) ?? "/"}`;
-    case "pubSub":
-      return `topic ${str(s.topic) ?? "?"}`;
-    case "calendar":
-      return str(s.schedule) ? `schedule ${str(s.schedule)}` : `interval ${str(s.interval) ?? "?"}`;
-    case "resource": {
-      const gvr = [str(s.group), str(s.version), str(s.resource)].filter(Boolean).join("/");
-      return `watch ${gvr}${str(s.namespace) ? ` in ${str(s.namespace)}` : ""}`;
-    }
-    default:
-      return type;
-  }
+  return eventSourceKind(type)?.graph?.detail(s as never) ?? type;
 }
 
 function graphSensor(
@@ -146,8 +116,10 @@ function graphSensor(
   triggers.forEach((t, i) => {
     const template = isObj(t.template) ? t.template : {};
     const name = str(template.name) ?? `trigger-${i}`;
-    const kind = TRIGGER_KINDS.find((k) => isObj(template[k])) ?? "unknown";
-    const spec = isObj(template[kind]) ? (template[kind] as Obj) : {};
+    // The kind that runs (the runtime's own choice, Argo's precedence), not merely the first listed.
+    const selected = selectKind(template);
+    const kind = selected && isObj(selected.spec) ? selected.kind : "unknown";
+    const spec = selected && isObj(selected.spec) ? selected.spec : {};
     const id = `trigger:${sensor}/${name}`;
     nodes.push({
       id,
@@ -182,169 +154,32 @@ function conditionMentions(conditions: string, dep: string): boolean {
   return words.includes(fold(dep));
 }
 
+function triggerGraph(kind: string) {
+  return ALL_TRIGGER_KINDS.find((k) => k.key === kind)?.graph;
+}
+
+/** The kind's own one-line detail (its `graph.detail`), else the kind's key. */
 function triggerDetail(kind: string, spec: Obj): string {
-  if (kind === "http") return `${str(spec.method) ?? "POST"} ${str(spec.url) ?? "?"}`;
-  if (kind === "argoWorkflow" || kind === "k8s") {
-    const obj = createdObject(kind, spec);
-    const op = str(spec.operation) ?? (kind === "argoWorkflow" ? "submit" : "create");
-    return obj ? `${op} ${obj.kind} ${obj.namePrefix}` : op;
-  }
-  return kind;
+  return triggerGraph(kind)?.detail(spec as never) ?? kind;
 }
 
-interface CreatedObject {
-  apiVersion: string;
-  kind: string;
-  namespace: string | undefined;
-  namePrefix: string;
-  labels: Record<string, string>;
-  /** Label keys whose value the trigger's parameters set from the event (any value). */
-  dynamicLabels: Set<string>;
-  manifest: Obj;
-}
-
-/** The object an argoWorkflow/k8s trigger creates, as far as its inline source tells. */
-function createdObject(kind: string, spec: Obj): CreatedObject | undefined {
-  const source = isObj(spec.source) ? spec.source : {};
-  const resource = isObj(source.resource) ? source.resource : undefined;
-  if (!resource) return undefined;
-  const meta = isObj(resource.metadata) ? resource.metadata : {};
-  const labels: Record<string, string> = {};
-  if (isObj(meta.labels)) {
-    for (const [k, v] of Object.entries(meta.labels)) labels[k] = str(v) ?? "";
-  }
-  const dynamicLabels = new Set<string>();
-  for (const p of Array.isArray(spec.parameters) ? (spec.parameters as unknown[]) : []) {
-    const dest = isObj(p) ? str(p.dest) : undefined;
-    if (dest?.startsWith("metadata.labels.")) dynamicLabels.add(dest.slice(16));
-  }
-  let objKind = str(resource.kind) ?? "";
-  let namePrefix = str(meta.generateName) ?? str(meta.name) ?? "";
-  const resSpec = isObj(resource.spec) ? resource.spec : {};
-  const operation = str(spec.operation) ?? (kind === "argoWorkflow" ? "submit" : "create");
-  const fromTemplate = objKind === "WorkflowTemplate" || objKind === "CronWorkflow";
-  if (kind === "argoWorkflow" && fromTemplate && operation.startsWith("submit")) {
-    // `argo submit --from <kind>/<name>`: a Workflow named <name>-xxxxx, labelled by Argo.
-    const template = str(meta.name) ?? namePrefix;
-    const label = objKind === "CronWorkflow" ? "cron-workflow" : "workflow-template";
-    objKind = "Workflow";
-    namePrefix = `${template}-`;
-    labels[`workflows.argoproj.io/${label}`] = template;
-  }
-  const ref = isObj(resSpec.workflowTemplateRef)
-    ? str(resSpec.workflowTemplateRef.name)
-    : undefined;
-  if (objKind === "Workflow" && ref) labels["workflows.argoproj.io/workflow-template"] = ref;
-  return {
-    apiVersion: str(resource.apiVersion) ?? "",
-    kind: objKind,
-    namespace: str(meta.namespace),
-    namePrefix,
-    labels,
-    dynamicLabels,
-    manifest: resource,
-  };
-}
-
+/** Cross links: each entry that receives what the trigger's firing sends or creates. */
 function crossLinks(
   kind: string,
   spec: Obj,
   sensorNamespace: string,
   entries: Map<string, Entry>,
 ): Array<{ to: string; label: string }> {
+  const outputs: TriggerOutput[] =
+    triggerGraph(kind)?.outputs?.(spec as never, sensorNamespace) ?? [];
   const out: Array<{ to: string; label: string }> = [];
-  if (kind === "http") {
-    const target = parseUrl(str(spec.url));
-    if (!target) return out;
+  for (const output of outputs) {
     for (const e of entries.values()) {
-      if (e.type !== "webhook") continue;
-      const endpoint = normalizePath(str(e.spec.endpoint) ?? "/");
-      if (str(e.spec.port) === target.port && endpoint === target.path) {
-        out.push({ to: e.node.id, label: `${str(spec.method) ?? "POST"} ${target.path}` });
-      }
-    }
-    return out;
-  }
-  if (kind !== "argoWorkflow" && kind !== "k8s") return out;
-  const obj = createdObject(kind, spec);
-  if (!obj) return out;
-  const operation = str(spec.operation) ?? (kind === "argoWorkflow" ? "submit" : "create");
-  const creates = kind === "argoWorkflow" ? operation.startsWith("submit") : operation === "create";
-  const namespace = obj.namespace ?? sensorNamespace;
-  for (const e of entries.values()) {
-    if (creates && e.type === "resource" && watches(e, obj, namespace)) {
-      out.push({ to: e.node.id, label: `creates ${obj.kind} ${obj.namePrefix}` });
-    }
-    if (e.type === "pubSub") {
-      const topic = str(e.spec.topic);
-      if (topic && mentionsTopic(obj.manifest.spec, topic))
-        out.push({ to: e.node.id, label: `publishes to ${topic}` });
+      const label = eventSourceKind(e.type)?.graph?.receives?.(e.spec as never, output);
+      if (label !== undefined) out.push({ to: e.node.id, label });
     }
   }
   return out;
-}
-
-function parseUrl(url: string | undefined): { port: string; path: string } | undefined {
-  if (!url) return undefined;
-  try {
-    const u = new URL(url);
-    const port = u.port || (u.protocol === "https:" ? "443" : "80");
-    return { port, path: normalizePath(decodeURIComponent(u.pathname)) };
-  } catch {
-    return undefined;
-  }
-}
-
-function normalizePath(p: string): string {
-  const withSlash = p.startsWith("/") ? p : `/${p}`;
-  return withSlash.length > 1 ? withSlash.replace(/\/+$/, "") : withSlash;
-}
-
-/** Whether a `resource` EventSource entry sees the object the trigger creates. */
-function watches(e: Entry, obj: CreatedObject, namespace: string): boolean {
-  const s = e.spec;
-  const { group, version } = splitApiVersion(obj.apiVersion);
-  if ((str(s.group) ?? "") !== group) return false;
-  if (str(s.version) && str(s.version) !== version) return false;
-  if (str(s.resource) !== pluralize(obj.kind)) return false;
-  const watchNs = str(s.namespace);
-  if (watchNs && watchNs !== namespace) return false;
-  const filter = isObj(s.filter) ? s.filter : {};
-  const prefix = str(filter.prefix);
-  if (prefix && !obj.namePrefix.startsWith(prefix)) return false;
-  for (const sel of Array.isArray(filter.labels) ? (filter.labels as unknown[]) : []) {
-    if (!isObj(sel)) continue;
-    const key = str(sel.key) ?? "";
-    if (obj.dynamicLabels.has(key)) continue;
-    const op = str(sel.operation) ?? "=";
-    const have = obj.labels[key];
-    const want = str(sel.value) ?? "";
-    if (op === "=" || op === "==" || op === "") {
-      if (have !== want) return false;
-    } else if (op === "!=") {
-      if (have === want) return false;
-    } else if (op === "exists") {
-      if (have === undefined) return false;
-    } else if (op === "!") {
-      if (have !== undefined) return false;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-/** Whether the Workflow spec (container args, env, parameters...) names the topic as a word. */
-function mentionsTopic(spec: unknown, topic: string): boolean {
-  const escaped = topic.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const re = new RegExp(`(^|[^A-Za-z0-9_-])${escaped}($|[^A-Za-z0-9_-])`);
-  const walk = (v: unknown): boolean =>
-    typeof v === "string"
-      ? re.test(v)
-      : Array.isArray(v)
-        ? v.some(walk)
-        : isObj(v) && Object.values(v).some(walk);
-  return walk(spec);
 }
 
 // ---------------------------------------------------------------------------------------------

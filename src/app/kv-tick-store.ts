@@ -1,5 +1,5 @@
 import type { EventBus, KeyValueStore } from "../eventbus/types.js";
-import type { TickStore } from "../eventsources/calendar.js";
+import type { TickStore } from "../eventsources/types.js";
 
 /** JetStream KV bucket holding calendar EventSources' last ticks (one key per entry). */
 export const CALENDAR_BUCKET = "sensorbus-calendar";

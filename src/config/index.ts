@@ -10,4 +10,4 @@ export {
 } from "./load.js";
 export { jsonSchemas } from "./schema/index.js";
 export type * from "./types.js";
-export { EXECUTED_TRIGGER_KINDS, parseCron } from "./validate.js";
+export { parseCron } from "./validate.js";

@@ -1,7 +1,7 @@
 import type { TSchema } from "typebox";
 import { errorMessage } from "../errors.js";
 import { checkSubjectToken } from "../eventbus/subjects.js";
-import { calendarSpecProblem } from "../eventsources/calendar.js";
+import { conditionLimitProblem, MAX_DEPENDENCIES, parseCondition } from "../lib/conditions.js";
 import { parseCron as parseCronSchedule } from "../lib/cron.js";
 import { parseDuration } from "../lib/duration.js";
 import { compileExpr } from "../lib/exprlang.js";
@@ -9,39 +9,39 @@ import { compileTemplate } from "../lib/gotemplate/index.js";
 import { compileGovaluate } from "../lib/govaluate.js";
 import { goRegexpError } from "../lib/re2.js";
 import { loadLocation } from "../lib/tz.js";
-import { conditionLimitProblem, MAX_DEPENDENCIES, parseCondition } from "../sensors/conditions.js";
-import { checkWorkflowArgs } from "../triggers/argo-workflow-args.js";
-import { sourceLocation } from "../triggers/source.js";
 import {
-  OTHER_EVENTSOURCE_TYPES,
-  OTHER_TRIGGER_KINDS,
-  SUPPORTED_EVENTSOURCE_TYPES,
-  schemaFor,
-  validators,
-} from "./schema/index.js";
+  arr,
+  err,
+  escapePointer,
+  type Finding,
+  isObject,
+  join,
+  type Obj,
+  str,
+  warn,
+} from "./findings.js";
+import { eventSourceKinds, type TemplateCheck, triggerKinds } from "./kinds.js";
+import { schemaFor, validators } from "./schema/index.js";
 import type { Manifest } from "./types.js";
-import { KIND_PRECEDENCE } from "./types.js";
 import { checkNamespace, checkObjectKey, checkObjectName, findValueRefs } from "./value-refs.js";
 
-/**
- * One finding about one document, before the loader adds file and document index. `pointer` is a
- * JSON pointer into the document ("" = the document itself).
- *
+export { escapePointer, type Finding };
+
+/*
  * Errors are exactly what Argo Events refuses: Go's JSON decoder (wrong types) plus the
  * controller's and each source's validation (pkg/reconciler/{sensor,eventsource}/validate.go,
  * pkg/eventsources/sources/<type>/validate.go), plus what sensorbus itself refuses when it runs:
  * names it cannot turn into NATS subject tokens, trigger sources it cannot read (s3, git),
  * `argoWorkflow.args` it does not interpret, calendar entries it will not start, and its limits
  * (dependencies, condition size). Those checks call the runtime's own parsers (lib/cron.ts,
- * sensors/conditions.ts, triggers/argo-workflow-args.ts, triggers/source.ts, calendar.ts), so
+ * lib/conditions.ts, triggers/argo-workflow/args.ts, triggers/source.ts, calendar/spec.ts), so
  * `validate` and `run` cannot disagree. Everything that is accepted but will not work, or that is
  * silently ignored, is a warning.
+ *
+ * This file holds the generic checks (metadata, dependencies, conditions, filters, parameters,
+ * policies); each kind's own checks live in its module (src/{eventsources,triggers}/<kind>/index.ts)
+ * and are reached through the kinds registered in config/kinds.ts.
  */
-export interface Finding {
-  pointer: string;
-  message: string;
-  severity: "error" | "warning";
-}
 
 export interface CheckResult {
   /** Set when the document is an EventSource or Sensor without errors (nulls removed, see below). */
@@ -50,32 +50,6 @@ export interface CheckResult {
   /** The document is not an EventSource or Sensor and was skipped. */
   skipped?: boolean;
 }
-
-/** Trigger kinds sensorbus executes. */
-export const EXECUTED_TRIGGER_KINDS = ["k8s", "argoWorkflow", "http", "log"] as const;
-
-/** Argo's RecreateStrategyEventSources (pkg/apis/events/v1alpha1/const.go). */
-const RECREATE_TYPES = new Set([
-  "amqp",
-  "calendar",
-  "kafka",
-  "pubSub",
-  "azureEventsHub",
-  "azureServiceBus",
-  "nats",
-  "mqtt",
-  "minio",
-  "emitter",
-  "nsq",
-  "pulsar",
-  "redis",
-  "redisStream",
-  "resource",
-  "hdfs",
-  "file",
-  "sftp",
-  "generic",
-]);
 
 /**
  * Checks one parsed document. The returned manifest is a copy with `null` members of Argo structs
@@ -113,37 +87,6 @@ export function checkDocument(doc: unknown): CheckResult {
 }
 
 // ----- helpers ----------------------------------------------------------------------------------
-
-type Obj = Record<string, unknown>;
-
-function isObject(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function err(pointer: string, message: string): Finding {
-  return { pointer, message, severity: "error" };
-}
-
-function warn(pointer: string, message: string): Finding {
-  return { pointer, message, severity: "warning" };
-}
-
-/** RFC 6901 escaping of one reference token. */
-export function escapePointer(token: string): string {
-  return token.replaceAll("~", "~0").replaceAll("/", "~1");
-}
-
-function join(pointer: string, ...tokens: (string | number)[]): string {
-  return pointer + tokens.map((t) => `/${escapePointer(String(t))}`).join("");
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
-}
-
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
 
 function describe(v: unknown): string {
   if (v === null) return "null";
@@ -327,16 +270,15 @@ function checkEventSource(doc: Obj, spec: Obj, out: Finding[]): void {
   const seen = new Map<string, string>();
   let rolling = 0;
   let recreate = 0;
-  const types = [...SUPPORTED_EVENTSOURCE_TYPES, ...OTHER_EVENTSOURCE_TYPES] as const;
-  for (const type of types) {
+  for (const kind of eventSourceKinds()) {
+    const type = kind.key;
     const entries = spec[type];
     if (!isObject(entries)) continue;
     const names = Object.keys(entries);
     if (names.length === 0) continue;
-    if (RECREATE_TYPES.has(type)) recreate++;
+    if (kind.recreate) recreate++;
     else rolling++;
-    const supported = (SUPPORTED_EVENTSOURCE_TYPES as readonly string[]).includes(type);
-    if (!supported) {
+    if (!kind.runs) {
       out.push(
         warn(
           join("/spec", type),
@@ -354,11 +296,8 @@ function checkEventSource(doc: Obj, spec: Obj, out: Finding[]): void {
       } else seen.set(name, at);
       const entry = entries[name];
       if (!isObject(entry)) continue;
-      if (type === "webhook") checkWebhook(entry, at, out);
-      else if (type === "pubSub") checkPubSub(entry, at, out);
-      else if (type === "calendar") checkCalendar(entry, at, out);
-      else if (type === "resource") checkResource(entry, at, out);
-      if (supported) checkEntryFilter(entry, at, out);
+      kind.validate?.(entry as never, { at, report: (f) => out.push(f) });
+      if (kind.runs) checkEntryFilter(entry, at, out);
     }
   }
   if (rolling > 0 && recreate > 0) {
@@ -386,146 +325,6 @@ function checkEntryFilter(entry: Obj, at: string, out: Finding[]): void {
       ),
     );
   }
-}
-
-function checkWebhook(entry: Obj, at: string, out: Finding[]): void {
-  const port = entry.port;
-  if (typeof port === "string" && port !== "") {
-    if (!/^[+-]?\d+$/.test(port) || !Number.isSafeInteger(Number(port))) {
-      out.push(
-        err(
-          join(at, "port"),
-          `failed to parse server port ${port}. err: strconv.Atoi: parsing ${JSON.stringify(port)}: invalid syntax`,
-        ),
-      );
-    } else if (Number(port) < 0 || Number(port) > 65535) {
-      out.push(warn(join(at, "port"), `port ${port} is outside 0-65535: the server cannot listen`));
-    }
-  }
-  if (str(entry.method) === "") {
-    out.push(warn(join(at, "method"), "method is empty: Argo answers every request with 400"));
-  }
-  if ((entry.serverCertSecret === undefined) !== (entry.serverKeySecret === undefined)) {
-    out.push(
-      warn(
-        at,
-        "only one of serverCertSecret and serverKeySecret is set: the endpoint serves plain HTTP",
-      ),
-    );
-  }
-  if (typeof entry.maxPayloadSize === "number" && entry.maxPayloadSize <= 0) {
-    out.push(warn(join(at, "maxPayloadSize"), "maxPayloadSize <= 0 refuses every POST body"));
-  }
-  checkHmacTimestamp(entry, at, out);
-}
-
-/** `hmac.timestamp` (sensorbus extension): what the webhook refuses at start, said up front. */
-function checkHmacTimestamp(entry: Obj, at: string, out: Finding[]): void {
-  const hmac = entry.hmac as Obj | undefined;
-  const ts = hmac && typeof hmac === "object" ? (hmac.timestamp as Obj | undefined) : undefined;
-  if (!ts || typeof ts !== "object") return;
-  const where = join(at, "hmac", "timestamp");
-  if (typeof ts.maxAge === "string") {
-    const nanos = parseDuration(ts.maxAge);
-    if (nanos === undefined || nanos < 1_000_000_000n)
-      out.push(err(join(where, "maxAge"), `'${ts.maxAge}' is not a Go duration of at least 1s`));
-  }
-  if (typeof ts.signed === "string") {
-    const t = ts.signed.indexOf("{timestamp}");
-    const b = ts.signed.indexOf("{body}");
-    if (
-      t < 0 ||
-      b < t ||
-      ts.signed.indexOf("{timestamp}", t + 1) >= 0 ||
-      ts.signed.indexOf("{body}", b + 1) >= 0
-    )
-      out.push(
-        err(join(where, "signed"), `'${ts.signed}' must hold {timestamp} once, then {body} once`),
-      );
-  }
-}
-
-function checkPubSub(entry: Obj, at: string, out: Finding[]): void {
-  if (str(entry.topicProjectID) !== "" && str(entry.topic) === "") {
-    out.push(err(at, "you can't specify topicProjectID if you don't specify topic"));
-  }
-  if (str(entry.topic) === "" && str(entry.subscriptionID) === "") {
-    out.push(err(at, "must specify topic or subscriptionID"));
-  }
-}
-
-function checkCalendar(entry: Obj, at: string, out: Finding[]): void {
-  const schedule = str(entry.schedule);
-  const interval = str(entry.interval);
-  if (schedule === "" && interval === "") {
-    out.push(err(at, "must have either schedule or interval"));
-    return;
-  }
-  if (schedule !== "" && interval !== "")
-    out.push(warn(join(at, "interval"), "interval is ignored when schedule is set"));
-  arr(entry.exclusionDates).forEach((d, i) => {
-    if (typeof d === "string" && !d.startsWith("EXDATE:")) {
-      out.push(
-        warn(join(at, "exclusionDates", i), `"${d}" does not start with EXDATE: and is ignored`),
-      );
-    }
-  });
-  // What the calendar EventSource refuses at start (the entry does not run): its own check.
-  const problem = calendarSpecProblem(entry as Parameters<typeof calendarSpecProblem>[0]);
-  if (problem) {
-    out.push(err(join(at, ...(problem.field.match(/[^.[\]]+/g) ?? [])), problem.message));
-  }
-}
-
-const SELECTION_OPERATORS = new Set(["=", "==", "!=", "in", "notin", "exists", "!", "gt", "lt"]);
-
-function checkResource(entry: Obj, at: string, out: Finding[]): void {
-  if (entry.eventTypes === undefined) {
-    out.push(err(at, "event types must be specified"));
-  } else {
-    const types = arr(entry.eventTypes);
-    if (types.length === 0)
-      out.push(warn(join(at, "eventTypes"), "no event types: nothing is emitted"));
-    types.forEach((t, i) => {
-      if (typeof t === "string" && !["ADD", "UPDATE", "DELETE"].includes(t)) {
-        out.push(
-          warn(join(at, "eventTypes", i), `unknown event type "${t}" (ADD, UPDATE, DELETE)`),
-        );
-      }
-    });
-  }
-  const filter = entry.filter;
-  if (!isObject(filter)) return;
-  for (const list of ["labels", "fields"] as const) {
-    arr(filter[list]).forEach((sel, i) => {
-      if (!isObject(sel)) return;
-      const op = str(sel.operation);
-      if (op !== "" && !SELECTION_OPERATORS.has(op)) {
-        out.push(
-          warn(
-            join(at, "filter", list, i, "operation"),
-            `unknown selection operation "${op}": the watch fails at start`,
-          ),
-        );
-      }
-    });
-  }
-  const createdBy = filter.createdBy;
-  if (typeof createdBy === "string" && !isRfc3339(createdBy)) {
-    out.push(
-      err(
-        join(at, "filter", "createdBy"),
-        `createdBy must be an RFC 3339 time, got "${createdBy}"`,
-      ),
-    );
-  }
-}
-
-function isRfc3339(s: string): boolean {
-  return (
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) &&
-    !Number.isNaN(Date.parse(s))
-  );
 }
 
 // ----- Sensor -----------------------------------------------------------------------------------
@@ -739,19 +538,6 @@ function checkTrigger(t: Obj, at: string, ctx: SensorContext, out: Finding[]): v
   checkTrigger(dlq, dat, ctx, out);
 }
 
-const K8S_OPERATIONS = new Set(["", "create", "update", "patch", "delete"]);
-const WORKFLOW_OPERATIONS = new Set([
-  "submit",
-  "submit-from",
-  "suspend",
-  "retry",
-  "resume",
-  "resubmit",
-  "terminate",
-  "stop",
-]);
-const HTTP_METHODS = new Set(["GET", "DELETE", "PATCH", "POST", "PUT"]);
-
 function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Finding[]): void {
   arr(template.conditionsReset).forEach((c, i) => {
     const cat = join(at, "conditionsReset", i);
@@ -775,7 +561,8 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
     out,
   );
 
-  const kinds = KIND_PRECEDENCE.filter((k) => template[k] !== undefined);
+  const present = triggerKinds().filter((k) => template[k.key] !== undefined);
+  const kinds = present.map((k) => k.key);
   if (kinds.length === 0) {
     out.push(
       warn(
@@ -788,186 +575,49 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
       warn(at, `several trigger kinds are set (${kinds.join(", ")}): only ${kinds[0]} is executed`),
     );
   }
-  const first = kinds[0];
-  if (first !== undefined && !(EXECUTED_TRIGGER_KINDS as readonly string[]).includes(first)) {
+  const first = present[0];
+  if (first !== undefined && !first.runs) {
     out.push(
       warn(
-        join(at, first),
-        `${first} triggers are not executed by sensorbus (accepted; every firing fails at run time)`,
+        join(at, first.key),
+        `${first.key} triggers are not executed by sensorbus (accepted; every firing fails at run time)`,
       ),
     );
   }
-
-  const k8s = template.k8s;
-  if (isObject(k8s)) {
-    const kat = join(at, "k8s");
-    if (typeof k8s.operation === "string" && !K8S_OPERATIONS.has(k8s.operation)) {
-      out.push(err(join(kat, "operation"), `unknown operation type ${k8s.operation}`));
-    }
-    checkParameters(k8s.parameters, join(kat, "parameters"), "resource parameter", ctx, out, {
-      path: "k8s.parameters",
-    });
-    checkSource(k8s.source, join(kat, "source"), ctx, "k8s.source", out);
+  for (const kind of triggerKinds()) {
+    const spec = template[kind.key];
+    if (!isObject(spec) || !kind.validate) continue;
+    kind.validate(spec as never, templateCheck(kind.key, join(at, kind.key), ctx, out));
   }
-  const wf = template.argoWorkflow;
-  if (isObject(wf)) {
-    const wat = join(at, "argoWorkflow");
-    const op = str(wf.operation);
-    if (!WORKFLOW_OPERATIONS.has(op))
-      out.push(err(join(wat, "operation"), `unknown operation type ${op}`));
-    else if (!touches(ctx, "argoWorkflow.args"))
-      checkWorkflowArgList(op, wf.args, join(wat, "args"), out);
-    checkParameters(wf.parameters, join(wat, "parameters"), "resource parameter", ctx, out, {
-      path: "argoWorkflow.parameters",
-    });
-    checkSource(wf.source, join(wat, "source"), ctx, "argoWorkflow.source", out);
-  }
-  const http = template.http;
-  if (isObject(http)) {
-    const hat = join(at, "http");
-    const method = str(http.method);
-    if (method !== "" && !HTTP_METHODS.has(method)) {
-      out.push(
-        err(join(hat, "method"), "only GET, DELETE, PATCH, POST and PUT methods are supported"),
-      );
-    }
-    checkParameters(http.parameters, join(hat, "parameters"), "resource parameter", ctx, out, {
-      path: "http.parameters",
-    });
-    checkParameters(http.payload, join(hat, "payload"), "payload", ctx, out, {
-      emptyDest: true,
-      path: "http.payload",
-    });
-    checkParameters(http.dynamicHeaders, join(hat, "dynamicHeaders"), "", ctx, out, {
-      argoChecks: false,
-      path: "http.dynamicHeaders",
-    });
-  }
-  checkOtherKinds(template, at, ctx, out);
 }
 
-function checkOtherKinds(template: Obj, at: string, ctx: SensorContext, out: Finding[]): void {
-  const need = (o: Obj, field: string, kat: string, message: string) => {
-    if (str(o[field]) === "") out.push(err(kat, message));
+/** The generic services a kind's `validate` gets for `template.<key>`. */
+function templateCheck(key: string, at: string, ctx: SensorContext, out: Finding[]): TemplateCheck {
+  return {
+    at,
+    report: (f) => out.push(f),
+    parameters: (list, field, label, options = {}) =>
+      checkParameters(list, join(at, field), label, ctx, out, {
+        ...options,
+        path: `${key}.${field}`,
+      }),
+    touches: (path) => touches(ctx, path),
+    replaces: (path) => replaces(ctx, path),
   };
-  const params = (o: Obj, kat: string, field: "parameters" | "payload", label: string) =>
-    checkParameters(o[field], join(kat, field), label, ctx, out, {
-      path: `${kat.slice(kat.lastIndexOf("/") + 1)}.${field}`,
-    });
-  const needPayload = (o: Obj, kat: string, message: string) => {
-    if (o.payload === undefined) out.push(err(kat, message));
-  };
-  for (const kind of Object.keys(OTHER_TRIGGER_KINDS)) {
-    const o = template[kind];
-    if (!isObject(o)) continue;
-    const kat = join(at, kind);
-    switch (kind) {
-      case "awsLambda":
-        need(o, "functionName", kat, "function name is not specified");
-        need(o, "region", kat, "region in not specified");
-        needPayload(o, kat, "payload parameters are not specified");
-        params(o, kat, "parameters", "resource parameter");
-        params(o, kat, "payload", "payload");
-        break;
-      case "kafka":
-        need(o, "url", kat, "broker url must not be empty");
-        needPayload(o, kat, "payload must not be empty");
-        need(o, "topic", kat, "topic must not be empty");
-        params(o, kat, "payload", "payload");
-        break;
-      case "nats":
-        need(o, "url", kat, "nats server url can't be empty");
-        need(o, "subject", kat, "nats subject can't be empty");
-        needPayload(o, kat, "payload can't be nil");
-        params(o, kat, "payload", "payload");
-        break;
-      case "slack":
-        if (o.slackToken === undefined) out.push(err(kat, "slack token can't be empty"));
-        params(o, kat, "parameters", "resource parameter");
-        break;
-      case "openWhisk":
-        need(o, "actionName", kat, "action name is not specified");
-        need(o, "host", kat, "host URL is not specified");
-        if (
-          isObject(o.authToken) &&
-          (str(o.authToken.name) === "" || str(o.authToken.key) === "")
-        ) {
-          out.push(err(join(kat, "authToken"), "auth token key and name must be specified"));
-        }
-        params(o, kat, "parameters", "resource parameter");
-        needPayload(o, kat, "payload parameters are not specified");
-        params(o, kat, "payload", "resource parameter");
-        break;
-      case "custom":
-        need(o, "serverURL", kat, "custom trigger gRPC server url is not defined");
-        if (o.spec === undefined) out.push(err(kat, "trigger body can't be empty"));
-        if (o.secure === true && o.certSecret === undefined) {
-          out.push(
-            err(kat, "certSecret can't be nil when the trigger server connection is secure"),
-          );
-        }
-        params(o, kat, "parameters", "resource parameter");
-        break;
-      case "email":
-        need(o, "host", kat, "host can't be empty");
-        if (typeof o.port === "number" && (o.port < 0 || o.port > 65535)) {
-          out.push(err(join(kat, "port"), `port: ${o.port}, port should be between 0-65535`));
-        }
-        params(o, kat, "parameters", "resource parameter");
-        break;
-      default:
-        break;
-    }
-  }
 }
 
-/**
- * The trigger source as `fetchResource` will read it: s3, git and no location fail every firing.
- * A source that trigger-level parameters replace is not judged; one whose fields they rewrite
- * keeps its location (an s3 source with a rewritten bucket is still s3), unless it had none.
- */
-function checkSource(
-  source: unknown,
-  at: string,
-  ctx: SensorContext,
-  path: string,
-  out: Finding[],
-): void {
-  if (!isObject(source) || replaces(ctx, path)) return;
-  try {
-    sourceLocation(source, "source");
-  } catch (e) {
-    const m = /^source(?:\.(s3|git))?: (.*)$/s.exec(errorMessage(e));
-    if (!m?.[1] && touches(ctx, path)) return; // a location may be written at firing time
-    out.push(err(m?.[1] ? join(at, m[1]) : at, m?.[2] ?? errorMessage(e)));
-  }
-}
-
-/** `argoWorkflow.args` as the trigger parses them at firing time. */
-function checkWorkflowArgList(operation: string, args: unknown, at: string, out: Finding[]): void {
-  if (!Array.isArray(args)) return;
-  try {
-    for (const a of checkWorkflowArgs(operation, args, "args")) {
-      out.push(warn(join(at, a.index), `'${a.arg}' is accepted but ignored: ${a.reason}`));
-    }
-  } catch (e) {
-    const m = /^args(?:\.(\d+))?: (.*)$/s.exec(errorMessage(e));
-    out.push(
-      err(
-        m?.[1] ? join(at, Number(m[1])) : at,
-        `${m?.[2] ?? errorMessage(e)}: every firing would fail`,
-      ),
-    );
-  }
-}
-
-/** Argo checks the k8s policy for k8s/argoWorkflow triggers and the status policy for http/awsLambda. */
+/** Argo checks the k8s policy of the Kubernetes trigger kinds and the status policy of the HTTP-like ones (each kind says which: `policy`). */
 function checkPolicy(t: Obj, at: string, out: Finding[]): void {
   const policy = t.policy;
   const template = t.template;
   if (!isObject(policy) || !isObject(template)) return;
   const pat = join(at, "policy");
-  if (template.k8s !== undefined || template.argoWorkflow !== undefined) {
+  const policies = new Set(
+    triggerKinds()
+      .filter((k) => template[k.key] !== undefined)
+      .map((k) => k.policy),
+  );
+  if (policies.has("k8s")) {
     if (isObject(policy.k8s)) {
       if (policy.k8s.labels === undefined) {
         out.push(err(join(pat, "k8s"), "resource labels are not specified"));
@@ -977,7 +627,7 @@ function checkPolicy(t: Obj, at: string, out: Finding[]): void {
     }
     return;
   }
-  if (template.http !== undefined || template.awsLambda !== undefined) {
+  if (policies.has("status")) {
     if (isObject(policy.status) && policy.status.allow === undefined) {
       out.push(err(join(pat, "status"), "list of allowed response status is not specified"));
     }

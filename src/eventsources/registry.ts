@@ -1,43 +1,71 @@
-import type { KubeClient } from "../k8s/client.js";
-import type { TickStore } from "./calendar.js";
-import { createCalendarAdapter } from "./calendar.js";
-import { ConfigMapTickStore } from "./configmap-tick-store.js";
-import { pubSubAdapter } from "./pubsub.js";
-import { createResourceAdapter } from "./resource.js";
-import type { EventSourceAdapter } from "./types.js";
-import { webhookAdapter } from "./webhook.js";
+import { registerEventSourceKinds } from "../config/kinds.js";
+import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
+import { calendar } from "./calendar/index.js";
+import type { EventSourceKind } from "./kind.js";
+import { pubSub } from "./pubsub/index.js";
+import { resource } from "./resource/index.js";
+import type { AdapterRegistryOptions, EventSourceAdapter } from "./types.js";
+import { webhook } from "./webhook/index.js";
 
-export interface AdapterRegistryOptions {
-  /** The cluster for `resource` EventSources (undefined: they fail to start with a clear error). */
-  kube?: () => KubeClient | undefined;
-  /** Where calendar EventSources persist their last tick (default: a state directory). */
-  tickStore?: TickStore;
-  /** Adapters that replace the built-in ones of the same key (tests: fake clocks). */
-  extra?: readonly EventSourceAdapter<never>[];
+export type { AdapterRegistryOptions } from "./types.js";
+
+/** Every EventSource kind sensorbus runs, by its key under `spec`: one line per kind. */
+export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
+  webhook,
+  pubSub,
+  calendar,
+  resource,
+] as readonly EventSourceKind<never>[];
+
+/** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */
+export const ALL_EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
+  ...EVENTSOURCE_KINDS,
+  ...ARGO_ONLY_EVENTSOURCE_KINDS,
+];
+
+registerEventSourceKinds(ALL_EVENTSOURCE_KINDS);
+
+/** `spec` keys that hold event entries but that sensorbus does not run (warned at load). */
+export const NON_ENTRY_KEYS = new Set(["eventBusName", "replicas", "service", "template"]);
+
+/** The kind of `spec.<key>`, or undefined for keys that are no kind. */
+export function eventSourceKind(key: string): EventSourceKind<never> | undefined {
+  return ALL_EVENTSOURCE_KINDS.find((k) => k.key === key);
 }
 
 /**
- * Every EventSource type sensorbus runs, by its key under `spec`. The only file that imports the
- * adapters.
+ * The adapter of every kind sensorbus runs, by its key under `spec`. Each adapter's runtime module
+ * (and vendor SDK) is imported when an EventSource first starts an entry of its kind.
  */
 export function adapterRegistry(
   options: AdapterRegistryOptions = {},
 ): Map<string, EventSourceAdapter<unknown>> {
-  const all = [
-    webhookAdapter,
-    pubSubAdapter,
-    createCalendarAdapter({
-      ...(options.tickStore ? { tickStore: options.tickStore } : {}),
-      configMapStore: (ref) => {
-        const kube = options.kube?.();
-        return kube ? new ConfigMapTickStore(kube, ref) : undefined;
-      },
-    }),
-    createResourceAdapter({ kube: options.kube ?? (() => undefined) }),
-    ...(options.extra ?? []),
-  ] as Array<EventSourceAdapter<unknown>>;
-  return new Map(all.map((a) => [a.key, a]));
+  const out = new Map<string, EventSourceAdapter<unknown>>();
+  for (const kind of EVENTSOURCE_KINDS) {
+    const load = kind.load;
+    if (load) out.set(kind.key, lazyAdapter(kind.key, load, options));
+  }
+  for (const a of options.extra ?? []) out.set(a.key, a as EventSourceAdapter<unknown>);
+  return out;
 }
 
-/** `spec` keys that hold event entries but that sensorbus does not run (warned at load). */
-export const NON_ENTRY_KEYS = new Set(["eventBusName", "replicas", "service", "template"]);
+function lazyAdapter(
+  key: string,
+  load: () => Promise<{ createAdapter(o: AdapterRegistryOptions): EventSourceAdapter<never> }>,
+  options: AdapterRegistryOptions,
+): EventSourceAdapter<unknown> {
+  let loading: Promise<EventSourceAdapter<unknown>> | undefined;
+  let loaded: EventSourceAdapter<unknown> | undefined;
+  return {
+    key,
+    // Read by the runner for every event an adapter emits, so always after start() loaded it.
+    get ceType(): string {
+      return loaded?.ceType ?? key;
+    },
+    start: async (entries, ctx) => {
+      loading ??= load().then((m) => m.createAdapter(options) as EventSourceAdapter<unknown>);
+      loaded = await loading;
+      return loaded.start(entries, ctx);
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import type { ValueResolver } from "../config/secrets.js";
+import type { KubeClient } from "../k8s/client.js";
 import { sleepUnlessAborted } from "../lib/sleep.js";
 import type { Logger } from "../observability/logger.js";
 
@@ -66,4 +67,24 @@ export interface EventSourceAdapter<Spec = unknown> {
     entries: ReadonlyArray<{ eventName: string; spec: Spec }>,
     ctx: AdapterContext,
   ): Promise<RunningAdapter>;
+}
+
+/** What the registry hands every kind's runtime when it creates its adapter. */
+export interface AdapterRegistryOptions {
+  /** The cluster for `resource` EventSources (undefined: they fail to start with a clear error). */
+  kube?: () => KubeClient | undefined;
+  /** Where calendar EventSources persist their last tick (default: a state directory). */
+  tickStore?: TickStore;
+  /** Adapters that replace the built-in ones of the same key (tests: fake clocks). */
+  extra?: readonly EventSourceAdapter<never>[];
+}
+
+/**
+ * Where the last emitted tick of each calendar entry is kept. Implementations must make `put`
+ * durable before resolving (a restart reads it back with `get`) and must return exactly the
+ * stored text. Keys contain letters, digits, `.`, `-`, `_` and whatever an event name holds.
+ */
+export interface TickStore {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
 }

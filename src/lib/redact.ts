@@ -10,7 +10,7 @@
  * Short values: a value shorter than {@link MIN_SUBSTRING_LENGTH} characters is not searched inside
  * longer text (a 1-character secret "a" would otherwise blank every "a" in every log line); it is
  * redacted only where it is a whole value — a whole string in an object, a whole JSON string in
- * serialised text — and in the fields known to carry secrets (see triggers/http.ts
+ * serialised text — and in the fields known to carry secrets (see triggers/http/runtime.ts
  * `secretHeaders`). Longer values are replaced wherever they occur.
  *
  * Cost: with no secret registered every function returns its input at once (one length check).

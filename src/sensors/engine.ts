@@ -4,11 +4,11 @@ import type { EventDependency, SensorManifest, Trigger } from "../config/types.j
 import { errorMessage, FilterError } from "../errors.js";
 import { boundText } from "../lib/bounded-text.js";
 import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
+import type { Condition } from "../lib/conditions.js";
+import { evaluateCondition, parseCondition } from "../lib/conditions.js";
 import { ExpiringMap } from "../lib/fifo.js";
 import { JqTimeoutError } from "../lib/jq.js";
 import { LuaTimeoutError } from "../lib/lua.js";
-import type { Condition } from "./conditions.js";
-import { evaluateCondition, parseCondition } from "./conditions.js";
 import type { CorrelationSpec, CorrelationStore, ExpiredMatch } from "./correlation.js";
 import {
   correlationKeyOf,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CalendarEventSpec } from "../../src/config/types.js";
-import { createCalendarAdapter } from "../../src/eventsources/calendar.js";
-import { ConfigMapTickStore } from "../../src/eventsources/configmap-tick-store.js";
+import { ConfigMapTickStore } from "../../src/eventsources/calendar/configmap-tick-store.js";
+import type { CalendarEventSpec } from "../../src/eventsources/calendar/index.js";
+import { createCalendarAdapter } from "../../src/eventsources/calendar/runtime.js";
 import type { AdapterContext, EmitInput } from "../../src/eventsources/types.js";
 import type { KubeClient } from "../../src/k8s/client.js";
 import { loadKubeClient } from "../../src/k8s/client.js";

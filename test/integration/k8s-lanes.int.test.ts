@@ -10,7 +10,6 @@ import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { formatProblem, loadManifests } from "../../src/config/load.js";
 import type { ValueResolver } from "../../src/config/secrets.js";
 import { dirResolver } from "../../src/config/secrets.js";
-import type { ArgoWorkflowTrigger, K8sTrigger } from "../../src/config/types.js";
 import { TriggerError } from "../../src/errors.js";
 import {
   KubeApiError,
@@ -19,8 +18,10 @@ import {
   loadKubeClient,
 } from "../../src/k8s/client.js";
 import { clientFor, type KubeAccess } from "../../src/k8s/scope.js";
-import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow.js";
-import { k8sTrigger } from "../../src/triggers/k8s.js";
+import type { ArgoWorkflowTrigger } from "../../src/triggers/argo-workflow/index.js";
+import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow/runtime.js";
+import type { K8sTrigger } from "../../src/triggers/k8s/index.js";
+import { k8sTrigger } from "../../src/triggers/k8s/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi, type FakeRbac, type FakeResource } from "../support/fake-kube-api.js";

@@ -6,12 +6,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { ValueResolver } from "../../src/config/secrets.js";
-import type {
-  ArgoWorkflowTrigger,
-  K8sTrigger,
-  TriggerParameter,
-  TriggerPolicy,
-} from "../../src/config/types.js";
+import type { TriggerParameter, TriggerPolicy } from "../../src/config/types.js";
 import { TriggerError } from "../../src/errors.js";
 import {
   KubeApiError,
@@ -20,8 +15,10 @@ import {
   loadKubeClient,
   type WatchEventType,
 } from "../../src/k8s/client.js";
-import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow.js";
-import { k8sTrigger } from "../../src/triggers/k8s.js";
+import type { ArgoWorkflowTrigger } from "../../src/triggers/argo-workflow/index.js";
+import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow/runtime.js";
+import type { K8sTrigger } from "../../src/triggers/k8s/index.js";
+import { k8sTrigger } from "../../src/triggers/k8s/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";

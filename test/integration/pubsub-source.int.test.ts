@@ -3,13 +3,14 @@ import { setTimeout as delay } from "node:timers/promises";
 import { PubSub } from "@google-cloud/pubsub";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PubSubEventSpec, SecretKeySelector } from "../../src/config/types.js";
+import type { SecretKeySelector } from "../../src/config/types.js";
 import { ConfigError, EventBusError, EventsError } from "../../src/errors.js";
+import type { PubSubEventSpec } from "../../src/eventsources/pubsub/index.js";
 import {
   defaultSubscriptionId,
   pubSubAdapter,
   pubSubEventId,
-} from "../../src/eventsources/pubsub.js";
+} from "../../src/eventsources/pubsub/runtime.js";
 import type {
   AdapterContext,
   EmitInput,

@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ResourceEventSpec } from "../../src/config/types.js";
 import { ConfigError } from "../../src/errors.js";
+import type { ResourceEventSpec } from "../../src/eventsources/resource/index.js";
 import {
   buildResourceEventData,
   compileResourceEntry,
   createResourceAdapter,
   labelSelector,
   resourceEventId,
-} from "../../src/eventsources/resource.js";
+} from "../../src/eventsources/resource/runtime.js";
 import type {
   AdapterContext,
   Clock,

@@ -9,11 +9,11 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dirResolver } from "../../src/config/secrets.js";
-import type { WebhookEventSpec } from "../../src/config/types.js";
 import { ConfigError } from "../../src/errors.js";
 import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
 import { systemClock } from "../../src/eventsources/types.js";
-import { REQUEST_TIMEOUT_ENV, webhookAdapter } from "../../src/eventsources/webhook.js";
+import type { WebhookEventSpec } from "../../src/eventsources/webhook/index.js";
+import { REQUEST_TIMEOUT_ENV, webhookAdapter } from "../../src/eventsources/webhook/runtime.js";
 
 function hasOpenssl(): boolean {
   try {

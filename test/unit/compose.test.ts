@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { LoadResult } from "../../src/config/load.js";
 import { loadManifests } from "../../src/config/load.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
+import type { ArgoWorkflowTrigger } from "../../src/triggers/argo-workflow/index.js";
 
 // There is no Docker engine on our machines: docker-compose.yml is checked by parsing it and
 // cross-checking every name, port, path and manifest it relies on.
@@ -280,7 +281,7 @@ describe("examples/pubsub", () => {
       filters: { data: [{ path: "body.action", type: "string", value: ["^completed$"] }] },
     });
     const [trigger] = sensor.spec.triggers;
-    const wf = trigger?.template?.argoWorkflow;
+    const wf = trigger?.template?.argoWorkflow as ArgoWorkflowTrigger | undefined;
     expect(wf?.operation).toBe("submit");
     expect(wf?.source?.resource).toMatchObject({
       kind: "Workflow",

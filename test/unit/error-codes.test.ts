@@ -22,7 +22,7 @@ import { silentLogger } from "../../src/observability/logger.js";
 import { SensorEngine } from "../../src/sensors/engine.js";
 import { MemoryConditionState } from "../../src/sensors/state.js";
 import { applyTransform } from "../../src/sensors/transform.js";
-import { httpTrigger } from "../../src/triggers/http.js";
+import { httpTrigger } from "../../src/triggers/http/runtime.js";
 import { applyParameters, resolveParamValue } from "../../src/triggers/params.js";
 import type { FiringContext } from "../../src/triggers/types.js";
 

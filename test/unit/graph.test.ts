@@ -201,3 +201,33 @@ describe("cross-workflow links", () => {
     expect(edges(g, "trigger")).toEqual(["dep:s/d -> trigger:s/l"]);
   });
 });
+
+describe("one decision for a template's kind (issue 21)", () => {
+  it("draws a template holding both argoWorkflow and k8s as k8s, the kind that runs", async () => {
+    const { selectKind } = await import("../../src/triggers/select.js");
+    const source = {
+      resource: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { generateName: "both-" },
+      },
+    };
+    const template = {
+      name: "both",
+      argoWorkflow: { operation: "submit", source },
+      k8s: { operation: "create", source },
+    };
+    const sensor: SensorManifest = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Sensor",
+      metadata: { name: "s", namespace: "ns" },
+      spec: {
+        dependencies: [{ name: "d", eventSourceName: "es", eventName: "e" }],
+        triggers: [{ template }],
+      },
+    };
+    const node = buildGraph(loaded(sensor)).nodes.find((n) => n.id === "trigger:s/both");
+    expect(selectKind(template)?.kind).toBe("k8s");
+    expect(node).toMatchObject({ type: "k8s", detail: "create ConfigMap both-" });
+  });
+});

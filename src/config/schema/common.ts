@@ -121,3 +121,8 @@ export function Manifest(kind: string, spec: TSchema) {
     { additionalProperties: false, $id: `argoproj.io/v1alpha1/${kind}` },
   );
 }
+
+/** Entry-level `filter` of an EventSource entry (expr-lang expression on the payload). */
+export const EventSourceFilter = Struct({
+  expression: Type.Optional(Type.String()),
+});

@@ -1,14 +1,18 @@
 import type { TSchema } from "typebox";
-import { EventSourceManifestSchema } from "./eventsource.js";
-import { SensorManifestSchema } from "./sensor.js";
+import { eventSourceManifestSchema } from "./eventsource.js";
+import { sensorManifestSchema } from "./sensor.js";
 import { Errors } from "./typebox.js";
 
-export {
-  EventSourceManifestSchema,
-  OTHER_EVENTSOURCE_TYPES,
-  SUPPORTED_EVENTSOURCE_TYPES,
-} from "./eventsource.js";
-export { OTHER_TRIGGER_KINDS, SensorManifestSchema } from "./sensor.js";
+let built: { eventSource: TSchema; sensor: TSchema } | undefined;
+
+/**
+ * The two manifest schemas, built once from the registered kinds (config/kinds.ts) on first use:
+ * each kind's schema sits under its key (`spec.<key>`, `template.<key>`).
+ */
+export function manifestSchemas(): { eventSource: TSchema; sensor: TSchema } {
+  built ??= { eventSource: eventSourceManifestSchema(), sensor: sensorManifestSchema() };
+  return built;
+}
 
 /** Checks one manifest against its schema: every finding, none when the manifest conforms. */
 export interface SchemaValidator {
@@ -22,8 +26,8 @@ export interface SchemaValidator {
  * speed up a check that runs once per manifest).
  */
 const VALIDATORS: { eventSource: SchemaValidator; sensor: SchemaValidator } = {
-  eventSource: { Errors: (value) => Errors(EventSourceManifestSchema, value) },
-  sensor: { Errors: (value) => Errors(SensorManifestSchema, value) },
+  eventSource: { Errors: (value) => Errors(manifestSchemas().eventSource, value) },
+  sensor: { Errors: (value) => Errors(manifestSchemas().sensor, value) },
 };
 
 export function validators(): { eventSource: SchemaValidator; sensor: SchemaValidator } {
@@ -32,8 +36,8 @@ export function validators(): { eventSource: SchemaValidator; sensor: SchemaVali
 
 /** The schema for a manifest kind, or undefined for kinds sensorbus does not read. */
 export function schemaFor(kind: string): TSchema | undefined {
-  if (kind === "EventSource") return EventSourceManifestSchema;
-  if (kind === "Sensor") return SensorManifestSchema;
+  if (kind === "EventSource") return manifestSchemas().eventSource;
+  if (kind === "Sensor") return manifestSchemas().sensor;
   return undefined;
 }
 
@@ -48,7 +52,7 @@ export function jsonSchemas(): Record<string, unknown> {
     ...(JSON.parse(JSON.stringify(s)) as object),
   });
   return {
-    "eventsource.schema.json": plain(EventSourceManifestSchema),
-    "sensor.schema.json": plain(SensorManifestSchema),
+    "eventsource.schema.json": plain(manifestSchemas().eventSource),
+    "sensor.schema.json": plain(manifestSchemas().sensor),
   };
 }

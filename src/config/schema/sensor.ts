@@ -1,18 +1,14 @@
 import type { TSchema } from "typebox";
+import { triggerKinds } from "../kinds.js";
 import {
   Backoff,
-  BasicAuth,
   ConfigMapKeySelector,
   Int32,
-  Int64,
   Manifest,
   NonEmptyString,
   Opaque,
-  SecretKeySelector,
   StringMap,
   Struct,
-  TLSConfig,
-  Uint64,
 } from "./common.js";
 import { Type } from "./typebox.js";
 
@@ -87,7 +83,7 @@ export const TriggerParameter = Struct({
   operation: Type.Optional(Type.String({ description: "overwrite | append | prepend" })),
 });
 
-const Parameters = Type.Optional(Type.Array(TriggerParameter));
+export const Parameters = Type.Optional(Type.Array(TriggerParameter));
 
 // ----- trigger kinds --------------------------------------------------------------------------
 
@@ -102,108 +98,6 @@ export const ArtifactLocation = Struct({
   git: Type.Optional(Opaque("git artifact")),
   resource: Type.Optional(Opaque("the Kubernetes object, inline")),
 });
-
-export const StandardK8STrigger = Struct({
-  source: ArtifactLocation,
-  operation: Type.Optional(Type.String({ description: "create | update | patch | delete" })),
-  parameters: Parameters,
-  patchStrategy: Type.Optional(Type.String()),
-  liveObject: Type.Optional(Type.Boolean()),
-});
-
-export const ArgoWorkflowTrigger = Struct({
-  source: ArtifactLocation,
-  operation: Type.Optional(
-    Type.String({
-      description: "submit | submit-from | suspend | resume | retry | resubmit | terminate | stop",
-    }),
-  ),
-  parameters: Parameters,
-  args: Type.Optional(Type.Array(Type.String())),
-  concurrencyPolicy: Type.Optional(
-    Type.Union([Type.Literal("Allow"), Type.Literal("Forbid"), Type.Literal("Replace")], {
-      description:
-        "sensorbus extension, like a CronWorkflow's: Allow (default), Forbid (skip while this trigger's last Workflow runs) or Replace (terminate it, then submit)",
-    }),
-  ),
-});
-
-const SecureHeader = Struct({
-  name: Type.Optional(Type.String()),
-  valueFrom: Type.Optional(
-    Struct({
-      secretKeyRef: Type.Optional(SecretKeySelector),
-      configMapKeyRef: Type.Optional(ConfigMapKeySelector),
-    }),
-  ),
-});
-
-export const HTTPTrigger = Struct({
-  url: NonEmptyString(),
-  payload: Parameters,
-  tls: Type.Optional(TLSConfig),
-  method: Type.Optional(Type.String({ description: "GET | POST | PUT | PATCH | DELETE" })),
-  parameters: Parameters,
-  timeout: Type.Optional(Int64("seconds; default 60")),
-  basicAuth: Type.Optional(BasicAuth),
-  headers: Type.Optional(StringMap()),
-  secureHeaders: Type.Optional(Type.Array(SecureHeader)),
-  dynamicHeaders: Parameters,
-  host: Type.Optional(Type.String()),
-});
-
-export const LogTrigger = Struct({
-  intervalSeconds: Type.Optional(Uint64()),
-});
-
-/**
- * Trigger kinds sensorbus does not execute. Only the fields Argo's validation reads are typed;
- * the rest of each object is accepted as written.
- */
-const Loose = (props: Record<string, TSchema>) =>
-  Type.Object(props, { additionalProperties: true });
-
-export const OTHER_TRIGGER_KINDS = {
-  awsLambda: Loose({
-    functionName: Type.Optional(Type.String()),
-    region: Type.Optional(Type.String()),
-    payload: Parameters,
-    parameters: Parameters,
-  }),
-  custom: Loose({
-    serverURL: Type.Optional(Type.String()),
-    secure: Type.Optional(Type.Boolean()),
-    certSecret: Type.Optional(SecretKeySelector),
-    spec: Type.Optional(StringMap()),
-    parameters: Parameters,
-    payload: Parameters,
-  }),
-  kafka: Loose({
-    url: Type.Optional(Type.String()),
-    topic: Type.Optional(Type.String()),
-    partition: Type.Optional(Int32()),
-    payload: Parameters,
-    parameters: Parameters,
-  }),
-  nats: Loose({
-    url: Type.Optional(Type.String()),
-    subject: Type.Optional(Type.String()),
-    payload: Parameters,
-    parameters: Parameters,
-  }),
-  slack: Loose({ slackToken: Type.Optional(SecretKeySelector), parameters: Parameters }),
-  openWhisk: Loose({
-    host: Type.Optional(Type.String()),
-    actionName: Type.Optional(Type.String()),
-    authToken: Type.Optional(SecretKeySelector),
-    payload: Parameters,
-    parameters: Parameters,
-  }),
-  azureEventHubs: Loose({ payload: Parameters, parameters: Parameters }),
-  pulsar: Loose({ payload: Parameters, parameters: Parameters }),
-  azureServiceBus: Loose({ payload: Parameters, parameters: Parameters }),
-  email: Loose({ port: Type.Optional(Int32()), parameters: Parameters }),
-} as const;
 
 /** sensorbus extension: keyed correlation (docs/correlation.md). */
 export const Correlation = Struct(
@@ -224,25 +118,24 @@ export const Correlation = Struct(
   "sensorbus extension: fire when the condition holds for one correlation key within window",
 );
 
-export const TriggerTemplate = Struct({
-  name: NonEmptyString(),
-  conditions: Type.Optional(Type.String({ description: "dependency names with && || ( )" })),
-  correlation: Type.Optional(Correlation),
-  k8s: Type.Optional(StandardK8STrigger),
-  argoWorkflow: Type.Optional(ArgoWorkflowTrigger),
-  http: Type.Optional(HTTPTrigger),
-  log: Type.Optional(LogTrigger),
-  conditionsReset: Type.Optional(
-    Type.Array(
-      Struct({
-        byTime: Type.Optional(
-          Struct({ cron: Type.Optional(Type.String()), timezone: Type.Optional(Type.String()) }),
-        ),
-      }),
+/** `template` of a trigger: the generic fields, then one optional field per registered kind. */
+function triggerTemplate() {
+  return Struct({
+    name: NonEmptyString(),
+    conditions: Type.Optional(Type.String({ description: "dependency names with && || ( )" })),
+    correlation: Type.Optional(Correlation),
+    conditionsReset: Type.Optional(
+      Type.Array(
+        Struct({
+          byTime: Type.Optional(
+            Struct({ cron: Type.Optional(Type.String()), timezone: Type.Optional(Type.String()) }),
+          ),
+        }),
+      ),
     ),
-  ),
-  ...Object.fromEntries(Object.entries(OTHER_TRIGGER_KINDS).map(([k, s]) => [k, Type.Optional(s)])),
-});
+    ...Object.fromEntries(triggerKinds().map((k) => [k.key, Type.Optional(k.schema)])),
+  });
+}
 
 const TriggerPolicy = Struct({
   k8s: Type.Optional(
@@ -261,29 +154,33 @@ const RateLimit = Struct({
 });
 
 /** `dlqTrigger` nests a Trigger; the schema is unrolled a few levels (deeper levels are opaque). */
-function trigger(depth: number): TSchema {
+function trigger(depth: number, template: TSchema): TSchema {
   return Struct({
-    template: TriggerTemplate,
+    template,
     parameters: Parameters,
     policy: Type.Optional(TriggerPolicy),
     retryStrategy: Type.Optional(Backoff),
     rateLimit: Type.Optional(RateLimit),
     atLeastOnce: Type.Optional(Type.Boolean()),
-    dlqTrigger: Type.Optional(depth > 0 ? trigger(depth - 1) : Opaque("nested dlqTrigger")),
+    dlqTrigger: Type.Optional(
+      depth > 0 ? trigger(depth - 1, template) : Opaque("nested dlqTrigger"),
+    ),
   });
 }
 
-export const Trigger = trigger(3);
+export function sensorSpec() {
+  return Struct({
+    dependencies: Type.Array(EventDependency, { minItems: 1 }),
+    triggers: Type.Array(trigger(3, triggerTemplate()), { minItems: 1 }),
+    template: Type.Optional(Opaque("pod template (ignored by sensorbus)")),
+    errorOnFailedRound: Type.Optional(Type.Boolean()),
+    eventBusName: Type.Optional(Type.String()),
+    replicas: Type.Optional(Int32()),
+    revisionHistoryLimit: Type.Optional(Int32()),
+    loggingFields: Type.Optional(StringMap()),
+  });
+}
 
-export const SensorSpec = Struct({
-  dependencies: Type.Array(EventDependency, { minItems: 1 }),
-  triggers: Type.Array(Trigger, { minItems: 1 }),
-  template: Type.Optional(Opaque("pod template (ignored by sensorbus)")),
-  errorOnFailedRound: Type.Optional(Type.Boolean()),
-  eventBusName: Type.Optional(Type.String()),
-  replicas: Type.Optional(Int32()),
-  revisionHistoryLimit: Type.Optional(Int32()),
-  loggingFields: Type.Optional(StringMap()),
-});
-
-export const SensorManifestSchema = Manifest("Sensor", SensorSpec);
+export function sensorManifestSchema() {
+  return Manifest("Sensor", sensorSpec());
+}

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseMetricsPort } from "../../../src/app/serve.js";
 import { DEFAULTS } from "../../../src/config/defaults.js";
-import { DEFAULT_MAX_PAYLOAD } from "../../../src/eventsources/webhook.js";
+import { DEFAULT_MAX_PAYLOAD } from "../../../src/eventsources/webhook/runtime.js";
 import { URL_SOURCE_LIMIT } from "../../../src/triggers/source.js";
 
 const src = fileURLToPath(new URL("../../../src", import.meta.url));

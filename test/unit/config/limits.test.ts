@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { SensorManifest } from "../../../src/config/types.js";
 import { checkDocument } from "../../../src/config/validate.js";
-import { MAX_CONDITION_LENGTH, MAX_DEPENDENCIES } from "../../../src/sensors/conditions.js";
+import { MAX_CONDITION_LENGTH, MAX_DEPENDENCIES } from "../../../src/lib/conditions.js";
 import { SensorEngine } from "../../../src/sensors/engine.js";
 import { MemoryConditionState } from "../../../src/sensors/state.js";
 

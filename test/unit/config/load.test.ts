@@ -11,6 +11,7 @@ import {
   validateManifest,
 } from "../../../src/config/load.js";
 import type { SensorManifest } from "../../../src/config/types.js";
+import type { HttpTrigger } from "../../../src/triggers/http/index.js";
 
 const SENSOR = `apiVersion: argoproj.io/v1alpha1
 kind: Sensor
@@ -156,12 +157,11 @@ spec:
     expect(Object.keys(m.spec)).toEqual(["triggers", "dependencies"]);
     expect(m.spec.triggers[0]?.retryStrategy?.duration).toBe(5);
     expect(m.spec.triggers[1]?.retryStrategy?.duration).toBe("2s");
-    expect(Object.keys(m.spec.triggers[0]?.template?.http?.headers ?? {})).toEqual([
-      "Z-Last",
-      "A-First",
-    ]);
-    expect(m.spec.triggers[0]?.template?.http?.method).toBeUndefined();
-    expect(m.spec.triggers[0]?.template?.http?.timeout).toBe(5);
+    expect(
+      Object.keys((m.spec.triggers[0]?.template?.http as HttpTrigger | undefined)?.headers ?? {}),
+    ).toEqual(["Z-Last", "A-First"]);
+    expect((m.spec.triggers[0]?.template?.http as HttpTrigger | undefined)?.method).toBeUndefined();
+    expect((m.spec.triggers[0]?.template?.http as HttpTrigger | undefined)?.timeout).toBe(5);
     expect("filters" in (m.spec.dependencies[0] ?? {})).toBe(false);
     expect("log" in (m.spec.triggers[1]?.template ?? {})).toBe(false);
     expect(DEFAULTS.http.timeoutSeconds).toBe(60);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { CalendarEventSpec, Trigger } from "../../../src/config/types.js";
+import type { Trigger } from "../../../src/config/types.js";
 import { checkDocument, type Finding } from "../../../src/config/validate.js";
-import { compileCalendarSpec } from "../../../src/eventsources/calendar.js";
+import type { CalendarEventSpec } from "../../../src/eventsources/calendar/index.js";
+import { compileCalendarSpec } from "../../../src/eventsources/calendar/runtime.js";
 import { backoffDurationMs } from "../../../src/lib/backoff.js";
+import { parseCondition } from "../../../src/lib/conditions.js";
 import { parseCron } from "../../../src/lib/cron.js";
 import { compileTemplate } from "../../../src/lib/gotemplate/index.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { parseCondition } from "../../../src/sensors/conditions.js";
 import { renderFiring } from "../../../src/triggers/fire.js";
 import { triggerRegistry } from "../../../src/triggers/registry.js";
 import { fetchResource } from "../../../src/triggers/source.js";

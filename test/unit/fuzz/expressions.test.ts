@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EventsError } from "../../../src/errors.js";
+import { evaluateCondition, parseCondition } from "../../../src/lib/conditions.js";
 import { compileExpr } from "../../../src/lib/exprlang.js";
 import { compileGovaluate } from "../../../src/lib/govaluate.js";
-import { evaluateCondition, parseCondition } from "../../../src/sensors/conditions.js";
 import { realisticObject, runs, timed } from "./support.js";
 
 function expectEventsError(err: unknown, codes: readonly string[]): void {

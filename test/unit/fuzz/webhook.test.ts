@@ -1,11 +1,11 @@
 import { createHash, createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { WebhookEventSpec } from "../../../src/config/types.js";
 import { EventBusError } from "../../../src/errors.js";
 import type { AdapterContext } from "../../../src/eventsources/types.js";
 import { systemClock } from "../../../src/eventsources/types.js";
-import { buildServer } from "../../../src/eventsources/webhook.js";
+import type { WebhookEventSpec } from "../../../src/eventsources/webhook/index.js";
+import { buildServer } from "../../../src/eventsources/webhook/runtime.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { realisticJson, runs, timedAsync } from "./support.js";
 

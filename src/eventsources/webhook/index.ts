@@ -1,0 +1,102 @@
+import { err, join, str, warn } from "../../config/findings.js";
+import type { EntryCheck, TriggerOutput } from "../../config/kinds.js";
+import { parseDuration } from "../../lib/duration.js";
+import type { EventSourceKind } from "../kind.js";
+import { WebhookEventSchema, type WebhookEventSpec } from "./schema.js";
+
+export {
+  WebhookEventSchema,
+  type WebhookEventSpec,
+  type WebhookHmac,
+  WebhookHmacSchema,
+} from "./schema.js";
+
+function validate(entry: WebhookEventSpec, { at, report }: EntryCheck): void {
+  const port = entry.port;
+  if (typeof port === "string" && port !== "") {
+    if (!/^[+-]?\d+$/.test(port) || !Number.isSafeInteger(Number(port))) {
+      report(
+        err(
+          join(at, "port"),
+          `failed to parse server port ${port}. err: strconv.Atoi: parsing ${JSON.stringify(port)}: invalid syntax`,
+        ),
+      );
+    } else if (Number(port) < 0 || Number(port) > 65535) {
+      report(warn(join(at, "port"), `port ${port} is outside 0-65535: the server cannot listen`));
+    }
+  }
+  if (str(entry.method) === "") {
+    report(warn(join(at, "method"), "method is empty: Argo answers every request with 400"));
+  }
+  if ((entry.serverCertSecret === undefined) !== (entry.serverKeySecret === undefined)) {
+    report(
+      warn(
+        at,
+        "only one of serverCertSecret and serverKeySecret is set: the endpoint serves plain HTTP",
+      ),
+    );
+  }
+  if (typeof entry.maxPayloadSize === "number" && entry.maxPayloadSize <= 0) {
+    report(warn(join(at, "maxPayloadSize"), "maxPayloadSize <= 0 refuses every POST body"));
+  }
+  checkHmacTimestamp(entry, at, report);
+}
+
+/** `hmac.timestamp` (sensorbus extension): what the webhook refuses at start, said up front. */
+function checkHmacTimestamp(
+  entry: WebhookEventSpec,
+  at: string,
+  report: EntryCheck["report"],
+): void {
+  const ts = entry.hmac && typeof entry.hmac === "object" ? entry.hmac.timestamp : undefined;
+  if (!ts || typeof ts !== "object") return;
+  const where = join(at, "hmac", "timestamp");
+  if (typeof ts.maxAge === "string") {
+    const nanos = parseDuration(ts.maxAge);
+    if (nanos === undefined || nanos < 1_000_000_000n)
+      report(err(join(where, "maxAge"), `'${ts.maxAge}' is not a Go duration of at least 1s`));
+  }
+  if (typeof ts.signed === "string") {
+    const t = ts.signed.indexOf("{timestamp}");
+    const b = ts.signed.indexOf("{body}");
+    if (
+      t < 0 ||
+      b < t ||
+      ts.signed.indexOf("{timestamp}", t + 1) >= 0 ||
+      ts.signed.indexOf("{body}", b + 1) >= 0
+    )
+      report(
+        err(join(where, "signed"), `'${ts.signed}' must hold {timestamp} once, then {body} once`),
+      );
+  }
+}
+
+const text = (v: unknown): string | undefined =>
+  typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
+
+function normalizePath(p: string): string {
+  const withSlash = p.startsWith("/") ? p : `/${p}`;
+  return withSlash.length > 1 ? withSlash.replace(/\/+$/, "") : withSlash;
+}
+
+/** An HTTP request a trigger sends reaches this endpoint (same port and path). */
+function receives(spec: WebhookEventSpec, out: TriggerOutput): string | undefined {
+  if (out.type !== "request") return undefined;
+  const endpoint = normalizePath(text(spec.endpoint) ?? "/");
+  return text(spec.port) === out.port && endpoint === normalizePath(out.path)
+    ? `${out.method} ${normalizePath(out.path)}`
+    : undefined;
+}
+
+export const webhook: EventSourceKind<WebhookEventSpec> = {
+  key: "webhook",
+  schema: WebhookEventSchema,
+  runs: true,
+  recreate: false,
+  validate,
+  graph: {
+    detail: (s) => `${text(s.method) ?? "POST"} :${text(s.port) ?? "?"}${text(s.endpoint) ?? "/"}`,
+    receives,
+  },
+  load: () => import("./runtime.js"),
+};
