@@ -13,6 +13,7 @@ import { watchManifestFiles } from "./app/reload.js";
 import { replay } from "./app/replay.js";
 import { Runtime } from "./app/runtime.js";
 import { parseMetricsPort, serveObservability } from "./app/serve.js";
+import { formatTrace, loadTrace, parseTraceFormat, parseTraceLimits } from "./app/trace.js";
 import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
 import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
@@ -40,6 +41,9 @@ Usage:
                                             why a recent event did (not) fire: the journal of a
                                             running sensorbus (--url, default http://127.0.0.1:7777)
                                             or of JetStream (--bus)
+  sensorbus trace CORRELATION_ID [--format text|json|mermaid] [--url URL | --bus nats://...]
+                                            everything that happened to one correlation ID, in
+                                            time order, across Sensors, Workflows and replicas
   sensorbus graph [FILE|DIR...] [--format mermaid|dot|json]
                                             EventSources -> dependencies -> triggers, with the
                                             cross-workflow links (default: eventsources/ sensors/)
@@ -71,6 +75,9 @@ Options for run:
                             cluster-scoped objects (always on in controller)
   --allow-trigger-namespaces NS,...     other namespaces triggers may act in (* for any)
   --allow-cluster-scoped-triggers KIND,...  cluster-scoped kinds triggers may act on (* for any)
+  --trace-retention DURATION  how long JetStream keeps the correlation index of \`sensorbus trace\`
+                            (default 24h; 0: none, the in-memory index only)
+  --trace-max-bytes SIZE    bound on that index in JetStream (default 1G)
 `;
 
 const RUN_OPTIONS = {
@@ -90,6 +97,8 @@ const RUN_OPTIONS = {
   "confine-triggers": { type: "boolean" },
   "allow-trigger-namespaces": { type: "string" },
   "allow-cluster-scoped-triggers": { type: "string" },
+  "trace-retention": { type: "string" },
+  "trace-max-bytes": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -115,6 +124,8 @@ export async function main(argv: string[]): Promise<number> {
         });
       case "explain":
         return await explainCommand(rest);
+      case "trace":
+        return await traceCommand(rest);
       case "graph":
         return await graphCommand(rest);
       case "version":
@@ -185,7 +196,9 @@ async function runCommand(args: string[]): Promise<number> {
   const busUrl = resolveBusUrl(opts.bus, process.env);
   const busAuth = await natsAuthFromOptions(opts, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
-  const diagnostics = new Diagnostics(log);
+  const diagnostics = new Diagnostics(log, {
+    traceLimits: parseTraceLimits(opts["trace-retention"], opts["trace-max-bytes"]),
+  });
   const runtime = await Runtime.start({
     loaded,
     busAuth,
@@ -432,6 +445,37 @@ async function explainCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function traceCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parse(args, {
+    json: { type: "boolean" },
+    format: { type: "string" },
+    url: { type: "string" },
+    bus: { type: "string" },
+    ...NATS_OPTIONS,
+  });
+  const id = positionals[0];
+  if (id === undefined || id === "" || positionals.length > 1)
+    throw new ConfigError(
+      "trace needs exactly one CORRELATION_ID (the X-Correlation-Id / correlationid of an event)",
+    );
+  const format = parseTraceFormat(opts.format, opts.json);
+  const trace = await loadTrace({
+    id,
+    busUrl: opts.bus,
+    busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
+    url: opts.url,
+    log: createLogger({ fd: 2, level: "warn" }),
+  });
+  if (!trace) {
+    process.stderr.write(
+      `sensorbus trace: nothing is known about correlation ID '${id}' (no event carried it, or it is older than the trace keeps: the last 10,000 IDs in memory, 24 h by default on JetStream; on JetStream pass --bus)\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(formatTrace(trace, format));
+  return 0;
+}
+
 async function graphCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, { format: { type: "string" } });
   const format = parseGraphFormat(opts.format);
@@ -483,7 +527,9 @@ async function controllerCommand(args: string[]): Promise<number> {
     log: log.child({ component: "eventbus" }),
     auth: await natsAuthFromOptions(opts, process.env),
   });
-  const diagnostics = new Diagnostics(log);
+  const diagnostics = new Diagnostics(log, {
+    traceLimits: parseTraceLimits(opts["trace-retention"], opts["trace-max-bytes"]),
+  });
   await diagnostics.useBus(bus);
   const host = new RunnerHost({
     bus,

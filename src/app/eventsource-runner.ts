@@ -15,6 +15,8 @@ import type {
   RunningAdapter,
 } from "../eventsources/types.js";
 import type { Logger } from "../observability/logger.js";
+import { CORRELATION_PATH_ANNOTATION } from "../observability/trace.js";
+import { correlationIdAt } from "../sensors/correlation.js";
 
 export interface EventSourceRunnerOptions {
   bus: EventBus;
@@ -30,6 +32,10 @@ export interface EventSourceRunnerOptions {
     id: string;
     /** W3C trace context the event arrived with (tracing). */
     traceparent?: string | undefined;
+    /** The event's correlation ID (`correlationid` extension), if any. */
+    correlationId?: string | undefined;
+    /** The Kubernetes object a resource EventSource saw change. */
+    object?: EmitInput["object"];
     outcome: EmitOutcome;
     ms: number;
   }) => void;
@@ -130,6 +136,13 @@ export class EventSourceRunner {
   ): Promise<EmitResult> {
     const started = performance.now();
     const id = input.id ?? newEventId();
+    // sensorbus.io/correlation-id-path: the correlation ID from the data, where none came with it.
+    const corrPath = this.loaded.manifest.metadata.annotations?.[CORRELATION_PATH_ANNOTATION];
+    if (corrPath && input.extensions?.correlationid === undefined) {
+      const corr = correlationIdAt({ data: input.data } as CloudEvent, corrPath);
+      if (corr !== undefined)
+        input = { ...input, extensions: { ...input.extensions, correlationid: corr } };
+    }
     const inbound = input.extensions?.traceparent;
     const span = this.options.startReceive?.({
       eventSource: this.name,
@@ -144,6 +157,8 @@ export class EventSourceRunner {
         eventName,
         id,
         traceparent: inbound,
+        correlationId: input.extensions?.correlationid,
+        ...(input.object ? { object: input.object } : {}),
         outcome,
         ms: performance.now() - started,
       });

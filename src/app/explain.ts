@@ -112,6 +112,11 @@ function formatEntry(e: JournalEntry): string[] {
         `  ${e.at}  ${e.final ? "failed   " : "retrying "} sensor ${e.sensor}, trigger ${e.trigger} (${e.ms} ms)`,
         `             error: ${e.error}`,
       ];
+    case "deadlettered":
+      return [
+        `  ${e.at}  dead-lettered  sensor ${e.sensor}, trigger ${e.trigger}: events stored as a dead letter`,
+        `             error: ${e.error}`,
+      ];
     case "stored":
       return [
         `  ${e.at}  stored    sensor ${e.sensor}, trigger ${e.trigger}, dependency ${e.dependency}: waiting for the rest of the condition`,

@@ -14,8 +14,9 @@ import type {
 import type { Clock } from "../eventsources/types.js";
 import { redactString } from "../lib/redact.js";
 import type { Logger } from "../observability/logger.js";
+import { CORRELATION_PATH_ANNOTATION } from "../observability/trace.js";
 import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
-import { KvCorrelationStore } from "../sensors/correlation.js";
+import { KvCorrelationStore, withCorrelationPath } from "../sensors/correlation.js";
 import type { ReplacedEntry, TriggerPlan } from "../sensors/engine.js";
 import { SensorEngine } from "../sensors/engine.js";
 import { lastTickAtOrBefore, nextTick } from "../sensors/reset.js";
@@ -57,6 +58,15 @@ export interface SensorObserver {
     summary: string;
     /** What was executed: the rendered object, HTTP request and body, or log payload. */
     rendered?: Rendered;
+    /** The trigger kind's result detail (object name given by the API server, HTTP status). */
+    detail?: Record<string, unknown>;
+  }): void;
+  /** A firing failed for good and its events were stored as a dead letter. */
+  deadLettered?(info: {
+    sensor: string;
+    trigger: string;
+    events: ReadonlyMap<string, CloudEvent>;
+    error: string;
   }): void;
   failed?(info: {
     sensor: string;
@@ -346,7 +356,11 @@ export class SensorRunner {
   }
 
   private async handle(plan: TriggerPlan, msg: BusMessage): Promise<void> {
-    const event = msg.event;
+    // sensorbus.io/correlation-id-path on the Sensor: the correlation ID from the event's data.
+    const event = withCorrelationPath(
+      msg.event,
+      this.loaded.manifest.metadata.annotations?.[CORRELATION_PATH_ANNOTATION],
+    );
     const log = this.log.child({ triggerName: plan.name, eventID: event.id });
     if (msg.deliveryCount === 1 && this.engine.isDuplicate(plan.name, event.id)) {
       log.debug("duplicate event id: skipped");
@@ -496,7 +510,13 @@ export class SensorRunner {
       attempts: ok.attempts,
     };
     if (this.options.deadLetter) await this.options.deadLetter(record);
-    else
+    this.options.observer?.deadLettered?.({
+      sensor: this.name,
+      trigger: name,
+      events,
+      error: record.error,
+    });
+    if (!this.options.deadLetter)
       log.error(
         { deadLetter: record },
         "trigger failed for good; events written to the log as dead letter",
@@ -550,6 +570,7 @@ export class SensorRunner {
           ms,
           summary: result.summary,
           rendered,
+          ...(result.detail ? { detail: result.detail } : {}),
         });
         return true;
       } catch (err) {

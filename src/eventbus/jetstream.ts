@@ -406,7 +406,7 @@ export class JetStreamBus implements EventBus {
           max_bytes: options.maxBytes,
           num_replicas: this.replicas,
         },
-        true,
+        options.keepLimits !== true,
       );
     } catch (err) {
       throw this.apiError(err, `open record stream '${name}'`);

@@ -141,6 +141,8 @@ export interface RecordLogOptions {
   maxAgeMs: number;
   /** Past this many bytes in all partitions, the oldest records are dropped. */
   maxBytes: number;
+  /** A reader: an existing stream keeps the limits it has (they are only for creating it). */
+  keepLimits?: boolean;
 }
 
 /** See {@link EventBus.recordLog}. Names and partitions: letters, digits, '-' and '_'. */

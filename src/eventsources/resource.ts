@@ -8,7 +8,7 @@ import { gjsonGet } from "../lib/gjson.js";
 import { goMarshal, goQuote } from "../lib/gojson.js";
 import type { Logger } from "../observability/logger.js";
 import { goRegexp } from "../sensors/filters/go-values.js";
-import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "./types.js";
+import type { AdapterContext, EmitInput, EventSourceAdapter, RunningAdapter } from "./types.js";
 
 /**
  * Argo's `resource` EventSource (`spec.resource.<eventName>`): an informer over one
@@ -615,7 +615,11 @@ class ResourceWatch {
     let attempt = 0;
     while (!this.signal.aborted) {
       try {
-        const res = await this.ctx.emit(this.entry.eventName, { data, id });
+        const res = await this.ctx.emit(this.entry.eventName, {
+          data,
+          id,
+          ...traceInfo(ev.obj, ev.type),
+        });
         this.remember(id);
         this.log.debug(
           { object: name, type: ev.type, eventId: res.id, status: res.status },
@@ -700,6 +704,30 @@ export function createResourceAdapter(
           await Promise.allSettled(loops);
         },
       };
+    },
+  };
+}
+
+/**
+ * What a resource event tells `sensorbus trace`: the object's correlation ID (the
+ * `sensorbus.io/correlation-id` label or annotation a sensorbus trigger stamped) as the event's
+ * `correlationid` extension, so the next Sensor carries it on, and the object's kind, name and
+ * `status.phase` (a Workflow's Pending, Running, Succeeded...) for the journal.
+ */
+function traceInfo(obj: KubeObject, change: string): Pick<EmitInput, "extensions" | "object"> {
+  const meta = obj.metadata ?? {};
+  const corr =
+    meta.labels?.["sensorbus.io/correlation-id"] ??
+    meta.annotations?.["sensorbus.io/correlation-id"];
+  const phase = (obj as { status?: { phase?: unknown } }).status?.phase;
+  return {
+    ...(corr ? { extensions: { correlationid: corr } } : {}),
+    object: {
+      kind: obj.kind ?? "",
+      name: meta.name ?? "",
+      ...(meta.namespace ? { namespace: meta.namespace } : {}),
+      change,
+      ...(typeof phase === "string" && phase !== "" ? { phase } : {}),
     },
   };
 }

@@ -2,13 +2,14 @@ import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
 import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { EventBusError, errorMessage } from "../errors.js";
-import type { EventBus, RecordLog } from "../eventbus/types.js";
+import type { EventBus, RecordLog, RecordLogOptions } from "../eventbus/types.js";
 import { BoundedMap } from "../lib/fifo.js";
 import { fnv32a } from "../lib/hash.js";
 import { isoMillis } from "../lib/iso-time.js";
 import { REDACTED, redactHeaders, redactJson, redactValue } from "../lib/redact.js";
 import type { Rendered } from "../triggers/types.js";
 import type { Logger } from "./logger.js";
+import { TRACE_LIMITS, TRACE_STREAM, tracePartition } from "./trace.js";
 
 /**
  * The JetStream stream of the journal when the bus is NATS: records of batched entries on
@@ -43,6 +44,8 @@ export type JournalEntry =
       eventSource: string;
       eventName: string;
       outcome: PublishOutcome;
+      /** The Kubernetes object a `resource` EventSource saw change (trace: a Workflow's phases). */
+      object?: ObjectRef & { change?: string; phase?: string };
     }
   | {
       at: string;
@@ -62,6 +65,10 @@ export type JournalEntry =
       ms: number;
       summary: string;
       rendered?: RenderedSummary;
+      /** The object the trigger created or changed (argoWorkflow, k8s). */
+      object?: ObjectRef;
+      /** The HTTP call the trigger made (http). */
+      http?: { method: string; url: string; status?: number };
     }
   | {
       at: string;
@@ -73,6 +80,14 @@ export type JournalEntry =
       error: string;
       /** false: a retry follows. */
       final: boolean;
+    }
+  | {
+      at: string;
+      /** The firing failed for good and its events were stored as a dead letter. */
+      kind: "deadlettered";
+      sensor: string;
+      trigger: string;
+      error: string;
     }
   | {
       at: string;
@@ -101,6 +116,13 @@ export type JournalEntry =
       reason: "window" | "capacity";
       dependencies: Record<string, string>;
     };
+
+/** A Kubernetes object a trigger created or changed, or a `resource` EventSource saw. */
+export interface ObjectRef {
+  kind: string;
+  namespace?: string;
+  name: string;
+}
 
 export interface JournalEvent {
   id: string;
@@ -169,6 +191,17 @@ export interface JournalOptions {
    * recorded meanwhile then take one record per partition instead of one write per entry.
    */
   writeDelayMs?: number;
+  /** Correlation IDs indexed in memory for `trace` (oldest dropped first). Default 10,000. */
+  traceCapacity?: number;
+  /** Events kept per correlation ID in memory. Default 200. */
+  traceEventsPerId?: number;
+  /**
+   * Retention of the `sensorbus-trace` stream (JetStream): default 24 h and 1 GiB. `maxAgeMs: 0`
+   * records no trace stream (the in-memory index stays).
+   */
+  traceLimits?: RecordLogOptions;
+  /** Record log to mirror the correlation index into (see {@link Journal.open}). */
+  traceRecords?: RecordLog;
 }
 
 /** Record writes the journal keeps in flight at once. */
@@ -315,10 +348,19 @@ export class Journal {
   private timer: NodeJS.Timeout | undefined;
   private warned = 0;
   private records: RecordLog | undefined;
+  /** Correlation ID -> the events that carried it (the same objects as `events`). */
+  private readonly byCorrelation: BoundedMap<string, JournalEvent[]>;
+  /** Events already in `byCorrelation`. */
+  private readonly indexed = new WeakSet<JournalEvent>();
+  /** Entries of an event already written to the trace stream. */
+  private readonly traced = new WeakMap<JournalEvent, number>();
+  private traceRecords: RecordLog | undefined;
 
   constructor(private readonly options: JournalOptions = {}) {
     this.records = options.records;
+    this.traceRecords = options.traceRecords;
     this.events = new BoundedMap(options.capacity ?? 10_000);
+    this.byCorrelation = new BoundedMap(options.traceCapacity ?? 10_000);
     this.maxEntries = options.maxEntries ?? MAX_ENTRIES;
     this.now = options.now ?? Date.now;
   }
@@ -337,6 +379,25 @@ export class Journal {
   async useBus(bus: EventBus): Promise<void> {
     if (bus.kind !== "jetstream" || this.records) return;
     this.records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
+    const limits = this.options.traceLimits ?? TRACE_LIMITS;
+    if (limits.maxAgeMs > 0 && !this.traceRecords)
+      this.traceRecords = await bus.recordLog(TRACE_STREAM, limits);
+  }
+
+  /** The `sensorbus-trace` record log, when the journal mirrors into JetStream. */
+  get traceLog(): RecordLog | undefined {
+    return this.traceRecords;
+  }
+
+  /** Correlation IDs indexed in memory. */
+  get correlationIds(): number {
+    return this.byCorrelation.size;
+  }
+
+  /** The events (redacted copies) this process saw with correlation ID `id`, oldest first. */
+  correlated(id: string): JournalEvent[] {
+    const list = this.byCorrelation.get(id);
+    return list ? redactValue(structuredClone(list)) : [];
   }
 
   get size(): number {
@@ -351,7 +412,15 @@ export class Journal {
 
   /** Newest first. */
   recent(limit = 100): EventSummary[] {
-    return redactValue([...this.events.values()].reverse().slice(0, limit).map(summarize));
+    return redactValue(
+      [...this.events.values()]
+        .reverse()
+        .slice(0, limit)
+        .map((ev) => {
+          const s = summarize(ev);
+          return ev.correlationId !== undefined ? { ...s, correlationId: ev.correlationId } : s;
+        }),
+    );
   }
 
   triggers(): TriggerStatus[] {
@@ -384,7 +453,7 @@ export class Journal {
         this.stat(sensor, trigger).rejected++;
         this.add(event, { at: this.at(), kind: "rejected", sensor, trigger, dependency, reason });
       },
-      fired: ({ sensor, trigger, events, ms, summary, rendered }) => {
+      fired: ({ sensor, trigger, events, ms, summary, rendered, detail }) => {
         const s = this.stat(sensor, trigger);
         s.fired++;
         s.lastFiredAt = this.now();
@@ -402,6 +471,7 @@ export class Journal {
           ms: round(ms),
           summary,
           ...(rendered ? { rendered: summarizeRendered(rendered) } : {}),
+          ...(rendered ? targetOf(rendered, detail) : {}),
         };
         for (const ev of uniqueEvents(events)) this.add(ev, entry);
       },
@@ -447,19 +517,31 @@ export class Journal {
         };
         for (const ev of uniqueEvents(events)) this.add(ev, entry);
       },
+      deadLettered: ({ sensor, trigger, events, error }) => {
+        const entry: JournalEntry = { at: this.at(), kind: "deadlettered", sensor, trigger, error };
+        for (const ev of uniqueEvents(events)) this.add(ev, entry);
+      },
     };
   }
 
   /** Records EventSource publishes (EventSourceRunner `onEmit`). */
   readonly onEmit: NonNullable<EventSourceRunnerOptions["onEmit"]> = (info) => {
     this.add(
-      { id: info.id, source: info.eventSource, subject: info.eventName },
+      {
+        id: info.id,
+        source: info.eventSource,
+        subject: info.eventName,
+        ...(info.correlationId !== undefined
+          ? { extensions: { correlationid: info.correlationId } }
+          : {}),
+      },
       {
         at: this.at(),
         kind: "published",
         eventSource: info.eventSource,
         eventName: info.eventName,
         outcome: info.outcome,
+        ...(info.object ? { object: info.object } : {}),
       },
     );
   };
@@ -506,7 +588,20 @@ export class Journal {
     fillMeta(ev, event);
     if (ev.entries.length >= this.maxEntries) return;
     ev.entries.push(entry);
+    if (ev.correlationId !== undefined && !this.indexed.has(ev)) this.index(ev);
     if (this.records) this.persist(ev, entry);
+  }
+
+  /** Adds an event to its correlation ID's list (bounded: the oldest IDs go first). */
+  private index(ev: JournalEvent): void {
+    const id = ev.correlationId as string;
+    this.indexed.add(ev);
+    let list = this.byCorrelation.get(id);
+    if (!list) {
+      list = [];
+      this.byCorrelation.set(id, list);
+    }
+    if (list.length < (this.options.traceEventsPerId ?? 200)) list.push(ev);
   }
 
   private persist(ev: JournalEvent, entry: JournalEntry): void {
@@ -531,6 +626,8 @@ export class Journal {
    */
   private async writeUnsaved(): Promise<void> {
     const parts = new Map<string, string[]>();
+    /** Correlation ID -> its events' encoded entries for the trace stream. */
+    const traces = new Map<string, string[]>();
     for (const [id, batch] of this.unsaved) {
       const ev: JournalEvent = { id, entries: [] };
       fillMeta(ev, batch.ev);
@@ -538,17 +635,38 @@ export class Journal {
       const partition = journalPartition(id);
       const list = parts.get(partition) ?? [];
       if (list.length === 0) parts.set(partition, list);
-      list.push(...encodeEvent(ev));
+      const encoded = encodeEvent(ev);
+      list.push(...encoded);
+      const corr = batch.ev.correlationId;
+      if (this.traceRecords && corr !== undefined) {
+        // Entries recorded before the event's correlation ID was known go to the trace now.
+        const done = this.traced.get(batch.ev) ?? 0;
+        const todo = batch.ev.entries.length - done;
+        this.traced.set(batch.ev, batch.ev.entries.length);
+        const texts =
+          todo === batch.entries.length
+            ? encoded
+            : encodeEvent({ ...ev, entries: batch.ev.entries.slice(done) });
+        const t = traces.get(corr);
+        if (t) t.push(...texts);
+        else traces.set(corr, [...texts]);
+      }
     }
     this.unsaved = new Map();
-    const records: [string, string][] = [];
+    const records: [string, string, RecordLog | undefined][] = [];
     for (const [partition, events] of parts)
-      for (const record of packRecords(events)) records.push([partition, record]);
+      for (const record of packRecords(events)) records.push([partition, record, this.records]);
+    for (const [corr, events] of traces) {
+      const partition = tracePartition(corr);
+      const head = `{"c":${JSON.stringify(corr)},`;
+      for (const record of packRecords(events))
+        records.push([partition, head + record.slice(1), this.traceRecords]);
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < records.length) {
-        const [partition, record] = records[next++]!;
-        const write = this.write(partition, record);
+        const [partition, record, log] = records[next++]!;
+        const write = this.write(log, partition, record);
         this.writes.add(write);
         await write;
         this.writes.delete(write);
@@ -557,9 +675,13 @@ export class Journal {
     await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, records.length) }, worker));
   }
 
-  private async write(partition: string, record: string): Promise<void> {
+  private async write(
+    log: RecordLog | undefined,
+    partition: string,
+    record: string,
+  ): Promise<void> {
     try {
-      await this.records?.append(partition, record);
+      await log?.append(partition, record);
     } catch (err) {
       if (this.warned++ % 100 === 0)
         this.options.log?.warn(
@@ -623,3 +745,43 @@ function uniqueEvents(events: ReadonlyMap<string, CloudEvent>): CloudEvent[] {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** The object an argoWorkflow/k8s trigger acted on, or the HTTP call an http trigger made. */
+function targetOf(
+  r: Rendered,
+  detail: Record<string, unknown> | undefined,
+): { object?: ObjectRef; http?: { method: string; url: string; status?: number } } {
+  if (r.request) {
+    const status = typeof detail?.status === "number" ? detail.status : undefined;
+    return {
+      http: {
+        method: r.request.method,
+        url: r.request.url,
+        ...(status !== undefined ? { status } : {}),
+      },
+    };
+  }
+  const obj = r.payload as
+    | { kind?: unknown; metadata?: { name?: unknown; generateName?: unknown; namespace?: unknown } }
+    | undefined;
+  if (!obj || typeof obj !== "object" || typeof obj.kind !== "string") return {};
+  const meta = obj.metadata ?? {};
+  // The name the API server gave (generateName, or a resubmitted copy) where the trigger says.
+  const fromDetail =
+    typeof detail?.created === "string"
+      ? detail.created
+      : typeof detail?.name === "string"
+        ? detail.name
+        : typeof detail?.id === "string"
+          ? detail.id.split("/").at(-1)
+          : undefined;
+  const name = fromDetail ?? (typeof meta.name === "string" ? meta.name : undefined);
+  if (name === undefined) return {};
+  const namespace =
+    typeof detail?.namespace === "string"
+      ? detail.namespace
+      : typeof meta.namespace === "string"
+        ? meta.namespace
+        : undefined;
+  return { object: { kind: obj.kind, name, ...(namespace !== undefined ? { namespace } : {}) } };
+}

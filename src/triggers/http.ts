@@ -111,7 +111,7 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
         detail.key = await ctx.values.secret(tls.clientKeySecret, "http.tls.clientKeySecret");
       const rendered: Rendered = {
         kind: "http",
-        request: { method, url: http.url, headers },
+        request: { method, url: http.url, headers: withCorrelationHeader(headers, ctx) },
         detail,
         ...(secretHeaders.length > 0 ? { secretHeaders } : {}),
       };
@@ -191,4 +191,18 @@ function splitUrl(url: string): { origin: string; path: string } {
     urlParts.set(url, parts);
   }
   return parts;
+}
+
+/**
+ * The firing's correlation ID as `X-Correlation-Id` (what the webhook EventSource reads), unless
+ * the trigger sets that header itself: the next hop carries it without configuration.
+ */
+function withCorrelationHeader(
+  headers: Record<string, string>,
+  ctx: FiringContext,
+): Record<string, string> {
+  if (!ctx.correlationId) return headers;
+  if (Object.keys(headers).some((h) => /^(x-correlation-id|ce-correlationid)$/i.test(h)))
+    return headers;
+  return { ...headers, "X-Correlation-Id": ctx.correlationId };
 }

@@ -4,6 +4,8 @@ import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult }
 
 interface LogDetail {
   trigger: string;
+  /** The firing's correlation ID, a field of every line. */
+  correlationId?: string;
   intervalMs: number;
   lines: Array<{ dependencyName: string; eventContext: unknown; data: string }>;
 }
@@ -27,6 +29,7 @@ export function logTrigger(): TriggerKind<LogTrigger> {
       }
       const detail: LogDetail = {
         trigger: ctx.triggerName,
+        ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
         intervalMs: Math.max(0, Number(template?.intervalSeconds ?? 0)) * 1000,
         lines,
       };
@@ -44,7 +47,11 @@ export function logTrigger(): TriggerKind<LogTrigger> {
       }
       for (const line of detail.lines) {
         ctx.log.info(
-          { dependencyName: line.dependencyName, eventContext: line.eventContext },
+          {
+            dependencyName: line.dependencyName,
+            eventContext: line.eventContext,
+            ...(detail.correlationId ? { correlationId: detail.correlationId } : {}),
+          },
           line.data,
         );
       }
