@@ -106,9 +106,9 @@ function seconds(msTotal: number): string {
   return msTotal < 1000 ? `${msTotal} ms` : `${(msTotal / 1000).toFixed(3)} s`;
 }
 
-/** Mermaid text: no `;`, `#`, `:` in messages (they end or escape a statement). */
+/** Mermaid text: no `;` or `#` in messages (they end a statement or start an entity). */
 function mm(text: string): string {
-  return text.replace(/[;#]/g, ",").replace(/:/g, " -").replace(/\s+/g, " ").slice(0, 200);
+  return text.replace(/[;#]/g, ",").replace(/\s+/g, " ").slice(0, 200);
 }
 
 /**
