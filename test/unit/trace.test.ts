@@ -333,6 +333,13 @@ describe("trace formats", () => {
   });
 });
 
+const capture =
+  (list: string[]) =>
+  (s: unknown): boolean => {
+    list.push(String(s));
+    return true;
+  };
+
 describe("sensorbus trace (CLI against a running console)", () => {
   const out: string[] = [];
   const err: string[] = [];
@@ -347,8 +354,8 @@ describe("sensorbus trace (CLI against a running console)", () => {
     consoleRoutes({ journal: j, graph: () => ({ nodes: [], edges: [] }) as never })(app);
     await app.listen({ port: 0, host: "127.0.0.1" });
     const addr = app.server.address() as { port: number };
-    vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
-    vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
+    vi.spyOn(process.stdout, "write").mockImplementation(capture(out));
+    vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
     return { app, url: `http://127.0.0.1:${addr.port}` };
   }
 
@@ -382,7 +389,7 @@ describe("sensorbus trace (CLI against a running console)", () => {
   });
 
   it("refuses a missing ID (exit 2)", async () => {
-    vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
+    vi.spyOn(process.stderr, "write").mockImplementation(capture(err));
     expect(await main(["trace"])).toBe(2);
     expect(err.join("")).toContain("trace needs exactly one CORRELATION_ID");
   });
