@@ -226,15 +226,18 @@ export function buildTrace(correlationId: string, events: JournalEvent[]): Trace
   };
 }
 
-/** A lane ends well when its last step did: a Workflow that failed then... is failed; a Sensor that fired after a retry is ok. */
+/**
+ * A lane's colour: failed when anything in it failed for good (a trigger, a Workflow phase, an
+ * expiry), else ok when something went through (published, fired, a phase), else its worst state
+ * (rejected, retrying, waiting).
+ */
 function laneOutcome(list: Array<Omit<TraceStep, "durationMs">>): StepOutcome {
-  const last = list.at(-1)!.outcome;
-  if (last === "failed") return "failed";
+  if (list.some((s) => s.outcome === "failed")) return "failed";
+  if (list.some((s) => s.outcome === "ok")) return "ok";
   const worst = list.reduce(
     (w, s) => (RANK[s.outcome] > RANK[w] ? s.outcome : w),
     "info" as StepOutcome,
   );
-  if (worst === "failed" && list.some((s) => s.kind === "fired")) return "ok";
   return worst === "info" ? "ok" : worst;
 }
 

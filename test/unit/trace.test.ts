@@ -249,7 +249,7 @@ describe("buildTrace", () => {
       ["Sensor audit", "rejected"],
       ["Sensor stage1", "ok"],
       ["Workflow default/consumer-x1", "ok"],
-      ["Sensor stage2", "ok"],
+      ["Sensor stage2", "failed"],
       ["Workflow default/stage2-y", "ok"],
     ]);
     const wf = trace.lanes.find((l) => l.name === "Workflow default/consumer-x1");
