@@ -254,7 +254,7 @@ function stepOf(ev: JournalEvent, e: JournalEntry): Omit<TraceStep, "durationMs"
           lane: objectName(obj),
           kind: "phase",
           outcome: /^(failed|error)$/i.test(phase) ? "failed" : "ok",
-          text: `${phase}${obj.change && obj.phase ? ` (${obj.change})` : ""}: seen by EventSource ${e.eventSource}/${e.eventName} as ${what.slice(6)}`,
+          text: `${phase}${obj.change && obj.phase ? ` (${obj.change})` : ""}: ${what} from EventSource ${e.eventSource}`,
           object: obj,
         };
       }
