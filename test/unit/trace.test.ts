@@ -457,3 +457,12 @@ describe("the correlation ID travels on", () => {
     expect(withCorrelationPath(ev("e"), "body.missing").extensions?.correlationid).toBeUndefined();
   });
 });
+
+describe("console assets", () => {
+  it("the console script parses (its regular expressions and strings survive the template literal)", async () => {
+    const { CONSOLE_JS, CONSOLE_HTML } = await import("../../src/observability/ui/assets.js");
+    expect(() => new Function(CONSOLE_JS)).not.toThrow();
+    expect(CONSOLE_JS).toContain("/^\\/ui\\/traces\\/(.+)$/");
+    expect(CONSOLE_HTML).toContain('id="trace-search"');
+  });
+});

@@ -14,6 +14,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <style>
   :root { --fg:#1d2330; --muted:#667085; --line:#d0d5dd; --bg:#f7f8fa; --ok:#067647; --bad:#b42318; --warn:#b54708; --accent:#2e5aac; }
   * { box-sizing: border-box; }
+  [hidden] { display:none !important; }
   body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); }
   header { display:flex; align-items:baseline; gap:16px; padding:10px 20px; background:#1d2330; color:#fff; }
   header h1 { font-size:17px; margin:0; }
@@ -222,7 +223,7 @@ export const CONSOLE_JS = `"use strict";
 
   function traceHref(id) { return "/ui/traces/" + encodeURIComponent(id); }
   function traceId() {
-    var m = /^/ui/traces/(.+)$/.exec(location.pathname);
+    var m = /^\\/ui\\/traces\\/(.+)$/.exec(location.pathname);
     return m ? decodeURIComponent(m[1]) : null;
   }
   document.getElementById("trace-search").addEventListener("submit", function (ev) {
@@ -251,10 +252,11 @@ export const CONSOLE_JS = `"use strict";
       var ax = NAMEW + 10 + (PLOTW * i) / 4;
       root.appendChild(svg("text", { x: ax, y: 12, class: "axis", "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, "+" + fmtMs(Math.round((span * i) / 4))));
     }
-    var row = {};
+    var row = {}, laneKind = {};
     t.lanes.forEach(function (l, i) {
       var y = TOPA + i * LANEH;
       row[l.name] = y;
+      laneKind[l.name] = l.kind;
       var g = svg("g", { class: "lane", "data-lane": l.name, "data-outcome": l.outcome });
       g.appendChild(svg("rect", { x: 0, y: y, width: width - 10, height: LANEH - 4, class: "lane-bg" }));
       g.appendChild(svg("text", { x: 6, y: y + 14, class: "lane-name" }, clip(l.name, 34)));
@@ -265,9 +267,10 @@ export const CONSOLE_JS = `"use strict";
     t.steps.forEach(function (s, i) {
       var y = row[s.lane];
       var a = svg("a", { href: "/api/events/" + encodeURIComponent(s.eventId), class: "step", "data-step": String(i), "data-kind": s.kind, "data-outcome": s.outcome });
-      var w = Math.max(6, (s.durationMs / span) * PLOTW);
+      // An object's lane shows how long it stayed in each phase; other steps are instants.
+      var w = laneKind[s.lane] === "object" ? Math.max(6, (s.durationMs / span) * PLOTW) : 6;
       a.appendChild(svg("rect", { x: x(s.at) - 3, y: y + 6, width: w, height: LANEH - 16, class: "o-" + s.outcome, opacity: 0.85 }));
-      a.appendChild(svg("title", {}, s.at + "  " + s.kind + "\n" + s.text + "\nevent " + s.eventId + " (click: its explanation)"));
+      a.appendChild(svg("title", {}, s.at + "  " + s.kind + "\\n" + s.text + "\\nevent " + s.eventId + " (click: its explanation)"));
       root.appendChild(a);
     });
     box.appendChild(root);
