@@ -594,6 +594,7 @@ function traceLines(t: TraceResult): string {
     `trace (issue 24): with ${q.ids.toLocaleString("en")} correlation IDs recorded, one ID answers in p50 ${q.jetstream.p50Ms} ms, p99 ${q.jetstream.p99Ms} ms, max ${q.jetstream.maxMs} ms from JetStream (${q.jetstream.found}/${q.jetstream.queries} found; target p99 ≤ 100 ms); in memory p99 ${q.memory.p99Ms} ms`,
     `  \`sensorbus trace ID --bus\` as a new process: ${q.cliMedianMs} ms median (Node start-up and connect included); recording ${q.recordIdsPerSec.toLocaleString("en")} IDs/s; ${q.bytesPerId} bytes per ID in sensorbus-trace`,
     `  recording cost on the single-dependency HTTP path at ${t.rate}/s: ${t.plainCpuUsPerEvent} µs CPU/event without a correlation ID, ${t.tracedCpuUsPerEvent} µs with one: ${t.overheadPct >= 0 ? "+" : ""}${t.overheadPct} % (target ≤ 5 %; median of ${t.rounds} alternated rounds)`,
+    `  in-process, the journal records one such event in ${q.recordingCpuUs.plain} µs CPU without a correlation ID, ${q.recordingCpuUs.traced} µs with one: recording the ID adds ${Math.round((q.recordingCpuUs.traced - q.recordingCpuUs.plain) * 10) / 10} µs = ${Math.round(((q.recordingCpuUs.traced - q.recordingCpuUs.plain) / t.plainCpuUsPerEvent) * 1000) / 10} % of the ${t.plainCpuUsPerEvent} µs sensorbus spends per event`,
   ].join("\n");
 }
 

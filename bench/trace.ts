@@ -27,13 +27,19 @@ export interface TraceQueryResult {
   memory: { queries: number; p50Ms: number; p99Ms: number; maxMs: number };
   /** `sensorbus trace ID --bus nats://...` as a new process (Node start-up and connect included). */
   cliMedianMs: number;
+  /**
+   * The journal's recording of one event of the single-dependency path (published + fired,
+   * written to JetStream in 100-event batches), in-process CPU µs: without a correlation ID (the
+   * journal stream only) and with one (index + trace stream too). Median of alternated rounds.
+   */
+  recordingCpuUs: { plain: number; traced: number };
 }
 
 const pct = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const r2 = (n: number) => Math.round(n * 100) / 100;
 
-function event(i: number): CloudEvent {
+function event(i: number, withId = true): CloudEvent {
   return {
     specversion: "1.0",
     id: `ev-${i}`,
@@ -43,7 +49,7 @@ function event(i: number): CloudEvent {
     time: new Date().toISOString(),
     datacontenttype: "application/json",
     data: "{}",
-    extensions: { correlationid: `q-${i}` },
+    ...(withId ? { extensions: { correlationid: `q-${i}` } } : {}),
   };
 }
 
@@ -63,6 +69,41 @@ function record(j: Journal, from: number, to: number): void {
   }
 }
 
+/** CPU µs per event the journal spends recording `n` single-dependency events (see recordingCpuUs). */
+async function recordingCpu(j: Journal, n: number, withId: boolean, base: number): Promise<number> {
+  const obs = j.observer();
+  const c0 = process.cpuUsage();
+  for (let i = base; i < base + n; i++) {
+    const ev = event(i, withId);
+    j.onEmit({
+      eventSource: "upstream",
+      eventName: "completed",
+      id: ev.id,
+      correlationId: ev.extensions?.correlationid,
+      outcome: "published",
+      ms: 0.2,
+    });
+    obs.fired?.({
+      sensor: "stage1",
+      trigger: "notify",
+      events: new Map([["done", ev]]),
+      ms: 1.5,
+      summary: "POST http://sink/deliver -> 200",
+      rendered: {
+        kind: "http",
+        request: { method: "POST", url: "http://sink/deliver", headers: {} },
+        payload: { id: ev.id },
+      },
+      detail: { status: 200 },
+    });
+    // As `run` at 1,000 events/s: the journal writes every 100 ms, i.e. every 100 events.
+    if ((i + 1) % 100 === 0) await j.flush();
+  }
+  await j.flush();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / n;
+}
+
 export async function traceQueryBench(
   natsUrl: string,
   root: string,
@@ -74,6 +115,15 @@ export async function traceQueryBench(
   try {
     const records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
     const traceRecords = await bus.recordLog(TRACE_STREAM, TRACE_LIMITS);
+    const plainJ = new Journal({ records, capacity: 10_000 });
+    const tracedJ = new Journal({ records, traceRecords, capacity: 10_000 });
+    const plainUs: number[] = [];
+    const tracedUs: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      plainUs.push(await recordingCpu(plainJ, 10_000, false, 1_000_000 + round * 10_000));
+      tracedUs.push(await recordingCpu(tracedJ, 10_000, true, 2_000_000 + round * 10_000));
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const journal = new Journal({ records, traceRecords, capacity: 10_000 });
     const t0 = performance.now();
     for (let from = 0; from < ids; from += 5_000) {
@@ -140,6 +190,7 @@ export async function traceQueryBench(
         maxMs: r2(memTimes.at(-1) ?? Number.NaN),
       },
       cliMedianMs: Math.round(pct(cli, 50)),
+      recordingCpuUs: { plain: r2(med(plainUs)), traced: r2(med(tracedUs)) },
     };
   } finally {
     await bus.close();
