@@ -513,6 +513,16 @@ export class JetStreamBus implements EventBus {
     return ready;
   }
 
+  /**
+   * Publishes messages to stream subjects without a per-message acknowledgement, then flushes:
+   * resolves once the server has received them all (RecordLog.appendBatch).
+   */
+  async publishUnacked(messages: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    this.assertOpen();
+    for (const [subject, data] of messages) this.nc.publish(subject, data);
+    await this.nc.flush();
+  }
+
   /** Publishes `data` to a stream's subject; resolves with the stream's acknowledgement. */
   publishAcked(
     subject: string,
@@ -1162,6 +1172,17 @@ class JetStreamRecordLog implements RecordLog {
       await this.bus.publishAcked(`${this.name}.${partition}`, record);
     } catch (err) {
       throw this.bus.publishError(err, `a record on stream '${this.name}'`);
+    }
+  }
+
+  async appendBatch(records: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    for (const [partition] of records) checkRecordLogToken("record log partition", partition);
+    try {
+      await this.bus.publishUnacked(
+        records.map(([partition, record]) => [`${this.name}.${partition}`, record] as const),
+      );
+    } catch (err) {
+      throw this.bus.publishError(err, `${records.length} records on stream '${this.name}'`);
     }
   }
 

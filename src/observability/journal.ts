@@ -656,12 +656,21 @@ export class Journal {
     const records: [string, string, RecordLog | undefined][] = [];
     for (const [partition, events] of parts)
       for (const record of packRecords(events)) records.push([partition, record, this.records]);
+    const traceBatch: [string, string][] = [];
     for (const [corr, events] of traces) {
       const partition = tracePartition(corr);
       const head = `{"c":${JSON.stringify(corr)},`;
       for (const record of packRecords(events))
-        records.push([partition, head + record.slice(1), this.traceRecords]);
+        traceBatch.push([partition, head + record.slice(1)]);
     }
+    // One record per correlation ID: one round trip for all of them where the log can (about a
+    // third of the CPU of acknowledging each), else one acknowledged write each.
+    const traceLog = this.traceRecords;
+    if (traceLog?.appendBatch && traceBatch.length > 0) {
+      const write = traceLog.appendBatch(traceBatch).catch((err) => this.warn(TRACE_STREAM, err));
+      this.writes.add(write);
+      void write.then(() => this.writes.delete(write));
+    } else for (const [p, r] of traceBatch) records.push([p, r, traceLog]);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < records.length) {
@@ -683,12 +692,16 @@ export class Journal {
     try {
       await log?.append(partition, record);
     } catch (err) {
-      if (this.warned++ % 100 === 0)
-        this.options.log?.warn(
-          { partition, err: errorMessage(err) },
-          "cannot write the event journal to JetStream",
-        );
+      this.warn(partition, err);
     }
+  }
+
+  private warn(partition: string, err: unknown): void {
+    if (this.warned++ % 100 === 0)
+      this.options.log?.warn(
+        { partition, err: errorMessage(err) },
+        "cannot write the event journal to JetStream",
+      );
   }
 }
 
