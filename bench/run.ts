@@ -573,7 +573,11 @@ async function tracePart(): Promise<TraceResult> {
   } finally {
     await target.stop();
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
   const p = median(plain);
   const t = median(traced);
   log("trace: recording 100,000 correlation IDs into JetStream, then querying");

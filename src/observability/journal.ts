@@ -122,6 +122,8 @@ export interface ObjectRef {
   kind: string;
   namespace?: string;
   name: string;
+  /** Rendered only (--dry-run, or no cluster configured): never sent to a cluster. */
+  dryRun?: boolean;
 }
 
 export interface JournalEvent {
@@ -796,5 +798,12 @@ function targetOf(
       : typeof meta.namespace === "string"
         ? meta.namespace
         : undefined;
-  return { object: { kind: obj.kind, name, ...(namespace !== undefined ? { namespace } : {}) } };
+  return {
+    object: {
+      kind: obj.kind,
+      name,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(detail?.dryRun === true ? { dryRun: true } : {}),
+    },
+  };
 }

@@ -168,7 +168,9 @@ export function buildTrace(correlationId: string, events: JournalEvent[]): Trace
           ...step,
           lane: objectName(e.object),
           kind: "created",
-          text: `created by Sensor ${e.sensor}, trigger ${e.trigger}`,
+          text: e.object.dryRun
+            ? `rendered by Sensor ${e.sensor}, trigger ${e.trigger} (dry run: not sent to a cluster)`
+            : `created by Sensor ${e.sensor}, trigger ${e.trigger}`,
         });
     }
   }

@@ -466,3 +466,35 @@ describe("console assets", () => {
     expect(CONSOLE_HTML).toContain('id="trace-search"');
   });
 });
+
+describe("dry runs", () => {
+  it("a Workflow rendered in a dry run is said to be rendered, not created", () => {
+    const j = new Journal();
+    const e = ev("d1", { extensions: run42 });
+    j.observer().fired?.({
+      sensor: "s",
+      trigger: "t",
+      events: new Map([["d", e]]),
+      ms: 1,
+      summary: "rendered Workflow submit default/w-1 (dry run)",
+      rendered: {
+        kind: "argoWorkflow",
+        payload: { kind: "Workflow", metadata: { name: "w-1", namespace: "default" } },
+      },
+      detail: { dryRun: true },
+    });
+    const t = buildTrace("run-42", j.correlated("run-42"))!;
+    expect(t.steps.map((s) => [s.lane, s.kind, s.text])).toEqual([
+      [
+        "Sensor s",
+        "fired",
+        "fired trigger t: rendered Workflow submit default/w-1 (dry run) (1 ms)",
+      ],
+      [
+        "Workflow default/w-1",
+        "created",
+        "rendered by Sensor s, trigger t (dry run: not sent to a cluster)",
+      ],
+    ]);
+  });
+});
