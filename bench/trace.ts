@@ -148,7 +148,7 @@ export async function traceQueryBench(
     }
     times.sort((a, b) => a - b);
 
-    const mem = new Journal({ traceCapacity: ids, capacity: 10_000 });
+    const mem = new Journal({ traceCapacity: ids, traceMaxEvents: ids, capacity: 10_000 });
     record(mem, 0, ids);
     const memTimes: number[] = [];
     for (let q = 0; q < queries; q++) {

@@ -9,7 +9,7 @@ import { isoMillis } from "../lib/iso-time.js";
 import { REDACTED, redactHeaders, redactJson, redactValue } from "../lib/redact.js";
 import type { Rendered } from "../triggers/types.js";
 import type { Logger } from "./logger.js";
-import { TRACE_LIMITS, TRACE_STREAM, tracePartition } from "./trace.js";
+import { CorrelationIndex, TRACE_LIMITS, TRACE_STREAM, tracePartition } from "./trace.js";
 
 /**
  * The JetStream stream of the journal when the bus is NATS: records of batched entries on
@@ -197,6 +197,8 @@ export interface JournalOptions {
   traceCapacity?: number;
   /** Events kept per correlation ID in memory. Default 200. */
   traceEventsPerId?: number;
+  /** Events kept in the correlation index in all (oldest IDs dropped first). Default 50,000. */
+  traceMaxEvents?: number;
   /**
    * Retention of the `sensorbus-trace` stream (JetStream): default 24 h and 1 GiB. `maxAgeMs: 0`
    * records no trace stream (the in-memory index stays).
@@ -351,7 +353,7 @@ export class Journal {
   private warned = 0;
   private records: RecordLog | undefined;
   /** Correlation ID -> the events that carried it (the same objects as `events`). */
-  private readonly byCorrelation: BoundedMap<string, JournalEvent[]>;
+  private readonly byCorrelation: CorrelationIndex<JournalEvent>;
   /** Events already in `byCorrelation`. */
   private readonly indexed = new WeakSet<JournalEvent>();
   /** Entries of an event already written to the trace stream. */
@@ -362,7 +364,11 @@ export class Journal {
     this.records = options.records;
     this.traceRecords = options.traceRecords;
     this.events = new BoundedMap(options.capacity ?? 10_000);
-    this.byCorrelation = new BoundedMap(options.traceCapacity ?? 10_000);
+    this.byCorrelation = new CorrelationIndex(
+      options.traceCapacity ?? 10_000,
+      options.traceEventsPerId ?? 200,
+      options.traceMaxEvents ?? 50_000,
+    );
     this.maxEntries = options.maxEntries ?? MAX_ENTRIES;
     this.now = options.now ?? Date.now;
   }
@@ -399,7 +405,7 @@ export class Journal {
   /** The events (redacted copies) this process saw with correlation ID `id`, oldest first. */
   correlated(id: string): JournalEvent[] {
     const list = this.byCorrelation.get(id);
-    return list ? redactValue(structuredClone(list)) : [];
+    return list ? redactValue(structuredClone([...list])) : [];
   }
 
   get size(): number {
@@ -596,14 +602,8 @@ export class Journal {
 
   /** Adds an event to its correlation ID's list (bounded: the oldest IDs go first). */
   private index(ev: JournalEvent): void {
-    const id = ev.correlationId as string;
     this.indexed.add(ev);
-    let list = this.byCorrelation.get(id);
-    if (!list) {
-      list = [];
-      this.byCorrelation.set(id, list);
-    }
-    if (list.length < (this.options.traceEventsPerId ?? 200)) list.push(ev);
+    this.byCorrelation.add(ev.correlationId as string, ev);
   }
 
   private persist(ev: JournalEvent, entry: JournalEntry): void {

@@ -1,4 +1,5 @@
 import type { RecordLogOptions } from "../eventbus/types.js";
+import { Queue } from "../lib/fifo.js";
 
 /**
  * The JetStream stream of the correlation index when the bus is NATS: for each correlation ID,
@@ -24,6 +25,49 @@ export function tracePartition(correlationId: string): string {
     b = Math.imul(b ^ c, 0x01000193) >>> 0;
   }
   return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
+}
+
+/**
+ * Correlation ID -> the items (journal events) that carried it, bounded three ways: IDs (the
+ * oldest ID goes first), items per ID, and items in all (the oldest IDs go until it fits), so a
+ * flood of events can neither grow one ID nor the whole index without bound.
+ */
+export class CorrelationIndex<T> {
+  private readonly byId = new Map<string, T[]>();
+  private readonly order = new Queue<string>();
+  private items = 0;
+
+  constructor(
+    private readonly maxIds: number,
+    private readonly maxPerId: number,
+    private readonly maxItems: number,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): readonly T[] | undefined {
+    return this.byId.get(id);
+  }
+
+  add(id: string, item: T): void {
+    let list = this.byId.get(id);
+    if (!list) {
+      list = [];
+      this.byId.set(id, list);
+      this.order.push(id);
+    }
+    if (list.length >= this.maxPerId) return;
+    list.push(item);
+    this.items++;
+    while (this.byId.size > this.maxIds || this.items > this.maxItems) {
+      const oldest = this.order.shift();
+      if (oldest === undefined) break;
+      this.items -= this.byId.get(oldest)?.length ?? 0;
+      this.byId.delete(oldest);
+    }
+  }
 }
 
 /**

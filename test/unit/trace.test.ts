@@ -9,7 +9,12 @@ import { consoleRoutes } from "../../src/observability/console.js";
 import { Journal } from "../../src/observability/journal.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { buildTrace, mergeEvents, readTrace } from "../../src/observability/timeline.js";
-import { TRACE_LIMITS, TRACE_STREAM, tracePartition } from "../../src/observability/trace.js";
+import {
+  CorrelationIndex,
+  TRACE_LIMITS,
+  TRACE_STREAM,
+  tracePartition,
+} from "../../src/observability/trace.js";
 import { withCorrelationPath } from "../../src/sensors/correlation.js";
 import { httpTrigger } from "../../src/triggers/http.js";
 import { k8sTrigger } from "../../src/triggers/k8s.js";
@@ -496,5 +501,33 @@ describe("dry runs", () => {
         "rendered by Sensor s, trigger t (dry run: not sent to a cluster)",
       ],
     ]);
+  });
+});
+
+describe("CorrelationIndex bounds", () => {
+  it("bounds IDs, items per ID and items in all, dropping the oldest IDs", () => {
+    const idx = new CorrelationIndex<number>(3, 2, 4);
+    idx.add("a", 1);
+    idx.add("a", 2);
+    idx.add("a", 3); // past 2 per ID: not kept
+    expect(idx.get("a")).toEqual([1, 2]);
+    idx.add("b", 4);
+    idx.add("b", 5);
+    expect(idx.get("a")).toEqual([1, 2]); // 4 items in all: still fits
+    idx.add("c", 6); // 5 items: the oldest ID goes
+    expect(idx.get("a")).toBeUndefined();
+    expect(idx.get("c")).toEqual([6]);
+    idx.add("d", 7);
+    idx.add("e", 8); // 4 IDs: the oldest (b) goes
+    expect(idx.size).toBe(3);
+    expect(idx.get("b")).toBeUndefined();
+  });
+
+  it("the journal's index holds at most traceMaxEvents events", () => {
+    const j = new Journal({ traceMaxEvents: 3 });
+    for (const i of [1, 2, 3, 4])
+      j.recordPublished(ev(`e${i}`, { extensions: { correlationid: `id-${i}` } }));
+    expect(j.correlationIds).toBe(3);
+    expect(j.correlated("id-1")).toEqual([]);
   });
 });
