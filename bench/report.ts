@@ -180,3 +180,50 @@ export function chart(steps: readonly StepResult[], title: string): string {
 function escapeXml(s: string): string {
   return s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/** One command of the start-up section: medians over `runs` runs. */
+export interface StartupResult {
+  command: string;
+  runs: number;
+  wallMs: number;
+  /** user + system CPU of the child, ms. */
+  cpuMs: number;
+  /** The wall-time target, ms; absent for the `node -e 0` floor. */
+  targetMs?: number;
+}
+
+/** Met its wall-time target (undefined: a row without a target, such as `node -e 0`). */
+export function startupPasses(r: StartupResult): boolean | undefined {
+  return r.targetMs === undefined ? undefined : r.wallMs <= r.targetMs;
+}
+
+const secs = (ms: number): string => (Number.isFinite(ms) ? (ms / 1000).toFixed(3) : "-");
+
+/**
+ * The start-up table: each command's median wall and CPU time, its wall time beyond `node -e 0`
+ * of the same run (the first row without a target), the target and pass/fail.
+ */
+export function startupTable(rows: readonly StartupResult[]): string {
+  const floor = rows.find((r) => r.targetMs === undefined);
+  const head = ["command", "runs", "wall s", "cpu s", "wall - node s", "target s", "ok"];
+  const body = rows.map((r) => {
+    const pass = startupPasses(r);
+    return [
+      r.command,
+      String(r.runs),
+      secs(r.wallMs),
+      secs(r.cpuMs),
+      floor && r !== floor ? secs(r.wallMs - floor.wallMs) : "",
+      r.targetMs === undefined ? "" : `≤ ${secs(r.targetMs)}`,
+      pass === undefined ? "" : pass ? "yes" : "no",
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  return [
+    line(head),
+    `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`,
+    ...body.map(line),
+  ].join("\n");
+}

@@ -6,6 +6,8 @@
  *   npm run bench -- --quick             shorter steps, for a smoke check
  *   npm run bench -- --profile           also a --cpu-prof run of sensorbus at 2,000 events/s
  *   npm run bench -- --only=sensorbus --rates=1000,2000    parts and rates of your choice
+ *   npm run bench -- --only=startup      start-up times only (under a minute; also BENCH_ONLY=startup)
+ *   npm run bench -- --startup-runs=N    runs per start-up command (default 7, --quick 3)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -20,7 +22,15 @@ import { FakeKubeApi } from "../test/support/fake-kube-api.js";
 import { type NatsServer, startNatsServer } from "../test/support/nats-server.js";
 import { Inspector, type MemoryAfterGc } from "./inspector.js";
 import { HttpSink, LoadClient, type Planned, sendOpenLoop, Tracker } from "./load.js";
-import { chart, type StepResult, sustained, sustains, table } from "./report.js";
+import {
+  chart,
+  type StepResult,
+  startupPasses,
+  startupTable,
+  sustained,
+  sustains,
+  table,
+} from "./report.js";
 import {
   AND_CONDITION,
   ARGO_WORKFLOW,
@@ -30,6 +40,7 @@ import {
   TRACE_RECORDING,
   tracedPlan,
 } from "./scenarios.js";
+import { measureStartup } from "./startup.js";
 import { cpuMs, slope, watchRss } from "./stats.js";
 import { type TraceQueryResult, traceQueryBench } from "./trace.js";
 
@@ -40,11 +51,10 @@ const BENCH_DIR = join(ROOT, "bench");
 
 const argv = new Set(process.argv.slice(2));
 const QUICK = argv.has("--quick");
-const onlyArg =
-  process.argv.find((a) => a.startsWith("--only=")) ??
-  (process.env.BENCH_ONLY ? `--only=${process.env.BENCH_ONLY}` : undefined);
-/** `--only=baseline,sensorbus,memory,and,argo,profile`: run just these parts. */
-const ONLY = onlyArg ? new Set(onlyArg.slice("--only=".length).split(",")) : undefined;
+const onlyArg = process.argv.find((a) => a.startsWith("--only="));
+/** `--only=baseline,sensorbus,memory,and,argo,profile,startup` (or $BENCH_ONLY): just these parts. */
+const onlyList = onlyArg ? onlyArg.slice("--only=".length) : process.env.BENCH_ONLY || undefined;
+const ONLY = onlyList ? new Set(onlyList.split(",")) : undefined;
 const PROFILE = argv.has("--profile") || ONLY?.has("profile") === true;
 const runs = (part: string): boolean => (ONLY ? ONLY.has(part) : true);
 const STEP_SECONDS = QUICK ? 2 : 4;
@@ -64,6 +74,13 @@ const rateArg = process.argv.find((a) => a.startsWith("--profile-rate="));
 const PROFILE_RATE = rateArg ? Number(rateArg.slice("--profile-rate=".length)) : 2000;
 /** Events/s offered in a scenario that does not say. */
 const SCENARIO_RATE = 500;
+const startupRunsArg = process.argv.find((a) => a.startsWith("--startup-runs="));
+/** Runs per command in the start-up section (the median is reported). */
+const STARTUP_RUNS = startupRunsArg
+  ? Number(startupRunsArg.slice("--startup-runs=".length))
+  : QUICK
+    ? 3
+    : 7;
 
 let nats!: NatsServer;
 const sink = new HttpSink();
@@ -622,9 +639,19 @@ async function profilePart(): Promise<string> {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  nats = await startNatsServer();
-  sinkPort = await sink.start();
-  log(`nats-server ${nats.url}, sink :${sinkPort}, ${STEP_SECONDS} s steps`);
+  // Start-up first, on a machine not yet busy with nats-server and the load parts.
+  const startup = runs("startup")
+    ? await measureStartup(
+        { root: ROOT, probe: join(HERE, "startup-probe.js"), work, runs: STARTUP_RUNS },
+        log,
+      )
+    : undefined;
+  const loadParts = ["baseline", "sensorbus", "memory", "and", "argo"].some(runs) || PROFILE;
+  if (loadParts) {
+    nats = await startNatsServer();
+    sinkPort = await sink.start();
+    log(`nats-server ${nats.url}, sink :${sinkPort}, ${STEP_SECONDS} s steps`);
+  }
   const steps: StepResult[] = [];
   steps.push(
     ...(await ladders((["baseline", "sensorbus"] as const).filter((system) => runs(system)))),
@@ -663,6 +690,7 @@ async function main(): Promise<void> {
     steps,
     scenarios,
     memory,
+    ...(startup ? { startup } : {}),
     ...(trace ? { trace } : {}),
     ...(profile ? { profile: profile.split("\n") } : {}),
     durationSeconds: Math.round((performance.now() - started) / 1000),
@@ -676,6 +704,21 @@ async function main(): Promise<void> {
   }
 
   const out = process.stdout;
+  if (startup) {
+    out.write(
+      `\nstart-up (median of ${STARTUP_RUNS} runs each; CPU = user + system of the process):\n${startupTable(startup)}\n`,
+    );
+    const failed = startup.filter((r) => startupPasses(r) === false).map((r) => r.command);
+    out.write(
+      failed.length === 0
+        ? "start-up: every target met\n"
+        : `start-up: over target: ${failed.join(", ")}\n`,
+    );
+  }
+  if (!loadParts) {
+    out.write(`\nwrote bench/results.json in ${results.durationSeconds} s\n`);
+    return;
+  }
   out.write(`\n${table([...steps, ...scenarios])}\n\n`);
   const at = (s: StepResult | undefined): string =>
     s ? `${s.rate}/s (p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms)` : "none";

@@ -1,28 +1,11 @@
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
-import { RunnerHost, runController } from "./app/controller.js";
-import { deadLettersCommand } from "./app/deadletters.js";
-import { Diagnostics } from "./app/diagnostics.js";
-import { formatExplanation, loadExplanation } from "./app/explain.js";
-import { buildGraph, parseGraphFormat, renderGraph } from "./app/graph.js";
 import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
-import { parseAttributes, publishToBus, publishToPubSub } from "./app/publish.js";
-import { watchManifestFiles } from "./app/reload.js";
-import { replay } from "./app/replay.js";
-import { Runtime } from "./app/runtime.js";
-import { parseMetricsPort, serveObservability } from "./app/serve.js";
-import { formatTrace, loadTrace, parseTraceFormat, parseTraceLimits } from "./app/trace.js";
-import { formatProblem, hasErrors, loadManifests } from "./config/load.js";
-import { dirResolver, parseValuesLayout } from "./config/secrets.js";
 import { ConfigError, errorMessage } from "./errors.js";
-import { createBus, resolveBusUrl } from "./eventbus/index.js";
-import { loadKubeClient } from "./k8s/client.js";
-import { kubeAccessFromFlags } from "./k8s/scope.js";
-import { createLogger, silentLogger } from "./observability/logger.js";
-import { Metrics } from "./observability/metrics.js";
-import { triggerRegistry } from "./triggers/registry.js";
+import type { Logger } from "./observability/logger.js";
+
+// Each command loads its own modules (dynamic import) so that `validate` and `replay` never load
+// what only `run` needs (vendor SDKs, the HTTP servers, the bus clients): start-up stays fast.
 
 const VERSION = "0.1.0";
 
@@ -31,17 +14,21 @@ const USAGE = `sensorbus ${VERSION}: Argo Events EventSources and Sensors on NAT
 Usage:
   sensorbus run [FILE|DIR...] [options]     run every EventSource and Sensor found
   sensorbus validate FILE|DIR...            check manifests; non-zero exit on errors
-  sensorbus replay --sensor FILE --events FILE.jsonl
+  sensorbus replay --sensor FILE --events FILE.jsonl [--source URL=FILE ...]
                                             feed CloudEvents through a Sensor, print decisions
+                                            (offline: a url trigger source is read from the
+                                            FILE mapped to it, never fetched)
   sensorbus publish --event-source NAME --event NAME --data JSON [--id ID] [--bus URL]
                                             put a test event on the JetStream bus
   sensorbus publish --pubsub-topic TOPIC --project ID --data TEXT [--attribute k=v ...]
                                             publish a message to a Pub/Sub topic ($PUBSUB_EMULATOR_HOST)
-  sensorbus explain EVENT_ID [--json] [--url URL | --bus nats://...]
+  sensorbus explain EVENT_ID [--json] [--url URL [--token-file PATH] | --bus nats://...]
                                             why a recent event did (not) fire: the journal of a
-                                            running sensorbus (--url, default http://127.0.0.1:7777)
-                                            or of JetStream (--bus)
-  sensorbus trace CORRELATION_ID [--format text|json|mermaid] [--url URL | --bus nats://...]
+                                            running sensorbus's console (--url, default
+                                            http://127.0.0.1:7778; a bearer token from --token-file
+                                            or $SENSORBUS_CONSOLE_TOKEN, basic auth as
+                                            http://user:password@host) or of JetStream (--bus)
+  sensorbus trace CORRELATION_ID [--format text|json|mermaid] [--url URL [--token-file PATH] | --bus nats://...]
                                             everything that happened to one correlation ID, in
                                             time order, across Sensors, Workflows and replicas
   sensorbus graph [FILE|DIR...] [--format mermaid|dot|json]
@@ -69,6 +56,11 @@ Options for run:
   --drain-timeout SECONDS   bound on SIGTERM draining (default 30)
   --metrics-port N          /metrics, /livez, /readyz, /healthz (default 7777; 0 turns it off)
   --listen ADDRESS          address of the metrics listener (default 127.0.0.1)
+  --evaluation-budget DURATION
+                            time one filter, transform or template evaluation may take
+                            before the event is rejected (default 100ms; 0 turns it off)
+  --template-env NAME,...   environment variables sprig's env/expandenv may read (default:
+                            $SENSORBUS_TEMPLATE_ENV, else none)
   --impersonate             call Kubernetes for each Sensor/EventSource as its
                             spec.template.serviceAccountName (Impersonate-User; always on in controller)
   --confine-triggers        a Sensor's Kubernetes triggers act only in its own namespace, never on
@@ -78,6 +70,15 @@ Options for run:
   --trace-retention DURATION  how long JetStream keeps the correlation index of \`sensorbus trace\`
                             (default 24h; 0: none, the in-memory index only)
   --trace-max-bytes SIZE    bound on that index in JetStream (default 1G)
+  --console-port N          web console /ui and its API /api/* (default 7778; 0 turns it off)
+  --console-listen ADDRESS  address of the console listener (default 127.0.0.1; another address
+                            needs --console-token-file or --console-basic-auth-file)
+  --console-token-file PATH bearer token the console requires (a mounted Secret key)
+  --console-basic-auth-file PATH
+                            user:password the console requires (basic auth, for browsers)
+  --console-allowed-hosts H1,H2
+                            Host header names the console answers besides loopback names and
+                            its listen address (DNS-rebinding defence)
 `;
 
 const RUN_OPTIONS = {
@@ -93,12 +94,19 @@ const RUN_OPTIONS = {
   "drain-timeout": { type: "string" },
   "metrics-port": { type: "string" },
   listen: { type: "string" },
+  "evaluation-budget": { type: "string" },
+  "template-env": { type: "string" },
   impersonate: { type: "boolean" },
   "confine-triggers": { type: "boolean" },
   "allow-trigger-namespaces": { type: "string" },
   "allow-cluster-scoped-triggers": { type: "string" },
   "trace-retention": { type: "string" },
   "trace-max-bytes": { type: "string" },
+  "console-port": { type: "string" },
+  "console-listen": { type: "string" },
+  "console-token-file": { type: "string" },
+  "console-basic-auth-file": { type: "string" },
+  "console-allowed-hosts": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -118,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
       case "controller":
         return await controllerCommand(rest);
       case "deadletters":
-        return await deadLettersCommand(rest, {
+        return await (await import("./app/deadletters.js")).deadLettersCommand(rest, {
           out: (text) => process.stdout.write(text),
           env: process.env,
         });
@@ -162,6 +170,33 @@ async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const [
+    { Diagnostics },
+    { watchManifestFiles },
+    { Runtime },
+    { checkConsoleOptions, parseConsolePort, parseMetricsPort, serveConsole, serveObservability },
+    { applyEvaluationSettings },
+    { formatProblem, hasErrors, loadManifests },
+    { dirResolver, parseValuesLayout },
+    { resolveBusUrl },
+    { loadKubeClient },
+    { kubeAccessFromFlags },
+    { createLogger },
+    { Metrics },
+  ] = await Promise.all([
+    import("./app/diagnostics.js"),
+    import("./app/reload.js"),
+    import("./app/runtime.js"),
+    import("./app/serve.js"),
+    import("./app/evaluation-settings.js"),
+    import("./config/load.js"),
+    import("./config/secrets.js"),
+    import("./eventbus/index.js"),
+    import("./k8s/client.js"),
+    import("./k8s/scope.js"),
+    import("./observability/logger.js"),
+    import("./observability/metrics.js"),
+  ]);
   const format = opts["log-format"] ?? "json";
   if (format !== "json" && format !== "pretty")
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
@@ -180,7 +215,7 @@ async function runCommand(args: string[]): Promise<number> {
   const kubeAccess = kubeAccessFromFlags("run", opts);
   const kube = dryRun
     ? undefined
-    : loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+    : await loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
   if (dryRun)
     log.info(
       "dry run: argoWorkflow and k8s triggers are rendered to the log, never sent to a cluster",
@@ -192,10 +227,19 @@ async function runCommand(args: string[]): Promise<number> {
   else log.info({ kubernetes: kube.source }, "Kubernetes triggers use this cluster");
 
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
+  const consoleOptions = consoleListenOptions(opts, log, parseConsolePort);
+  await checkConsoleOptions(consoleOptions);
   const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
+  const evaluation = applyEvaluationSettings(
+    { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
+    process.env,
+    metrics,
+  );
+  log.info(evaluation, "evaluation budget and template environment");
   const busUrl = resolveBusUrl(opts.bus, process.env);
   const busAuth = await natsAuthFromOptions(opts, process.env);
   // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
+  const { parseTraceLimits } = await import("./app/trace.js");
   const diagnostics = new Diagnostics(log, {
     traceLimits: parseTraceLimits(opts["trace-retention"], opts["trace-max-bytes"]),
   });
@@ -229,18 +273,24 @@ async function runCommand(args: string[]): Promise<number> {
       stuckTriggers: () => runtime.stuckTriggers(),
     },
     sensors: () => runtime.sensors,
-    plugins: [
-      diagnostics.console(
-        () => running,
-        () => runtime.stuckTriggers(),
-      ),
-    ],
   }).catch(async (err) => {
     await runtime.stop(5_000);
     throw err;
   });
   if (served.url)
     log.info({ metrics: `${served.url}/metrics` }, "metrics and health endpoints listening");
+  const consoleServed = await serveConsole({
+    ...consoleOptions,
+    routes: diagnostics.console(
+      () => running,
+      () => runtime.stuckTriggers(),
+    ),
+  }).catch(async (err) => {
+    await served.close();
+    await runtime.stop(5_000);
+    throw err;
+  });
+  if (consoleServed.url) log.info({ console: `${consoleServed.url}/ui` }, "web console listening");
   // File mode: changed manifests are reloaded in place; an invalid edit keeps the running version.
   const watcher = watchManifestFiles(
     paths,
@@ -281,6 +331,7 @@ async function runCommand(args: string[]): Promise<number> {
     process.once("SIGINT", onSignal);
   });
   await served.close();
+  await consoleServed.close();
   log.info("stopped");
   log.flush?.();
   return 0;
@@ -289,6 +340,10 @@ async function runCommand(args: string[]): Promise<number> {
 async function validateCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, { "secrets-layout": { type: "string" } });
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
+  const [{ formatProblem, loadManifests }, { parseValuesLayout }] = await Promise.all([
+    import("./config/load.js"),
+    import("./config/secrets.js"),
+  ]);
   const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
   // Progress on a terminal: one line rewritten in place, cleared before the results.
   const tty = process.stderr.isTTY === true;
@@ -320,9 +375,28 @@ async function replayCommand(args: string[]): Promise<number> {
     "secrets-dir": { type: "string" },
     "configmaps-dir": { type: "string" },
     "secrets-layout": { type: "string" },
+    source: { type: "string", multiple: true },
   });
   if (!opts.sensor || !opts.events)
     throw new ConfigError("replay needs --sensor FILE and --events FILE.jsonl");
+  const [
+    { createReadStream },
+    { createInterface },
+    { replay },
+    { formatProblem, hasErrors, loadManifests },
+    { dirResolver, parseValuesLayout },
+    { silentLogger },
+    { triggerRegistry },
+  ] = await Promise.all([
+    import("node:fs"),
+    import("node:readline"),
+    import("./app/replay.js"),
+    import("./config/load.js"),
+    import("./config/secrets.js"),
+    import("./observability/logger.js"),
+    import("./triggers/registry.js"),
+  ]);
+  const urlFiles = replaySourceMap(opts.source ?? []);
   const loaded = await loadManifests([opts.sensor]);
   if (hasErrors(loaded.problems)) {
     for (const p of loaded.problems.filter((x) => x.severity === "error"))
@@ -332,7 +406,18 @@ async function replayCommand(args: string[]): Promise<number> {
   const sensor = loaded.sensors[0];
   if (!sensor) throw new ConfigError(`${opts.sensor}: no Sensor manifest found`);
   const log = silentLogger();
-  const kinds = triggerRegistry({ kube: undefined, dryRun: true, log });
+  const kinds = triggerRegistry({
+    kube: undefined,
+    dryRun: true,
+    log,
+    // replay is offline: a url source is read from a --source URL=FILE mapping or not at all.
+    source: {
+      allowUrl: false,
+      offlineReason:
+        "replay does not fetch url sources (it is offline); map this URL to a local file with --source URL=FILE",
+      urlFiles,
+    },
+  });
   const input = createReadStream(opts.events, "utf8");
   const opened = new Promise<void>((resolve, reject) => {
     input.once("open", () => resolve());
@@ -363,6 +448,18 @@ async function replayCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `--source URL=FILE` (repeatable): replay reads that url trigger source from FILE. */
+function replaySourceMap(values: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.lastIndexOf("=");
+    if (eq <= 0 || eq === v.length - 1)
+      throw new ConfigError(`--source: '${v}' must look like URL=FILE`);
+    out.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  return out;
+}
+
 async function publishCommand(args: string[]): Promise<number> {
   const { values: opts } = parse(args, {
     bus: { type: "string" },
@@ -377,6 +474,12 @@ async function publishCommand(args: string[]): Promise<number> {
     ...NATS_OPTIONS,
   });
   if (opts.data === undefined) throw new ConfigError("publish needs --data");
+  const [{ parseAttributes, publishToBus, publishToPubSub }, { resolveBusUrl }, { createLogger }] =
+    await Promise.all([
+      import("./app/publish.js"),
+      import("./eventbus/index.js"),
+      import("./observability/logger.js"),
+    ]);
   if (opts["pubsub-topic"]) {
     const projectID =
       opts.project ?? process.env.PUBSUB_PROJECT_ID ?? process.env.GOOGLE_CLOUD_PROJECT;
@@ -414,23 +517,70 @@ async function publishCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The console listener's flags of `run` and `controller`. */
+function consoleListenOptions(
+  opts: {
+    "console-port"?: string | undefined;
+    "console-listen"?: string | undefined;
+    "console-token-file"?: string | undefined;
+    "console-basic-auth-file"?: string | undefined;
+    "console-allowed-hosts"?: string | undefined;
+  },
+  log: Logger,
+  parseConsolePort: (value: string | undefined) => number,
+) {
+  return {
+    port: parseConsolePort(opts["console-port"]),
+    host: opts["console-listen"] ?? "127.0.0.1",
+    tokenFile: opts["console-token-file"],
+    basicAuthFile: opts["console-basic-auth-file"],
+    allowedHosts: opts["console-allowed-hosts"],
+    ...(opts["console-port"] === undefined
+      ? {
+          onDefaultPortBusy: (message: string) =>
+            log.warn(
+              { err: message },
+              "web console off: its default port 7778 is in use (give --console-port)",
+            ),
+        }
+      : {}),
+  };
+}
+
+/** `explain`'s bearer token: --token-file, else $SENSORBUS_CONSOLE_TOKEN, else none. */
+async function explainToken(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  if (file === undefined) return env.SENSORBUS_CONSOLE_TOKEN || undefined;
+  const { readConsoleAuth } = await import("./app/serve.js");
+  const auth = await readConsoleAuth({ tokenFile: file });
+  return auth?.bearerToken;
+}
+
 async function explainCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, {
     json: { type: "boolean" },
     url: { type: "string" },
     bus: { type: "string" },
     ...NATS_OPTIONS,
+    "token-file": { type: "string" },
   });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1)
     throw new ConfigError(
       "explain needs exactly one EVENT_ID (the X-Event-Id of a webhook answer)",
     );
+  const [{ formatExplanation, loadExplanation }, { createLogger }] = await Promise.all([
+    import("./app/explain.js"),
+    import("./observability/logger.js"),
+  ]);
   const event = await loadExplanation({
     id,
     busUrl: opts.bus,
     busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
+    token: await explainToken(opts["token-file"], process.env),
     log: createLogger({ fd: 2, level: "warn" }),
   });
   if (!event) {
@@ -452,18 +602,24 @@ async function traceCommand(args: string[]): Promise<number> {
     url: { type: "string" },
     bus: { type: "string" },
     ...NATS_OPTIONS,
+    "token-file": { type: "string" },
   });
   const id = positionals[0];
   if (id === undefined || id === "" || positionals.length > 1)
     throw new ConfigError(
       "trace needs exactly one CORRELATION_ID (the X-Correlation-Id / correlationid of an event)",
     );
+  const [{ formatTrace, loadTrace, parseTraceFormat }, { createLogger }] = await Promise.all([
+    import("./app/trace.js"),
+    import("./observability/logger.js"),
+  ]);
   const format = parseTraceFormat(opts.format, opts.json);
   const trace = await loadTrace({
     id,
     busUrl: opts.bus,
     busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
+    token: await explainToken(opts["token-file"], process.env),
     log: createLogger({ fd: 2, level: "warn" }),
   });
   if (!trace) {
@@ -478,6 +634,10 @@ async function traceCommand(args: string[]): Promise<number> {
 
 async function graphCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, { format: { type: "string" } });
+  const [
+    { buildGraph, parseGraphFormat, renderGraph },
+    { formatProblem, hasErrors, loadManifests },
+  ] = await Promise.all([import("./app/graph.js"), import("./config/load.js")]);
   const format = parseGraphFormat(opts.format);
   const loaded = await loadManifests(
     positionals.length > 0 ? positionals : ["eventsources", "sensors"],
@@ -504,11 +664,34 @@ async function controllerCommand(args: string[]): Promise<number> {
       "controller takes no FILE or DIR: it reads EventSources and Sensors from the API server",
     );
   }
+  const [
+    { RunnerHost, runController },
+    { Diagnostics },
+    { checkConsoleOptions, parseConsolePort, parseMetricsPort, serveConsole, serveObservability },
+    { applyEvaluationSettings },
+    { dirResolver, parseValuesLayout },
+    { createBus, resolveBusUrl },
+    { loadKubeClient },
+    { kubeAccessFromFlags },
+    { createLogger },
+    { Metrics },
+  ] = await Promise.all([
+    import("./app/controller.js"),
+    import("./app/diagnostics.js"),
+    import("./app/serve.js"),
+    import("./app/evaluation-settings.js"),
+    import("./config/secrets.js"),
+    import("./eventbus/index.js"),
+    import("./k8s/client.js"),
+    import("./k8s/scope.js"),
+    import("./observability/logger.js"),
+    import("./observability/metrics.js"),
+  ]);
   const format = opts["log-format"] ?? "json";
   if (format !== "json" && format !== "pretty")
     throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
   const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
-  const kube = loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
+  const kube = await loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
   if (!kube) {
     throw new ConfigError(
       "controller: no kubeconfig or in-cluster service account found (--kubeconfig, $KUBECONFIG, ~/.kube/config)",
@@ -518,15 +701,24 @@ async function controllerCommand(args: string[]): Promise<number> {
   const dryRun = opts["dry-run"] === true;
   const kubeAccess = kubeAccessFromFlags("controller", opts);
   const metricsPort = parseMetricsPort(opts["metrics-port"]);
+  const consoleOptions = consoleListenOptions(opts, log, parseConsolePort);
+  await checkConsoleOptions(consoleOptions);
   const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0)
     throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
   log.info({ kubernetes: kube.source, namespace, dryRun, kubeAccess }, "controller mode");
   const metrics = new Metrics(namespace);
+  const evaluation = applyEvaluationSettings(
+    { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
+    process.env,
+    metrics,
+  );
+  log.info(evaluation, "evaluation budget and template environment");
   const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
     log: log.child({ component: "eventbus" }),
     auth: await natsAuthFromOptions(opts, process.env),
   });
+  const { parseTraceLimits } = await import("./app/trace.js");
   const diagnostics = new Diagnostics(log, {
     traceLimits: parseTraceLimits(opts["trace-retention"], opts["trace-max-bytes"]),
   });
@@ -555,13 +747,18 @@ async function controllerCommand(args: string[]): Promise<number> {
     host: opts.listen ?? "127.0.0.1",
     health: { busConnected: () => bus.connected, stuckTriggers: () => host.stuckTriggers() },
     sensors: () => host.sensors.values(),
-    plugins: [
-      diagnostics.console(
-        () => host.running(),
-        () => host.stuckTriggers(),
-      ),
-    ],
   }).catch(async (err) => {
+    await host.close(5_000);
+    throw err;
+  });
+  const consoleServed = await serveConsole({
+    ...consoleOptions,
+    routes: diagnostics.console(
+      () => host.running(),
+      () => host.stuckTriggers(),
+    ),
+  }).catch(async (err) => {
+    await served.close();
     await host.close(5_000);
     throw err;
   });
@@ -589,6 +786,7 @@ async function controllerCommand(args: string[]): Promise<number> {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
     await served.close();
+    await consoleServed.close();
     kube.close();
   }
   log.info("stopped");

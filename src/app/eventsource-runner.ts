@@ -164,7 +164,7 @@ export class EventSourceRunner {
       });
     };
     if (expression) {
-      const verdict = evaluateEntryFilter(expression, input.data);
+      const verdict = evaluateEntryFilter(expression, input.data, this.name);
       if (verdict !== true) {
         this.options.log.info(
           { eventSourceName: this.name, eventName, eventID: id, reason: verdict.drop },
@@ -190,6 +190,12 @@ export class EventSourceRunner {
     };
     try {
       const res = await this.options.bus.publish(event);
+      if (res.duplicate) {
+        this.options.log.info(
+          { eventSourceName: this.name, eventName, eventID: id },
+          "duplicate event id: the bus already stored this event within its dedupe window, dropped",
+        );
+      }
       report(res.duplicate ? "duplicate" : "published");
       return { id, status: res.duplicate ? "duplicate" : "published" };
     } catch (err) {

@@ -16,14 +16,19 @@ export interface ExplainOptions {
   busUrl?: string | undefined;
   /** NATS credentials and TLS settings (app/nats-options.ts). */
   busAuth?: NatsAuth | undefined;
-  /** Base URL of the running process's metrics port (default http://127.0.0.1:7777). */
+  /**
+   * Base URL of the running process's console listener (default http://127.0.0.1:7778);
+   * `http://user:password@host:port` sends basic auth.
+   */
   url?: string | undefined;
+  /** Bearer token of a console started with --console-token-file. */
+  token?: string | undefined;
   log: Logger;
 }
 
 /**
  * The journal of one recent event: from the JetStream journal stream when `busUrl` is given, else from a running
- * `sensorbus run` (GET /api/events/<id> on its metrics port). Undefined when it is not (or no
+ * `sensorbus run` (GET /api/events/<id> on its console port). Undefined when it is not (or no
  * longer) journaled. Throws a one-line error when the source cannot be reached.
  */
 export async function loadExplanation(options: ExplainOptions): Promise<JournalEvent | undefined> {
@@ -40,15 +45,18 @@ export async function loadExplanation(options: ExplainOptions): Promise<JournalE
       await bus.close();
     }
   }
-  const base = (options.url ?? "http://127.0.0.1:7777").replace(/\/+$/, "");
+  const { base, authorization } = consoleBase(options.url ?? DEFAULT_CONSOLE_URL, options.token);
   const url = `${base}/api/events/${encodeURIComponent(options.id)}`;
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    res = await fetch(url, {
+      signal: AbortSignal.timeout(10_000),
+      ...(authorization ? { headers: { authorization } } : {}),
+    });
   } catch (err) {
     throw new EventBusError(
       "SB_ERR_BUS_UNAVAILABLE",
-      `cannot reach a running sensorbus at ${base} (${errorMessage(err)}); start it with --metrics-port, pass --url, or --bus nats://... to read the JetStream journal`,
+      `cannot reach a running sensorbus at ${base} (${errorMessage(err)}); start it with --console-port, pass --url, or --bus nats://... to read the JetStream journal`,
       { retryable: false },
     );
   }
@@ -56,12 +64,49 @@ export async function loadExplanation(options: ExplainOptions): Promise<JournalE
     await res.body?.cancel();
     return undefined;
   }
+  if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel();
+    throw new ConfigError(
+      res.status === 401
+        ? `GET ${url}: HTTP 401: the console needs credentials (--token-file or $SENSORBUS_CONSOLE_TOKEN for a bearer token, http://user:password@host for basic auth)`
+        : `GET ${url}: HTTP 403: the console refuses this Host name (its --console-allowed-hosts)`,
+    );
+  }
   if (!res.ok) {
     throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", `GET ${url}: HTTP ${res.status}`, {
       retryable: false,
     });
   }
   return (await res.json()) as JournalEvent;
+}
+
+/** Where `explain` asks by default: the console listener's default address. */
+export const DEFAULT_CONSOLE_URL = "http://127.0.0.1:7778";
+
+/**
+ * The base URL without credentials and the Authorization header to send: basic auth from the
+ * URL's user info, else the bearer token. fetch refuses URLs that carry credentials.
+ */
+export function consoleBase(
+  raw: string,
+  token: string | undefined,
+): { base: string; authorization?: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`--url: '${raw}' is not a URL`);
+  }
+  let authorization: string | undefined;
+  if (url.username !== "" || url.password !== "") {
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    authorization = `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
+    url.username = "";
+    url.password = "";
+  } else if (token) authorization = `Bearer ${token}`;
+  const base = url.toString().replace(/\/+$/, "");
+  return { base, ...(authorization ? { authorization } : {}) };
 }
 
 /** Human text: one block per event, one line per decision, the outcome last. */

@@ -48,6 +48,19 @@ export type ReplayLine =
       dependency: string;
       by: string;
     }
+  | {
+      /**
+       * The event was accepted and stored for `dependency`; the trigger's condition does not hold
+       * yet: `missing` are the dependencies it names that have no event yet.
+       */
+      kind: "waiting";
+      eventId: string;
+      trigger: string;
+      dependency: string;
+      missing: string[];
+      /** The correlation key of the partial match (correlated triggers). */
+      key?: string;
+    }
   | { kind: "duplicate"; eventId: string }
   | { kind: "unmatched"; eventId: string }
   | { kind: "error"; eventId?: string; trigger?: string; message: string };
@@ -81,14 +94,25 @@ async function* replayLines(
   // Keyed correlation: expiries reported by the engine, printed before the next decision.
   const expired: ExpiredMatch[] = [];
   const replaced: ReplacedEntry[] = [];
+  const waiting: Extract<ReplayLine, { kind: "waiting" }>[] = [];
   const engine = new SensorEngine(options.sensor, {
     state: new MemoryConditionState(),
     now: () => clock,
     dedupeWindowMs: options.dedupeWindowMs ?? 60_000,
     onExpired: (e) => expired.push(e),
     onReplaced: (r) => replaced.push(r),
+    onStored: (s) =>
+      waiting.push({
+        kind: "waiting",
+        eventId: s.event.id,
+        trigger: s.trigger,
+        dependency: s.dependency,
+        missing: s.missing,
+        ...(s.key !== undefined ? { key: s.key } : {}),
+      }),
   });
   const drainReports = function* (): Generator<ReplayLine> {
+    yield* waiting.splice(0);
     for (const r of replaced.splice(0)) {
       yield {
         kind: "replaced",
@@ -141,7 +165,8 @@ async function* replayLines(
       yield { kind: "unmatched", eventId: event.id };
       continue;
     }
-    if (engine.isDuplicate("\u0000replay", event.id)) {
+    // As `run`: the dedupe key is (EventSource, event name, id).
+    if (engine.isDuplicate("\u0000replay", `${event.source} ${event.subject} ${event.id}`)) {
       yield { kind: "duplicate", eventId: event.id };
       continue;
     }

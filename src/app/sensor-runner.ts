@@ -12,6 +12,7 @@ import type {
   Subscription,
 } from "../eventbus/types.js";
 import type { Clock } from "../eventsources/types.js";
+import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { redactString } from "../lib/redact.js";
 import type { Logger } from "../observability/logger.js";
 import { CORRELATION_PATH_ANNOTATION } from "../observability/trace.js";
@@ -362,8 +363,15 @@ export class SensorRunner {
       this.loaded.manifest.metadata.annotations?.[CORRELATION_PATH_ANNOTATION],
     );
     const log = this.log.child({ triggerName: plan.name, eventID: event.id });
-    if (msg.deliveryCount === 1 && this.engine.isDuplicate(plan.name, event.id)) {
-      log.debug("duplicate event id: skipped");
+    // Dedupe per (EventSource, event name, id): an id seen on one endpoint never hides another's.
+    if (
+      msg.deliveryCount === 1 &&
+      this.engine.isDuplicate(plan.name, `${event.source} ${event.subject} ${event.id}`)
+    ) {
+      log.info(
+        { eventSourceName: event.source, eventName: event.subject },
+        "duplicate event id within the dedupe window: skipped",
+      );
       return;
     }
     const replay = msg.replayFor;
@@ -579,6 +587,13 @@ export class SensorRunner {
           throw new Error(
             `sensor stopping: trigger '${name}' was interrupted (${lastError}); the event will be redelivered`,
           );
+        }
+        if (err instanceof EventsError && err.code === "SB_ERR_EVAL_BUDGET") {
+          reportBudgetExceeded({
+            kind: "template",
+            scope: this.name,
+            budgetMs: evaluationBudgetMs(),
+          });
         }
         const retryable = !(err instanceof EventsError) || err.retryable;
         const final = !retryable || attempt === plan.attempts;

@@ -6,6 +6,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Trace, TraceStep } from "../observability/timeline.js";
 import { buildTrace, readTrace } from "../observability/timeline.js";
 import { TRACE_LIMITS, TRACE_STREAM } from "../observability/trace.js";
+import { consoleBase, DEFAULT_CONSOLE_URL } from "./explain.js";
 
 export type TraceFormat = "text" | "json" | "mermaid";
 
@@ -15,8 +16,10 @@ export interface TraceOptions {
   busUrl?: string | undefined;
   /** NATS credentials and TLS settings (app/nats-options.ts). */
   busAuth?: NatsAuth | undefined;
-  /** Base URL of the running process's console (default http://127.0.0.1:7777). */
+  /** Base URL of the running process's console (default http://127.0.0.1:7778; user:password@ for basic auth). */
   url?: string | undefined;
+  /** Bearer token of a console started with --console-token-file. */
+  token?: string | undefined;
   log: Logger;
 }
 
@@ -49,21 +52,32 @@ export async function loadTrace(options: TraceOptions): Promise<Trace | undefine
       await bus.close();
     }
   }
-  const base = (options.url ?? "http://127.0.0.1:7777").replace(/\/+$/, "");
+  const { base, authorization } = consoleBase(options.url ?? DEFAULT_CONSOLE_URL, options.token);
   const url = `${base}/api/traces/${encodeURIComponent(options.id)}`;
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    res = await fetch(url, {
+      signal: AbortSignal.timeout(10_000),
+      ...(authorization ? { headers: { authorization } } : {}),
+    });
   } catch (err) {
     throw new EventBusError(
       "SB_ERR_BUS_UNAVAILABLE",
-      `cannot reach a running sensorbus at ${base} (${errorMessage(err)}); start it with --metrics-port, pass --url, or --bus nats://... to read the JetStream trace`,
+      `cannot reach a running sensorbus at ${base} (${errorMessage(err)}); start it with --console-port, pass --url, or --bus nats://... to read the JetStream trace`,
       { retryable: false },
     );
   }
   if (res.status === 404) {
     await res.body?.cancel();
     return undefined;
+  }
+  if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel();
+    throw new ConfigError(
+      res.status === 401
+        ? `GET ${url}: HTTP 401: the console needs credentials (--token-file or $SENSORBUS_CONSOLE_TOKEN for a bearer token, http://user:password@host for basic auth)`
+        : `GET ${url}: HTTP 403: the console refuses this Host name (its --console-allowed-hosts)`,
+    );
   }
   if (!res.ok)
     throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", `GET ${url}: HTTP ${res.status}`, {

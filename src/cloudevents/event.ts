@@ -135,7 +135,8 @@ export function decodeStructured(text: string): CloudEvent {
   } else if (b64 !== undefined) {
     data = Buffer.from(b64, "base64").toString("utf8");
   }
-  const extensions: Record<string, string> = {};
+  // No prototype: an extension named `__proto__` is kept as an ordinary attribute.
+  const extensions = Object.create(null) as Record<string, string>;
   let hasExt = false;
   for (const key of members.keys()) {
     if (RESERVED.has(key)) continue;

@@ -47,6 +47,18 @@ export interface WebhookHmac {
   algorithm?: "sha1" | "sha256" | "sha512";
   /** Text before the hex digest; default `<algorithm>=` (GitHub), "" for a bare digest. */
   prefix?: string;
+  /** Signed timestamp and replay bound (docs/webhook-security.md); off when absent. */
+  timestamp?: WebhookHmacTimestamp;
+}
+
+/** `hmac.timestamp`: the signature covers a Unix-seconds timestamp header; old requests are refused. */
+export interface WebhookHmacTimestamp {
+  /** Header carrying the Unix time in seconds, e.g. X-Signature-Timestamp. */
+  header: string;
+  /** Oldest (and furthest in the future) accepted timestamp, a Go duration; default 5m. */
+  maxAge?: string;
+  /** What is signed: `{timestamp}` and `{body}` placeholders; default `{timestamp}.{body}`. */
+  signed?: string;
 }
 
 export interface PubSubEventSpec {

@@ -1,8 +1,16 @@
 import type { TSchema } from "typebox";
+import { errorMessage } from "../errors.js";
 import { checkSubjectToken } from "../eventbus/subjects.js";
+import { calendarSpecProblem } from "../eventsources/calendar.js";
+import { parseCron as parseCronSchedule } from "../lib/cron.js";
 import { compileExpr } from "../lib/exprlang.js";
 import { loadLocation, parseDuration } from "../lib/gotemplate/gotime.js";
+import { compileTemplate } from "../lib/gotemplate/index.js";
 import { compileGovaluate } from "../lib/govaluate.js";
+import { goRegexpError } from "../lib/re2.js";
+import { conditionLimitProblem, MAX_DEPENDENCIES, parseCondition } from "../sensors/conditions.js";
+import { checkWorkflowArgs } from "../triggers/argo-workflow-args.js";
+import { sourceLocation } from "../triggers/source.js";
 import {
   OTHER_EVENTSOURCE_TYPES,
   OTHER_TRIGGER_KINDS,
@@ -20,9 +28,13 @@ import { checkNamespace, checkObjectKey, checkObjectName, findValueRefs } from "
  *
  * Errors are exactly what Argo Events refuses: Go's JSON decoder (wrong types) plus the
  * controller's and each source's validation (pkg/reconciler/{sensor,eventsource}/validate.go,
- * pkg/eventsources/sources/<type>/validate.go), plus names sensorbus cannot turn into NATS
- * subject tokens. Everything Argo accepts but that will not work, or that it silently ignores,
- * is a warning.
+ * pkg/eventsources/sources/<type>/validate.go), plus what sensorbus itself refuses when it runs:
+ * names it cannot turn into NATS subject tokens, trigger sources it cannot read (s3, git),
+ * `argoWorkflow.args` it does not interpret, calendar entries it will not start, and its limits
+ * (dependencies, condition size). Those checks call the runtime's own parsers (lib/cron.ts,
+ * sensors/conditions.ts, triggers/argo-workflow-args.ts, triggers/source.ts, calendar.ts), so
+ * `validate` and `run` cannot disagree. Everything that is accepted but will not work, or that is
+ * silently ignored, is a warning.
  */
 export interface Finding {
   pointer: string;
@@ -403,6 +415,33 @@ function checkWebhook(entry: Obj, at: string, out: Finding[]): void {
   if (typeof entry.maxPayloadSize === "number" && entry.maxPayloadSize <= 0) {
     out.push(warn(join(at, "maxPayloadSize"), "maxPayloadSize <= 0 refuses every POST body"));
   }
+  checkHmacTimestamp(entry, at, out);
+}
+
+/** `hmac.timestamp` (sensorbus extension): what the webhook refuses at start, said up front. */
+function checkHmacTimestamp(entry: Obj, at: string, out: Finding[]): void {
+  const hmac = entry.hmac as Obj | undefined;
+  const ts = hmac && typeof hmac === "object" ? (hmac.timestamp as Obj | undefined) : undefined;
+  if (!ts || typeof ts !== "object") return;
+  const where = join(at, "hmac", "timestamp");
+  if (typeof ts.maxAge === "string") {
+    const nanos = parseDuration(ts.maxAge);
+    if (nanos === undefined || nanos < 1_000_000_000n)
+      out.push(err(join(where, "maxAge"), `'${ts.maxAge}' is not a Go duration of at least 1s`));
+  }
+  if (typeof ts.signed === "string") {
+    const t = ts.signed.indexOf("{timestamp}");
+    const b = ts.signed.indexOf("{body}");
+    if (
+      t < 0 ||
+      b < t ||
+      ts.signed.indexOf("{timestamp}", t + 1) >= 0 ||
+      ts.signed.indexOf("{body}", b + 1) >= 0
+    )
+      out.push(
+        err(join(where, "signed"), `'${ts.signed}' must hold {timestamp} once, then {body} once`),
+      );
+  }
 }
 
 function checkPubSub(entry: Obj, at: string, out: Finding[]): void {
@@ -419,34 +458,10 @@ function checkCalendar(entry: Obj, at: string, out: Finding[]): void {
   const interval = str(entry.interval);
   if (schedule === "" && interval === "") {
     out.push(err(at, "must have either schedule or interval"));
-  } else if (schedule !== "") {
-    const problem = parseCron(schedule);
-    if (problem) {
-      out.push(
-        err(
-          join(at, "schedule"),
-          `failed to parse schedule ${schedule} from calendar event. Cause: ${problem}`,
-        ),
-      );
-    }
-    if (interval !== "")
-      out.push(warn(join(at, "interval"), "interval is ignored when schedule is set"));
-  } else if (parseDuration(interval) === undefined) {
-    out.push(
-      err(
-        join(at, "interval"),
-        `failed to parse interval ${interval} from calendar event. Cause: time: invalid duration ${JSON.stringify(interval)}`,
-      ),
-    );
+    return;
   }
-  if (typeof entry.timezone === "string" && loadLocation(entry.timezone) === undefined) {
-    out.push(
-      warn(
-        join(at, "timezone"),
-        `unknown time zone ${JSON.stringify(entry.timezone)}: the event source fails at start`,
-      ),
-    );
-  }
+  if (schedule !== "" && interval !== "")
+    out.push(warn(join(at, "interval"), "interval is ignored when schedule is set"));
   arr(entry.exclusionDates).forEach((d, i) => {
     if (typeof d === "string" && !d.startsWith("EXDATE:")) {
       out.push(
@@ -454,17 +469,10 @@ function checkCalendar(entry: Obj, at: string, out: Finding[]): void {
       );
     }
   });
-  const persistence = entry.persistence;
-  if (isObject(persistence) && isObject(persistence.catchup)) {
-    const max = persistence.catchup.maxDuration;
-    if (typeof max === "string" && max !== "" && parseDuration(max) === undefined) {
-      out.push(
-        warn(
-          join(at, "persistence", "catchup", "maxDuration"),
-          `invalid Go duration ${JSON.stringify(max)}: the event source fails at start`,
-        ),
-      );
-    }
+  // What the calendar EventSource refuses at start (the entry does not run): its own check.
+  const problem = calendarSpecProblem(entry as Parameters<typeof calendarSpecProblem>[0]);
+  if (problem) {
+    out.push(err(join(at, ...(problem.field.match(/[^.[\]]+/g) ?? [])), problem.message));
   }
 }
 
@@ -523,12 +531,22 @@ function isRfc3339(s: string): boolean {
 
 interface SensorContext {
   deps: Set<string>;
-  /** dependency names with '-' folded to '_' (conditions treat them as the same) */
-  folded: Set<string>;
+  /** dependency names in spec order (the implicit condition joins them) */
+  order: string[];
+  /**
+   * `dest` of the trigger-level `parameters`: template fields rewritten at firing time
+   * (`argoWorkflow.parameters.0.src.dependencyName`), so their written value need not be valid.
+   */
+  rewritten: readonly string[];
 }
 
 function checkSensor(spec: Obj, out: Finding[]): void {
+  const count = arr(spec.dependencies).length;
+  if (count > MAX_DEPENDENCIES) {
+    out.push(err("/spec/dependencies", conditionLimitProblem(undefined, count) ?? ""));
+  }
   const deps = new Set<string>();
+  const order: string[] = [];
   arr(spec.dependencies).forEach((dep, i) => {
     if (!isObject(dep)) return;
     const at = join("/spec/dependencies", i);
@@ -543,6 +561,7 @@ function checkSensor(spec: Obj, out: Finding[]): void {
         );
       }
       deps.add(name);
+      order.push(name);
     }
     for (const field of ["eventSourceName", "eventName"] as const) {
       const value = str(dep[field]);
@@ -557,10 +576,7 @@ function checkSensor(spec: Obj, out: Finding[]): void {
       out.push(warn(join(at, "transform"), "both jq and script are set: only jq is used"));
     }
   });
-  const ctx: SensorContext = {
-    deps,
-    folded: new Set([...deps].map((d) => d.replaceAll("-", "_"))),
-  };
+  const ctx: SensorContext = { deps, order, rewritten: [] };
   const names = new Set<string>();
   arr(spec.triggers).forEach((t, i) => {
     if (!isObject(t)) return;
@@ -612,6 +628,12 @@ function checkFilters(filters: Obj, at: string, out: Finding[]): void {
         out.push(
           err(join(fat, "value", j), "one of data filters is not valid (value must be not empty)"),
         );
+      } else if (f.type === "string" && typeof v === "string") {
+        // A string filter's values are Go (RE2) regexps. Argo's controller admits one that does
+        // not compile, and every event then fails the filter with this error; sensorbus refuses
+        // the Sensor instead (docs/security/regex.md).
+        const problem = goRegexpError(v);
+        if (problem !== undefined) out.push(err(join(fat, "value", j), problem));
       }
     });
     const type = f.type;
@@ -679,7 +701,10 @@ function checkTimeFilter(time: Obj, at: string, out: Finding[]): void {
 
 function checkTrigger(t: Obj, at: string, ctx: SensorContext, out: Finding[]): void {
   const template = t.template;
-  if (isObject(template)) checkTemplate(template, join(at, "template"), ctx, out);
+  const rewritten = arr(t.parameters)
+    .map((p) => (isObject(p) ? str(p.dest) : ""))
+    .filter((d) => d !== "");
+  if (isObject(template)) checkTemplate(template, join(at, "template"), { ...ctx, rewritten }, out);
   checkPolicy(t, at, out);
   checkParameters(t.parameters, join(at, "parameters"), "template parameter", ctx, out);
   if (isObject(t.retryStrategy)) checkBackoff(t.retryStrategy, join(at, "retryStrategy"), out);
@@ -742,9 +767,12 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
       out.push(err(join(cat, "byTime", "timezone"), `invalid timezone ${JSON.stringify(tz)}`));
     }
   });
-  if (typeof template.conditions === "string") {
-    checkConditions(template.conditions, join(at, "conditions"), ctx, out);
-  }
+  checkConditions(
+    typeof template.conditions === "string" ? template.conditions : undefined,
+    join(at, "conditions"),
+    ctx,
+    out,
+  );
 
   const kinds = KIND_PRECEDENCE.filter((k) => template[k] !== undefined);
   if (kinds.length === 0) {
@@ -775,8 +803,10 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
     if (typeof k8s.operation === "string" && !K8S_OPERATIONS.has(k8s.operation)) {
       out.push(err(join(kat, "operation"), `unknown operation type ${k8s.operation}`));
     }
-    checkParameters(k8s.parameters, join(kat, "parameters"), "resource parameter", ctx, out);
-    checkSource(k8s.source, join(kat, "source"), out);
+    checkParameters(k8s.parameters, join(kat, "parameters"), "resource parameter", ctx, out, {
+      path: "k8s.parameters",
+    });
+    checkSource(k8s.source, join(kat, "source"), ctx, "k8s.source", out);
   }
   const wf = template.argoWorkflow;
   if (isObject(wf)) {
@@ -784,8 +814,12 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
     const op = str(wf.operation);
     if (!WORKFLOW_OPERATIONS.has(op))
       out.push(err(join(wat, "operation"), `unknown operation type ${op}`));
-    checkParameters(wf.parameters, join(wat, "parameters"), "resource parameter", ctx, out);
-    checkSource(wf.source, join(wat, "source"), out);
+    else if (!touches(ctx, "argoWorkflow.args"))
+      checkWorkflowArgList(op, wf.args, join(wat, "args"), out);
+    checkParameters(wf.parameters, join(wat, "parameters"), "resource parameter", ctx, out, {
+      path: "argoWorkflow.parameters",
+    });
+    checkSource(wf.source, join(wat, "source"), ctx, "argoWorkflow.source", out);
   }
   const http = template.http;
   if (isObject(http)) {
@@ -796,10 +830,16 @@ function checkTemplate(template: Obj, at: string, ctx: SensorContext, out: Findi
         err(join(hat, "method"), "only GET, DELETE, PATCH, POST and PUT methods are supported"),
       );
     }
-    checkParameters(http.parameters, join(hat, "parameters"), "resource parameter", ctx, out);
-    checkParameters(http.payload, join(hat, "payload"), "payload", ctx, out, { emptyDest: true });
+    checkParameters(http.parameters, join(hat, "parameters"), "resource parameter", ctx, out, {
+      path: "http.parameters",
+    });
+    checkParameters(http.payload, join(hat, "payload"), "payload", ctx, out, {
+      emptyDest: true,
+      path: "http.payload",
+    });
     checkParameters(http.dynamicHeaders, join(hat, "dynamicHeaders"), "", ctx, out, {
       argoChecks: false,
+      path: "http.dynamicHeaders",
     });
   }
   checkOtherKinds(template, at, ctx, out);
@@ -810,7 +850,9 @@ function checkOtherKinds(template: Obj, at: string, ctx: SensorContext, out: Fin
     if (str(o[field]) === "") out.push(err(kat, message));
   };
   const params = (o: Obj, kat: string, field: "parameters" | "payload", label: string) =>
-    checkParameters(o[field], join(kat, field), label, ctx, out);
+    checkParameters(o[field], join(kat, field), label, ctx, out, {
+      path: `${kat.slice(kat.lastIndexOf("/") + 1)}.${field}`,
+    });
   const needPayload = (o: Obj, kat: string, message: string) => {
     if (o.payload === undefined) out.push(err(kat, message));
   };
@@ -878,14 +920,41 @@ function checkOtherKinds(template: Obj, at: string, ctx: SensorContext, out: Fin
   }
 }
 
-function checkSource(source: unknown, at: string, out: Finding[]): void {
-  if (!isObject(source)) return;
-  const locations = ["s3", "inline", "file", "url", "git", "configmap", "resource"];
-  if (!locations.some((k) => source[k] !== undefined)) {
+/**
+ * The trigger source as `fetchResource` will read it: s3, git and no location fail every firing.
+ * A source that trigger-level parameters replace is not judged; one whose fields they rewrite
+ * keeps its location (an s3 source with a rewritten bucket is still s3), unless it had none.
+ */
+function checkSource(
+  source: unknown,
+  at: string,
+  ctx: SensorContext,
+  path: string,
+  out: Finding[],
+): void {
+  if (!isObject(source) || replaces(ctx, path)) return;
+  try {
+    sourceLocation(source, "source");
+  } catch (e) {
+    const m = /^source(?:\.(s3|git))?: (.*)$/s.exec(errorMessage(e));
+    if (!m?.[1] && touches(ctx, path)) return; // a location may be written at firing time
+    out.push(err(m?.[1] ? join(at, m[1]) : at, m?.[2] ?? errorMessage(e)));
+  }
+}
+
+/** `argoWorkflow.args` as the trigger parses them at firing time. */
+function checkWorkflowArgList(operation: string, args: unknown, at: string, out: Finding[]): void {
+  if (!Array.isArray(args)) return;
+  try {
+    for (const a of checkWorkflowArgs(operation, args, "args")) {
+      out.push(warn(join(at, a.index), `'${a.arg}' is accepted but ignored: ${a.reason}`));
+    }
+  } catch (e) {
+    const m = /^args(?:\.(\d+))?: (.*)$/s.exec(errorMessage(e));
     out.push(
-      warn(
-        at,
-        "source names no location (inline, resource, file, url, configmap, git, s3): the trigger fails at run time",
+      err(
+        m?.[1] ? join(at, Number(m[1])) : at,
+        `${m?.[2] ?? errorMessage(e)}: every firing would fail`,
       ),
     );
   }
@@ -949,7 +1018,7 @@ function checkParameters(
   label: string,
   ctx: SensorContext,
   out: Finding[],
-  opts: { emptyDest?: boolean; argoChecks?: boolean } = {},
+  opts: { emptyDest?: boolean; argoChecks?: boolean; path?: string } = {},
 ): void {
   const argo = opts.argoChecks ?? true;
   arr(list).forEach((p, i) => {
@@ -964,13 +1033,27 @@ function checkParameters(
     }
     const dep = str(src.dependencyName);
     if (dep === "") fail(join(pat, "src"), "parameter dependency name can't be empty");
-    else if (!ctx.deps.has(dep)) {
+    else if (!ctx.deps.has(dep) && !isRewritten(ctx, opts.path, i, "src.dependencyName")) {
       out.push(
         warn(
           join(pat, "src", "dependencyName"),
           `"${dep}" is not a dependency of this Sensor: the parameter is always skipped (names must match exactly)`,
         ),
       );
+    }
+    for (const field of ["dataTemplate", "contextTemplate"] as const) {
+      const text = src[field];
+      if (typeof text !== "string" || text === "") continue;
+      try {
+        compileTemplate(text); // the parser the firing uses
+      } catch (e) {
+        out.push(
+          warn(
+            join(pat, "src", field),
+            `${field} does not parse (${errorMessage(e)}): the parameter falls back to the ${field === "dataTemplate" ? "dataKey" : "contextKey"} or value, else the firing fails`,
+          ),
+        );
+      }
     }
     if (!opts.emptyDest && str(p.dest) === "") fail(pat, "parameter destination can't be empty");
     const op = p.operation;
@@ -981,149 +1064,59 @@ function checkParameters(
 }
 
 /**
- * `conditions`: dependency names joined by `&&`, `||` and parentheses. Argo only finds problems
- * here at run time (the trigger never fires), so everything is a warning.
+ * True when a trigger-level parameter rewrites `path` or part of it: the firing sees another value,
+ * so the one written is not checked as the runtime will see it.
  */
-function checkConditions(text: string, at: string, ctx: SensorContext, out: Finding[]): void {
-  if (text.trim() === "") return;
-  const tokens = text.match(/&&|\|\||[()]|[^\s&|()]+|\S/g) ?? [];
-  let pos = 0;
-  const names: string[] = [];
-  const fail = (why: string) => {
-    throw new Error(why);
-  };
-  const factor = (): void => {
-    const t = tokens[pos];
-    if (t === undefined) fail("unexpected end of expression");
-    else if (t === "(") {
-      pos++;
-      expr();
-      if (tokens[pos] !== ")") fail(`expected ")" at "${tokens[pos] ?? "end"}"`);
-      pos++;
-    } else if (t === ")" || t === "&&" || t === "||" || /^[&|!]/.test(t)) {
-      fail(`unexpected "${t}"${t.startsWith("!") ? " (negation is not supported)" : ""}`);
-    } else {
-      names.push(t);
-      pos++;
-    }
-  };
-  const term = (): void => {
-    factor();
-    while (tokens[pos] === "&&") {
-      pos++;
-      factor();
-    }
-  };
-  const expr = (): void => {
-    term();
-    while (tokens[pos] === "||") {
-      pos++;
-      term();
-    }
-  };
-  try {
-    expr();
-    if (pos < tokens.length) fail(`unexpected "${tokens[pos]}"`);
-  } catch (e) {
-    out.push(warn(at, `cannot parse conditions (${(e as Error).message}): the trigger never runs`));
+function touches(ctx: SensorContext, path: string): boolean {
+  return replaces(ctx, path) || ctx.rewritten.some((d) => d.startsWith(`${path}.`));
+}
+
+/** True when a trigger-level parameter replaces `path` as a whole (its dest is it or a parent). */
+function replaces(ctx: SensorContext, path: string): boolean {
+  return ctx.rewritten.some((d) => d === path || path.startsWith(`${d}.`));
+}
+
+/** True when a trigger-level parameter rewrites `<path>.<index>.<field>` (or a parent of it). */
+function isRewritten(
+  ctx: SensorContext,
+  path: string | undefined,
+  index: number,
+  field: string,
+): boolean {
+  return path !== undefined && replaces(ctx, `${path}.${index}.${field}`);
+}
+
+/**
+ * `conditions` (or, when empty, the implicit one over every dependency), parsed by the runtime's
+ * parser. Over sensorbus's limits it is an error (run refuses the Sensor too); any other problem
+ * is a warning, as Argo only finds it at run time (the trigger never runs).
+ */
+function checkConditions(
+  text: string | undefined,
+  at: string,
+  ctx: SensorContext,
+  out: Finding[],
+): void {
+  if (ctx.order.length > MAX_DEPENDENCIES) return; // reported once, at /spec/dependencies
+  const over = conditionLimitProblem(text, ctx.order.length);
+  if (over !== undefined) {
+    out.push(err(at, over));
     return;
   }
-  for (const name of names) {
-    if (!ctx.folded.has(name.replaceAll("-", "_"))) {
-      out.push(warn(at, `conditions name unknown dependency "${name}": the trigger never runs`));
-    }
+  if (text === undefined || text.trim() === "") return;
+  try {
+    parseCondition(text, ctx.order);
+  } catch (e) {
+    out.push(warn(at, `${errorMessage(e)}: the trigger never runs`));
   }
 }
 
-// ----- cron (robfig/cron v3 with Minute|Hour|Dom|Month|Dow, as Argo configures it) -------------
-
-const CRON_FIELDS: { min: number; max: number; names?: Record<string, number> }[] = [
-  { min: 0, max: 59 },
-  { min: 0, max: 23 },
-  { min: 1, max: 31 },
-  {
-    min: 1,
-    max: 12,
-    names: Object.fromEntries(
-      ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"].map(
-        (m, i) => [m, i + 1],
-      ),
-    ),
-  },
-  {
-    min: 0,
-    max: 6,
-    names: Object.fromEntries(
-      ["sun", "mon", "tue", "wed", "thu", "fri", "sat"].map((d, i) => [d, i]),
-    ),
-  },
-];
-
-/** robfig/cron's parser message for a bad 5-field spec, or undefined when it parses. */
+/** The runtime parser's (lib/cron.ts, robfig/cron's) message for a bad spec, or undefined. */
 export function parseCron(spec: string): string | undefined {
-  let s = spec;
-  if (s.length === 0) return "empty spec string";
-  if (s.startsWith("TZ=") || s.startsWith("CRON_TZ=")) {
-    const space = s.indexOf(" ");
-    const zone = s.slice(s.indexOf("=") + 1, space < 0 ? undefined : space);
-    if (space < 0 || loadLocation(zone) === undefined) return `provided bad location ${zone}`;
-    s = s.slice(space).trim();
+  try {
+    parseCronSchedule(spec);
+    return undefined;
+  } catch (e) {
+    return errorMessage(e);
   }
-  if (s.startsWith("@")) return `parser does not accept descriptors: ${s}`;
-  const fields = s.split(/\s+/).filter((f) => f !== "");
-  if (fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}: ${s}`;
-  for (let i = 0; i < 5; i++) {
-    const spec5 = CRON_FIELDS[i];
-    const field = fields[i];
-    if (spec5 === undefined || field === undefined) continue;
-    for (const expr of field.split(",")) {
-      const problem = cronRange(expr, spec5);
-      if (problem) return problem;
-    }
-  }
-  return undefined;
-}
-
-function cronRange(
-  expr: string,
-  f: { min: number; max: number; names?: Record<string, number> },
-): string | undefined {
-  const num = (t: string): number | string => {
-    const named = f.names?.[t.toLowerCase()];
-    if (named !== undefined) return named;
-    if (!/^[+-]?\d+$/.test(t))
-      return `failed to parse int from ${t}: strconv.Atoi: parsing "${t}": invalid syntax`;
-    const n = Number(t);
-    return n < 0 ? `negative number (${n}) not allowed: ${t}` : n;
-  };
-  const rangeAndStep = expr.split("/");
-  const lowAndHigh = (rangeAndStep[0] ?? "").split("-");
-  let start: number;
-  let end: number;
-  if (lowAndHigh[0] === "*" || lowAndHigh[0] === "?") {
-    start = f.min;
-    end = f.max;
-  } else {
-    const a = num(lowAndHigh[0] ?? "");
-    if (typeof a === "string") return a;
-    start = a;
-    if (lowAndHigh.length === 1) end = start;
-    else if (lowAndHigh.length === 2) {
-      const b = num(lowAndHigh[1] ?? "");
-      if (typeof b === "string") return b;
-      end = b;
-    } else return `too many hyphens: ${expr}`;
-  }
-  let step = 1;
-  if (rangeAndStep.length === 2) {
-    const st = num(rangeAndStep[1] ?? "");
-    if (typeof st === "string") return st;
-    step = st;
-    if (lowAndHigh.length === 1 && lowAndHigh[0] !== "*" && lowAndHigh[0] !== "?") end = f.max;
-  } else if (rangeAndStep.length > 2) return `too many slashes: ${expr}`;
-  if (start < f.min) return `beginning of range (${start}) below minimum (${f.min}): ${expr}`;
-  if (end > f.max) return `end of range (${end}) above maximum (${f.max}): ${expr}`;
-  if (start > end) return `beginning of range (${start}) beyond end of range (${end}): ${expr}`;
-  if (step === 0) return `step of range should be a positive number: ${expr}`;
-  return undefined;
 }

@@ -1,13 +1,11 @@
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import { JetStreamBus } from "./jetstream.js";
 import { MemoryBus } from "./memory.js";
 import type { NatsAuth } from "./nats-auth.js";
 import { redactUrls } from "./nats-auth.js";
 import type { EventBus } from "./types.js";
 
-export type { JetStreamBusOptions } from "./jetstream.js";
-export { JetStreamBus } from "./jetstream.js";
+export type { JetStreamBus, JetStreamBusOptions } from "./jetstream.js";
 export type { MemoryBusOptions } from "./memory.js";
 export { MemoryBus } from "./memory.js";
 export type { NatsAuth, NatsAuthField, NatsTarget } from "./nats-auth.js";
@@ -94,6 +92,8 @@ export async function createBus(
       );
     return new MemoryBus();
   }
+  // The NATS client is loaded only for a NATS bus (the memory bus and `validate` never need it).
+  const { JetStreamBus } = await import("./jetstream.js");
   return JetStreamBus.connect({
     servers: parseNatsServers(url),
     log: opts.log,

@@ -39,7 +39,13 @@ import { decodeStructured, encodeStructured, scanTopLevelMembers } from "../clou
 import { ConfigError, EventBusError, errorMessage } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { type NatsAuth, type NatsTarget, resolveNatsTarget, scrubSecrets } from "./nats-auth.js";
-import { checkRecordLogToken, STREAM_NAME, SUBJECT_PREFIX, subjectFor } from "./subjects.js";
+import {
+  checkRecordLogToken,
+  dedupeKey,
+  STREAM_NAME,
+  SUBJECT_PREFIX,
+  subjectFor,
+} from "./subjects.js";
 import type {
   BusMessage,
   DeadLetterRecord,
@@ -256,7 +262,12 @@ export class JetStreamBus implements EventBus {
     await this.nextTurn();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.publishAcked(subject, data, event.id, options.replayFor);
+        return await this.publishAcked(
+          subject,
+          data,
+          dedupeKey(subject, event.id),
+          options.replayFor,
+        );
       } catch (err) {
         const mapped = this.publishError(err, `event ${event.id} for '${subject}'`);
         // Full: purge what every consumer has acknowledged, then try once more.

@@ -2,7 +2,7 @@ import type { CloudEvent } from "../cloudevents/event.js";
 import { rfc3339Millis } from "../cloudevents/event.js";
 import { EventBusError } from "../errors.js";
 import { ExpiringMap } from "../lib/fifo.js";
-import { checkRecordLogToken, subjectFor } from "./subjects.js";
+import { checkRecordLogToken, dedupeKey, subjectFor } from "./subjects.js";
 import type {
   BusMessage,
   DeadLetterRecord,
@@ -68,7 +68,8 @@ export class MemoryBus implements EventBus {
     const subject = subjectFor(event.source, event.subject);
     const now = this.now();
     this.recentIds.expire(now);
-    const seen = this.recentIds.get(event.id);
+    const key = dedupeKey(subject, event.id);
+    const seen = this.recentIds.get(key);
     if (seen !== undefined) return { seq: seen, duplicate: true };
     const targets = [...this.durables.values()].filter((d) => d.subject === subject);
     for (const d of targets) {
@@ -86,7 +87,7 @@ export class MemoryBus implements EventBus {
       timestamp: rfc3339Millis(now),
       ...(options.replayFor ? { replayFor: options.replayFor } : {}),
     };
-    this.recentIds.set(event.id, stored.seq, now);
+    this.recentIds.set(key, stored.seq, now);
     for (const d of targets) d.push(stored);
     return { seq: stored.seq, duplicate: false };
   }

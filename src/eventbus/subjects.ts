@@ -31,6 +31,15 @@ export function subjectFor(eventSourceName: string, eventName: string): string {
   return `${SUBJECT_PREFIX}.${eventSourceName}.${eventName}`;
 }
 
+/**
+ * The bus's dedupe key of an event: its id within its own EventSource and event name
+ * (`default.<eventSource>.<event> <id>`; a subject has no whitespace). An id sent to one
+ * endpoint never suppresses an event of another.
+ */
+export function dedupeKey(subject: string, id: string): string {
+  return `${subject} ${id}`;
+}
+
 /** Argo's durable name: `group-<fnv32a("<sensor>-<trigger>-<dep>")>` as unsigned decimal. */
 export function durableName(sensor: string, trigger: string, dependency: string): string {
   return `group-${fnv32a(`${sensor}-${trigger}-${dependency}`)}`;

@@ -116,10 +116,36 @@ export interface CompiledCalendar {
  * because each next time is computed from the previous one truncated to the second).
  */
 export function compileCalendarSpec(spec: CalendarEventSpec, where = "calendar"): CompiledCalendar {
-  const fail = (field: string, message: string): never => {
+  return compile(spec, (field, message) => {
     const problem = `${where}${field}: ${message}`;
     throw new ConfigError(problem, [problem]);
-  };
+  });
+}
+
+/**
+ * The first problem `compileCalendarSpec` refuses an entry for: the field (".interval", "" for
+ * the entry) and the message; undefined when the entry would start. `validate` reports it, so
+ * it refuses exactly what the EventSource refuses.
+ */
+export function calendarSpecProblem(
+  spec: CalendarEventSpec,
+): { field: string; message: string } | undefined {
+  let found: { field: string; message: string } | undefined;
+  try {
+    compile(spec, (field, message) => {
+      found = { field, message };
+      throw new ConfigError(message);
+    });
+  } catch (err) {
+    if (found === undefined) return { field: "", message: errorMessage(err) };
+  }
+  return found;
+}
+
+function compile(
+  spec: CalendarEventSpec,
+  fail: (field: string, message: string) => never,
+): CompiledCalendar {
   const tz = spec.timezone ?? "";
   if (tz !== "" && !isValidZone(tz)) {
     fail(".timezone", `failed to load location: unknown time zone ${tz}`);
@@ -155,7 +181,13 @@ export function compileCalendarSpec(spec: CalendarEventSpec, where = "calendar")
   } else {
     return fail("", "calendar event must contain either a schedule or interval");
   }
-  const excluded = parseExclusionDates(spec.exclusionDates ?? [], `${where}.exclusionDates`);
+  let excluded = new Set<string>();
+  try {
+    excluded = parseExclusionDates(spec.exclusionDates ?? [], "");
+  } catch (err) {
+    const m = /^(\[\d+\]): (.*)$/s.exec(errorMessage(err));
+    fail(`.exclusionDates${m?.[1] ?? ""}`, m?.[2] ?? errorMessage(err));
+  }
   const catchupSpec = spec.persistence?.catchup;
   let maxDurationMs: number | undefined;
   if (catchupSpec?.maxDuration) {
@@ -357,8 +389,18 @@ export function createCalendarAdapter(
     key: "calendar",
     ceType: "calendar",
     async start(entries, ctx): Promise<RunningAdapter> {
-      const compiled: Entry[] = entries.map(({ eventName, spec }) => {
-        const c = compileCalendarSpec(spec, `spec.calendar.${eventName}`);
+      const compiled: Entry[] = entries.flatMap(({ eventName, spec }) => {
+        let c: CompiledCalendar;
+        try {
+          c = compileCalendarSpec(spec, `spec.calendar.${eventName}`);
+        } catch (err) {
+          // One bad entry does not stop the others (validate refuses it before run starts).
+          ctx.log.error(
+            { eventName, err },
+            `calendar entry ${eventName} not started: ${errorMessage(err)}`,
+          );
+          return [];
+        }
         const cm = spec.persistence?.configMap;
         const store = !c.persistence
           ? undefined
@@ -369,14 +411,16 @@ export function createCalendarAdapter(
                   createIfNotExist: cm.createIfNotExist === true,
                 })
               : undefined) ?? storeFor());
-        return {
-          eventName,
-          spec,
-          compiled: c,
-          key: `${ctx.namespace}.${ctx.eventSourceName}.${eventName}`,
-          log: ctx.log.child({ component: "calendar", eventName }),
-          store,
-        };
+        return [
+          {
+            eventName,
+            spec,
+            compiled: c,
+            key: `${ctx.namespace}.${ctx.eventSourceName}.${eventName}`,
+            log: ctx.log.child({ component: "calendar", eventName }),
+            store,
+          },
+        ];
       });
       const starts: number[] = [];
       for (const entry of compiled) starts.push(await startingPoint(entry, entry.store, ctx));

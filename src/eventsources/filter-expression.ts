@@ -1,4 +1,10 @@
 import { errorMessage } from "../errors.js";
+import {
+  evaluationBudgetMs,
+  isBudgetExceeded,
+  reportBudgetExceeded,
+  withBudget,
+} from "../lib/budget.js";
 import type { ExprProgram } from "../lib/exprlang.js";
 import { compileExpr } from "../lib/exprlang.js";
 
@@ -12,6 +18,8 @@ const cache = new Map<string, ExprProgram | Error>();
 export function evaluateEntryFilter(
   expression: string,
   payloadJson: string,
+  /** The EventSource, for the budget metric. */
+  scope = "",
 ): true | { drop: string } {
   let program = cache.get(expression);
   if (!program) {
@@ -35,9 +43,16 @@ export function evaluateEntryFilter(
     return { drop: "payload is not a JSON object" };
   }
   let result: unknown;
+  const run = program;
   try {
-    result = program.run(expressionEnv(payload as Record<string, unknown>));
+    result = withBudget("filter.expression", evaluationBudgetMs(), () =>
+      run.run(expressionEnv(payload as Record<string, unknown>)),
+    );
   } catch (err) {
+    if (isBudgetExceeded(err)) {
+      reportBudgetExceeded({ kind: "filter.expression", scope, budgetMs: err.budgetMs });
+      return { drop: err.message };
+    }
     return { drop: `filter.expression failed: ${errorMessage(err)}` };
   }
   if (result === true) return true;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Duration, type Message, PubSub, type Subscription } from "@google-cloud/pubsub";
+import type { Message, PubSub, Subscription } from "@google-cloud/pubsub";
 import type { PubSubEventSpec } from "../config/types.js";
 import { ConfigError, EventsError, errorMessage } from "../errors.js";
 import { goCompact, goMarshal, goQuote } from "../lib/gojson.js";
@@ -224,6 +224,13 @@ async function nackLater(entry: RunningEntry, m: Message, ctx: AdapterContext): 
   m.nack();
 }
 
+/** The Pub/Sub client library, loaded only when a pubSub EventSource starts or a message is sent. */
+let pubSubModule: Promise<typeof import("@google-cloud/pubsub")> | undefined;
+function loadPubSub(): Promise<typeof import("@google-cloud/pubsub")> {
+  pubSubModule ??= import("@google-cloud/pubsub");
+  return pubSubModule;
+}
+
 async function startEntry(
   eventName: string,
   rawSpec: PubSubEventSpec,
@@ -246,6 +253,7 @@ async function startEntry(
     }
   }
 
+  const { Duration, PubSub } = await loadPubSub();
   const client = new PubSub({
     ...(rawSpec.projectID ? { projectId: rawSpec.projectID } : {}),
     ...(credentials ? { credentials } : {}),
@@ -572,6 +580,7 @@ export async function publishPubSubMessage(opts: PubSubPublishOptions): Promise<
     const problem = "data: a message needs a non-empty body or at least one attribute";
     throw new ConfigError(problem, [problem]);
   }
+  const { PubSub } = await loadPubSub();
   const client = new PubSub({ projectId: opts.projectID });
   try {
     const topic = client.topic(topicName, {

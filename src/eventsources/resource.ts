@@ -6,6 +6,7 @@ import { KubeApiError, pluralize } from "../k8s/client.js";
 import { BoundedMap } from "../lib/fifo.js";
 import { gjsonGet } from "../lib/gjson.js";
 import { goMarshal, goQuote } from "../lib/gojson.js";
+import type { GoRegexp } from "../lib/re2.js";
 import type { Logger } from "../observability/logger.js";
 import { goRegexp } from "../sensors/filters/go-values.js";
 import type { AdapterContext, EmitInput, EventSourceAdapter, RunningAdapter } from "./types.js";
@@ -75,7 +76,7 @@ export interface ResourceEntry {
   /** ms since epoch; objects created later are dropped. */
   createdBy: number | undefined;
   afterStart: boolean;
-  fields: ReadonlyArray<{ key: string; negate: boolean; re: RegExp }>;
+  fields: ReadonlyArray<{ key: string; negate: boolean; re: GoRegexp }>;
   metadata: Record<string, string> | undefined;
 }
 
@@ -170,7 +171,7 @@ export function compileResourceEntry(
       problems.push(`${at}/filter/${errorMessage(err)}`);
     }
   }
-  const fields: Array<{ key: string; negate: boolean; re: RegExp }> = [];
+  const fields: Array<{ key: string; negate: boolean; re: GoRegexp }> = [];
   (filter.fields ?? []).forEach((sel, i) => {
     const key = String(sel?.key ?? "");
     // Argo documents "defaults to ==" for fields; its code rejects an empty operation. We default.
@@ -309,8 +310,7 @@ export function passesFilters(
       // sensorbus: numbers and booleans match by their text (Argo's gjson .Str is "" for them).
       const text =
         r.type === "JSON" || r.type === "Null" ? (r.type === "Null" ? "" : r.raw) : r.text;
-      f.re.lastIndex = 0;
-      if (f.re.test(text) === f.negate) {
+      if (f.re.matchString(text) === f.negate) {
         return {
           pass: false,
           reason: `field '${f.key}' ${f.negate ? "matches" : "does not match"} ${f.re.source}`,

@@ -1,10 +1,19 @@
+import { isUtf8 } from "node:buffer";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
 import Fastify from "fastify";
 import type { WebhookEventSpec, WebhookHmac } from "../config/types.js";
 import { ConfigError, EventBusError, errorMessage } from "../errors.js";
+import { isCredentialHeader } from "../lib/credential-headers.js";
+import { parseGoDuration } from "../lib/duration.js";
 import { goHeaderMap, goQueryMap } from "../lib/goheader.js";
 import { goCompact, goMarshal } from "../lib/gojson.js";
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  httpTimeoutOptions,
+  REQUEST_TIMEOUT_ENV,
+  requestTimeoutFromEnv,
+} from "../lib/http-timeouts.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "./types.js";
 
 /** Argo's default `maxPayloadSize`: 1 MiB. */
@@ -12,9 +21,8 @@ export const DEFAULT_MAX_PAYLOAD = 1_048_576;
 const MASKED = "*** Masked Auth Secret ***";
 const SKIPPED_HEADERS = new Set(["Host", "Transfer-Encoding"]);
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-/** Default bound on receiving one whole request (headers and body): 30 s. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-export const REQUEST_TIMEOUT_ENV = "SENSORBUS_WEBHOOK_REQUEST_TIMEOUT_MS";
+
+export { DEFAULT_REQUEST_TIMEOUT_MS, REQUEST_TIMEOUT_ENV, requestTimeoutFromEnv };
 export const HMAC_ALGORITHMS = ["sha1", "sha256", "sha512"] as const;
 export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
 const HMAC_HEX_LENGTH: Record<HmacAlgorithm, number> = { sha1: 40, sha256: 64, sha512: 128 };
@@ -24,6 +32,11 @@ const DEFAULT_HMAC_HEADER: Record<HmacAlgorithm, string> = {
   sha512: "X-Hub-Signature-512",
 };
 
+/** Default `hmac.timestamp.maxAge`: 5 minutes (Slack's and Stripe's tolerance). */
+export const DEFAULT_TIMESTAMP_MAX_AGE_MS = 300_000;
+/** Provider delivery ids, taken as the event id on authenticated routes (first present wins). */
+const DELIVERY_ID_HEADERS = ["x-github-delivery", "x-gitlab-event-uuid", "x-request-id"];
+
 /** A resolved `hmac` entry: the key itself never leaves this module (nor reaches a log). */
 export interface HmacCheck {
   key: Buffer;
@@ -31,6 +44,8 @@ export interface HmacCheck {
   header: string;
   algorithm: HmacAlgorithm;
   prefix: string;
+  /** `hmac.timestamp`: the signature covers this header's Unix-seconds value. */
+  timestamp?: { header: string; maxAgeMs: number; before: string; between: string; after: string };
 }
 
 interface Route {
@@ -40,6 +55,11 @@ interface Route {
   authDigest?: Buffer;
   /** sensorbus extension: signature of the raw body. */
   hmac?: HmacCheck;
+}
+
+/** Lower-case names of the headers an `hmac` setting makes credentials (masked in payloads). */
+function hmacHeaders(hmac: HmacCheck | undefined): ReadonlySet<string> | undefined {
+  return hmac ? new Set([hmac.header.toLowerCase()]) : undefined;
 }
 
 /** TLS material and timeouts of one port's server. */
@@ -142,23 +162,11 @@ export function buildServer(
   options: ServerOptions = {},
 ): FastifyInstance {
   const timeout = options.requestTimeoutMs ?? requestTimeoutFromEnv();
-  // Node checks request deadlines every connectionsCheckingInterval (30 s by default): a short
-  // timeout needs a finer check, or a stalled body would live up to 30 s longer than allowed.
-  const nodeServer = {
-    requestTimeout: timeout,
-    headersTimeout: timeout,
-    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(timeout / 4))),
-  };
   const serverOptions: FastifyServerOptions & { https?: object } = {
     logger: false,
     return503OnClosing: true,
     bodyLimit: DEFAULT_MAX_PAYLOAD,
-    requestTimeout: timeout,
-    // Idle socket bound: a client that stops sending mid-request is cut off too.
-    connectionTimeout: timeout,
-    ...(options.tls
-      ? { https: { cert: options.tls.cert, key: options.tls.key, ...nodeServer } }
-      : { http: nodeServer }),
+    ...httpTimeoutOptions(timeout, options.tls),
   };
   const app = Fastify(serverOptions as FastifyServerOptions) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
@@ -216,8 +224,12 @@ async function handle(
 
   // Headers were checked in onRequest; the signature needs the raw body, before it is parsed.
   const raw = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
-  if (route.hmac && !verifySignature(route.hmac, req, raw)) {
-    return text(401, `Invalid signature in ${route.hmac.header}`);
+  if (route.hmac) {
+    const denied = verifySignature(route.hmac, req, raw, ctx.clock.now());
+    if (denied) {
+      log().warn({ reason: denied }, "webhook request refused");
+      return text(401, denied);
+    }
   }
   const method = req.method;
   if (!spec.method) return text(400, "http method does not match");
@@ -234,6 +246,9 @@ async function handle(
   } else if (method === "POST" && media === "application/x-www-form-urlencoded") {
     body = goMarshal(goQueryMap(raw.toString("utf8")));
   } else if (BODY_METHODS.has(method)) {
+    // The event carries its data as text: bytes that are not UTF-8 could only be altered
+    // (U+FFFD), which Argo (raw bytes kept) never does. Refused instead of silently changed.
+    if (!isUtf8(raw)) return text(400, "invalid JSON body: not valid UTF-8");
     try {
       body = goCompact(raw.toString("utf8"));
     } catch (err) {
@@ -245,14 +260,19 @@ async function handle(
   }
 
   const header = goHeaderMap(req.raw.rawHeaders, SKIPPED_HEADERS);
-  if (header.Authorization)
-    header.Authorization = header.Authorization.map((v) => (v === "" ? v : MASKED));
+  // Credentials never enter the payload (and so the bus, the journal, logs): Authorization as
+  // Argo does, the other credential headers and the route's signature header the same way.
+  const extra = hmacHeaders(route.hmac);
+  for (const name of Object.keys(header)) {
+    if (isCredentialHeader(name, extra))
+      header[name] = header[name]!.map((v) => (v === "" ? v : MASKED));
+  }
   let data = `{"header":${goMarshal(header)},"body":${body}`;
   if (spec.metadata && Object.keys(spec.metadata).length > 0)
     data += `,"metadata":${goMarshal(spec.metadata)}`;
   data += "}";
 
-  const inbound = inboundCloudEvent(req, media, raw);
+  const inbound = inboundCloudEvent(req, media, raw, route);
   try {
     const result = await ctx.emit(route.eventName, {
       data,
@@ -267,9 +287,12 @@ async function handle(
     if (err instanceof EventBusError) {
       log().warn({ err: errorMessage(err) }, "event not stored: answering 503");
       reply.header("Retry-After", "1");
-      const retry = err.maybeStored
-        ? "; it may have been stored all the same: a retry with the same ce-id is stored once"
-        : "";
+      // Only an id the sender chose (and sensorbus trusted) makes a retry land on the same event.
+      const retry = !err.maybeStored
+        ? ""
+        : inbound.id !== undefined
+          ? "; it may have been stored all the same: a retry with the same ce-id is stored once"
+          : "; it may have been stored all the same (this request's id was minted here: a retry is a new event)";
       return text(503, `failed to record event: ${errorMessage(err)}${retry}`);
     }
     log().error({ err }, "failed to record event");
@@ -278,24 +301,34 @@ async function handle(
 }
 
 /**
- * sensorbus: a request that is itself a CloudEvent keeps its id; its source/type/traceparent are
- * kept as extensions; `correlationid` comes from ce-correlationid or X-Correlation-Id.
+ * sensorbus: the event id and extensions a request brings. The id (the bus's and the Sensors'
+ * dedupe key, scoped to this EventSource and event name) is taken from the request only where
+ * the sender is authenticated and the id is covered: on a bearer (`authSecret`) route a
+ * CloudEvent's `ce-id` or structured `id`; on an `hmac` route only a structured id (inside the
+ * signed body); on both, a provider delivery id (X-GitHub-Delivery, X-Gitlab-Event-UUID,
+ * X-Request-Id); on an `hmac` route with a signed timestamp, else, the signature itself (a replay
+ * within maxAge is the same event). Otherwise sensorbus mints its own id; an untrusted `ce-id`
+ * is kept as the `originid` extension. source/type/traceparent are kept as extensions;
+ * `correlationid` comes from ce-correlationid or X-Correlation-Id.
  */
 function inboundCloudEvent(
   req: FastifyRequest,
   media: string,
   raw: Buffer,
+  route: Route,
 ): { id?: string; extensions: Record<string, string> } {
   const h = req.headers;
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
   const extensions: Record<string, string> = {};
   let id: string | undefined;
+  let binary = false;
   let source: string | undefined;
   let type: string | undefined;
   let correlation = one(h["ce-correlationid"]) ?? one(h["x-correlation-id"]);
   let traceparent = one(h.traceparent) ?? one(h["ce-traceparent"]);
   if (h["ce-id"] && h["ce-specversion"]) {
     id = one(h["ce-id"]);
+    binary = true;
     source = one(h["ce-source"]);
     type = one(h["ce-type"]);
   } else if (media === "application/cloudevents+json") {
@@ -316,7 +349,32 @@ function inboundCloudEvent(
   if (type) extensions.origintype = type;
   if (traceparent) extensions.traceparent = traceparent;
   if (correlation) extensions.correlationid = correlation;
-  return { ...(id && id.length > 0 && id.length <= 256 ? { id } : {}), extensions };
+  const bearer = route.authDigest !== undefined;
+  const signed = route.hmac !== undefined;
+  let trusted: string | undefined;
+  if (id !== undefined && (bearer || (signed && !binary))) trusted = id;
+  else if (id !== undefined && usableId(id)) extensions.originid = id;
+  if (!usableId(trusted) && (bearer || signed)) {
+    trusted = undefined;
+    for (const name of DELIVERY_ID_HEADERS) {
+      const v = one(h[name]);
+      if (usableId(v)) {
+        trusted = v;
+        break;
+      }
+    }
+    if (trusted === undefined && route.hmac?.timestamp) {
+      const sig = signatureHeader(route.hmac, req);
+      const ts = one(h[route.hmac.timestamp.header.toLowerCase()]);
+      if (sig !== undefined)
+        trusted = createHash("sha256").update(`${ts}\n${sig}`).digest("hex").slice(0, 32);
+    }
+  }
+  return { ...(usableId(trusted) ? { id: trusted } : {}), extensions };
+}
+
+function usableId(id: string | undefined): id is string {
+  return id !== undefined && id.length > 0 && id.length <= 256;
 }
 
 /** Argo's bearer check, then the presence and shape of the signature header; undefined = pass. */
@@ -334,8 +392,19 @@ function checkHeaders(route: Route, req: FastifyRequest): string | undefined {
     if (parseSignature(route.hmac, value) === undefined) {
       return `Invalid signature header ${header}: expected ${prefix}<${HMAC_HEX_LENGTH[algorithm]} hex digits>`;
     }
+    const ts = route.hmac.timestamp;
+    if (ts && timestampHeader(ts.header, req) === undefined) {
+      return `Missing or invalid timestamp header ${ts.header}: expected Unix seconds`;
+    }
   }
   return undefined;
+}
+
+/** The `hmac.timestamp` header's value when it is Unix seconds (1 to 12 digits), else undefined. */
+function timestampHeader(name: string, req: FastifyRequest): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  const text = (Array.isArray(v) ? v[0] : v)?.trim() ?? "";
+  return /^\d{1,12}$/.test(text) ? text : undefined;
 }
 
 function signatureHeader(check: HmacCheck, req: FastifyRequest): string | undefined {
@@ -354,13 +423,39 @@ function parseSignature(check: HmacCheck, value: string): Buffer | undefined {
   return Buffer.from(hex, "hex");
 }
 
-function verifySignature(check: HmacCheck, req: FastifyRequest, raw: Buffer): boolean {
+/** The signature check over the raw body (and the signed timestamp); a refusal text or undefined. */
+function verifySignature(
+  check: HmacCheck,
+  req: FastifyRequest,
+  raw: Buffer,
+  nowMs: number,
+): string | undefined {
+  const invalid = `Invalid signature in ${check.header}`;
   const value = signatureHeader(check, req);
   const given = value === undefined ? undefined : parseSignature(check, value);
-  if (!given) return false;
-  const expected = createHmac(check.algorithm, check.key).update(raw).digest();
+  if (!given) return invalid;
+  const mac = createHmac(check.algorithm, check.key);
+  const ts = check.timestamp;
+  let seconds: number | undefined;
+  if (ts) {
+    const text = timestampHeader(ts.header, req);
+    if (text === undefined) {
+      return `Missing or invalid timestamp header ${ts.header}: expected Unix seconds`;
+    }
+    seconds = Number(text);
+    mac.update(ts.before, "utf8").update(text, "utf8").update(ts.between, "utf8");
+    mac.update(raw).update(ts.after, "utf8");
+  } else mac.update(raw);
+  const expected = mac.digest();
   // Both are digests of the same algorithm, so equal length: the comparison is constant-time.
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid;
+  if (ts && seconds !== undefined) {
+    const ageMs = nowMs - seconds * 1000;
+    if (Math.abs(ageMs) > ts.maxAgeMs) {
+      return `Request timestamp in ${ts.header} is ${Math.round(ageMs / 1000)} s ${ageMs > 0 ? "old" : "in the future"}, outside the tolerance of ${ts.maxAgeMs / 1000} s (a replay, or a clock off)`;
+    }
+  }
+  return undefined;
 }
 
 /** Reads the `hmac` secret and checks the algorithm, header and prefix of one entry. */
@@ -386,9 +481,53 @@ export async function resolveHmac(
   const prefix = hmac.prefix ?? `${algorithm}=`;
   if (typeof prefix !== "string") throw fail("/prefix: must be a string");
   if (!hmac.secret) throw fail("/secret: is required");
+  let timestamp: HmacCheck["timestamp"];
+  if (hmac.timestamp !== undefined) {
+    const t = hmac.timestamp;
+    if (typeof t !== "object" || t === null) throw fail("/timestamp: must be an object");
+    if (typeof t.header !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(t.header)) {
+      throw fail(`/timestamp/header: '${String(t.header)}' is not a valid header name`);
+    }
+    let maxAgeMs = DEFAULT_TIMESTAMP_MAX_AGE_MS;
+    if (t.maxAge !== undefined) {
+      try {
+        maxAgeMs = parseGoDuration(String(t.maxAge));
+      } catch (err) {
+        throw fail(`/timestamp/maxAge: ${errorMessage(err)}`);
+      }
+      if (!(maxAgeMs >= 1000)) throw fail(`/timestamp/maxAge: '${t.maxAge}' must be at least 1s`);
+    }
+    const signed = t.signed ?? "{timestamp}.{body}";
+    const ti = signed.indexOf("{timestamp}");
+    const bi = signed.indexOf("{body}");
+    if (
+      typeof signed !== "string" ||
+      ti < 0 ||
+      bi < ti ||
+      signed.indexOf("{timestamp}", ti + 1) >= 0 ||
+      signed.indexOf("{body}", bi + 1) >= 0
+    ) {
+      throw fail(
+        `/timestamp/signed: '${String(signed)}' must hold {timestamp} once, then {body} once`,
+      );
+    }
+    timestamp = {
+      header: t.header,
+      maxAgeMs,
+      before: signed.slice(0, ti),
+      between: signed.slice(ti + "{timestamp}".length, bi),
+      after: signed.slice(bi + "{body}".length),
+    };
+  }
   const key = await ctx.values.secret(hmac.secret, `${field}/secret`);
   if (key.length === 0) throw fail("/secret: the Secret value is empty");
-  return { key: Buffer.from(key, "utf8"), header, algorithm, prefix };
+  return {
+    key: Buffer.from(key, "utf8"),
+    header,
+    algorithm,
+    prefix,
+    ...(timestamp ? { timestamp } : {}),
+  };
 }
 
 /**
@@ -436,19 +575,6 @@ async function resolvePortTls(
     }
   }
   return chosen ? { cert: chosen.cert, key: chosen.key } : undefined;
-}
-
-/** SENSORBUS_WEBHOOK_REQUEST_TIMEOUT_MS (milliseconds, positive integer) or 30 s. */
-export function requestTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[REQUEST_TIMEOUT_ENV];
-  if (raw === undefined || raw.trim() === "") return DEFAULT_REQUEST_TIMEOUT_MS;
-  const ms = Number(raw);
-  if (!Number.isSafeInteger(ms) || ms <= 0) {
-    throw new ConfigError(
-      `${REQUEST_TIMEOUT_ENV}: '${raw}' is not a positive number of milliseconds`,
-    );
-  }
-  return ms;
 }
 
 /** The bound port (differs from the configured one for port "0"). */

@@ -4,7 +4,7 @@ import http from "node:http";
 import https from "node:https";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { errorMessage, TriggerError } from "../errors.js";
 import { parseGoDuration } from "../lib/duration.js";
 
@@ -201,9 +201,22 @@ const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
  * kubeconfig from the given YAML/path, else KUBECONFIG (a path list, merged), else ~/.kube/config,
  * else the in-cluster service account. undefined when none exists: the caller then renders to the
  * log. Throws ConfigError-like TriggerError when a kubeconfig exists but cannot be used.
+ * `@kubernetes/client-node` is loaded here, only when there is a kubeconfig to read (it costs a
+ * large part of a second to import: `validate`, `replay` and `--dry-run` never load it).
  */
-export function loadKubeClient(opts: LoadOptions = {}): KubeClient | undefined {
+export async function loadKubeClient(opts: LoadOptions = {}): Promise<KubeClient | undefined> {
   const env = opts.env ?? process.env;
+  const kubeconfigFiles =
+    opts.kubeconfigYaml === undefined && !opts.kubeconfigPath && env.KUBECONFIG
+      ? env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f))
+      : undefined;
+  const homeConfig = join(opts.home ?? homedir(), ".kube", "config");
+  const fromFile =
+    opts.kubeconfigYaml !== undefined ||
+    Boolean(opts.kubeconfigPath) ||
+    (kubeconfigFiles ? kubeconfigFiles.length > 0 : !env.KUBECONFIG && existsSync(homeConfig));
+  if (!fromFile && !canUseInCluster(env)) return undefined;
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
   let source: string;
   let namespace: string | undefined;
@@ -215,7 +228,7 @@ export function loadKubeClient(opts: LoadOptions = {}): KubeClient | undefined {
       kc.loadFromFile(opts.kubeconfigPath);
       source = `kubeconfig ${opts.kubeconfigPath}`;
     } else if (env.KUBECONFIG) {
-      const files = env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
+      const files = kubeconfigFiles ?? [];
       if (files.length === 0) return inCluster(kc, env, opts);
       kc.loadFromFile(files[0]!);
       for (const f of files.slice(1)) {
@@ -225,7 +238,7 @@ export function loadKubeClient(opts: LoadOptions = {}): KubeClient | undefined {
       }
       source = `kubeconfig ${files.join(delimiter)}`;
     } else {
-      const path = join(opts.home ?? homedir(), ".kube", "config");
+      const path = homeConfig;
       if (!existsSync(path)) return inCluster(kc, env, opts);
       kc.loadFromFile(path);
       source = `kubeconfig ${path}`;
@@ -245,12 +258,16 @@ export function loadKubeClient(opts: LoadOptions = {}): KubeClient | undefined {
   return new RestKubeClient(kc, namespace || "default", source, opts.timeoutMs ?? 30_000);
 }
 
+function canUseInCluster(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(join(SA_DIR, "token"));
+}
+
 function inCluster(
   kc: KubeConfig,
   env: NodeJS.ProcessEnv,
   opts: LoadOptions,
 ): KubeClient | undefined {
-  if (!env.KUBERNETES_SERVICE_HOST || !existsSync(join(SA_DIR, "token"))) return undefined;
+  if (!canUseInCluster(env)) return undefined;
   kc.loadFromCluster();
   let namespace = "default";
   try {
@@ -322,17 +339,16 @@ class RestKubeClient implements KubeClient {
     timeoutMs: number,
     actingAs?: string,
   ) {
-    this.s =
-      kc instanceof KubeConfig
-        ? {
-            kc,
-            base: new URL(kc.getCurrentCluster()!.server),
-            timeoutMs,
-            agent: undefined,
-            cached: undefined,
-            discovery: new Map(),
-          }
-        : kc;
+    this.s = !("discovery" in kc)
+      ? {
+          kc,
+          base: new URL(kc.getCurrentCluster()!.server),
+          timeoutMs,
+          agent: undefined,
+          cached: undefined,
+          discovery: new Map(),
+        }
+      : kc;
     this.namespace = namespace;
     this.source = source;
     this.actingAs = actingAs;

@@ -9,15 +9,17 @@
  * - Go's int and float64 are one JavaScript number: integer-valued numbers act as ints where Go
  *   needs one (`%`, `..`), and `string(x)` prints integers in full (Go would print a float64
  *   million as `1e+06`).
- * - `matches` uses the RE2 translation in govaluate.ts (`compileRe2`).
+ * - `matches` is Go's RE2 (lib/re2.ts): Go's syntax and error texts, linear-time matching.
  * - Not implemented: `let`, `if {} else {}`, `$env` assignments, bytes literals, dates/durations,
  *   slices with steps, pipes into predicates, and struct methods. Runtime errors carry no
  *   `(line:col)` snippet.
  */
 import { JSONPath } from "jsonpath-plus";
 import { EventsError } from "../errors.js";
+import { chargeBudget, checkBudget } from "./budget.js";
 import { goMarshal } from "./gojson.js";
 import { compileRe2, goDeepEqual, goFormatFloat } from "./govaluate.js";
+import type { GoRegexp } from "./re2.js";
 
 export interface ExprProgram {
   run(env: Record<string, unknown>): unknown;
@@ -669,7 +671,7 @@ function goFloat(v: unknown): number {
     const t = v.trim() === v ? v : "";
     if (/^[+-]?(inf|infinity)$/i.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
     if (/^nan$/i.test(t)) return Number.NaN;
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
+    if (!/^[+-]?(\d+(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
       throw new RunFailure(`strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
     }
     return Number(t);
@@ -774,6 +776,7 @@ const BUILTINS: Record<string, Fn> = {
     const n = goInt(a[1]);
     if (n < 0) throw new RunFailure("strings: negative Repeat count");
     if (s.length * n > MAX_STRING) throw new RunFailure("memory budget exceeded");
+    chargeBudget(s.length * n);
     return s.repeat(n);
   },
   indexOf: (...a) => {
@@ -917,6 +920,7 @@ interface Scope {
 }
 
 function run(node: Node, s: Scope): unknown {
+  checkBudget();
   switch (node.t) {
     case "lit":
       return node.v;
@@ -1031,6 +1035,7 @@ function runBinary(op: string, ln: Node, rn: Node, s: Scope): unknown {
       if (typeof l === "number" && typeof r === "number") return l + r;
       if (typeof l === "string" && typeof r === "string") {
         if (l.length + r.length > MAX_STRING) throw new RunFailure("memory budget exceeded");
+        chargeBudget(l.length + r.length);
         return l + r;
       }
       throw new RunFailure(`invalid operation: ${goType(l)} + ${goType(r)}`);
@@ -1059,6 +1064,7 @@ function runBinary(op: string, ln: Node, rn: Node, s: Scope): unknown {
         throw new RunFailure(`invalid operation: ${goType(l)} .. ${goType(r)}`);
       }
       if (b - a + 1 > MAX_RANGE) throw new RunFailure(`range ${a}..${b} is too large`);
+      chargeBudget(b - a + 1);
       const out: number[] = [];
       for (let i = a; i <= b; i++) out.push(i);
       return out;
@@ -1072,13 +1078,13 @@ function runBinary(op: string, ln: Node, rn: Node, s: Scope): unknown {
       if (typeof l !== "string" || typeof r !== "string") {
         throw new RunFailure(`invalid operation: ${goType(l)} matches ${goType(r)}`);
       }
-      let re: RegExp;
+      let re: GoRegexp;
       try {
         re = compileRe2(r);
       } catch (err) {
         throw new RunFailure((err as Error).message);
       }
-      return re.test(l);
+      return re.matchString(l);
     }
     case "contains":
     case "startsWith":

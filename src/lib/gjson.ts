@@ -8,6 +8,8 @@
  * value in place.
  */
 
+import { checkBudget, isBudgetExceeded } from "./budget.js";
+
 export type GType = "String" | "Number" | "True" | "False" | "Null" | "JSON";
 
 /** The value found at a path. */
@@ -80,7 +82,9 @@ export function gjsonValid(json: string): boolean {
   try {
     return validPayload(json, 0);
   } catch {
-    return false;
+    // Nesting deep enough to exhaust the stack: the same grammar without recursion.
+    const end = validValueEndIterative(json, 0);
+    return end >= 0 && skipWs(json, end) === json.length;
   }
 }
 
@@ -92,7 +96,100 @@ export function validValueEnd(s: string, i: number): number {
   try {
     return validAny(s, i, 0) ? vpos : -1;
   } catch {
-    return -1; // nesting deep enough to exhaust the stack
+    // Nesting deep enough to exhaust the stack: the same grammar without recursion.
+    return validValueEndIterative(s, i);
+  }
+}
+
+/** Go's encoding/json refuses nesting deeper than this ("exceeded max depth"). */
+export const MAX_JSON_DEPTH = 10_000;
+
+/**
+ * The deepest nesting of `{`/`[` outside strings, counted without recursion; stops counting once
+ * `limit` is exceeded (returns limit + 1).
+ */
+export function jsonNestingDepth(s: string, limit: number = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === QUOTE) {
+      for (i++; i < n; i++) {
+        const d = s.charCodeAt(i);
+        if (d === BACKSLASH) i++;
+        else if (d === QUOTE) break;
+      }
+    } else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+/**
+ * {@link validValueEnd} with an explicit stack instead of recursion (any depth up to
+ * MAX_JSON_DEPTH, as the recursive check): the end offset of the value at `i`, or -1.
+ */
+function validValueEndIterative(s: string, i: number): number {
+  const stack: number[] = []; // 123 = in an object, 91 = in an array
+  for (;;) {
+    // A value starts at i.
+    i = skipWs(s, i);
+    if (i >= s.length) return -1;
+    const c = s.charCodeAt(i);
+    if (c === 123 || c === 91) {
+      if (stack.length >= MAX_JSON_DEPTH) return -1;
+      i = skipWs(s, i + 1);
+      const close = c === 123 ? 125 : 93;
+      if (s.charCodeAt(i) === close) {
+        i++;
+      } else {
+        stack.push(c);
+        if (c === 123) {
+          if (s.charCodeAt(i) !== QUOTE || !validString(s, i + 1)) return -1;
+          i = skipWs(s, vpos);
+          if (s.charCodeAt(i) !== 58) return -1;
+          i++;
+        }
+        continue;
+      }
+    } else {
+      let ok: boolean;
+      if (c === QUOTE) ok = validString(s, i + 1);
+      else if (c === 116) ok = validWord(s, i, "true");
+      else if (c === 102) ok = validWord(s, i, "false");
+      else if (c === 110) ok = validWord(s, i, "null");
+      else if (c === 45 || (c >= 48 && c <= 57)) ok = validNumber(s, i);
+      else ok = false;
+      if (!ok) return -1;
+      i = vpos;
+    }
+    // After a value: close containers or move to the next member/element.
+    for (;;) {
+      if (stack.length === 0) return i;
+      i = skipWs(s, i);
+      const top = stack[stack.length - 1]!;
+      const d = s.charCodeAt(i);
+      if (d === (top === 123 ? 125 : 93)) {
+        stack.pop();
+        i++;
+        continue;
+      }
+      if (d !== 44) return -1;
+      i = skipWs(s, i + 1);
+      if (top === 123) {
+        if (s.charCodeAt(i) !== QUOTE || !validString(s, i + 1)) return -1;
+        i = skipWs(s, vpos);
+        if (s.charCodeAt(i) !== 58) return -1;
+        i++;
+      }
+      break;
+    }
   }
 }
 
@@ -100,7 +197,8 @@ export function validValueEnd(s: string, i: number): number {
 export function rawGet(json: string, path: string): RawResult {
   try {
     return get(json, path);
-  } catch {
+  } catch (err) {
+    if (isBudgetExceeded(err)) throw err;
     // Only reachable through pathological nesting (stack exhaustion): report a miss.
     return none();
   }
@@ -220,7 +318,7 @@ export function formatFloat(f: number): string {
 
 /** Go strconv.ParseFloat with errors mapped to 0 (range errors keep +-Inf, as Go does). */
 export function parseGoFloat(s: string): number {
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(s)) return Number(s);
+  if (/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(s)) return Number(s);
   const l = s.toLowerCase();
   if (l === "inf" || l === "+inf" || l === "infinity" || l === "+infinity") {
     return Number.POSITIVE_INFINITY;
@@ -675,6 +773,7 @@ function wildMatch(str: string, pattern: string): boolean {
       }
     }
     if (starP < 0) return false;
+    checkBudget();
     pi = starP + 1;
     si = ++starS;
   }

@@ -26,12 +26,16 @@ function canonicalize(key: string): string {
   return out;
 }
 
-/** Node's rawHeaders pairs -> Go's http.Header map (canonical keys, values in arrival order). */
+/**
+ * Node's rawHeaders pairs -> Go's http.Header map (canonical keys, values in arrival order). The
+ * map has no prototype: a header named `__proto__`, `Constructor` or `Tostring` is a key like any
+ * other (as in Go), not an inherited member.
+ */
 export function goHeaderMap(
   rawHeaders: readonly string[],
   skip: ReadonlySet<string> = new Set(),
 ): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = Object.create(null) as Record<string, string[]>;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const key = canonicalHeaderKey(rawHeaders[i]!);
     if (skip.has(key)) continue;
@@ -42,9 +46,12 @@ export function goHeaderMap(
   return out;
 }
 
-/** url.ParseQuery shape: every key maps to the list of its values. */
+/**
+ * url.ParseQuery shape: every key maps to the list of its values. No prototype, so `__proto__`,
+ * `constructor` and `toString` are ordinary keys.
+ */
 export function goQueryMap(search: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = Object.create(null) as Record<string, string[]>;
   const params = new URLSearchParams(search.startsWith("?") ? search.slice(1) : search);
   for (const [k, v] of params) {
     const values = out[k];

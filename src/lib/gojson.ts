@@ -1,4 +1,4 @@
-import { gjsonValid } from "./gjson.js";
+import { gjsonValid, jsonNestingDepth, MAX_JSON_DEPTH } from "./gjson.js";
 
 /**
  * JSON text as Go's encoding/json writes it. Argo builds every event payload with it, and users
@@ -93,9 +93,14 @@ const NEEDS_COMPACTING = /[ \t\n\r<>&\u2028\u2029]/;
 /**
  * Go's json.Compact with HTML escaping (what Marshal does to a RawMessage): whitespace outside
  * strings removed, `<>&` and U+2028/9 inside strings escaped; keys keep their order.
- * Throws SyntaxError when the text is not valid JSON.
+ * Throws SyntaxError when the text is not valid JSON, or nests deeper than Go accepts (10,000
+ * levels: "nested too deeply").
  */
 export function goCompact(text: string): string {
+  // Deeper than 10,000 levels needs more than 10,000 characters: short texts skip the count.
+  if (text.length > MAX_JSON_DEPTH && jsonNestingDepth(text) > MAX_JSON_DEPTH) {
+    throw new SyntaxError(`nested too deeply (more than ${MAX_JSON_DEPTH} levels)`);
+  }
   // Validate (Go refuses invalid raw messages too) without building the value; JSON.parse only
   // to word the error.
   if (!gjsonValid(text)) {

@@ -4,17 +4,18 @@
  * type checks follow that commit so parse and evaluation errors carry govaluate's texts.
  *
  * Known differences (sensorbus):
- * - `=~` / `!~` use JavaScript RegExp after an RE2 translation (see `compileRe2`), executed by
- *   V8's linear-time engine when it accepts the pattern; lookarounds and backreferences are
- *   rejected as RE2 does; error texts for malformed patterns are approximations of Go's.
+ * - none for `=~` / `!~`: patterns are Go's RE2 (lib/re2.ts), with Go's syntax, error texts and
+ *   linear-time matching.
  * - Date-like string literals are parsed in UTC (govaluate uses the process zone, UTC in
  *   containers).
  * - Accessors (`a.Field`, method calls) never resolve: event values are never Go structs, so they
  *   fail at evaluation exactly as govaluate does for maps. No functions are registered (as in Argo).
  * - Expressions are limited to MAX_TOKENS tokens and MAX_DEPTH nested parentheses.
  */
-import v8 from "node:v8";
 import { EventsError } from "../errors.js";
+import { checkBudget, isBudgetExceeded } from "./budget.js";
+import type { GoRegexp } from "./re2.js";
+import { compileGoRegexp } from "./re2.js";
 
 const MAX_SOURCE = 20_000;
 const MAX_TOKENS = 4_000;
@@ -60,429 +61,14 @@ export function goSprint(v: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RE2 patterns on JavaScript RegExp.
-
-let linearEngine = false;
-try {
-  // V8's experimental linear-time engine (no backtracking, so no catastrophic patterns). The flag
-  // only adds the `l` RegExp flag; nothing else changes.
-  v8.setFlagsFromString("--enable-experimental-regexp-engine");
-  const linearFlag = "l";
-  new RegExp("a", linearFlag);
-  linearEngine = true;
-} catch {
-  linearEngine = false;
-}
-
-const MAX_PATTERN = 4_000;
-const reCache = new Map<string, RegExp | string>();
-
-class Re2SyntaxError extends Error {}
-
-interface Frame {
-  fold: boolean;
-  dotAll: boolean;
-  hasQuant: boolean;
-}
-
-const POSIX_CLASSES: Record<string, string> = {
-  alnum: "0-9A-Za-z",
-  alpha: "A-Za-z",
-  ascii: "\\x00-\\x7F",
-  blank: "\\t ",
-  cntrl: "\\x00-\\x1F\\x7F",
-  digit: "0-9",
-  graph: "!-~",
-  lower: "a-z",
-  print: " -~",
-  punct: "!-\\/:-@\\[-`{-~",
-  space: "\\t\\n\\v\\f\\r ",
-  upper: "A-Z",
-  word: "0-9A-Za-z_",
-  xdigit: "0-9A-Fa-f",
-};
-
-const JS_SYNTAX = new Set([..."^$\\.*+?()[]{}|/-"]);
-
-function escapeLiteral(ch: string): string {
-  return JS_SYNTAX.has(ch) ? `\\${ch}` : ch;
-}
-
-function otherCase(ch: string): string | undefined {
-  const lo = ch.toLowerCase();
-  const up = ch.toUpperCase();
-  if (lo === up) return undefined;
-  const other = ch === lo ? up : lo;
-  return [...other].length === 1 ? other : undefined;
-}
-
-/** Translates RE2 syntax to a JavaScript RegExp source, rejecting what RE2 rejects. */
-function translateRe2(pattern: string): {
-  source: string;
-  unicode: boolean;
-  nested: boolean;
-  multiline: boolean;
-} {
-  const cs = Array.from(pattern);
-  const bad = (msg: string, frag: string): Re2SyntaxError =>
-    new Re2SyntaxError(`error parsing regexp: ${msg}: \`${frag}\``);
-  let out = "";
-  let unicode = false;
-  let nested = false;
-  let multiline = false;
-  const stack: Frame[] = [{ fold: false, dotAll: false, hasQuant: false }];
-  let canRepeat = false; // an atom precedes
-  let lastGroupHadQuant = false;
-  let lastWasQuant = false;
-  let i = 0;
-  const frame = (): Frame => stack[stack.length - 1]!;
-
-  const readEscape = (inClass: boolean): string => {
-    const n = cs[i + 1];
-    if (n === undefined) throw bad("trailing backslash at end of expression", "");
-    i += 2;
-    if (/[1-9]/.test(n)) throw bad("invalid escape sequence", `\\${n}`);
-    switch (n) {
-      case "d":
-      case "D":
-      case "w":
-      case "W":
-      case "n":
-      case "t":
-      case "r":
-      case "f":
-      case "v":
-        return `\\${n}`;
-      case "s":
-        return inClass ? "\\t\\n\\f\\r " : "[\\t\\n\\f\\r ]";
-      case "S":
-        return inClass ? "\\S" : "[^\\t\\n\\f\\r ]";
-      case "a":
-        return "\\x07";
-      case "0":
-        return "\\x00";
-      case "b":
-      case "B":
-        if (inClass) throw bad("invalid escape sequence", `\\${n}`);
-        return `\\${n}`;
-      case "A":
-        if (inClass) throw bad("invalid escape sequence", "\\A");
-        return "^";
-      case "z":
-        if (inClass) throw bad("invalid escape sequence", "\\z");
-        return "$";
-      case "x": {
-        if (cs[i] === "{") {
-          const end = cs.indexOf("}", i);
-          const hex = end < 0 ? "" : cs.slice(i + 1, end).join("");
-          if (!/^[0-9A-Fa-f]{1,6}$/.test(hex)) throw bad("invalid escape sequence", "\\x{");
-          i = end + 1;
-          unicode = true;
-          return `\\u{${hex}}`;
-        }
-        const hex = (cs[i] ?? "") + (cs[i + 1] ?? "");
-        if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw bad("invalid escape sequence", `\\x${hex}`);
-        i += 2;
-        return `\\x${hex}`;
-      }
-      case "p":
-      case "P": {
-        let name: string;
-        if (cs[i] === "{") {
-          const end = cs.indexOf("}", i);
-          if (end < 0) throw bad("invalid character class range", `\\${n}{`);
-          name = cs.slice(i + 1, end).join("");
-          i = end + 1;
-        } else {
-          name = cs[i] ?? "";
-          i += 1;
-        }
-        let neg = n === "P";
-        if (name.startsWith("^")) {
-          neg = !neg;
-          name = name.slice(1);
-        }
-        if (!/^[A-Za-z_]+$/.test(name))
-          throw bad("invalid character class range", `\\${n}{${name}}`);
-        unicode = true;
-        const prop = name === "Any" ? "Any" : name.length <= 2 ? name : `Script=${name}`;
-        if (prop === "Any") return neg ? "[^\\s\\S]" : "[\\s\\S]";
-        return `\\${neg ? "P" : "p"}{${prop}}`;
-      }
-      case "Q":
-        return "";
-      default:
-        if (/[A-Za-z]/.test(n)) throw bad("invalid escape sequence", `\\${n}`);
-        return inClass && n === "-" ? "\\-" : escapeLiteral(n);
-    }
-  };
-
-  const foldChar = (ch: string, inClass: boolean): string => {
-    const esc = inClass
-      ? ch === "]" || ch === "\\" || ch === "^" || ch === "-"
-        ? `\\${ch}`
-        : ch
-      : escapeLiteral(ch);
-    if (!frame().fold) return esc;
-    const o = otherCase(ch);
-    if (o === undefined) return esc;
-    return inClass ? `${esc}${o}` : `[${esc}${o}]`;
-  };
-
-  const parseClass = (): string => {
-    const start = i;
-    i++; // [
-    let body = "";
-    if (cs[i] === "^") {
-      body += "^";
-      i++;
-    }
-    let first = true;
-    while (true) {
-      const c = cs[i];
-      if (c === undefined) throw bad("missing closing ]", cs.slice(start).join(""));
-      if (c === "]" && !first) {
-        i++;
-        break;
-      }
-      first = false;
-      if (c === "[" && cs[i + 1] === ":") {
-        const end = cs.indexOf("]", i + 2);
-        const m = end > 0 ? /^\[:(\^?)([a-z]+):$/.exec(cs.slice(i, end).join("")) : null;
-        if (m) {
-          const cls = POSIX_CLASSES[m[2]!];
-          if (!cls) throw bad("invalid character class range", cs.slice(i, end + 1).join(""));
-          if (m[1]) throw bad("invalid character class range", cs.slice(i, end + 1).join(""));
-          body += cls;
-          i = end + 1;
-          continue;
-        }
-      }
-      let lo: string;
-      let loChar: string | undefined;
-      if (c === "\\") {
-        lo = readEscape(true);
-        loChar =
-          lo.length === 1
-            ? lo
-            : lo.length === 2 && lo[0] === "\\" && !/[A-Za-z0-9]/.test(lo[1]!)
-              ? lo[1]
-              : undefined;
-      } else {
-        lo = c;
-        loChar = c;
-        i++;
-      }
-      if (cs[i] === "-" && cs[i + 1] !== "]" && cs[i + 1] !== undefined && loChar !== undefined) {
-        i++;
-        let hiChar: string | undefined;
-        if (cs[i] === "\\") {
-          const e = readEscape(true);
-          hiChar = e.length === 1 ? e : e.length === 2 && e[0] === "\\" ? e[1] : undefined;
-        } else {
-          hiChar = cs[i];
-          i++;
-        }
-        if (hiChar === undefined) throw bad("invalid character class range", `${loChar}-`);
-        if (hiChar.codePointAt(0)! < loChar.codePointAt(0)!) {
-          throw bad("invalid character class range", `${loChar}-${hiChar}`);
-        }
-        const cls = (ch: string): string => (/[\]\\^-]/.test(ch) ? `\\${ch}` : ch);
-        body += `${cls(loChar)}-${cls(hiChar)}`;
-        if (frame().fold && /^[a-z]$/i.test(loChar) && /^[a-z]$/i.test(hiChar)) {
-          const a = otherCase(loChar)!;
-          const b = otherCase(hiChar)!;
-          if ((loChar === loChar.toLowerCase()) === (hiChar === hiChar.toLowerCase()))
-            body += `${a}-${b}`;
-        }
-        continue;
-      }
-      body += c === "\\" ? lo : foldChar(c, true);
-    }
-    return `[${body}]`;
-  };
-
-  while (i < cs.length) {
-    const c = cs[i]!;
-    if (c === "\\" && cs[i + 1] === "Q") {
-      i += 2;
-      while (i < cs.length && !(cs[i] === "\\" && cs[i + 1] === "E")) {
-        out += foldChar(cs[i]!, false);
-        i++;
-      }
-      if (i < cs.length) i += 2;
-      canRepeat = true;
-      lastWasQuant = false;
-      continue;
-    }
-    if (
-      c === "*" ||
-      c === "+" ||
-      c === "?" ||
-      (c === "{" && /^\{\d+(,\d*)?\}/.test(cs.slice(i, i + 12).join("")))
-    ) {
-      let q = c;
-      if (c === "{") {
-        const m = /^\{(\d+)(,(\d*))?\}/.exec(cs.slice(i, i + 24).join(""))!;
-        q = m[0];
-        const lo = Number(m[1]);
-        const hi = m[3] === undefined || m[3] === "" ? lo : Number(m[3]);
-        if (lo > 1000 || hi > 1000 || hi < lo) throw bad("invalid repeat count", q);
-      }
-      if (lastWasQuant) throw bad("invalid nested repetition operator", `${out.slice(-1)}${q}`);
-      if (!canRepeat) throw bad("missing argument to repetition operator", q);
-      i += [...q].length;
-      out += q;
-      if (cs[i] === "?") {
-        out += "?";
-        i++;
-      }
-      if (lastGroupHadQuant) nested = true;
-      frame().hasQuant = true;
-      lastWasQuant = true;
-      continue;
-    }
-    lastWasQuant = false;
-    lastGroupHadQuant = false;
-    if (c === "\\") {
-      const e = readEscape(false);
-      out += e;
-      canRepeat = !["^", "$", "\\b", "\\B", ""].includes(e);
-      continue;
-    }
-    if (c === "[") {
-      out += parseClass();
-      canRepeat = true;
-      continue;
-    }
-    if (c === "(") {
-      const parent = frame();
-      if (cs[i + 1] === "?") {
-        const rest = cs.slice(i, i + 40).join("");
-        if (/^\(\?(=|!|<=|<!)/.test(rest)) {
-          throw bad("invalid or unsupported Perl syntax", /^\(\?(=|!|<=|<!)/.exec(rest)![0]);
-        }
-        const named = /^\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest);
-        if (named) {
-          stack.push({ fold: parent.fold, dotAll: parent.dotAll, hasQuant: false });
-          out += `(?<${named[1]}>`;
-          i += named[0].length;
-          canRepeat = false;
-          continue;
-        }
-        const flags = /^\(\?([imsU]*)(?:-([imsU]*))?([:)])/.exec(rest);
-        if (!flags || (flags[1] === "" && flags[2] === undefined && flags[3] === ")")) {
-          throw bad("invalid or unsupported Perl syntax", rest.slice(0, 3));
-        }
-        const on = flags[1] ?? "";
-        const off = flags[2] ?? "";
-        const apply = (f: Frame): void => {
-          if (on.includes("i")) f.fold = true;
-          if (off.includes("i")) f.fold = false;
-          if (on.includes("s")) f.dotAll = true;
-          if (off.includes("s")) f.dotAll = false;
-          if (on.includes("m")) multiline = true;
-        };
-        i += flags[0].length;
-        if (flags[3] === ")") {
-          apply(parent);
-          continue;
-        }
-        const f: Frame = { fold: parent.fold, dotAll: parent.dotAll, hasQuant: false };
-        apply(f);
-        stack.push(f);
-        out += "(?:";
-        canRepeat = false;
-        continue;
-      }
-      stack.push({ fold: parent.fold, dotAll: parent.dotAll, hasQuant: false });
-      out += "(";
-      i++;
-      canRepeat = false;
-      continue;
-    }
-    if (c === ")") {
-      if (stack.length === 1) throw bad("unexpected )", pattern);
-      const f = stack.pop()!;
-      if (f.hasQuant) frame().hasQuant = true;
-      lastGroupHadQuant = f.hasQuant;
-      out += ")";
-      i++;
-      canRepeat = true;
-      continue;
-    }
-    if (c === "|") {
-      out += "|";
-      i++;
-      canRepeat = false;
-      continue;
-    }
-    if (c === "^" || c === "$") {
-      out += c;
-      i++;
-      canRepeat = false;
-      continue;
-    }
-    if (c === ".") {
-      out += frame().dotAll ? "[\\s\\S]" : "[^\\n]";
-      i++;
-      canRepeat = true;
-      continue;
-    }
-    out += foldChar(c, false);
-    i++;
-    canRepeat = true;
-  }
-  if (stack.length > 1) throw bad("missing closing )", pattern);
-  return { source: out, unicode, nested, multiline };
-}
+// RE2 patterns: Go's regexp (lib/re2.ts), linear in the input for every pattern.
 
 /**
- * Compiles an RE2 pattern (Go regexp syntax, unanchored match) to a JavaScript RegExp. Throws an
- * Error whose message follows Go's `error parsing regexp: ...` shape. Cached (bounded).
+ * Compiles an RE2 pattern (Go regexp syntax, unanchored match). Throws an Error with Go's
+ * `error parsing regexp: ...` text. Cached (bounded) in lib/re2.ts.
  */
-export function compileRe2(pattern: string): RegExp {
-  const cached = reCache.get(pattern);
-  if (cached !== undefined) {
-    if (typeof cached === "string") throw new Error(cached);
-    return cached;
-  }
-  let result: RegExp | string;
-  try {
-    result = buildRe2(pattern);
-  } catch (err) {
-    result = err instanceof Error ? err.message : String(err);
-  }
-  if (reCache.size >= 500) reCache.clear();
-  reCache.set(pattern, result);
-  if (typeof result === "string") throw new Error(result);
-  return result;
-}
-
-function buildRe2(pattern: string): RegExp {
-  if (pattern.length > MAX_PATTERN) {
-    throw new Error(`error parsing regexp: expression too large: \`${pattern.slice(0, 40)}...\``);
-  }
-  const t = translateRe2(pattern);
-  const flags = (t.multiline ? "m" : "") + (t.unicode ? "u" : "");
-  if (linearEngine && !t.unicode) {
-    try {
-      return new RegExp(t.source, `${flags}l`);
-    } catch {
-      // not linear-executable (large counted repetition): fall through to the backtracking engine
-    }
-  }
-  if (t.nested) {
-    throw new Error(
-      `error parsing regexp: nested repetition needs the linear-time engine, not available for this pattern: \`${pattern}\``,
-    );
-  }
-  try {
-    return new RegExp(t.source, flags);
-  } catch (err) {
-    const msg = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");
-    throw new Error(`error parsing regexp: ${msg.toLowerCase()}: \`${pattern}\``);
-  }
+export function compileRe2(pattern: string): GoRegexp {
+  return compileGoRegexp(pattern);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -707,7 +293,7 @@ type Kind =
 class Pattern {
   constructor(
     readonly source: string,
-    readonly re: RegExp,
+    readonly re: GoRegexp,
   ) {}
 }
 
@@ -967,7 +553,7 @@ class Lexer {
           this.pos--;
         }
         const text = this.readTokenUntilFalse(isNumeric);
-        if (!/^(\d+\.?\d*|\.\d+)$/.test(text)) {
+        if (!/^(\d+(?:\.\d*)?|\.\d+)$/.test(text)) {
           throw parseError(`Unable to parse numeric value '${text}' to float64\n`);
         }
         return { kind: "NUMERIC", value: Number(text) };
@@ -1220,6 +806,7 @@ function goPow(x: number, y: number): number {
 }
 
 function evaluate(node: Node | null, params: Record<string, unknown>): unknown {
+  checkBudget();
   if (node === null) return null;
   switch (node.t) {
     case "lit":
@@ -1305,7 +892,7 @@ function evalBinary(
     case "!~": {
       if (!isStr(l)) throw new EvalFailure(COMPARATOR_FMT(l, op));
       if (!isStr(r) && !(r instanceof Pattern)) throw new EvalFailure(COMPARATOR_FMT(r, op));
-      let re: RegExp;
+      let re: GoRegexp;
       if (r instanceof Pattern) re = r.re;
       else {
         try {
@@ -1316,7 +903,7 @@ function evalBinary(
           );
         }
       }
-      const matched = re.test(l);
+      const matched = re.matchString(l);
       return op === "=~" ? matched : !matched;
     }
     case "&&":
@@ -1401,7 +988,7 @@ function optimizeTokens(tokens: Token[]): void {
     const next = tokens[i + 1];
     if (next?.kind !== "STRING") continue;
     const src = next.value as string;
-    let re: RegExp;
+    let re: GoRegexp;
     try {
       re = compileRe2(src);
     } catch (err) {
@@ -1430,6 +1017,7 @@ export function compileGovaluate(expr: string): GovaluateExpression {
         return out instanceof Pattern ? out.source : out;
       } catch (err) {
         if (err instanceof EvalFailure) throw new EventsError("SB_ERR_EXPR_EVAL", err.message);
+        if (isBudgetExceeded(err)) throw err;
         if (err instanceof RangeError) {
           throw new EventsError(
             "SB_ERR_EXPR_EVAL",

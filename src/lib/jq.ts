@@ -10,6 +10,14 @@ import { Worker } from "node:worker_threads";
  * Argo, only the first output counts, so the program runs as `first(PROGRAM)` and stops there.
  */
 
+/** The program ran past its time limit and was stopped (its worker terminated). */
+export class JqTimeoutError extends Error {
+  constructor(readonly limitMs: number) {
+    super(`jq program did not finish within ${limitMs}ms`);
+    this.name = "JqTimeoutError";
+  }
+}
+
 export interface JqRunOptions {
   /** Wall-clock limit for one program, ms (default 2000). */
   timeoutMs?: number;
@@ -133,7 +141,7 @@ function exec(worker: Worker, input: string, program: string, timeoutMs: number)
     const timer = setTimeout(() => {
       done();
       void worker.terminate();
-      reject(new Error(`jq program did not finish within ${timeoutMs}ms`));
+      reject(new JqTimeoutError(timeoutMs));
     }, timeoutMs);
     worker.on("message", onMessage);
     worker.once("error", onError);

@@ -1,4 +1,4 @@
-import { LuaFactory } from "wasmoon";
+import type { LuaFactory } from "wasmoon";
 
 /**
  * Lua for Argo's `script` filters and transforms, in a real Lua VM (wasmoon: Lua 5.4 compiled to
@@ -10,19 +10,33 @@ import { LuaFactory } from "wasmoon";
  * see another event's globals), bounded by a time limit and a memory cap.
  */
 
-const factory = new LuaFactory();
+/** wasmoon is loaded with the first script run, not with the process (most Sensors have none). */
+let factory: Promise<LuaFactory> | undefined;
 
 export interface LuaRunOptions {
   /** Wall-clock limit for one run, ms (default 1000). */
   timeoutMs?: number;
   /** Memory cap for one state, bytes (default 64 MiB). */
   memoryMax?: number;
+  /** What runs, for the LuaTimeoutError message when the time limit stops it ("script filter"). */
+  what?: string;
 }
 
 export class LuaError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "LuaError";
+  }
+}
+
+/** The run's time limit stopped it (the evaluation budget, for sensors). */
+export class LuaTimeoutError extends LuaError {
+  constructor(
+    readonly what: string,
+    readonly budgetMs: number,
+  ) {
+    super(`${what}: evaluation exceeded its ${budgetMs} ms budget`);
+    this.name = "LuaTimeoutError";
   }
 }
 
@@ -106,6 +120,12 @@ local function unmark(t)
     end
   end
 end
+-- No process control from a script: a clear error that pcall can catch (wasmoon's own os.execute
+-- fails with an internal TypeError, os.exit unwinds the whole state).
+if os then
+  os.execute = function() error('os.execute is not available to sensor scripts', 2) end
+  os.exit = function() error('os.exit is not available to sensor scripts', 2) end
+end
 __sb_run = function(src)
   if type(event) == 'table' then unmark(event) end
   local chunk, err = load(src)
@@ -119,20 +139,27 @@ __sb_run = function(src)
 end
 `;
 
-/** Sets the global `event`, runs `script` and returns its result as Argo's toGoValue converts it. */
+/**
+ * Sets the global `event`, runs `script` and returns its result as Argo's toGoValue converts it.
+ * A run stopped by `timeoutMs` throws LuaTimeoutError, any other failure LuaError.
+ */
 export async function runLua(
   script: string,
   event: Record<string, unknown>,
   options: LuaRunOptions = {},
 ): Promise<unknown> {
-  const engine = await factory.createEngine({
+  factory ??= import("wasmoon").then((m) => new m.LuaFactory());
+  const engine = await (await factory).createEngine({
     injectObjects: false,
     enableProxy: false,
     traceAllocations: true,
   });
+  const timeoutMs = options.timeoutMs ?? 1000;
+  let deadline = Number.POSITIVE_INFINITY;
   try {
     engine.global.setMemoryMax(options.memoryMax ?? 64 * 1024 * 1024);
-    engine.global.setTimeout(Date.now() + (options.timeoutMs ?? 1000));
+    deadline = Date.now() + timeoutMs;
+    engine.global.setTimeout(deadline);
     engine.global.set("event", toLuaValue(event));
     await engine.doString(PRELUDE);
     engine.global.set("__sb_src", script);
@@ -140,6 +167,10 @@ export async function runLua(
     return JSON.parse(String(json)) as unknown;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
+    // The time limit aborts the state (wasmoon: "thread timeout exceeded", or an abort()).
+    if (Date.now() >= deadline && /timeout exceeded|Aborted\(/.test(msg)) {
+      throw new LuaTimeoutError(options.what ?? "script", timeoutMs);
+    }
     throw new LuaError(msg.split("\nstack traceback:")[0]!.trim());
   } finally {
     engine.global.close();
@@ -151,7 +182,10 @@ export async function runLua(
  * strings and booleans (null and nested arrays vanish).
  */
 export function toLuaValue(obj: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  // No prototype: a key named `__proto__` (JSON.parse keeps it as an own key) stays a plain key,
+  // as in gopher-lua, instead of becoming the object's prototype, whose members the table
+  // conversion (for…in) would copy in as if they were the event's own.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(obj)) {
     if (v === null || v === undefined) continue;
     if (Array.isArray(v)) {

@@ -3,6 +3,7 @@ import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { EventBusError, errorMessage } from "../errors.js";
 import type { EventBus, RecordLog, RecordLogOptions } from "../eventbus/types.js";
+import { isCredentialHeader } from "../lib/credential-headers.js";
 import { BoundedMap } from "../lib/fifo.js";
 import { fnv32a } from "../lib/hash.js";
 import { isoMillis } from "../lib/iso-time.js";
@@ -212,7 +213,6 @@ export interface JournalOptions {
 const WRITE_CONCURRENCY = 16;
 
 const MAX_PAYLOAD = 4 * 1024;
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$/i;
 
 /** The journal partition of an event id: one hex digit of its FNV-1a hash. */
 export function journalPartition(id: string): string {
@@ -305,7 +305,7 @@ export function summarizeRendered(r: Rendered): RenderedSummary {
   const out: RenderedSummary = { kind: r.kind };
   if (r.request) {
     const headers = { ...redactHeaders(r.request.headers, r.secretHeaders) };
-    for (const k of Object.keys(headers)) if (SECRET_HEADER.test(k)) headers[k] = REDACTED;
+    for (const k of Object.keys(headers)) if (isCredentialHeader(k)) headers[k] = REDACTED;
     out.request = { method: r.request.method, url: r.request.url, headers };
   }
   const body = r.payload !== undefined ? r.payload : r.payloadText;

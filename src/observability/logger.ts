@@ -1,6 +1,7 @@
 import { writeSync } from "node:fs";
 import type { Logger } from "pino";
 import { destination, pino } from "pino";
+import { isCredentialHeader } from "../lib/credential-headers.js";
 import { isoMillis } from "../lib/iso-time.js";
 import { redactJson } from "../lib/redact.js";
 
@@ -22,9 +23,10 @@ export const LOG_FLUSH_MS = 200;
 export const CENSOR = "***";
 
 /**
- * Values never written to logs, in pino's path syntax: `*.headers.authorization`,
- * `*.headers.Authorization`, `*.header.Authorization`, `*.token`, `*.password`, `*.secret`,
- * `authSecret`. Checked by {@link redactSecrets} rather than pino's `redact` option, whose
+ * Values never written to logs, in pino's path syntax: `*.headers.<credential header>`,
+ * `*.header.<credential header>` (Authorization, Proxy-Authorization, Cookie, X-Gitlab-Token,
+ * X-Hub-Signature*, X-Slack-Signature, Stripe-Signature, ...: lib/credential-headers.ts, any
+ * case), `*.token`, `*.password`, `*.secret`, `authSecret`. Checked by {@link redactSecrets} rather than pino's `redact` option, whose
  * wildcard paths cost about 8 µs per log line (twice the line itself).
  */
 export function redactSecrets(obj: Record<string, unknown>): Record<string, unknown> {
@@ -51,20 +53,22 @@ function redactMember(v: Record<string, unknown>): Record<string, unknown> {
     out[key] = value;
   };
   for (const key of ["token", "password", "secret"]) if (v[key] !== undefined) set(key, CENSOR);
-  const headers = v.headers;
-  if (headers !== null && typeof headers === "object") {
-    const h = headers as Record<string, unknown>;
-    if (h.authorization !== undefined || h.Authorization !== undefined) {
-      const copy = { ...h };
-      if (copy.authorization !== undefined) copy.authorization = CENSOR;
-      if (copy.Authorization !== undefined) copy.Authorization = CENSOR;
-      set("headers", copy);
-    }
+  for (const key of ["headers", "header"]) {
+    const h = v[key];
+    if (h === null || typeof h !== "object" || Array.isArray(h)) continue;
+    const masked = maskCredentialHeaders(h as Record<string, unknown>);
+    if (masked !== h) set(key, masked);
   }
-  const header = v.header;
-  if (header !== null && typeof header === "object") {
-    const h = header as Record<string, unknown>;
-    if (h.Authorization !== undefined) set("header", { ...h, Authorization: CENSOR });
+  return out;
+}
+
+/** A header map with every credential header's value censored; the same object when none. */
+function maskCredentialHeaders(h: Record<string, unknown>): Record<string, unknown> {
+  let out = h;
+  for (const name in h) {
+    if (h[name] === undefined || !isCredentialHeader(name)) continue;
+    if (out === h) out = { ...h };
+    out[name] = CENSOR;
   }
   return out;
 }

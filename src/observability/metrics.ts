@@ -55,6 +55,10 @@ export class Metrics {
   >;
   /** Keyed correlation: open partial matches (keys) held per Sensor. */
   readonly correlationOpenKeys: Gauge<"namespace" | "sensor_name">;
+  /** Evaluations stopped by the evaluation budget (`name`: the Sensor, or the EventSource). */
+  readonly evaluationBudgetExceeded: Counter<"namespace" | "name" | "kind">;
+  /** The evaluation budget in force, ms (0: none). */
+  readonly evaluationBudget: Gauge<"namespace">;
 
   constructor(readonly namespace = "default") {
     const registers = [this.registry];
@@ -180,6 +184,18 @@ export class Metrics {
       name: "sensorbus_correlation_open_keys",
       help: "Correlation keys with an open partial match, per Sensor",
       labelNames: ["namespace", "sensor_name"],
+      registers,
+    });
+    this.evaluationBudgetExceeded = new Counter({
+      name: "sensorbus_evaluation_budget_exceeded_total",
+      help: "Filter, transform, template and filter.expression evaluations stopped by the evaluation budget (the event rejected, or the firing failed)",
+      labelNames: ["namespace", "name", "kind"],
+      registers,
+    });
+    this.evaluationBudget = new Gauge({
+      name: "sensorbus_evaluation_budget_milliseconds",
+      help: "The time one filter, transform or template evaluation may take (--evaluation-budget; 0: none)",
+      labelNames: ["namespace"],
       registers,
     });
   }

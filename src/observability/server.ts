@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import Fastify from "fastify";
+import { httpTimeoutOptions, requestTimeoutFromEnv } from "../lib/http-timeouts.js";
 import { redactJson } from "../lib/redact.js";
 import type { Metrics } from "./metrics.js";
 
@@ -15,8 +16,13 @@ export interface ObservabilityServerOptions {
   health: HealthSource;
   port: number;
   host: string;
-  /** Extra routes (the web console) registered on the same server. */
+  /** Extra routes registered on the same server (the console has a listener of its own). */
   plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
+  /**
+   * Bound on receiving a whole request and on socket inactivity, ms: the webhook servers' bound
+   * (SENSORBUS_WEBHOOK_REQUEST_TIMEOUT_MS, default 30 s) unless given.
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -26,7 +32,10 @@ export interface ObservabilityServerOptions {
 export async function startObservabilityServer(
   options: ObservabilityServerOptions,
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({
+    logger: false,
+    ...httpTimeoutOptions(options.requestTimeoutMs ?? requestTimeoutFromEnv()),
+  });
   const { metrics, health } = options;
   app.get("/metrics", async (_req, reply) => {
     reply.type(metrics.registry.contentType);

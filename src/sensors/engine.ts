@@ -2,7 +2,11 @@ import type { CloudEvent } from "../cloudevents/event.js";
 import { eventContext, isKnownJsonData } from "../cloudevents/event.js";
 import type { EventDependency, SensorManifest, Trigger } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
+import { boundText } from "../lib/bounded-text.js";
+import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { ExpiringMap } from "../lib/fifo.js";
+import { JqTimeoutError } from "../lib/jq.js";
+import { LuaTimeoutError } from "../lib/lua.js";
 import type { Condition } from "./conditions.js";
 import { evaluateCondition, parseCondition } from "./conditions.js";
 import type { CorrelationSpec, CorrelationStore, ExpiredMatch } from "./correlation.js";
@@ -42,7 +46,13 @@ export interface TriggerPlan {
 
 export type DependencyResult =
   | { accepted: true; dependency: string; event: CloudEvent }
-  | { accepted: false; dependency: string; reason: string };
+  | {
+      accepted: false;
+      dependency: string;
+      reason: string;
+      /** The evaluation that was stopped by its budget (data, expr, script, transform). */
+      budget?: string;
+    };
 
 export interface EngineOptions {
   state: ConditionStateStore;
@@ -55,7 +65,17 @@ export interface EngineOptions {
   /** Called for every correlated partial match that expired (window passed, or capacity). */
   onExpired?: (expired: ExpiredMatch) => void;
   /** Called when an event is stored as a dependency's entry, the condition not yet holding. */
-  onStored?: (stored: { trigger: string; dependency: string; event: CloudEvent }) => void;
+  onStored?: (stored: {
+    trigger: string;
+    dependency: string;
+    event: CloudEvent;
+    /** Dependencies the trigger now holds an event for (this one included), in condition order. */
+    holding: string[];
+    /** The condition's dependencies still without an event. */
+    missing: string[];
+    /** The correlation key of the partial match (correlated triggers). */
+    key?: string;
+  }) => void;
   /** Called when a dependency's stored event is replaced by a newer one before the condition held. */
   onReplaced?: (replaced: ReplacedEntry) => void;
 }
@@ -152,13 +172,28 @@ export class SensorEngine {
     plan?: TriggerPlan,
   ): Promise<DependencyResult> {
     let ev = event;
+    const budgetMs = evaluationBudgetMs();
     try {
-      ev = await applyTransform(dep.transform, event);
+      ev = await applyTransform(dep.transform, event, budgetMs);
     } catch (err) {
+      if (err instanceof LuaTimeoutError) {
+        reportBudgetExceeded({ kind: "transform", scope: this.name, budgetMs: err.budgetMs });
+        return { accepted: false, dependency: dep.name, reason: err.message, budget: "transform" };
+      }
+      // jq runs on a worker thread, not the event loop, with its own limit; counted the same way.
+      if (err instanceof JqTimeoutError) {
+        reportBudgetExceeded({ kind: "transform", scope: this.name, budgetMs: err.limitMs });
+        return {
+          accepted: false,
+          dependency: dep.name,
+          reason: `jq transform: evaluation exceeded its ${err.limitMs} ms limit`,
+          budget: "transform",
+        };
+      }
       return {
         accepted: false,
         dependency: dep.name,
-        reason: `transform failed: ${errorMessage(err)}`,
+        reason: boundText(`transform failed: ${errorMessage(err)}`),
       };
     }
     const timeMs = Date.parse(ev.time);
@@ -167,13 +202,25 @@ export class SensorEngine {
       data: ev.data,
       dataIsJson: isKnownJsonData(ev),
       timeMs: Number.isNaN(timeMs) ? this.now() : timeMs,
+      budgetMs,
     });
-    if (outcome.error) return { accepted: false, dependency: dep.name, reason: outcome.error };
+    if (outcome.budget) {
+      reportBudgetExceeded({ kind: outcome.budget, scope: this.name, budgetMs });
+      return {
+        accepted: false,
+        dependency: dep.name,
+        reason: outcome.error ?? "",
+        budget: outcome.budget,
+      };
+    }
+    // Reasons go to log lines and the journal: bounded, whatever size the event's values.
+    if (outcome.error)
+      return { accepted: false, dependency: dep.name, reason: boundText(outcome.error) };
     if (!outcome.pass) {
       return {
         accepted: false,
         dependency: dep.name,
-        reason: outcome.reason ?? filterFailReason(dep),
+        reason: boundText(outcome.reason ?? filterFailReason(dep)),
       };
     }
     if (plan?.correlation) {
@@ -208,7 +255,7 @@ export class SensorEngine {
         timestamp: meta.timestamp,
         streamSeq: meta.seq,
       });
-      this.reportStored(plan, dependency, event, stored.get(dependency)?.event);
+      this.reportStored(plan, dependency, event, stored.get(dependency)?.event, stored);
       return undefined;
     }
     const events = new Map<string, CloudEvent>();
@@ -250,7 +297,7 @@ export class SensorEngine {
         deps: stored,
       });
       for (const e of evicted) this.onExpired(e);
-      this.reportStored(plan, dependency, event, before, k.key);
+      this.reportStored(plan, dependency, event, before, stored, k.key);
       return undefined;
     }
     const events = new Map<string, CloudEvent>();
@@ -266,9 +313,19 @@ export class SensorEngine {
     dependency: string,
     event: CloudEvent,
     before: CloudEvent | undefined,
+    stored: ReadonlyMap<string, unknown>,
     key?: string,
   ): void {
-    this.onStored({ trigger: plan.name, dependency, event });
+    const names = plan.condition?.dependencies ?? [];
+    const held = (d: string) => d === dependency || stored.has(d);
+    this.onStored({
+      trigger: plan.name,
+      dependency,
+      event,
+      holding: names.filter(held),
+      missing: names.filter((d) => !held(d)),
+      ...(key !== undefined ? { key } : {}),
+    });
     if (before && before.id !== event.id)
       this.onReplaced({
         trigger: plan.name,

@@ -1,8 +1,8 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import type { EventDependency } from "../config/types.js";
 import { goMarshal } from "../lib/gojson.js";
-import { runJq } from "../lib/jq.js";
-import { LuaError, runLua } from "../lib/lua.js";
+import { JqTimeoutError, runJq } from "../lib/jq.js";
+import { LuaError, LuaTimeoutError, runLua } from "../lib/lua.js";
 
 /**
  * Argo §3.1: `jq` (wins) or `script` rewrites the event data, which filters, the condition buffer
@@ -12,6 +12,8 @@ import { LuaError, runLua } from "../lib/lua.js";
 export async function applyTransform(
   transform: EventDependency["transform"],
   event: CloudEvent,
+  /** Time limit for a Lua script, ms (the evaluation budget; Lua runs on the event loop). */
+  budgetMs?: number,
 ): Promise<CloudEvent> {
   if (!transform || (!transform.jq && !transform.script)) return event;
   if (event.data === undefined) return event;
@@ -27,6 +29,7 @@ export async function applyTransform(
   let output: unknown;
   if (transform.jq) {
     const first = await runJq(event.data, transform.jq).catch((err: Error) => {
+      if (err instanceof JqTimeoutError) throw err;
       throw new Error(`jq transform: ${err.message}`);
     });
     if (first === undefined) throw new Error("no output available from the jq command execution");
@@ -36,8 +39,12 @@ export async function applyTransform(
     }
   } else {
     try {
-      output = await runLua(transform.script!, input as Record<string, unknown>);
+      output = await runLua(transform.script!, input as Record<string, unknown>, {
+        what: "script transform",
+        ...(budgetMs !== undefined && budgetMs > 0 ? { timeoutMs: budgetMs } : {}),
+      });
     } catch (err) {
+      if (err instanceof LuaTimeoutError) throw err;
       throw new Error(`script transform: ${err instanceof LuaError ? err.message : String(err)}`);
     }
     if (output === null || typeof output !== "object") {

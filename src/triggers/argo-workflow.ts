@@ -15,6 +15,13 @@ import {
 } from "../k8s/client.js";
 import type { Logger } from "../observability/logger.js";
 import { formulateResubmit, formulateRetry, resubmitGenerateName } from "./argo-retry.js";
+import {
+  checkWorkflowArgs,
+  parseRerunArgs,
+  parseSubmitArgs,
+  type RerunArgs,
+  type SubmitArgs,
+} from "./argo-workflow-args.js";
 import { loadResource, type SourceContext } from "./source.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
 
@@ -56,70 +63,6 @@ interface ArgoDetail {
   concurrency?: { policy: "Forbid" | "Replace"; labelSelector: string };
   /** retry / resubmit: the parsed `args` and the firing's identity, applied in execute(). */
   rerun?: RerunArgs & { stamp: Record<string, unknown>; key: string };
-}
-
-/** `argo retry` / `argo resubmit` flags sensorbus understands. */
-interface RerunArgs {
-  parameters: Array<[string, string]>;
-  restartSuccessful: boolean;
-  nodeFieldSelector?: string;
-  memoized: boolean;
-}
-
-/**
- * Parses `args` of retry (-p, --restart-successful, --node-field-selector) and resubmit (-p,
- * --memoized). The argo CLI's output, wait and selector flags have no meaning here and are refused.
- */
-export function parseRerunArgs(
-  operation: "retry" | "resubmit",
-  args: readonly string[] | undefined,
-  field: string,
-): RerunArgs {
-  const out: RerunArgs = { parameters: [], restartSuccessful: false, memoized: false };
-  const list = (args ?? []).map(String);
-  const allowed =
-    operation === "retry"
-      ? "-p/--parameter, --restart-successful, --node-field-selector"
-      : "-p/--parameter, --memoized";
-  for (let i = 0; i < list.length; i++) {
-    const arg = list[i]!;
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : arg.startsWith("-p=") ? 2 : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = list[i + 1];
-      if (next === undefined) throw renderError(`${field}.${i}`, `'${arg}' needs a value`);
-      i++;
-      return next;
-    };
-    if (flag === "-p" || flag === "--parameter") {
-      const v = value();
-      const k = v.indexOf("=");
-      if (k <= 0) throw renderError(`${field}.${i}`, `parameter '${v}' must look like name=value`);
-      out.parameters.push([v.slice(0, k), v.slice(k + 1)]);
-    } else if (operation === "retry" && flag === "--restart-successful") {
-      out.restartSuccessful = boolFlag(arg, eq, `${field}.${i}`);
-    } else if (operation === "retry" && flag === "--node-field-selector") {
-      out.nodeFieldSelector = value();
-    } else if (operation === "resubmit" && flag === "--memoized") {
-      out.memoized = boolFlag(arg, eq, `${field}.${i}`);
-    } else {
-      throw renderError(
-        `${field}.${i}`,
-        `unsupported argument '${arg}' for ${operation} (sensorbus interprets ${allowed})`,
-      );
-    }
-  }
-  return out;
-}
-
-/** A boolean flag: `--flag` or `--flag=<bool>` (Go's strconv.ParseBool spellings). */
-function boolFlag(arg: string, eq: number, field: string): boolean {
-  if (eq < 0) return true;
-  const v = arg.slice(eq + 1);
-  if (["1", "t", "T", "true", "TRUE", "True"].includes(v)) return true;
-  if (["0", "f", "F", "false", "FALSE", "False"].includes(v)) return false;
-  throw renderError(field, `'${arg}': '${v}' is not true or false`);
 }
 
 /** Phases of a Workflow that has not finished (an absent phase is a Workflow not yet started). */
@@ -202,72 +145,6 @@ export function stampFiring(meta: Record<string, unknown>, ctx: FiringContext): 
   return key;
 }
 
-/** Parsed `argoWorkflow.args` (the `argo submit` flags sensorbus understands). */
-interface SubmitArgs {
-  parameters: Array<[string, string]>;
-  entrypoint?: string;
-  serviceAccount?: string;
-  labels: Array<[string, string]>;
-  generateName?: string;
-  name?: string;
-}
-
-const FLAG_NAMES: Record<string, keyof Omit<SubmitArgs, "parameters" | "labels"> | "p" | "l"> = {
-  "-p": "p",
-  "--parameter": "p",
-  "-l": "l",
-  "--labels": "l",
-  "--entrypoint": "entrypoint",
-  "--serviceaccount": "serviceAccount",
-  "--generate-name": "generateName",
-  "--name": "name",
-};
-
-export function parseSubmitArgs(args: readonly string[] | undefined, field: string): SubmitArgs {
-  const out: SubmitArgs = { parameters: [], labels: [] };
-  const list = args ?? [];
-  for (let i = 0; i < list.length; i++) {
-    const arg = String(list[i]);
-    const eq = arg.startsWith("--")
-      ? arg.indexOf("=")
-      : arg.startsWith("-p=") || arg.startsWith("-l=")
-        ? 2
-        : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const which = FLAG_NAMES[flag];
-    if (!which) {
-      throw renderError(
-        `${field}.${i}`,
-        `unsupported argument '${arg}' (sensorbus interprets -p/--parameter, --entrypoint, --serviceaccount, -l/--labels, --generate-name, --name)`,
-      );
-    }
-    let value: string;
-    if (eq > 0) {
-      value = arg.slice(eq + 1);
-    } else {
-      const next = list[i + 1];
-      if (next === undefined) throw renderError(`${field}.${i}`, `'${arg}' needs a value`);
-      value = String(next);
-      i++;
-    }
-    if (which === "p") {
-      const k = value.indexOf("=");
-      if (k <= 0)
-        throw renderError(`${field}.${i}`, `parameter '${value}' must look like name=value`);
-      out.parameters.push([value.slice(0, k), value.slice(k + 1)]);
-    } else if (which === "l") {
-      for (const pair of value.split(",").filter(Boolean)) {
-        const k = pair.indexOf("=");
-        if (k <= 0) throw renderError(`${field}.${i}`, `label '${pair}' must look like key=value`);
-        out.labels.push([pair.slice(0, k), pair.slice(k + 1)]);
-      }
-    } else {
-      out[which] = value;
-    }
-  }
-  return out;
-}
-
 /** Applies parsed submit flags to a Workflow (as `argo submit` does). */
 function applySubmitArgs(wf: KubeObject, a: SubmitArgs): void {
   const spec = (isObject(wf.spec) ? wf.spec : {}) as Record<string, unknown>;
@@ -286,6 +163,7 @@ function applySubmitArgs(wf: KubeObject, a: SubmitArgs): void {
     spec.arguments = args;
   }
   if (a.entrypoint !== undefined) spec.entrypoint = a.entrypoint;
+  if (a.priority !== undefined) spec.priority = a.priority;
   if (a.serviceAccount !== undefined) spec.serviceAccountName = a.serviceAccount;
   if (a.labels.length > 0)
     wf.metadata.labels = { ...wf.metadata.labels, ...Object.fromEntries(a.labels) };
@@ -379,7 +257,7 @@ export function argoWorkflowTrigger(
       );
 
     if (operation === "submit-from") {
-      const args = parseSubmitArgs(template.args, `${field}.args`);
+      const args = parseSubmitArgs(template.args, `${field}.args`, "submit-from");
       const kind = String(obj.kind ?? "").toLowerCase();
       let wf: KubeObject;
       if (kind === "workflowtemplate") {
@@ -440,9 +318,7 @@ export function argoWorkflowTrigger(
         } satisfies ArgoDetail,
       };
     }
-    if (template.args && template.args.length > 0) {
-      throw renderError(`${field}.args`, `arguments are not supported for operation ${operation}`);
-    }
+    checkWorkflowArgs(operation, template.args, `${field}.args`);
     const patch: Record<string, unknown> =
       operation === "suspend"
         ? { spec: { suspend: true } }

@@ -1,4 +1,4 @@
-import { Agent } from "undici";
+import type { Agent } from "undici";
 import type { HttpTrigger } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
 import { registerSecret } from "../lib/redact.js";
@@ -25,8 +25,11 @@ const ALLOWED_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
  */
 export function httpTrigger(): TriggerKind<HttpTrigger> {
   const agents = new Map<string, Agent>();
-  const agentFor = (d: HttpDetail): Agent => {
-    const key = `${d.triggerName}|${d.insecureSkipVerify}|${d.ca ?? ""}|${d.cert ?? ""}`;
+  // undici is loaded with the first request, not with the process (`validate`/`replay` never send).
+  let undici: Promise<typeof import("undici")> | undefined;
+  const newAgent = async (key: string, d: HttpDetail): Promise<Agent> => {
+    undici ??= import("undici");
+    const { Agent } = await undici;
     let agent = agents.get(key);
     if (!agent) {
       agent = new Agent({
@@ -43,6 +46,10 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
       agents.set(key, agent);
     }
     return agent;
+  };
+  const agentFor = (d: HttpDetail): Agent | Promise<Agent> => {
+    const key = `${d.triggerName}|${d.insecureSkipVerify}|${d.ca ?? ""}|${d.cert ?? ""}`;
+    return agents.get(key) ?? newAgent(key, d);
   };
 
   return {
@@ -136,7 +143,7 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
       let status: number;
       try {
         const target = splitUrl(req.url);
-        const res = await agentFor(d).request({
+        const res = await (await agentFor(d)).request({
           origin: target.origin,
           path: target.path,
           method: req.method as "POST",

@@ -3,6 +3,7 @@ import type { LogTrigger } from "../config/types.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
 
 interface LogDetail {
+  /** The trigger's identity: namespace/Sensor/trigger (each Sensor's trigger keeps its own time). */
   trigger: string;
   /** The firing's correlation ID, a field of every line. */
   correlationId?: string;
@@ -12,10 +13,14 @@ interface LogDetail {
 
 /**
  * Argo's `log` trigger: one info line per event of the firing, message = the data as text, with
- * `dependencyName` and `eventContext`. sensorbus honours `intervalSeconds` per trigger (at most one
- * log per interval; Argo never suppresses anything).
+ * `dependencyName` and `eventContext`. `intervalSeconds` as Argo's `shouldLog`: a firing is logged
+ * only when the time now is after the last logged firing of that Sensor's trigger plus the
+ * interval; a firing within the interval logs nothing (and still succeeds). `now` is injectable
+ * for tests. Argo has the same check (`shouldLog` against `LastLogTime`), but its `triggerOne` builds a new
+ * LogTrigger for every firing (`GetTrigger` -> `NewLogTrigger`), so `LastLogTime` is always zero and
+ * in practice Argo suppresses nothing; sensorbus keeps the field's documented meaning.
  */
-export function logTrigger(): TriggerKind<LogTrigger> {
+export function logTrigger(now: () => number = Date.now): TriggerKind<LogTrigger> {
   const lastLogged = new Map<string, number>();
   return {
     kind: "log",
@@ -28,7 +33,7 @@ export function logTrigger(): TriggerKind<LogTrigger> {
         lines.push({ dependencyName: dep, eventContext: context, data: ev.data ?? "" });
       }
       const detail: LogDetail = {
-        trigger: ctx.triggerName,
+        trigger: `${ctx.namespace}/${ctx.sensorName}/${ctx.triggerName}`,
         ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
         intervalMs: Math.max(0, Number(template?.intervalSeconds ?? 0)) * 1000,
         lines,
@@ -37,13 +42,13 @@ export function logTrigger(): TriggerKind<LogTrigger> {
     },
     async execute(rendered: Rendered, ctx: ExecContext): Promise<TriggerResult> {
       const detail = rendered.detail as LogDetail;
+      const t = now();
       if (detail.intervalMs > 0) {
-        const now = Date.now();
+        // Argo: time.Now().After(LastLogTime.Add(interval)); equal is not after.
         const last = lastLogged.get(detail.trigger);
-        if (last !== undefined && now - last < detail.intervalMs) {
+        if (last !== undefined && t <= last + detail.intervalMs) {
           return { summary: `log suppressed (intervalSeconds ${detail.intervalMs / 1000})` };
         }
-        lastLogged.set(detail.trigger, now);
       }
       for (const line of detail.lines) {
         ctx.log.info(
@@ -55,6 +60,7 @@ export function logTrigger(): TriggerKind<LogTrigger> {
           line.data,
         );
       }
+      if (detail.intervalMs > 0) lastLogged.set(detail.trigger, t);
       return { summary: `logged ${detail.lines.length} event(s)` };
     },
   };

@@ -4,6 +4,7 @@ import type { CloudEvent } from "../cloudevents/event.js";
 import { eventContext, isKnownJsonData, markJsonData } from "../cloudevents/event.js";
 import type { TriggerParameter, TriggerParameterSource } from "../config/types.js";
 import { EventsError, errorMessage } from "../errors.js";
+import { evaluationBudgetMs, isBudgetExceeded, withBudget } from "../lib/budget.js";
 import type { GType } from "../lib/gjson.js";
 import { gjsonGet } from "../lib/gjson.js";
 import { goQuote } from "../lib/gojson.js";
@@ -59,10 +60,20 @@ export function resolveParamValue(
   }
   if (template) {
     try {
-      const out = compileTemplate(template).execute({ Input: JSON.parse(doc) });
+      const input = { Input: JSON.parse(doc) };
+      const out = withBudget("template", evaluationBudgetMs(), () =>
+        compileTemplate(template).execute(input),
+      );
       if (out !== "" && out !== "<no value>") return { text: out, type: "String" };
       lastError = `template evaluated to empty string or no value: ${template}`;
     } catch (err) {
+      // Stopped by the budget: the firing fails for good (the same events render the same way).
+      if (isBudgetExceeded(err)) {
+        throw new EventsError(
+          "SB_ERR_EVAL_BUDGET",
+          `'${src.dependencyName}' parameter ${useData ? "dataTemplate" : "contextTemplate"}: ${err.message}`,
+        );
+      }
       lastError = errorMessage(err);
     }
   }

@@ -4,6 +4,7 @@ import { argoWorkflowTrigger } from "./argo-workflow.js";
 import { httpTrigger } from "./http.js";
 import { k8sTrigger } from "./k8s.js";
 import { logTrigger } from "./log.js";
+import type { SourceContext } from "./source.js";
 import type { TriggerKind } from "./types.js";
 
 export interface TriggerRegistryOptions {
@@ -12,6 +13,8 @@ export interface TriggerRegistryOptions {
   /** Render Kubernetes triggers to the log even when a cluster is configured. */
   dryRun: boolean;
   log: Logger;
+  /** How trigger sources are read (replay: offline, `url` paths mapped to local files). */
+  source?: Omit<SourceContext, "values" | "field">;
 }
 
 /** Every trigger kind sensorbus executes, by its key under `template`. The only file importing them. */
@@ -21,8 +24,16 @@ export function triggerRegistry(
   const kinds: Array<TriggerKind<never>> = [
     logTrigger(),
     httpTrigger(),
-    argoWorkflowTrigger(options.kube, { dryRun: options.dryRun, log: options.log }),
-    k8sTrigger(options.kube, { dryRun: options.dryRun, log: options.log }),
+    argoWorkflowTrigger(options.kube, {
+      dryRun: options.dryRun,
+      log: options.log,
+      ...(options.source ? { source: options.source } : {}),
+    }),
+    k8sTrigger(options.kube, {
+      dryRun: options.dryRun,
+      log: options.log,
+      ...(options.source ? { source: options.source } : {}),
+    }),
   ];
   return new Map(kinds.map((k) => [k.kind, k as TriggerKind<unknown>]));
 }

@@ -12,8 +12,12 @@ export const URL_SOURCE_LIMIT = 512 * 1024;
 
 export interface SourceContext {
   values: ValueResolver;
-  /** false forbids `url` sources (e.g. offline replay). Default true. */
+  /** false forbids fetching `url` sources (e.g. offline replay). Default true. */
   allowUrl?: boolean;
+  /** Why `url` sources are not fetched (the error says it) when `allowUrl` is false. */
+  offlineReason?: string;
+  /** `url` paths read from local files instead (replay's `--source URL=FILE`). */
+  urlFiles?: ReadonlyMap<string, string>;
   /** Field path for messages, e.g. `template.argoWorkflow.source`. */
   field?: string;
   /** `url` attempts (Argo retries a fetch 5 times); default 5. */
@@ -28,57 +32,93 @@ function sourceError(message: string, retryable = false, cause?: unknown): Trigg
   return new TriggerError("SB_ERR_TRIGGER_SOURCE", message, { retryable, cause });
 }
 
+/** The location a trigger source is read from. */
+export type SourceLocationKind = "inline" | "file" | "url" | "configmap" | "resource";
+
 /**
- * The text of a trigger resource source (YAML or JSON). The first location present wins, in Argo's
- * order: s3, inline, file, url, git, configmap, resource. `resource` (an object inline in the
- * manifest) is returned as JSON text. s3 and git are not supported by sensorbus.
+ * Which location of a trigger source is read: the first present, in Argo's order (s3, inline,
+ * file, url, git, configmap, resource). Throws the TriggerError every firing would fail with for
+ * s3 and git (not supported by sensorbus) and for a source that names no location. The one
+ * decision shared by `fetchResource` and `validate`.
  */
-export async function fetchResource(
+export function sourceLocation(
   loc: ArtifactLocation | undefined,
-  ctx: SourceContext,
-): Promise<string> {
-  const field = ctx.field ?? "source";
+  field = "source",
+): SourceLocationKind {
   if (!loc || typeof loc !== "object") throw sourceError(`${field}: the trigger source is empty`);
   if (loc.s3 !== undefined && loc.s3 !== null) {
     throw sourceError(
       `${field}.s3: S3 resource sources are not supported by sensorbus; use inline, file, url, configmap or resource`,
     );
   }
-  if (typeof loc.inline === "string") return loc.inline;
-  if (loc.file) {
-    const path = loc.file.path;
-    if (!path) throw sourceError(`${field}.file.path is empty`);
-    try {
-      return await readFile(path, "utf8");
-    } catch (err) {
-      throw sourceError(`${field}.file: cannot read ${path}: ${errorMessage(err)}`, false, err);
-    }
-  }
-  if (loc.url) {
-    if (ctx.allowUrl === false) throw sourceError(`${field}.url: url sources are disabled here`);
-    return fetchUrl(loc.url.path, loc.url.verifyCert === true, ctx, `${field}.url`);
-  }
+  if (typeof loc.inline === "string") return "inline";
+  if (loc.file) return "file";
+  if (loc.url) return "url";
   if (loc.git !== undefined && loc.git !== null) {
     throw sourceError(
       `${field}.git: git resource sources are not supported by sensorbus; use inline, file, url, configmap or resource`,
     );
   }
-  if (loc.configmap) {
-    try {
-      return await ctx.values.configMap(loc.configmap, `${field}.configmap`);
-    } catch (err) {
-      throw sourceError(`${field}.configmap: ${errorMessage(err)}`, false, err);
-    }
-  }
-  if (loc.resource !== undefined && loc.resource !== null) {
-    if (typeof loc.resource !== "object" || Array.isArray(loc.resource)) {
-      throw sourceError(`${field}.resource must be an object`);
-    }
-    return JSON.stringify(loc.resource);
-  }
+  if (loc.configmap) return "configmap";
+  if (loc.resource !== undefined && loc.resource !== null) return "resource";
   throw sourceError(
     `${field}: no known source location (want one of inline, file, url, configmap, resource)`,
   );
+}
+
+/**
+ * The text of a trigger resource source (YAML or JSON), from the location `sourceLocation` picks.
+ * `resource` (an object inline in the manifest) is returned as JSON text.
+ */
+export async function fetchResource(
+  loc: ArtifactLocation | undefined,
+  ctx: SourceContext,
+): Promise<string> {
+  const field = ctx.field ?? "source";
+  const kind = sourceLocation(loc, field);
+  const l = loc as ArtifactLocation;
+  switch (kind) {
+    case "inline":
+      return l.inline as string;
+    case "file": {
+      const path = l.file?.path;
+      if (!path) throw sourceError(`${field}.file.path is empty`);
+      return readLocalFile(path, `${field}.file`);
+    }
+    case "url": {
+      const url = l.url!;
+      const local = ctx.urlFiles?.get(url.path);
+      if (local !== undefined) return readLocalFile(local, `${field}.url`);
+      if (ctx.allowUrl === false) {
+        throw sourceError(
+          `${field}.url: ${ctx.offlineReason ?? "url sources are disabled here"} (not fetched: ${url.path})`,
+        );
+      }
+      return fetchUrl(url.path, url.verifyCert === true, ctx, `${field}.url`);
+    }
+    case "configmap":
+      try {
+        return await ctx.values.configMap(l.configmap!, `${field}.configmap`);
+      } catch (err) {
+        // The resolver names the field itself; add it only when it did not.
+        const message = errorMessage(err);
+        const where = `${field}.configmap`;
+        throw sourceError(message.startsWith(where) ? message : `${where}: ${message}`, false, err);
+      }
+    case "resource":
+      if (typeof l.resource !== "object" || Array.isArray(l.resource)) {
+        throw sourceError(`${field}.resource must be an object`);
+      }
+      return JSON.stringify(l.resource);
+  }
+}
+
+async function readLocalFile(path: string, field: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw sourceError(`${field}: cannot read ${path}: ${errorMessage(err)}`, false, err);
+  }
 }
 
 /** Parsed sources as JSON text, by source text: a YAML parse per firing cost more than the rest. */

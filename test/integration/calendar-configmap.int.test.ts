@@ -18,7 +18,7 @@ describe("calendar persistence in a ConfigMap (fake Kubernetes API)", () => {
 
   beforeAll(async () => {
     api = await new FakeKubeApi().start();
-    kube = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("jobs") })!;
+    kube = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("jobs") }))!;
   });
   afterAll(async () => {
     kube?.close();

@@ -11,16 +11,20 @@ import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { consoleRoutes } from "../../src/observability/console.js";
+import { startConsoleServer } from "../../src/observability/console-server.js";
 import { Journal } from "../../src/observability/journal.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { Metrics } from "../../src/observability/metrics.js";
-import { startObservabilityServer } from "../../src/observability/server.js";
 import { HttpSink } from "../support/http-sink.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 
 const CHROMIUM = "/usr/bin/chromium";
+/** The console runs behind basic auth here (issue 19): the browser and the API clients log in. */
+const USER = "admin";
+const PASSWORD = "console-pw-Tg19";
+const AUTH = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}` };
+const authed = (url: string) => fetch(url, { headers: AUTH });
 const log = silentLogger();
 
 function manifests(port: number, sinkUrl: string): LoadResult {
@@ -125,18 +129,15 @@ describe("web console, journal API and explain against a running Runtime", () =>
       log,
       observer: journal.observer(),
     });
-    server = await startObservabilityServer({
-      metrics: new Metrics(),
+    server = await startConsoleServer({
       port: 0,
       host: "127.0.0.1",
-      health: { busConnected: () => runtime.bus.connected, stuckTriggers: () => [] },
-      plugins: [
-        consoleRoutes({
-          journal,
-          graph: () => buildGraph(loaded),
-          stuckTriggers: () => runtime.stuckTriggers(),
-        }),
-      ],
+      auth: { basic: `${USER}:${PASSWORD}` },
+      routes: consoleRoutes({
+        journal,
+        graph: () => buildGraph(loaded),
+        stuckTriggers: () => runtime.stuckTriggers(),
+      }),
     });
     const addr = server.server.address();
     base = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
@@ -158,26 +159,28 @@ describe("web console, journal API and explain against a running Runtime", () =>
   });
 
   it("serves the journal of one event and `explain` prints it", async () => {
-    const res = await fetch(`${base}/api/events/${firedId}`);
+    expect((await fetch(`${base}/api/events/${firedId}`)).status).toBe(401);
+    const res = await authed(`${base}/api/events/${firedId}`);
     expect(res.status).toBe(200);
     const ev = (await res.json()) as { entries: Array<{ kind: string; trigger: string }> };
     expect(ev.entries.map((e) => `${e.kind} ${e.trigger}`).sort()).toEqual([
       "fired announce",
       "fired deploy",
     ]);
-    const explained = await loadExplanation({ id: rejectedId, url: base, log });
+    const login = base.replace("http://", `http://${USER}:${PASSWORD}@`);
+    const explained = await loadExplanation({ id: rejectedId, url: login, log });
     const text = formatExplanation(explained!);
     expect(text).toContain("rejected  sensor pipeline, trigger deploy, dependency build");
     expect(text).toMatch(/reason: data filter: 'body.status' is "broken"/);
     expect(text).toContain("outcome: rejected");
-    expect(await loadExplanation({ id: "no-such-event", url: base, log })).toBeUndefined();
+    expect(await loadExplanation({ id: "no-such-event", url: login, log })).toBeUndefined();
     await expect(loadExplanation({ id: "x", url: "http://127.0.0.1:9", log })).rejects.toThrow(
       /cannot reach a running sensorbus at http:\/\/127.0.0.1:9/,
     );
   });
 
   it("serves the graph with the cross-workflow link and per-trigger counts", async () => {
-    const graph = (await (await fetch(`${base}/api/graph`)).json()) as {
+    const graph = (await (await authed(`${base}/api/graph`)).json()) as {
       edges: Array<{ from: string; to: string; kind: string }>;
     };
     expect(graph.edges).toContainEqual(
@@ -187,7 +190,7 @@ describe("web console, journal API and explain against a running Runtime", () =>
         kind: "cross",
       }),
     );
-    const triggers = (await (await fetch(`${base}/api/triggers`)).json()) as Array<{
+    const triggers = (await (await authed(`${base}/api/triggers`)).json()) as Array<{
       sensor: string;
       trigger: string;
       fired: number;
@@ -204,7 +207,7 @@ describe("web console, journal API and explain against a running Runtime", () =>
       sensor: "audit",
       fired: 1,
     });
-    expect((await fetch(`${base}/api/events?limit=0`)).status).toBe(400);
+    expect((await authed(`${base}/api/events?limit=0`)).status).toBe(400);
   });
 
   const hasChromium = existsSync(CHROMIUM);
@@ -222,6 +225,7 @@ describe("web console, journal API and explain against a running Runtime", () =>
       const context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         viewport: { width: 1280, height: 760 },
+        httpCredentials: { username: USER, password: PASSWORD },
         args: [
           "--headless",
           "--no-sandbox",

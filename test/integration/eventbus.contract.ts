@@ -124,6 +124,35 @@ export function runEventBusContract(name: string, factory: BusFactory): void {
       expect(got[0]!.event.data).toBe(e.data);
     });
 
+    it("scopes the dedupe key to the EventSource and event name (issue 19)", async () => {
+      const b = await bus();
+      const open = names();
+      const authed = names();
+      const { got } = await collect(b, authed);
+      const shared = `shared-${uid()}`;
+      // The same id first on another endpoint (say an unauthenticated one)...
+      const elsewhere = await b.publish(
+        makeEvent(open.eventSourceName, open.eventName, { id: shared }),
+      );
+      const otherEvent = await b.publish(
+        makeEvent(authed.eventSourceName, open.eventName, { id: shared }),
+      );
+      // ...does not suppress it here.
+      const here = await b.publish(
+        makeEvent(authed.eventSourceName, authed.eventName, { id: shared }),
+      );
+      expect([elsewhere.duplicate, otherEvent.duplicate, here.duplicate]).toEqual([
+        false,
+        false,
+        false,
+      ]);
+      await vi.waitFor(() => expect(got.map((m) => m.event.id)).toEqual([shared]), WAIT);
+      const again = await b.publish(
+        makeEvent(authed.eventSourceName, authed.eventName, { id: shared }),
+      );
+      expect(again).toEqual({ seq: here.seq, duplicate: true });
+    });
+
     it("carries a replay target to the subscriber, outside the CloudEvent; none on plain events", async () => {
       const b = await bus();
       const n = names();

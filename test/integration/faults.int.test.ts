@@ -39,15 +39,18 @@ const BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
 /** Short ack wait on the consumers, so what a killed process held is redelivered quickly. */
 const ACK_WAIT_MS = 3_000;
 
+const FAULTS_TOKEN = "faults-token-Jd62";
 let api: FakeKubeApi;
 let kube: KubeClient;
 let workdir: string;
 
 beforeAll(async () => {
   api = await new FakeKubeApi().start();
-  kube = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("default") })!;
+  kube = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("default") }))!;
   workdir = await mkdtemp(join(tmpdir(), "sb-faults-"));
   await writeFile(join(workdir, "kubeconfig"), api.kubeconfigYaml("default"));
+  await mkdir(join(workdir, "secrets", "faults-auth"), { recursive: true });
+  await writeFile(join(workdir, "secrets", "faults-auth", "token"), FAULTS_TOKEN);
 });
 
 afterAll(async () => {
@@ -63,7 +66,17 @@ function eventSource(tag: string, port: number): EventSourceManifest {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "EventSource",
     metadata: { name: `es-${tag}` },
-    spec: { webhook: { ev: { port: String(port), endpoint: "/ev", method: "POST" } } },
+    // Producer ids (ce-id) are honoured from authenticated senders only (issue 19): a bearer token.
+    spec: {
+      webhook: {
+        ev: {
+          port: String(port),
+          endpoint: "/ev",
+          method: "POST",
+          authSecret: { name: "faults-auth", key: "token" },
+        },
+      },
+    },
   };
 }
 
@@ -120,7 +133,7 @@ function startRuntime(load: LoadResult, busUrl: string, kube?: KubeClient): Prom
     busUrl,
     kube,
     dryRun: kube === undefined,
-    values: dirResolver({}),
+    values: dirResolver({ secretsDir: join(workdir, "secrets") }),
     log,
   });
 }
@@ -160,6 +173,7 @@ class Tally {
         method: "POST",
         headers: {
           "content-type": "application/json",
+          authorization: `Bearer ${FAULTS_TOKEN}`,
           "ce-id": id,
           "ce-specversion": "1.0",
           "ce-source": "faults-test",
@@ -264,9 +278,13 @@ function startChild(dir: string, busUrl: string, extra: string[] = []): Child {
       dir,
       "--bus",
       busUrl,
+      "--secrets-dir",
+      join(workdir, "secrets"),
       "--kubeconfig",
       join(workdir, "kubeconfig"),
       "--metrics-port",
+      "0",
+      "--console-port",
       "0",
       "--log-level",
       "warn",

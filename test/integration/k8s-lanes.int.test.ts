@@ -201,7 +201,7 @@ describe("two Sensors, one event (issue 20.1)", () => {
 
   beforeAll(async () => {
     api = await new FakeKubeApi().start();
-    kube = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("team-a") })!;
+    kube = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("team-a") }))!;
   });
   afterEach(async () => {
     await runtime?.stop(5_000);
@@ -345,7 +345,7 @@ describe("every Sensor in its lane (issue 19.5)", () => {
         ...CLUSTER_RESOURCES,
       ],
     }).start();
-    kube = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("sensorbus") })!;
+    kube = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("sensorbus") }))!;
   });
   afterEach(async () => {
     await runtime?.stop(5_000);
@@ -542,7 +542,7 @@ describe("each Sensor's identity (issue 20.6)", () => {
 
   beforeAll(async () => {
     api = await new FakeKubeApi({ rbac }).start();
-    kube = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("sensorbus") })!;
+    kube = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml("sensorbus") }))!;
   });
   afterEach(async () => {
     await runtime?.stop(5_000);

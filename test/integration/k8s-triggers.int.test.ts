@@ -125,7 +125,7 @@ let client: KubeClient;
 
 beforeAll(async () => {
   api = await new FakeKubeApi().start();
-  client = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS) })!;
+  client = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS) }))!;
 });
 afterAll(async () => {
   client?.close();
@@ -134,26 +134,26 @@ afterAll(async () => {
 beforeEach(() => api.clearRequests());
 
 describe("loadKubeClient", () => {
-  it("reads a kubeconfig file and reports its source and namespace", () => {
+  it("reads a kubeconfig file and reports its source and namespace", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-kube-"));
     const path = join(dir, "config");
     writeFileSync(path, api.kubeconfigYaml("team-a"));
-    const c = loadKubeClient({ kubeconfigPath: path })!;
+    const c = (await loadKubeClient({ kubeconfigPath: path }))!;
     expect(c.namespace).toBe("team-a");
     expect(c.source).toBe(`kubeconfig ${path} context fake`);
     c.close();
   });
 
-  it("returns undefined without kubeconfig or service account", () => {
+  it("returns undefined without kubeconfig or service account", async () => {
     const home = mkdtempSync(join(tmpdir(), "sb-home-"));
-    expect(loadKubeClient({ env: {}, home })).toBeUndefined();
+    expect(await loadKubeClient({ env: {}, home })).toBeUndefined();
   });
 
-  it("uses the KUBECONFIG variable", () => {
+  it("uses the KUBECONFIG variable", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-kube-"));
     const path = join(dir, "cfg");
     writeFileSync(path, api.kubeconfigYaml("from-env"));
-    const c = loadKubeClient({ env: { KUBECONFIG: path }, home: dir })!;
+    const c = (await loadKubeClient({ env: { KUBECONFIG: path }, home: dir }))!;
     expect(c.namespace).toBe("from-env");
     c.close();
   });
@@ -270,14 +270,16 @@ describe("argoWorkflow submit", () => {
     const gone = await new FakeKubeApi().start();
     const yaml = gone.kubeconfigYaml(NS);
     await gone.stop();
-    const dead = loadKubeClient({ kubeconfigYaml: yaml })!;
+    const dead = (await loadKubeClient({ kubeconfigYaml: yaml }))!;
     const t1 = argoWorkflowTrigger(dead, { dryRun: false, log: pino({ level: "silent" }) });
     const e1 = await rejection(t1.execute(await t1.render(submitTemplate(), firing()), exec()));
     expect(e1.retryable).toBe(true);
     expect(e1.message).toContain("cannot reach the Kubernetes API");
     dead.close();
 
-    const wrong = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS, "not-the-token") })!;
+    const wrong = (await loadKubeClient({
+      kubeconfigYaml: api.kubeconfigYaml(NS, "not-the-token"),
+    }))!;
     // Discovery refused (401) -> fallback names; the create itself is then refused as well.
     const e2 = await rejection(
       wrong.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }),

@@ -12,7 +12,7 @@ describe("Kubernetes client connections", () => {
 
   it("keeps one connection alive across requests (client-node's agent would open one per request)", async () => {
     api = await new FakeKubeApi().start();
-    const client = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml() })!;
+    const client = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml() }))!;
     kube = client;
     for (let i = 0; i < 20; i++) {
       await client.create({

@@ -82,7 +82,7 @@ describe("examples/orchestration end to end", () => {
     expect(loaded.problems.map(formatProblem)).toEqual([]);
     expect(hasErrors(loaded.problems)).toBe(false);
     api.clearRequests();
-    kube = loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS) })!;
+    kube = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS) }))!;
     fired = [];
     rejected = [];
     logLines = [];

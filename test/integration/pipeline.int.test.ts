@@ -247,7 +247,7 @@ describe("argoWorkflow trigger against the Kubernetes API", () => {
       loaded: loaded(webhookSource(port), sensor),
       busUrl: undefined,
       bus,
-      kube: loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml("argo") }),
+      kube: await loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml("argo") }),
       dryRun: false,
       values: dirResolver({}),
       log,

@@ -119,7 +119,7 @@ describe.skipIf(!available || !curlAvailable)(
       return Runtime.start({
         loaded,
         busUrl: nats.url,
-        kube: loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml() }),
+        kube: await loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml() }),
         dryRun: false,
         values: dirResolver({}),
         log,

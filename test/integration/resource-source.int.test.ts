@@ -170,7 +170,7 @@ describe("resource EventSource against the fake Kubernetes API", () => {
     spec: Partial<ResourceEventSpec>,
     opts: { now?: number; eventName?: string } = {},
   ): Promise<Clock & { sleeps: number[] }> {
-    kube = new ControlledKube(loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS) })!);
+    kube = new ControlledKube((await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS) }))!);
     emitted = [];
     failNextEmits = 0;
     abort = new AbortController();

@@ -145,7 +145,7 @@ describe("console timeline of a correlation ID", () => {
     runtime = await Runtime.start({
       loaded,
       busUrl: undefined,
-      kube: loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml() }),
+      kube: await loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml() }),
       dryRun: false,
       values: dirResolver({}),
       log: silentLogger(),

@@ -160,7 +160,7 @@ describe.skipIf(!available)(
       const runtime = await Runtime.start({
         loaded: await loadManifests([join(dir, sub)]),
         busUrl: nats.url,
-        kube: loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml() }),
+        kube: await loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml() }),
         dryRun: false,
         values: dirResolver({}),
         log,

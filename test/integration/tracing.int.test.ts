@@ -224,7 +224,7 @@ describe.each(["memory", "jetstream"] as const)(
       runtime = await Runtime.start({
         loaded: manifests(port, sink.url),
         busUrl: nats?.url,
-        kube: loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml("argo") }),
+        kube: await loadKubeClient({ kubeconfigYaml: kube.kubeconfigYaml("argo") }),
         dryRun: false,
         values: dirResolver({}),
         log,

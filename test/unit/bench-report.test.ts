@@ -1,6 +1,15 @@
 import { describe, expect, it, vi } from "vitest";
 import { Tracker } from "../../bench/load.js";
-import { chart, type StepResult, sustained, sustains, table } from "../../bench/report.js";
+import {
+  chart,
+  type StartupResult,
+  type StepResult,
+  startupPasses,
+  startupTable,
+  sustained,
+  sustains,
+  table,
+} from "../../bench/report.js";
 import { percentile, Samples, slope } from "../../bench/stats.js";
 
 const step = (over: Partial<StepResult>): StepResult => ({
@@ -143,5 +152,23 @@ describe("bench arithmetic", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain(">baseline</text>");
     expect(svg).toContain(">sensorbus</text>");
+  });
+
+  it("start-up: each command beside node -e 0, with its target and pass/fail", () => {
+    const rows: StartupResult[] = [
+      { command: "node -e 0", runs: 7, wallMs: 90, cpuMs: 45 },
+      { command: "validate", runs: 7, wallMs: 310, cpuMs: 250.4, targetMs: 400 },
+      { command: "replay", runs: 7, wallMs: 400, cpuMs: 300, targetMs: 400 },
+      { command: "run (webhook only)", runs: 7, wallMs: 812.5, cpuMs: Number.NaN, targetMs: 800 },
+    ];
+    expect(rows.map(startupPasses)).toEqual([undefined, true, true, false]);
+    expect(startupTable(rows).split("\n")).toEqual([
+      "| command            | runs | wall s | cpu s | wall - node s | target s |  ok |",
+      "| ------------------ | ---: | -----: | ----: | ------------: | -------: | --: |",
+      "| node -e 0          |    7 |  0.090 | 0.045 |               |          |     |",
+      "| validate           |    7 |  0.310 | 0.250 |         0.220 |  ≤ 0.400 | yes |",
+      "| replay             |    7 |  0.400 | 0.300 |         0.310 |  ≤ 0.400 | yes |",
+      "| run (webhook only) |    7 |  0.813 |     - |         0.723 |  ≤ 0.800 |  no |",
+    ]);
   });
 });

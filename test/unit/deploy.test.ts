@@ -168,6 +168,24 @@ describe.skipIf(!hasKubectl).each(TARGETS)("kubectl kustomize $dir", (t) => {
     for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
       expect(portOf(c, probe.httpGet.port)).toBe(metricsPort);
     }
+    // Issue 19: the console and /api/* are not on the metrics port; without credentials they
+    // listen on loopback only, and no container port or Service publishes them.
+    const consoleListen = c.args.includes("--console-listen")
+      ? c.args[c.args.indexOf("--console-listen") + 1]
+      : "127.0.0.1";
+    const consoleAuth =
+      c.args.includes("--console-token-file") || c.args.includes("--console-basic-auth-file");
+    if (!consoleAuth) expect(["127.0.0.1", "::1", "localhost"]).toContain(consoleListen);
+    const consolePort = Number(c.args[c.args.indexOf("--console-port") + 1] ?? 7778);
+    expect(consolePort).not.toBe(metricsPort);
+    if (!consoleAuth) {
+      expect((c.ports as Obj[]).map((p) => p.containerPort)).not.toContain(consolePort);
+      for (const svc of objs.filter((o) => o.kind === "Service")) {
+        for (const p of svc.spec.ports as Obj[]) {
+          expect([p.port, p.targetPort]).not.toContain(consolePort);
+        }
+      }
+    }
     const ann = d.spec.template.metadata.annotations;
     expect(ann["prometheus.io/scrape"]).toBe("true");
     expect(Number(ann["prometheus.io/port"])).toBe(metricsPort);

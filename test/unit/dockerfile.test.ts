@@ -142,6 +142,11 @@ describe("Dockerfile", () => {
     ]) {
       expect(copied, `build stage copies ${need}`).toContain(need);
     }
+    // ... and every script the build script runs with node (e.g. the typebox bundling step).
+    for (const m of (pkg.scripts.build ?? "").matchAll(/\bnode\s+(\S+)/g)) {
+      const top = m[1]!.split("/")[0]!;
+      expect(copied, `build stage copies ${top} (for ${m[1]})`).toContain(top);
+    }
   });
 
   it("every COPY from the context exists and is not excluded by .dockerignore", () => {

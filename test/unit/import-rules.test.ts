@@ -22,6 +22,7 @@ const VENDORS: Record<string, string> = {
   "@nats-io/": "eventbus/jetstream.ts",
   "@google-cloud/pubsub": "eventsources/pubsub.ts",
   "@kubernetes/client-node": "k8s/client.ts",
+  re2js: "lib/re2.ts",
 };
 
 describe("import rules", () => {

@@ -63,6 +63,34 @@ describe("sensorbus replay (CLI)", () => {
     });
   });
 
+  it("dedupes per (EventSource, event name, id) as run does (issue 19)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sb-replay-"));
+    const sensor = join(dir, "s.yaml");
+    await writeFile(
+      sensor,
+      `apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: either}
+spec:
+  dependencies:
+    - {name: a, eventSourceName: es, eventName: a}
+    - {name: b, eventSourceName: es, eventName: b}
+  triggers:
+    - template: {name: any, conditions: "a || b", log: {}}
+`,
+    );
+    const ev = (id: string, subject: string) =>
+      `{"specversion":"1.0","id":"${id}","source":"es","subject":"${subject}","type":"webhook","time":"2024-05-15T12:00:00Z","datacontenttype":"application/json","data":{}}`;
+    const events = join(dir, "e.jsonl");
+    await writeFile(events, [ev("same", "a"), ev("same", "b"), ev("same", "b")].join("\n"));
+    const lines = await replay(sensor, events);
+    expect(lines.map((l) => l.kind)).toEqual(["fired", "fired", "duplicate"]);
+    expect(lines.filter((l) => l.kind === "fired").map((l) => l.dependencies)).toEqual([
+      { a: "same" },
+      { b: "same" },
+    ]);
+  });
+
   it("renders a log trigger's payload and an AND condition across two dependencies, reporting the replaced event", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sb-replay-"));
     const sensor = join(dir, "s.yaml");
@@ -91,6 +119,9 @@ spec:
     );
     const lines = await replay(sensor, events);
     expect(lines).toEqual([
+      // Each event stored to wait for the other dependency says so, at that moment.
+      { kind: "waiting", eventId: "1", trigger: "both", dependency: "a", missing: ["b"] },
+      { kind: "waiting", eventId: "2", trigger: "both", dependency: "a", missing: ["b"] },
       // Argo keeps the latest event per dependency: event 1 gives way to event 2.
       { kind: "replaced", eventId: "1", trigger: "both", dependency: "a", by: "2" },
       {

@@ -1,5 +1,5 @@
 import type { TProperties, TSchema } from "typebox";
-import Type from "typebox";
+import { Type } from "./typebox.js";
 
 /*
  * Building blocks shared by the EventSource and Sensor schemas.

@@ -1,4 +1,3 @@
-import Type from "typebox";
 import {
   Int32,
   Int64,
@@ -9,6 +8,7 @@ import {
   StringMap,
   Struct,
 } from "./common.js";
+import { Type } from "./typebox.js";
 
 /** Entry-level `filter` (expr-lang expression on the payload). */
 export const EventSourceFilter = Struct({
@@ -31,6 +31,24 @@ export const WebhookHmac = Struct(
       Type.String({
         description: 'text before the hex digest; default "<algorithm>=", e.g. sha256=',
       }),
+    ),
+    timestamp: Type.Optional(
+      Struct(
+        {
+          header: NonEmptyString(
+            "header with the Unix time in seconds, e.g. X-Signature-Timestamp",
+          ),
+          maxAge: Type.Optional(
+            Type.String({ description: "oldest accepted timestamp, a Go duration; default 5m" }),
+          ),
+          signed: Type.Optional(
+            Type.String({
+              description: 'signed text with {timestamp} and {body}; default "{timestamp}.{body}"',
+            }),
+          ),
+        },
+        "Signed timestamp: requests older than maxAge are refused (401), replays are deduplicated",
+      ),
     ),
   },
   "Verify an HMAC of the raw body (GitHub style by default); 401 when missing or wrong",

@@ -1,5 +1,4 @@
 import type { TSchema } from "typebox";
-import Type from "typebox";
 import {
   Backoff,
   BasicAuth,
@@ -15,6 +14,7 @@ import {
   TLSConfig,
   Uint64,
 } from "./common.js";
+import { Type } from "./typebox.js";
 
 // ----- dependencies ---------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
  * depth limits.
  */
 
+import { chargeBudget, checkBudget, isBudgetExceeded } from "../budget.js";
 import {
   BUILTINS,
   type FuncContext,
@@ -96,12 +97,14 @@ export class Executor {
   }
 
   private step(): void {
+    checkBudget();
     if (++this.steps > LIMITS.maxSteps) {
       this.fail(`execution exceeded ${LIMITS.maxSteps} steps`);
     }
   }
 
   private write(s: string): void {
+    chargeBudget(s.length);
     this.outLen += s.length;
     if (this.outLen > LIMITS.maxOutput) this.fail(`output exceeds ${LIMITS.maxOutput} characters`);
     this.out.push(s);
@@ -458,7 +461,7 @@ export class Executor {
       const result = def.fn(vals, this.ctx);
       return result;
     } catch (err) {
-      if (err instanceof ExecError) throw err;
+      if (err instanceof ExecError || isBudgetExceeded(err)) throw err;
       if (err instanceof RangeError && /call stack/i.test(err.message)) throw err;
       const msg = err instanceof Error ? err.message : String(err);
       this.fail(`error calling ${name}: ${msg}`);

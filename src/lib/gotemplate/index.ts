@@ -4,6 +4,7 @@
  */
 
 import { TemplateError } from "../../errors.js";
+import { isBudgetExceeded } from "../budget.js";
 import { BUILTINS, type FuncContext, type FuncDef } from "./builtins.js";
 import { ExecError, Executor } from "./exec.js";
 import { goFormatValue as formatValue } from "./format.js";
@@ -21,8 +22,24 @@ const FUNC_NAMES: ReadonlySet<string> = new Set(Object.keys(FUNCS));
 export interface ExecuteOptions {
   /** Clock for `now`, `date`, `ago` (default: the system clock). */
   now?: () => Date;
-  /** Environment for `env` / `expandenv` (default: process.env). */
+  /** Environment for `env` / `expandenv` (default: the template environment, see below). */
   env?: Record<string, string | undefined>;
+}
+
+/**
+ * What sprig's `env` and `expandenv` see. Not the process environment: NATS and cloud credentials
+ * live there and every Sensor's templates would read them. Empty unless the operator names
+ * variables (`run --template-env NAME,...`), which `setTemplateEnvironment` then holds.
+ */
+let templateEnv: Readonly<Record<string, string | undefined>> = Object.freeze(
+  Object.create(null) as Record<string, string | undefined>,
+);
+
+/** Sets the variables `env` / `expandenv` see (a copy is kept; nothing else is visible). */
+export function setTemplateEnvironment(env: Record<string, string | undefined>): void {
+  const copy = Object.create(null) as Record<string, string | undefined>;
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) copy[k] = v;
+  templateEnv = Object.freeze(copy);
 }
 
 export interface CompiledTemplate {
@@ -36,12 +53,13 @@ class Compiled implements CompiledTemplate {
   execute(data: unknown, options: ExecuteOptions = {}): string {
     const ctx: FuncContext = {
       now: options.now ?? (() => new Date()),
-      env: options.env ?? process.env,
+      env: options.env ?? templateEnv,
     };
     try {
       return new Executor(this.tree, TEMPLATE_NAME, FUNCS, ctx).run(data);
     } catch (err) {
       if (err instanceof ExecError) throw new TemplateError("SB_ERR_TEMPLATE_EXEC", err.message);
+      if (isBudgetExceeded(err)) throw err;
       const msg =
         err instanceof RangeError
           ? "template execution too deep (stack exhausted)"

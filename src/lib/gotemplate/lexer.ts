@@ -109,7 +109,9 @@ export function lex(src: string): Token[] {
     let afterLeft = pos + LEFT.length;
     const leftTrim = src[afterLeft] === "-" && isSpace(src[afterLeft + 1]);
     if (leftTrim) {
-      const trimmed = text.replace(/[ \t\r\n]+$/, "");
+      let end = text.length;
+      while (end > 0 && " \t\r\n".includes(text[end - 1]!)) end--;
+      const trimmed = text.slice(0, end);
       const removed = text.slice(trimmed.length);
       text = trimmed;
       if (text) emit("text", text);

@@ -1,4 +1,6 @@
-import { compileRe2 } from "../govaluate.js";
+import { chargeBudget, isBudgetExceeded } from "../budget.js";
+import type { GoRegexp } from "../re2.js";
+import { compileGoRegexp, goQuoteMeta } from "../re2.js";
 /**
  * Sprig v3 functions (Masterminds/sprig GenericFuncMap) with their Go signatures, so argument
  * type errors match Go's, and sprig's coercions (spf13/cast for int/int64/float64, strval for
@@ -38,8 +40,16 @@ const MAX_BUILD = 4 * 1024 * 1024;
 const bigMax = (a: bigint, b: bigint): bigint => (a >= b ? a : b);
 const bigMin = (a: bigint, b: bigint): bigint => (a <= b ? a : b);
 
+/** Lines after the first (newlines) in `s`. */
+function lineCount(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
 function checkSize(n: number): void {
   if (n > MAX_BUILD) throw new FuncError(`result too large (${n} > ${MAX_BUILD})`);
+  chargeBudget(n);
 }
 
 function setKey(d: Dict, k: string, v: unknown): void {
@@ -389,132 +399,29 @@ function adler32(s: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Regular expressions (RE2 syntax mapped onto JS RegExp)
+// Regular expressions: Go's regexp on RE2 (lib/re2.ts), linear in the input for every pattern
 
-const REGEX_CACHE = new Map<string, RegExp | string>();
-
-/**
- * Compiles a Go (RE2) pattern through the one RE2 translation sensorbus has (lib/govaluate.ts:
- * linear-time engine where possible); returns the JS RegExp (global) or a Go-style error string.
- */
-export function compileGoRegex(pattern: string): RegExp | string {
-  const hit = REGEX_CACHE.get(pattern);
-  if (hit !== undefined) return hit;
-  let re: RegExp | string;
+/** Compiles a Go (RE2) pattern; returns it, or Go's `error parsing regexp: ...` text. */
+export function compileGoRegex(pattern: string): GoRegexp | string {
   try {
-    const base = compileRe2(pattern);
-    re = new RegExp(base.source, base.flags.includes("g") ? base.flags : `${base.flags}g`);
+    return compileGoRegexp(pattern);
   } catch (err) {
-    re = err instanceof Error ? err.message : regexError(pattern, String(err));
+    if (isBudgetExceeded(err)) throw err;
+    return (err as Error).message;
   }
-  if (REGEX_CACHE.size > 500) REGEX_CACHE.clear();
-  REGEX_CACHE.set(pattern, re);
-  return re;
 }
 
-function regexError(pattern: string, msg: string): string {
-  return `error parsing regexp: ${msg.replace(/^Invalid regular expression: /, "")}: \`${pattern}\``;
-}
-
-function mustRegex(pattern: string): RegExp {
+/** regexp.MustCompile as sprig's non-must functions call it: a bad pattern fails the template. */
+function mustRegex(pattern: string): GoRegexp {
   const re = compileGoRegex(pattern);
   if (typeof re === "string")
     throw new FuncError(`regexp: Compile(${goQuoteString(pattern)}): ${re}`);
   return re;
 }
 
-/** Go's Regexp.FindAll…Index loop, including its empty-match rules. */
-function findAll(re: RegExp, s: string, n: number): RegExpExecArray[] {
-  const out: RegExpExecArray[] = [];
-  if (n === 0) return out;
-  let pos = 0;
-  let prevEnd = -1;
-  while ((n < 0 || out.length < n) && pos <= s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m) break;
-    const start = m.index;
-    const end = start + m[0].length;
-    let accept = true;
-    if (end === start) {
-      if (start === prevEnd) accept = false;
-      const cp = s.codePointAt(start);
-      pos = start + (cp !== undefined && cp > 0xffff ? 2 : 1);
-      if (start >= s.length) pos = s.length + 1;
-    } else pos = end;
-    prevEnd = end;
-    if (accept) out.push(m);
-    if (out.length > MAX_BUILD) throw new FuncError("too many matches");
-  }
+function checkedBuild<T extends string | string[]>(out: T): T {
+  if (out.length > MAX_BUILD) throw new FuncError("result too large");
   return out;
-}
-
-/** Regexp.Expand template: $1, ${1}, $name, ${name}, $$. */
-function expand(template: string, m: RegExpExecArray): string {
-  let out = "";
-  let i = 0;
-  while (i < template.length) {
-    const c = template[i]!;
-    if (c !== "$") {
-      out += c;
-      i++;
-      continue;
-    }
-    if (template[i + 1] === "$") {
-      out += "$";
-      i += 2;
-      continue;
-    }
-    let name: string | undefined;
-    let len = 0;
-    const brace = /^\$\{([A-Za-z0-9_]+)\}/.exec(template.slice(i));
-    const bare = /^\$([A-Za-z0-9_]+)/.exec(template.slice(i));
-    if (brace) {
-      name = brace[1];
-      len = brace[0].length;
-    } else if (bare) {
-      name = bare[1];
-      len = bare[0].length;
-    }
-    if (name === undefined) {
-      out += "$";
-      i++;
-      continue;
-    }
-    i += len;
-    if (/^[0-9]+$/.test(name)) {
-      const idx = Number(name);
-      out += idx < m.length ? (m[idx] ?? "") : "";
-    } else out += m.groups?.[name] ?? "";
-  }
-  return out;
-}
-
-function replaceAll(re: RegExp, s: string, repl: (m: RegExpExecArray) => string): string {
-  let out = "";
-  let last = 0;
-  for (const m of findAll(re, s, -1)) {
-    out += s.slice(last, m.index) + repl(m);
-    last = m.index + m[0].length;
-    if (out.length > MAX_BUILD) throw new FuncError("result too large");
-  }
-  return out + s.slice(last);
-}
-
-function regexSplit(re: RegExp, s: string, n: number): string[] {
-  if (n === 0) return tagType([], "[]string");
-  if (re.source !== "(?:)" && s === "") return tagType([""], "[]string");
-  const out: string[] = [];
-  let beg = 0;
-  let end = 0;
-  for (const m of findAll(re, s, n)) {
-    if (n > 0 && out.length === n - 1) break;
-    end = m.index;
-    if (m.index + m[0].length !== 0) out.push(s.slice(beg, end));
-    beg = m.index + m[0].length;
-  }
-  if (end !== s.length) out.push(s.slice(beg));
-  return tagType(out, "[]string");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -542,9 +449,19 @@ function goTrimCutset(s: string, cutset: string): string {
   return chars.slice(a, b).join("");
 }
 
-const GO_SPACE =
-  /^[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+|[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$/g;
 const IS_SPACE = /[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]/;
+
+/**
+ * strings.TrimSpace, in one pass from each end (a `[space]+$` regex rescans the run of spaces from
+ * every start position: quadratic on a long run of spaces inside the text).
+ */
+function goTrimSpace(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && IS_SPACE.test(s[a]!)) a++;
+  while (b > a && IS_SPACE.test(s[b - 1]!)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
 
 function byteSlice(s: string, start: number, end?: number): string {
   const b = Buffer.from(s, "utf8");
@@ -657,6 +574,11 @@ function randomFrom(alphabet: string, count: bigint): string {
   return out;
 }
 
+/** os.Getenv over the template environment: own variables only ("" when unset). */
+function envLookup(env: Record<string, string | undefined>, name: string): string {
+  return Object.hasOwn(env, name) ? (env[name] ?? "") : "";
+}
+
 function expandEnv(s: string, env: Record<string, string | undefined>): string {
   const special = (c: string | undefined) => c !== undefined && /[*#$@!?\-0-9]/.test(c);
   let out = "";
@@ -695,7 +617,7 @@ function expandEnv(s: string, env: Record<string, string | undefined>): string {
     if (name === "" && w > 0) {
       // invalid syntax: eaten
     } else if (name === "") out += "$";
-    else out += env[name] ?? "";
+    else out += envLookup(env, name);
     i += 1 + w;
   }
   return out;
@@ -1007,7 +929,7 @@ export const SPRIG: Record<string, FuncDef> = {
     if (n >= 0 && b.length > n) return b.subarray(0, n).toString("utf8");
     return s;
   }),
-  trim: def([S], ([s]) => str(s).replace(GO_SPACE, "")),
+  trim: def([S], ([s]) => goTrimSpace(str(s))),
   upper: def([S], ([s]) => str(s).toUpperCase()),
   lower: def([S], ([s]) => str(s).toLowerCase()),
   title: def([S], ([s]) => goTitle(str(s))),
@@ -1088,13 +1010,17 @@ export const SPRIG: Record<string, FuncDef> = {
     A,
   ),
   indent: def([I, S], ([n, s]) => {
-    const pad = " ".repeat(Math.max(0, Math.min(num(n), MAX_BUILD)));
+    const width = Math.max(0, Math.min(num(n), MAX_BUILD));
+    checkSize(width * (lineCount(str(s)) + 1) + str(s).length);
+    const pad = " ".repeat(width);
     const out = pad + str(s).split("\n").join(`\n${pad}`);
     checkSize(out.length);
     return out;
   }),
   nindent: def([I, S], ([n, s]) => {
-    const pad = " ".repeat(Math.max(0, Math.min(num(n), MAX_BUILD)));
+    const width = Math.max(0, Math.min(num(n), MAX_BUILD));
+    checkSize(width * (lineCount(str(s)) + 1) + str(s).length);
+    const pad = " ".repeat(width);
     const out = `\n${pad}${str(s).split("\n").join(`\n${pad}`)}`;
     checkSize(out.length);
     return out;
@@ -1270,7 +1196,7 @@ export const SPRIG: Record<string, FuncDef> = {
   kindIs: def([S, A], ([t, v]) => t === goKind(v)),
   deepEqual: def([A, A], ([a, b]) => deepEqual(a, b)),
   // OS
-  env: def([S], ([k], ctx) => ctx.env[str(k)] ?? ""),
+  env: def([S], ([k], ctx) => envLookup(ctx.env, str(k))),
   expandenv: def([S], ([s], ctx) => expandEnv(str(s), ctx.env)),
   // Paths
   base: def([S], ([p]) => {
@@ -1496,30 +1422,27 @@ export const SPRIG: Record<string, FuncDef> = {
   regexMatch: def([S, S], ([r, s]) => {
     const re = compileGoRegex(str(r));
     if (typeof re === "string") return false;
-    re.lastIndex = 0;
-    return re.test(str(s));
+    return re.matchString(str(s));
   }),
   mustRegexMatch: def([S, S], ([r, s]) => {
     const re = compileGoRegex(str(r));
     if (typeof re === "string") throw new FuncError(re);
-    re.lastIndex = 0;
-    return re.test(str(s));
+    return re.matchString(str(s));
   }),
-  regexFind: def([S, S], ([r, s]) => findAll(mustRegex(str(r)), str(s), 1)[0]?.[0] ?? ""),
+  regexFind: def([S, S], ([r, s]) => mustRegex(str(r)).findString(str(s))),
   regexFindAll: def([S, S, I], ([r, s, n]) =>
-    tagType(
-      findAll(mustRegex(str(r)), str(s), num(n)).map((m) => m[0]),
-      "[]string",
-    ),
+    tagType(checkedBuild(mustRegex(str(r)).findAllString(str(s), num(n))), "[]string"),
   ),
   regexReplaceAll: def([S, S, S], ([r, s, repl]) =>
-    replaceAll(mustRegex(str(r)), str(s), (m) => expand(str(repl), m)),
+    checkedBuild(mustRegex(str(r)).replaceAllString(str(s), str(repl))),
   ),
   regexReplaceAllLiteral: def([S, S, S], ([r, s, repl]) =>
-    replaceAll(mustRegex(str(r)), str(s), () => str(repl)),
+    checkedBuild(mustRegex(str(r)).replaceAllLiteralString(str(s), str(repl))),
   ),
-  regexSplit: def([S, S, I], ([r, s, n]) => regexSplit(mustRegex(str(r)), str(s), num(n))),
-  regexQuoteMeta: def([S], ([s]) => str(s).replace(/[\\.+*?()|[\]{}^$]/g, "\\$&")),
+  regexSplit: def([S, S, I], ([r, s, n]) =>
+    tagType(checkedBuild(mustRegex(str(r)).split(str(s), num(n))), "[]string"),
+  ),
+  regexQuoteMeta: def([S], ([s]) => goQuoteMeta(str(s))),
 };
 
 function structuredCloneValue(v: unknown): unknown {

@@ -1,5 +1,7 @@
 import type { DataFilter } from "../../config/types.js";
 import { errorMessage } from "../../errors.js";
+import { boundText, MAX_QUOTED_VALUE, quoteBounded } from "../../lib/bounded-text.js";
+import { isBudgetExceeded } from "../../lib/budget.js";
 import { gjsonGet, gjsonValid } from "../../lib/gjson.js";
 import { compileTemplate } from "../../lib/gotemplate/index.js";
 import { goParseBool, goParseFloat, goRegexp } from "./go-values.js";
@@ -42,6 +44,7 @@ function evaluateOne(f: DataFilter, data: string): StepResult {
     try {
       out = compileTemplate(f.template).execute({ Input: res.text });
     } catch (err) {
+      if (isBudgetExceeded(err)) throw err;
       return { error: errorMessage(err) };
     }
     if (out === "" || out === "<no value>") {
@@ -75,12 +78,12 @@ function evaluateOne(f: DataFilter, data: string): StepResult {
       for (const v of values) {
         const re = goRegexp(v);
         if (typeof re === "string") return { error: re };
-        const match = re.test(operand.text);
+        const match = re.matchString(operand.text);
         if ((cmp === "=" || cmp === "") && match) return true;
         if (cmp === "!=" && !match) return true;
       }
       return {
-        fail: `'${f.path}' is ${JSON.stringify(operand.text)}, ${cmp === "!=" ? "matched every one of" : cmp === "=" || cmp === "" ? "matched none of" : `comparator '${cmp}' never passes for strings;`} ${JSON.stringify(values)}`,
+        fail: `'${f.path}' is ${quoteBounded(operand.text)}, ${cmp === "!=" ? "matched every one of" : cmp === "=" || cmp === "" ? "matched none of" : `comparator '${cmp}' never passes for strings;`} ${boundText(JSON.stringify(values), MAX_QUOTED_VALUE)}`,
       };
     }
     default:

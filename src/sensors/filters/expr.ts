@@ -1,5 +1,7 @@
 import type { ExprFilter } from "../../config/types.js";
 import { errorMessage } from "../../errors.js";
+import { boundText, MAX_QUOTED_VALUE } from "../../lib/bounded-text.js";
+import { isBudgetExceeded } from "../../lib/budget.js";
 import { BoundedMap } from "../../lib/fifo.js";
 import { gjsonGet, gjsonValid } from "../../lib/gjson.js";
 import type { GovaluateExpression } from "../../lib/govaluate.js";
@@ -74,6 +76,7 @@ export function evaluateExprFilters(
       if (program instanceof Error) throw program;
       result = program.evaluate(params);
     } catch (err) {
+      if (isBudgetExceeded(err)) throw err;
       if (!or) return { pass: false, error: `expr filter error (${errorMessage(err)})` };
       errors.push(errorMessage(err));
       continue;
@@ -100,9 +103,11 @@ export function evaluateExprFilters(
 
 function describe(v: unknown): string {
   if (v === undefined) return "nil";
+  let text: string;
   try {
-    return JSON.stringify(v) ?? String(v);
+    text = JSON.stringify(v) ?? String(v);
   } catch {
-    return String(v);
+    text = String(v);
   }
+  return boundText(text, MAX_QUOTED_VALUE);
 }

@@ -1,4 +1,5 @@
-import { compileRe2 } from "../../lib/govaluate.js";
+import type { GoRegexp } from "../../lib/re2.js";
+import { compileGoRegexp } from "../../lib/re2.js";
 
 /** Go's strconv and regexp behaviour where it leaks into filter results. */
 
@@ -12,9 +13,9 @@ export function goParseBool(s: string): boolean | string {
   return `strconv.ParseBool: parsing ${JSON.stringify(s)}: invalid syntax`;
 }
 
-const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const DECIMAL_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 // Go requires the p exponent on hexadecimal floats; underscores only with a base prefix.
-const HEX_RE = /^([+-]?)0[xX]((?:_?[\da-fA-F])*)\.?((?:[\da-fA-F]_?)*)[pP]([+-]?\d+)$/;
+const HEX_RE = /^([+-]?)0[xX]((?:_?[\da-fA-F])*)(?:\.((?:[\da-fA-F]_?)*))?[pP]([+-]?\d+)$/;
 const SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
 
 /** strconv.ParseFloat(s, 64): a number, or Go's error text. */
@@ -27,7 +28,7 @@ export function goParseFloat(s: string): number | string {
   if (DECIMAL_RE.test(s)) n = Number(s);
   else {
     const m = HEX_RE.exec(s);
-    if (m && (m[2] !== "" || m[3] !== "")) {
+    if (m && (m[2] !== "" || (m[3] ?? "") !== "")) {
       const int = (m[2] ?? "").replaceAll("_", "") || "0";
       const frac = (m[3] ?? "").replaceAll("_", "");
       let v = Number.parseInt(int, 16);
@@ -43,13 +44,12 @@ export function goParseFloat(s: string): number | string {
 }
 
 /**
- * Compiles an RE2 pattern for an unanchored match (Go's regexp.Match), through the one RE2
- * translation sensorbus has (lib/govaluate.ts: linear-time engine where possible). Returns Go's
- * style of error text for patterns that do not compile.
+ * Compiles a Go (RE2) pattern for an unanchored match (Go's regexp.Match) on lib/re2.ts: linear
+ * time for every pattern. Returns Go's error text for patterns that do not compile.
  */
-export function goRegexp(pattern: string): RegExp | string {
+export function goRegexp(pattern: string): GoRegexp | string {
   try {
-    return compileRe2(pattern);
+    return compileGoRegexp(pattern);
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }

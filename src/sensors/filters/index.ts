@@ -1,5 +1,6 @@
 import type { EventContext } from "../../cloudevents/event.js";
 import type { EventDependencyFilter } from "../../config/types.js";
+import { evaluationBudgetMs, isBudgetExceeded, withBudget } from "../../lib/budget.js";
 import { evaluateContextFilter } from "./context.js";
 import { evaluateDataFilters } from "./data.js";
 import { evaluateExprFilters } from "./expr.js";
@@ -18,6 +19,21 @@ export interface FilterInput {
   dataIsJson?: boolean;
   /** Event time, ms since epoch (CloudEvent `time`). */
   timeMs: number;
+  /** Time one filter kind's evaluation may take, ms (default: the process-wide budget). */
+  budgetMs?: number;
+}
+
+/**
+ * Runs one synchronous filter kind within the budget; a kind stopped by it is an error for the
+ * dependency ("data filter: evaluation exceeded its 100 ms budget"), marked for the metric.
+ */
+function budgeted(kind: string, ms: number, run: () => FilterOutcome): FilterOutcome {
+  try {
+    return withBudget(`${kind} filter`, ms, run);
+  } catch (err) {
+    if (!isBudgetExceeded(err)) throw err;
+    return { pass: false, error: err.message, budget: kind };
+  }
 }
 
 /**
@@ -33,23 +49,21 @@ export async function evaluateFilters(
   if (!filters) return { pass: true };
   const or = operator === "or";
   const errors: string[] = [];
+  const budgetMs = input.budgetMs ?? evaluationBudgetMs();
 
-  const expr = evaluateExprFilters(
-    filters.exprs,
-    filters.exprLogicalOperator,
-    input.data,
-    input.dataIsJson,
+  const expr = budgeted("expr", budgetMs, () =>
+    evaluateExprFilters(filters.exprs, filters.exprLogicalOperator, input.data, input.dataIsJson),
   );
+  // A kind stopped by the budget rejects the event whatever the operator.
+  if (expr.budget) return expr;
   if (expr.error) {
     if (!or) return { pass: false, error: expr.error };
     errors.push(expr.error);
   }
-  const data = evaluateDataFilters(
-    filters.data,
-    filters.dataLogicalOperator,
-    input.data,
-    input.dataIsJson,
+  const data = budgeted("data", budgetMs, () =>
+    evaluateDataFilters(filters.data, filters.dataLogicalOperator, input.data, input.dataIsJson),
   );
+  if (data.budget) return data;
   if (data.error) {
     if (!or) return { pass: false, error: data.error };
     errors.push(data.error);
@@ -60,8 +74,8 @@ export async function evaluateFilters(
     if (!or) return { pass: false, error: time.error };
     errors.push(time.error);
   }
-  const script = await evaluateScriptFilter(filters.script, input.data);
-  if (script.error) return { pass: false, error: script.error };
+  const script = await evaluateScriptFilter(filters.script, input.data, budgetMs);
+  if (script.error) return script.budget ? script : { pass: false, error: script.error };
 
   if (or) {
     const pass =

@@ -1,4 +1,4 @@
-import { LuaError, runLua } from "../../lib/lua.js";
+import { LuaError, LuaTimeoutError, runLua } from "../../lib/lua.js";
 import type { FilterOutcome } from "./types.js";
 import { PASS } from "./types.js";
 
@@ -11,6 +11,8 @@ import { PASS } from "./types.js";
 export async function evaluateScriptFilter(
   script: string | undefined,
   data: string | undefined,
+  /** Time limit for the run, ms (the evaluation budget). */
+  budgetMs?: number,
 ): Promise<FilterOutcome> {
   if (!script) return PASS;
   if (data === undefined) return PASS;
@@ -24,9 +26,14 @@ export async function evaluateScriptFilter(
     return { pass: false, error: "script filter error (event data is not a JSON object)" };
   }
   try {
-    const result = await runLua(script, obj as Record<string, unknown>);
+    const result = await runLua(script, obj as Record<string, unknown>, {
+      what: "script filter",
+      ...(budgetMs !== undefined && budgetMs > 0 ? { timeoutMs: budgetMs } : {}),
+    });
     return { pass: result === true };
   } catch (err) {
+    if (err instanceof LuaTimeoutError)
+      return { pass: false, error: err.message, budget: "script" };
     return {
       pass: false,
       error: `script filter error (${err instanceof LuaError ? err.message : String(err)})`,

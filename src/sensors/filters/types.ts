@@ -5,6 +5,8 @@ export interface FilterOutcome {
   error?: string;
   /** Why a filter did not pass (sensorbus: the answer to "why didn't my sensor fire?"). */
   reason?: string;
+  /** Set when an evaluation was stopped by its budget: the filter kind (data, expr, script). */
+  budget?: string;
 }
 
 export const PASS: FilterOutcome = { pass: true };

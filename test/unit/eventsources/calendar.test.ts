@@ -8,6 +8,7 @@ import { ConfigError, EventBusError, EventsError } from "../../../src/errors.js"
 import {
   buildCalendarPayload,
   calendarAdapter,
+  compileCalendarSpec,
   createCalendarAdapter,
   defaultStateDir,
   FileTickStore,
@@ -418,6 +419,8 @@ describe("calendar config validation", () => {
       'spec.calendar.bad.interval: failed to parse interval 1d from calendar event. Cause: time: unknown unit "d"',
     ],
     [{ interval: "500ms" }, "shorter than 1s"],
+    [{ interval: "1ns" }, "spec.calendar.bad.interval: interval 1ns is shorter than 1s"],
+    [{ interval: "-5s" }, "spec.calendar.bad.interval: interval -5s is shorter than 1s"],
     [{ schedule: "* * * * *", timezone: "Mars/Olympus" }, "spec.calendar.bad.timezone"],
     [
       { schedule: "* * * * *", exclusionDates: ["EXDATE:20240230T000000Z"] },
@@ -428,10 +431,17 @@ describe("calendar config validation", () => {
       'spec.calendar.bad.persistence.catchup.maxDuration: time: invalid duration "soon"',
     ],
   ] as Array<[CalendarEventSpec, string]>)("%j", async (spec, message) => {
+    // The entry is refused with a clear error; the EventSource's other entries keep running.
+    expect(() => compileCalendarSpec(spec, "spec.calendar.bad")).toThrow(ConfigError);
+    expect(() => compileCalendarSpec(spec, "spec.calendar.bad")).toThrow(message);
     const h = harness("2024-05-15T11:59:00Z");
-    const p = start(h, { bad: spec });
-    await expect(p).rejects.toBeInstanceOf(ConfigError);
-    await expect(p).rejects.toThrow(message);
+    const running = await start(h, { bad: spec, good: { interval: "10s" } });
+    const error = h.logs.find((l) => l.level === 50);
+    expect(error?.msg).toContain("calendar entry bad not started");
+    expect(error?.msg).toContain(message);
+    await runUntil(h, 1);
+    expect(h.emitted.map((e) => e.eventName)).toEqual(["good"]);
+    await running.stop();
   });
 });
 

@@ -329,6 +329,11 @@ describe("regressions found by fuzzing", () => {
     const chain = (n: number) => Array.from({ length: n }, () => "c").join(" && ");
     const ok = parseCondition(chain(2000), ["c"]);
     expect(evaluateCondition(ok.ast, (d) => d === "c")).toBe(true);
-    expect(() => parseCondition(chain(30_000), ["c"])).toThrow("more than 4096 tokens");
+    // Over the token limit, and (since the limits of docs/limits.md) the length limit first.
+    const tokens = Array.from({ length: 2100 }, () => "c").join("||");
+    expect(() => parseCondition(tokens, ["c"])).toThrow("more than 4096 tokens");
+    expect(() => parseCondition(chain(30_000), ["c"])).toThrow(
+      "characters long; sensorbus allows at most 10000",
+    );
   });
 });

@@ -132,12 +132,12 @@ describe("RE2 translation", () => {
     }
   });
   it("accepts RE2-only syntax", () => {
-    expect(compileRe2("(?P<x>a+)\\z").test("caa")).toBe(true);
-    expect(compileRe2("[[:digit:]]+").test("x1")).toBe(true);
-    expect(compileRe2("\\Qa.b\\E").test("axb")).toBe(false);
-    expect(compileRe2("(?i)[a-c]x").test("BX")).toBe(true);
-    expect(compileRe2("a.c").test("a\nc")).toBe(false);
-    expect(compileRe2("(?s)a.c").test("a\nc")).toBe(true);
+    expect(compileRe2("(?P<x>a+)\\z").matchString("caa")).toBe(true);
+    expect(compileRe2("[[:digit:]]+").matchString("x1")).toBe(true);
+    expect(compileRe2("\\Qa.b\\E").matchString("axb")).toBe(false);
+    expect(compileRe2("(?i)[a-c]x").matchString("BX")).toBe(true);
+    expect(compileRe2("a.c").matchString("a\nc")).toBe(false);
+    expect(compileRe2("(?s)a.c").matchString("a\nc")).toBe(true);
   });
 });
 

@@ -85,6 +85,23 @@ describe("fetchResource", () => {
     expect(parseResource(text)).toEqual({ kind: "Workflow", metadata: { name: "from-cm" } });
   });
 
+  it("names the configmap field once when the ConfigMap cannot be read", async () => {
+    const missing = { configmap: { name: "wf-cm", key: "absent" } };
+    const err = await rejection(fetchResource(missing, { values, field: "k8s.source" }));
+    // The resolver's wording may change; the field must lead the message exactly once.
+    expect(err.message).toMatch(/^k8s\.source\.configmap: .*'wf-cm'.*'absent'/);
+    expect(err.message.split("k8s.source.configmap").length).toBe(2);
+    // A resolver whose message does not name the field still gets it.
+    const bare: ValueResolver = {
+      secret: async () => "",
+      configMap: async () => {
+        throw new Error("no such ConfigMap");
+      },
+    };
+    const other = await rejection(fetchResource(missing, { values: bare, field: "k8s.source" }));
+    expect(other.message).toBe("k8s.source.configmap: no such ConfigMap");
+  });
+
   it("GETs url.path and requires 200", async () => {
     expect(await fetchResource({ url: { path: `${base}/ok` } }, { values })).toBe(WF_YAML);
     const err = await rejection(
