@@ -646,7 +646,8 @@ async function main(): Promise<void> {
         log,
       )
     : undefined;
-  const loadParts = ["baseline", "sensorbus", "memory", "and", "argo", "trace"].some(runs) || PROFILE;
+  const loadParts =
+    ["baseline", "sensorbus", "memory", "and", "argo", "trace"].some(runs) || PROFILE;
   if (loadParts) {
     nats = await startNatsServer();
     sinkPort = await sink.start();
