@@ -100,7 +100,7 @@ export function table(steps: readonly StepResult[]): string {
     `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(" | ")} |`;
   return [
     line(head),
-    // Biome's Markdown formatting of the separator, so the table pastes into the README as is.
+    // Biome's Markdown formatting of the separator, so the table pastes into docs/performance.md as is.
     `| ${widths.map((w) => `${"-".repeat(w - 1)}:`).join(" | ")} |`,
     ...rows.map(line),
   ].join("\n");

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: sensorbus end to end on a real nats-server, side by side with a bare baseline
- * pipeline in the same run. See README "Performance".
+ * pipeline in the same run. See docs/performance.md.
  *
  *   npm run bench                        the full run (about 4 minutes on 2 cores)
  *   npm run bench -- --quick             shorter steps, for a smoke check

@@ -94,7 +94,7 @@ export const AND_CONDITION: Scenario = {
   name: "and",
   title: "two dependencies, conditions: a && b → HTTP trigger",
   eventsPerDelivery: 2,
-  // 100 pairs/s: within what one trigger's compare-and-set steps on KV take (README), so events
+  // 100 pairs/s: within what one trigger's compare-and-set steps on KV take (docs/performance.md), so events
   // reach the condition in the order they were sent. Past that a backlog builds, and a dependency
   // whose newer event arrives first replaces the older one (Argo's "latest event wins"): the sink
   // then misses that older event's pair.

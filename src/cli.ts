@@ -1,19 +1,28 @@
+import { readFileSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
 import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
 import { ConfigError, errorMessage } from "./errors.js";
-import type { Logger } from "./observability/logger.js";
 
 // Each command loads its own modules (dynamic import) so that `validate` and `replay` never load
 // what only `run` needs (vendor SDKs, the HTTP servers, the bus clients): start-up stays fast.
 
-const VERSION = "0.1.0";
+/**
+ * The version in package.json (one level above dist/ and src/), read only when it is printed: one
+ * small file, so start-up stays fast, and never a constant that drifts from the package.
+ */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === "string" ? pkg.version : "unknown";
+}
 
-const USAGE = `sensorbus ${VERSION}: Argo Events EventSources and Sensors on NATS JetStream or in memory
-
-Usage:
+const COMMANDS = `Usage:
   sensorbus run [FILE|DIR...] [options]     run every EventSource and Sensor found
   sensorbus validate FILE|DIR...            check manifests; non-zero exit on errors
+                                            (--secrets-dir/--configmaps-dir: and that every
+                                            referenced Secret/ConfigMap key exists)
   sensorbus replay --sensor FILE --events FILE.jsonl [--source URL=FILE ...]
                                             feed CloudEvents through a Sensor, print decisions
                                             (offline: a url trigger source is read from the
@@ -40,9 +49,10 @@ Usage:
                                             run the EventSource/Sensor custom resources of a namespace
   sensorbus version
 
-${NATS_USAGE}
-Options for run:
-  --bus memory|nats://host:port[,nats://...]  event bus (default: $NATS_URL, else memory)
+`;
+
+/** The options of `run`, which `controller` takes too. */
+const RUN_OPTIONS_USAGE = `  --bus memory|nats://host:port[,nats://...]  event bus (default: $NATS_URL, else memory)
   --dry-run                 render Kubernetes triggers to the log, never call a cluster
   --kubeconfig PATH         kubeconfig for argoWorkflow/k8s triggers (default: $KUBECONFIG,
                             ~/.kube/config, in-cluster)
@@ -81,6 +91,117 @@ Options for run:
                             its listen address (DNS-rebinding defence)
 `;
 
+function usage(): string {
+  return `sensorbus ${version()}: Argo Events EventSources and Sensors on NATS JetStream or in memory
+
+${COMMANDS}${NATS_USAGE}
+Options for run:
+${RUN_OPTIONS_USAGE}`;
+}
+
+const SECRETS_USAGE = `  --secrets-dir DIR         Secrets as DIR/<name>/<key> (a mounted Secret volume layout)
+  --configmaps-dir DIR      ConfigMaps as DIR/<name>/<key>
+  --secrets-layout flat|namespaced
+                            namespaced: both directories as DIR/<namespace>/<name>/<key>, each
+                            manifest reading its own namespace's (default flat: one namespace)
+`;
+
+/** `sensorbus COMMAND --help` (or -h): each command's own usage. */
+const COMMAND_USAGE: Record<string, () => string> = {
+  run: () => `Usage: sensorbus run [FILE|DIR...] [options]
+
+Runs every EventSource and Sensor in the files and directories given (default: eventsources/
+sensors/); changed files are reloaded in place. SIGTERM or SIGINT drains, then exits.
+
+Options:
+${RUN_OPTIONS_USAGE}
+${NATS_USAGE}`,
+  controller: () => `Usage: sensorbus controller [--namespace NS] [run options]
+
+Runs the EventSource and Sensor custom resources of a namespace (default: the kubeconfig's or
+the service account's), writing their status back.
+
+Options:
+  --namespace NS            namespace to watch
+${RUN_OPTIONS_USAGE}
+${NATS_USAGE}`,
+  validate: () => `Usage: sensorbus validate FILE|DIR... [options]
+
+Checks manifests as run would load them; prints every problem with its file and field, then
+a summary. Exits 1 on errors (warnings alone exit 0).
+
+Options:
+${SECRETS_USAGE}                            With --secrets-dir/--configmaps-dir, every Secret and
+                            ConfigMap key a manifest references must exist there.
+`,
+  replay: () => `Usage: sensorbus replay --sensor FILE --events FILE.jsonl [options]
+
+Feeds structured-mode CloudEvents (JSON lines) through a Sensor, offline, and prints one JSON
+line per decision (fired, rejected, waiting, replaced, duplicate, unmatched, error).
+
+Options:
+  --sensor FILE             the Sensor manifest
+  --events FILE.jsonl       the CloudEvents, one per line
+  --source URL=FILE         read this url trigger source from FILE (repeatable; never fetched)
+${SECRETS_USAGE}`,
+  publish: () => `Usage:
+  sensorbus publish --event-source NAME --event NAME --data JSON [--id ID] [--type TYPE] [--bus URL]
+                                            put a test event on the JetStream bus
+  sensorbus publish --pubsub-topic TOPIC --project ID --data TEXT [--attribute k=v ...]
+                                            publish a message to a Pub/Sub topic
+                                            ($PUBSUB_EMULATOR_HOST; --project defaults to
+                                            $PUBSUB_PROJECT_ID or $GOOGLE_CLOUD_PROJECT)
+
+${NATS_USAGE}`,
+  explain:
+    () => `Usage: sensorbus explain EVENT_ID [--json] [--url URL [--token-file PATH] | --bus nats://...]
+
+Why a recent event did (not) fire, from the journal of a running sensorbus.
+
+Options:
+  --json                    the journal entry as JSON
+  --url URL                 the console to ask (default http://127.0.0.1:7778; basic auth as
+                            http://user:password@host)
+  --token-file PATH         bearer token for the console (default $SENSORBUS_CONSOLE_TOKEN)
+  --bus nats://...          read the journal JetStream keeps instead
+
+${NATS_USAGE}`,
+  trace:
+    () => `Usage: sensorbus trace CORRELATION_ID [--format text|json|mermaid] [--json] [--url URL [--token-file PATH] | --bus nats://...]
+
+Everything that happened to one correlation ID, in time order: the events that carried it, every
+decision about them, the objects triggers created and the HTTP calls they made, the created
+Workflows' phases where a resource EventSource watches them. Exits 1 when nothing is known.
+
+Options:
+  --format text|json|mermaid  text (default), the trace as JSON, or a Mermaid sequence diagram
+  --json                    the same as --format json
+  --url URL                 the console to ask (default http://127.0.0.1:7778; basic auth as
+                            http://user:password@host)
+  --token-file PATH         bearer token for the console (default $SENSORBUS_CONSOLE_TOKEN)
+  --bus nats://...          read the sensorbus-trace stream JetStream keeps instead (every replica)
+
+${NATS_USAGE}`,
+  graph: () => `Usage: sensorbus graph [FILE|DIR...] [--format mermaid|dot|json]
+
+Prints EventSources -> dependencies -> triggers, with the cross-workflow links (default:
+eventsources/ sensors/, Mermaid).
+`,
+  version: () => `Usage: sensorbus version (or sensorbus --version)
+
+Prints the version of sensorbus.
+`,
+};
+
+/** `--help` or `-h` before any `--` ends the options. */
+function wantsHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === "--") return false;
+    if (a === "--help" || a === "-h") return true;
+  }
+  return false;
+}
+
 const RUN_OPTIONS = {
   bus: { type: "string" },
   ...NATS_OPTIONS,
@@ -107,13 +228,21 @@ const RUN_OPTIONS = {
   "console-token-file": { type: "string" },
   "console-basic-auth-file": { type: "string" },
   "console-allowed-hosts": { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** Entry point; returns the process exit code. The only place that reads argv or sets exit codes. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // deadletters prints its own usage (it knows its sub-commands).
+    const commandUsage =
+      command !== undefined && Object.hasOwn(COMMAND_USAGE, command)
+        ? COMMAND_USAGE[command]
+        : undefined;
+    if (commandUsage && wantsHelp(rest)) {
+      process.stdout.write(commandUsage());
+      return 0;
+    }
     switch (command) {
       case "run":
         return await runCommand(rest);
@@ -138,16 +267,16 @@ export async function main(argv: string[]): Promise<number> {
         return await graphCommand(rest);
       case "version":
       case "--version":
-        process.stdout.write(`${VERSION}\n`);
+        process.stdout.write(`${version()}\n`);
         return 0;
       case undefined:
       case "help":
       case "--help":
       case "-h":
-        process.stdout.write(USAGE);
+        process.stdout.write(usage());
         return command === undefined ? 2 : 0;
       default:
-        process.stderr.write(`sensorbus: unknown command '${command}'\n\n${USAGE}`);
+        process.stderr.write(`sensorbus: unknown command '${command}'\n\n${usage()}`);
         return 2;
     }
   } catch (err) {
@@ -156,51 +285,36 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function parse<O extends ParseArgsConfig["options"]>(args: string[], options: O) {
+/** parseArgs with sensorbus's refusal: a ConfigError SB_ERR_CLI_USAGE naming the option at fault. */
+export function parse<O extends ParseArgsConfig["options"]>(args: string[], options: O) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new ConfigError(`${errorMessage(err)} (see 'sensorbus --help')`);
+    throw new ConfigError(`${errorMessage(err)} (see 'sensorbus --help')`, [], {
+      code: "SB_ERR_CLI_USAGE",
+    });
   }
 }
 
 async function runCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, RUN_OPTIONS);
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   const [
-    { Diagnostics },
+    { ServeProcess },
     { watchManifestFiles },
     { Runtime },
-    { checkConsoleOptions, parseConsolePort, parseMetricsPort, serveConsole, serveObservability },
-    { applyEvaluationSettings },
     { formatProblem, hasErrors, loadManifests },
-    { dirResolver, parseValuesLayout },
-    { resolveBusUrl },
+    { parseValuesLayout },
     { loadKubeClient },
-    { kubeAccessFromFlags },
-    { createLogger },
-    { Metrics },
   ] = await Promise.all([
-    import("./app/diagnostics.js"),
+    import("./app/serve-process.js"),
     import("./app/reload.js"),
     import("./app/runtime.js"),
-    import("./app/serve.js"),
-    import("./app/evaluation-settings.js"),
     import("./config/load.js"),
     import("./config/secrets.js"),
-    import("./eventbus/index.js"),
     import("./k8s/client.js"),
-    import("./k8s/scope.js"),
-    import("./observability/logger.js"),
-    import("./observability/metrics.js"),
   ]);
-  const format = opts["log-format"] ?? "json";
-  if (format !== "json" && format !== "pretty")
-    throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
-  const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
+  const proc = await ServeProcess.open("run", opts, process.env);
+  const { log, dryRun } = proc;
   const paths = positionals.length > 0 ? positionals : ["eventsources", "sensors"];
   const secretsLayout = parseValuesLayout(opts["secrets-layout"]);
   const loaded = await loadManifests(paths, { secretsLayout });
@@ -211,8 +325,6 @@ async function runCommand(args: string[]): Promise<number> {
       process.stderr.write(`${formatProblem(p)}\n`);
     return 2;
   }
-  const dryRun = opts["dry-run"] === true;
-  const kubeAccess = kubeAccessFromFlags("run", opts);
   const kube = dryRun
     ? undefined
     : await loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
@@ -226,121 +338,70 @@ async function runCommand(args: string[]): Promise<number> {
     );
   else log.info({ kubernetes: kube.source }, "Kubernetes triggers use this cluster");
 
-  const metricsPort = parseMetricsPort(opts["metrics-port"]);
-  const consoleOptions = consoleListenOptions(opts, log, parseConsolePort);
-  await checkConsoleOptions(consoleOptions);
-  const metrics = new Metrics(process.env.SENSORBUS_NAMESPACE ?? "default");
-  const evaluation = applyEvaluationSettings(
-    { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
-    process.env,
-    metrics,
-  );
-  log.info(evaluation, "evaluation budget and template environment");
-  const busUrl = resolveBusUrl(opts.bus, process.env);
-  const busAuth = await natsAuthFromOptions(opts, process.env);
-  // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
-  const { parseTraceLimits } = await import("./app/trace.js");
-  const diagnostics = new Diagnostics(log, {
-    traceLimits: parseTraceLimits(opts["trace-retention"], opts["trace-max-bytes"]),
-  });
+  const instruments = proc.instrument(process.env.SENSORBUS_NAMESPACE ?? "default");
+  const { diagnostics } = instruments;
   const runtime = await Runtime.start({
     loaded,
-    busAuth,
-    busUrl,
+    busAuth: proc.busAuth,
+    busUrl: proc.busUrl,
     kube,
-    ...(kubeAccess ? { kubeAccess } : {}),
+    ...(proc.kubeAccess ? { kubeAccess: proc.kubeAccess } : {}),
     dryRun,
-    values: dirResolver({
-      secretsDir: opts["secrets-dir"],
-      configMapsDir: opts["configmaps-dir"],
-      layout: parseValuesLayout(opts["secrets-layout"]),
-    }),
-    log,
-    metrics,
-    observer: diagnostics.observer,
-    onEmit: diagnostics.onEmit,
-    startReceive: diagnostics.startReceive,
-    onDrained: () => diagnostics.flush(),
+    values: proc.values,
+    ...instruments.hostHooks,
   });
   await diagnostics.useBus(runtime.bus);
   let running = loaded;
-  const served = await serveObservability({
-    metrics,
-    port: metricsPort,
-    host: opts.listen ?? "127.0.0.1",
-    health: {
-      busConnected: () => runtime.bus.connected,
-      stuckTriggers: () => runtime.stuckTriggers(),
-    },
-    sensors: () => runtime.sensors,
-  }).catch(async (err) => {
-    await runtime.stop(5_000);
-    throw err;
-  });
-  if (served.url)
-    log.info({ metrics: `${served.url}/metrics` }, "metrics and health endpoints listening");
-  const consoleServed = await serveConsole({
-    ...consoleOptions,
-    routes: diagnostics.console(
-      () => running,
-      () => runtime.stuckTriggers(),
-    ),
-  }).catch(async (err) => {
-    await served.close();
-    await runtime.stop(5_000);
-    throw err;
-  });
-  if (consoleServed.url) log.info({ console: `${consoleServed.url}/ui` }, "web console listening");
   // File mode: changed manifests are reloaded in place; an invalid edit keeps the running version.
-  const watcher = watchManifestFiles(
-    paths,
-    async () => {
-      const next = await loadManifests(paths, { secretsLayout });
-      if (hasErrors(next.problems)) {
-        for (const p of next.problems.filter((x) => x.severity === "error"))
-          log.error(formatProblem(p));
-        log.error("manifests changed but have errors: keeping the running versions");
-        return;
-      }
-      const outcomes = await runtime.apply(next);
-      running = next;
-      const applied = outcomes.filter((o) => o.result === "applied").length;
-      if (applied > 0) log.info({ applied }, "manifests reloaded");
+  let watcher: { close(): Promise<void> } | undefined;
+  return await proc.serve(
+    {
+      bus: runtime.bus,
+      stuckTriggers: () => runtime.stuckTriggers(),
+      sensors: () => runtime.sensors,
+      running: () => running,
+      abandon: () => runtime.stop(5_000),
+      runUntil: async (signal, drainMs) => {
+        watcher = watchManifestFiles(
+          paths,
+          async () => {
+            const next = await loadManifests(paths, { secretsLayout });
+            if (hasErrors(next.problems)) {
+              for (const p of next.problems.filter((x) => x.severity === "error"))
+                log.error(formatProblem(p));
+              log.error("manifests changed but have errors: keeping the running versions");
+              return;
+            }
+            const outcomes = await runtime.apply(next);
+            running = next;
+            const applied = outcomes.filter((o) => o.result === "applied").length;
+            if (applied > 0) log.info({ applied }, "manifests reloaded");
+          },
+          { log },
+        );
+        await new Promise<void>((resolve) =>
+          signal.addEventListener("abort", () => resolve(), { once: true }),
+        );
+        await watcher
+          .close()
+          .then(() => runtime.stop(drainMs))
+          .catch((err) => log.error({ err }, "error while stopping"));
+      },
     },
-    { log },
+    instruments,
+    (code) => process.exit(code),
+    { announce: true },
   );
-  const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.warn({ signal }, "second signal: exiting without draining");
-        process.exit(130);
-      }
-      stopping = true;
-      log.info({ signal, drainTimeoutMs: drainMs }, "draining");
-      watcher
-        .close()
-        .then(() => runtime.stop(drainMs))
-        .then(resolve, (err) => {
-          log.error({ err }, "error while stopping");
-          resolve();
-        });
-    };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
-  });
-  await served.close();
-  await consoleServed.close();
-  log.info("stopped");
-  log.flush?.();
-  return 0;
 }
 
 async function validateCommand(args: string[]): Promise<number> {
-  const { values: opts, positionals } = parse(args, { "secrets-layout": { type: "string" } });
+  const { values: opts, positionals } = parse(args, {
+    "secrets-dir": { type: "string" },
+    "configmaps-dir": { type: "string" },
+    "secrets-layout": { type: "string" },
+  });
   if (positionals.length === 0) throw new ConfigError("validate needs at least one FILE or DIR");
-  const [{ formatProblem, loadManifests }, { parseValuesLayout }] = await Promise.all([
+  const [{ formatProblem, loadManifests }, { dirResolver, parseValuesLayout }] = await Promise.all([
     import("./config/load.js"),
     import("./config/secrets.js"),
   ]);
@@ -359,6 +420,16 @@ async function validateCommand(args: string[]): Promise<number> {
       : {}),
   });
   if (tty) process.stderr.write("\r\x1b[K");
+  // With the directories run would read, every referenced Secret/ConfigMap key must exist there.
+  if (opts["secrets-dir"] !== undefined || opts["configmaps-dir"] !== undefined) {
+    const { valueRefProblems } = await import("./config/value-check.js");
+    const values = dirResolver({
+      secretsDir: opts["secrets-dir"],
+      configMapsDir: opts["configmaps-dir"],
+      layout: secretsLayout,
+    });
+    result.problems.push(...(await valueRefProblems(result, values)));
+  }
   for (const p of result.problems) process.stdout.write(`${p.severity}: ${formatProblem(p)}\n`);
   const errors = result.problems.filter((p) => p.severity === "error").length;
   const warnings = result.problems.length - errors;
@@ -517,36 +588,6 @@ async function publishCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** The console listener's flags of `run` and `controller`. */
-function consoleListenOptions(
-  opts: {
-    "console-port"?: string | undefined;
-    "console-listen"?: string | undefined;
-    "console-token-file"?: string | undefined;
-    "console-basic-auth-file"?: string | undefined;
-    "console-allowed-hosts"?: string | undefined;
-  },
-  log: Logger,
-  parseConsolePort: (value: string | undefined) => number,
-) {
-  return {
-    port: parseConsolePort(opts["console-port"]),
-    host: opts["console-listen"] ?? "127.0.0.1",
-    tokenFile: opts["console-token-file"],
-    basicAuthFile: opts["console-basic-auth-file"],
-    allowedHosts: opts["console-allowed-hosts"],
-    ...(opts["console-port"] === undefined
-      ? {
-          onDefaultPortBusy: (message: string) =>
-            log.warn(
-              { err: message },
-              "web console off: its default port 7778 is in use (give --console-port)",
-            ),
-        }
-      : {}),
-  };
-}
-
 /** `explain`'s bearer token: --token-file, else $SENSORBUS_CONSOLE_TOKEN, else none. */
 async function explainToken(
   file: string | undefined,
@@ -655,42 +696,20 @@ const CONTROLLER_OPTIONS = {
 
 async function controllerCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, CONTROLLER_OPTIONS);
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   if (positionals.length > 0) {
     throw new ConfigError(
       "controller takes no FILE or DIR: it reads EventSources and Sensors from the API server",
     );
   }
-  const [
-    { RunnerHost, runController },
-    { Diagnostics },
-    { checkConsoleOptions, parseConsolePort, parseMetricsPort, serveConsole, serveObservability },
-    { applyEvaluationSettings },
-    { dirResolver, parseValuesLayout },
-    { createBus, resolveBusUrl },
-    { loadKubeClient },
-    { kubeAccessFromFlags },
-    { createLogger },
-    { Metrics },
-  ] = await Promise.all([
-    import("./app/controller.js"),
-    import("./app/diagnostics.js"),
-    import("./app/serve.js"),
-    import("./app/evaluation-settings.js"),
-    import("./config/secrets.js"),
-    import("./eventbus/index.js"),
-    import("./k8s/client.js"),
-    import("./k8s/scope.js"),
-    import("./observability/logger.js"),
-    import("./observability/metrics.js"),
-  ]);
-  const format = opts["log-format"] ?? "json";
-  if (format !== "json" && format !== "pretty")
-    throw new ConfigError(`--log-format: '${format}' is not json or pretty`);
-  const log = createLogger({ format, ...(opts["log-level"] ? { level: opts["log-level"] } : {}) });
+  const [{ ServeProcess }, { RunnerHost, runController }, { createBus }, { loadKubeClient }] =
+    await Promise.all([
+      import("./app/serve-process.js"),
+      import("./app/controller.js"),
+      import("./eventbus/index.js"),
+      import("./k8s/client.js"),
+    ]);
+  const proc = await ServeProcess.open("controller", opts, process.env);
+  const { log, dryRun, kubeAccess } = proc;
   const kube = await loadKubeClient(opts.kubeconfig ? { kubeconfigPath: opts.kubeconfig } : {});
   if (!kube) {
     throw new ConfigError(
@@ -698,98 +717,42 @@ async function controllerCommand(args: string[]): Promise<number> {
     );
   }
   const namespace = opts.namespace ?? kube.namespace;
-  const dryRun = opts["dry-run"] === true;
-  const kubeAccess = kubeAccessFromFlags("controller", opts);
-  const metricsPort = parseMetricsPort(opts["metrics-port"]);
-  const consoleOptions = consoleListenOptions(opts, log, parseConsolePort);
-  await checkConsoleOptions(consoleOptions);
-  const drainMs = Number(opts["drain-timeout"] ?? "30") * 1000;
-  if (!Number.isFinite(drainMs) || drainMs < 0)
-    throw new ConfigError(`--drain-timeout: '${opts["drain-timeout"]}' is not a number of seconds`);
   log.info({ kubernetes: kube.source, namespace, dryRun, kubeAccess }, "controller mode");
-  const metrics = new Metrics(namespace);
-  const evaluation = applyEvaluationSettings(
-    { budget: opts["evaluation-budget"], templateEnv: opts["template-env"] },
-    process.env,
-    metrics,
-  );
-  log.info(evaluation, "evaluation budget and template environment");
-  const bus = await createBus(resolveBusUrl(opts.bus, process.env), {
+  const instruments = proc.instrument(namespace);
+  const bus = await createBus(proc.busUrl, {
     log: log.child({ component: "eventbus" }),
-    auth: await natsAuthFromOptions(opts, process.env),
+    auth: proc.busAuth,
   });
-  const { parseTraceLimits } = await import("./app/trace.js");
-  const diagnostics = new Diagnostics(log, {
-    traceLimits: parseTraceLimits(opts["trace-retention"], opts["trace-max-bytes"]),
-  });
-  await diagnostics.useBus(bus);
+  await instruments.diagnostics.useBus(bus);
   const host = new RunnerHost({
     bus,
     ownsBus: true,
     kube: dryRun ? undefined : kube,
     ...(kubeAccess ? { kubeAccess } : {}),
     dryRun,
-    values: dirResolver({
-      secretsDir: opts["secrets-dir"],
-      configMapsDir: opts["configmaps-dir"],
-      layout: parseValuesLayout(opts["secrets-layout"]),
-    }),
-    log,
-    metrics,
-    observer: diagnostics.observer,
-    onEmit: diagnostics.onEmit,
-    startReceive: diagnostics.startReceive,
-    onDrained: () => diagnostics.flush(),
+    values: proc.values,
+    ...instruments.hostHooks,
   });
-  const served = await serveObservability({
-    metrics,
-    port: metricsPort,
-    host: opts.listen ?? "127.0.0.1",
-    health: { busConnected: () => bus.connected, stuckTriggers: () => host.stuckTriggers() },
-    sensors: () => host.sensors.values(),
-  }).catch(async (err) => {
-    await host.close(5_000);
-    throw err;
-  });
-  const consoleServed = await serveConsole({
-    ...consoleOptions,
-    routes: diagnostics.console(
-      () => host.running(),
-      () => host.stuckTriggers(),
-    ),
-  }).catch(async (err) => {
-    await served.close();
-    await host.close(5_000);
-    throw err;
-  });
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (abort.signal.aborted) {
-      log.warn({ signal }, "second signal: exiting without draining");
-      process.exit(130);
-    }
-    log.info({ signal, drainTimeoutMs: drainMs }, "draining");
-    abort.abort();
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  try {
-    await runController({
-      kube,
-      namespace,
-      runtimeFactory: () => host,
-      log,
-      signal: abort.signal,
-      drainTimeoutMs: drainMs,
-    });
-  } finally {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
-    await served.close();
-    await consoleServed.close();
-    kube.close();
-  }
-  log.info("stopped");
-  log.flush?.();
-  return 0;
+  return await proc.serve(
+    {
+      bus,
+      stuckTriggers: () => host.stuckTriggers(),
+      sensors: () => host.sensors.values(),
+      running: () => host.running(),
+      abandon: () => host.close(5_000),
+      runUntil: (signal, drainMs) =>
+        runController({
+          kube,
+          namespace,
+          runtimeFactory: () => host,
+          log,
+          signal,
+          drainTimeoutMs: drainMs,
+        }),
+      close: () => kube.close(),
+    },
+    instruments,
+    (code) => process.exit(code),
+    { announce: false },
+  );
 }

@@ -11,18 +11,14 @@ export const ERROR_CODES = [
   "SB_ERR_BUS_UNAVAILABLE",
   "SB_ERR_BUS_FULL",
   "SB_ERR_BUS_CLOSED",
-  "SB_ERR_BUS_SUBJECT",
   "SB_ERR_KV_CONFLICT",
   "SB_ERR_FILTER_PATH_MISSING",
-  "SB_ERR_FILTER_INVALID",
-  "SB_ERR_FILTER_EVAL",
   "SB_ERR_TRANSFORM",
   "SB_ERR_TEMPLATE_PARSE",
   "SB_ERR_TEMPLATE_EXEC",
   "SB_ERR_EVAL_BUDGET",
   "SB_ERR_EXPR_PARSE",
   "SB_ERR_EXPR_EVAL",
-  "SB_ERR_PATH_SYNTAX",
   "SB_ERR_PARAM_UNRESOLVED",
   "SB_ERR_PARAM_DEST",
   "SB_ERR_CONDITION_SYNTAX",
@@ -35,8 +31,8 @@ export const ERROR_CODES = [
   "SB_ERR_EVENTSOURCE_START",
   "SB_ERR_EVENTSOURCE_PAYLOAD",
   "SB_ERR_PUBSUB_PUBLISH",
-  "SB_ERR_WEBHOOK_REQUEST",
   "SB_ERR_CLI_USAGE",
+  "SB_ERR_STOPPING",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -57,12 +53,28 @@ export class EventsError extends Error {
   }
 }
 
-/** A manifest or command-line problem. `problems` lists every finding, each naming file and field. */
+/** The codes a ConfigError may carry. */
+export type ConfigErrorCode =
+  | "SB_ERR_CONFIG_INVALID"
+  | "SB_ERR_CONFIG_READ"
+  | "SB_ERR_CONFIG_SECRET"
+  | "SB_ERR_CLI_USAGE";
+
+/**
+ * A manifest or command-line problem. `problems` lists every finding, each naming file and field.
+ * The code is SB_ERR_CONFIG_READ when a cause is given, else SB_ERR_CONFIG_INVALID, unless
+ * `options.code` says otherwise.
+ */
 export class ConfigError extends EventsError {
   readonly problems: readonly string[];
-  constructor(message: string, problems: readonly string[] = [], options: EventsErrorOptions = {}) {
+  constructor(
+    message: string,
+    problems: readonly string[] = [],
+    options: EventsErrorOptions & { code?: ConfigErrorCode } = {},
+  ) {
     super(
-      options.cause === undefined ? "SB_ERR_CONFIG_INVALID" : "SB_ERR_CONFIG_READ",
+      options.code ??
+        (options.cause === undefined ? "SB_ERR_CONFIG_INVALID" : "SB_ERR_CONFIG_READ"),
       message,
       options,
     );
@@ -89,8 +101,16 @@ export class EventBusError extends EventsError {
   }
 }
 
+/**
+ * A filter-like check refused an event by throwing (the keyed-correlation key path). Filters proper
+ * report `{pass, error}` outcomes and never throw on event data.
+ */
 export class FilterError extends EventsError {
-  constructor(code: ErrorCode, message: string, options: EventsErrorOptions = {}) {
+  constructor(
+    code: "SB_ERR_FILTER_PATH_MISSING",
+    message: string,
+    options: EventsErrorOptions = {},
+  ) {
     super(code, message, options);
     this.name = "FilterError";
   }
@@ -112,6 +132,25 @@ export class TriggerError extends EventsError {
   constructor(code: ErrorCode, message: string, options: EventsErrorOptions = {}) {
     super(code, message, options);
     this.name = "TriggerError";
+  }
+}
+
+/**
+ * The runner is stopping: the message is left unacknowledged so the bus redelivers it (to this
+ * process after a restart or to another runner). Retryable by nature.
+ */
+export class StoppingError extends EventsError {
+  constructor(message: string, options: EventsErrorOptions = {}) {
+    super("SB_ERR_STOPPING", message, { retryable: true, ...options });
+    this.name = "StoppingError";
+  }
+}
+
+/** A dependency transform (jq or Lua) failed: the same event fails the same way (not retried). */
+export class TransformError extends EventsError {
+  constructor(message: string, options: EventsErrorOptions = {}) {
+    super("SB_ERR_TRANSFORM", message, { retryable: false, ...options });
+    this.name = "TransformError";
   }
 }
 

@@ -1,8 +1,8 @@
 import { formatProblem, validateManifest } from "../config/load.js";
 import type { ObjectMeta } from "../config/types.js";
-import { errorMessage } from "../errors.js";
 import type { KubeClient, KubeObject, WatchEventType } from "../k8s/client.js";
 import { KubeApiError } from "../k8s/client.js";
+import { sleepUnlessAborted } from "../lib/sleep.js";
 import type { Logger } from "../observability/logger.js";
 import type { ManifestHost, ManifestKind } from "./host.js";
 import { ManifestReconciler, splitKey } from "./host.js";
@@ -103,14 +103,14 @@ export async function runController(options: ControllerOptions): Promise<void> {
   const reconciler = new ManifestReconciler(host, log);
   const writeStatus = options.writeStatus ?? mergePatchStatusWriter(options.kube, log);
   const now = options.now ?? (() => new Date());
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? sleepUnlessAborted;
   const lastStatus = new Map<string, StatusCondition[]>();
 
   // One queue for every change: apply/remove never overlap (ports, durables), in watch order.
   let queue: Promise<void> = Promise.resolve();
   const enqueue = (task: () => Promise<void>) => {
     queue = queue.then(task).catch((err: unknown) => {
-      log.error({ err: errorMessage(err) }, "controller task failed");
+      log.error({ err }, "controller task failed");
     });
   };
 
@@ -148,7 +148,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
       );
       lastStatus.set(key, next);
     } catch (err) {
-      log.warn({ kind: obj.kind, name, err: errorMessage(err) }, "cannot write status");
+      log.warn({ kind: obj.kind, name, err }, "cannot write status");
     }
   };
 
@@ -293,10 +293,14 @@ export async function runController(options: ControllerOptions): Promise<void> {
           klog.info({ resourceVersion: rv }, "resourceVersion expired (410 Gone); relisting");
           rv = undefined;
         } else if (stream.signal.aborted && !options.signal.aborted) {
-          throw new Error("watch ended by an ERROR event");
+          throw new KubeApiError("watch ended by an ERROR event", undefined, undefined, {
+            retryable: true,
+          });
         } else if (received === 0 && Date.now() - opened < 1000 && !options.signal.aborted) {
           // A server that closes watches at once would otherwise make this loop spin.
-          throw new Error("the watch stream closed immediately");
+          throw new KubeApiError("the watch stream closed immediately", undefined, undefined, {
+            retryable: true,
+          });
         }
         resetDelay();
       } catch (err) {
@@ -308,10 +312,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
         }
         // Sensors that cannot be listed must not hold EventSources back for good.
         if (kind === "Sensor") sensorsListed();
-        klog.warn(
-          { err: errorMessage(err), retryInMs: delay, resourceVersion: rv },
-          "list/watch failed; retrying",
-        );
+        klog.warn({ err, retryInMs: delay, resourceVersion: rv }, "list/watch failed; retrying");
         if (!(await sleep(delay, options.signal))) break;
         delay = Math.min(delay * 2, 30_000);
       }
@@ -336,19 +337,4 @@ function asDocument(obj: KubeObject): Record<string, unknown> {
   if (md.labels) metadata.labels = md.labels;
   if (md.annotations) metadata.annotations = md.annotations;
   return { apiVersion: obj.apiVersion, kind: obj.kind, metadata, spec: obj.spec };
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,5 +1,4 @@
 import type { LoadResult } from "../config/load.js";
-import { errorMessage } from "../errors.js";
 import type { EventBus } from "../eventbus/types.js";
 import { consoleRoutes } from "../observability/console.js";
 import type { JournalOptions } from "../observability/journal.js";
@@ -38,7 +37,7 @@ export class Diagnostics {
       .useBus(bus)
       .catch((err) =>
         this.log.warn(
-          { err: errorMessage(err) },
+          { err },
           "event journal kept in memory only: its JetStream stream is unavailable",
         ),
       );

@@ -1,6 +1,6 @@
 import type { ValueResolver } from "../config/secrets.js";
 import type { EventSourceManifest, Loaded, Manifest, SensorManifest } from "../config/types.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, StoppingError } from "../errors.js";
 import { durableName } from "../eventbus/subjects.js";
 import type { EventBus } from "../eventbus/types.js";
 import { adapterRegistry } from "../eventsources/registry.js";
@@ -133,7 +133,7 @@ export class RunnerHost implements ManifestHost {
   }
 
   async apply(loaded: Loaded<Manifest>): Promise<void> {
-    if (this.closed) throw new Error("the runner host is closed");
+    if (this.closed) throw new StoppingError("the runner host is closed");
     if (loaded.manifest.kind === "EventSource") {
       await this.applyEventSource(loaded as Loaded<EventSourceManifest>);
     } else {
@@ -210,9 +210,7 @@ export class RunnerHost implements ManifestHost {
     await closeTriggers(this.kinds);
     await this.options
       .onDrained?.()
-      .catch((err: unknown) =>
-        this.options.log.warn({ err: errorMessage(err) }, "flushing after the drain failed"),
-      );
+      .catch((err: unknown) => this.options.log.warn({ err }, "flushing after the drain failed"));
     if (this.options.ownsBus) await this.options.bus.close();
   }
 
@@ -348,7 +346,7 @@ export class RunnerHost implements ManifestHost {
       );
     } catch (err) {
       this.options.log.error(
-        { kind, name, err: errorMessage(err) },
+        { kind, name, err },
         "new version failed to start and the previous version could not be restarted",
       );
     }
@@ -361,7 +359,7 @@ export class RunnerHost implements ManifestHost {
         await this.options.bus.deleteDurable(d);
       } catch (err) {
         this.options.log.warn(
-          { durable: d, err: errorMessage(err) },
+          { durable: d, err },
           "cannot delete a durable subscription no Sensor uses any more",
         );
       }
@@ -419,7 +417,7 @@ export class ManifestReconciler {
       const stillRunning = this.host.isRunning?.(m.kind, m.metadata.name) ?? false;
       if (!stillRunning) this.applied.delete(key);
       this.log.error(
-        { kind: m.kind, name: m.metadata.name, file: loaded.file, err: errorMessage(err) },
+        { kind: m.kind, name: m.metadata.name, file: loaded.file, err },
         `${m.kind} ${m.metadata.name} failed to start`,
       );
       return { result: "failed", error: errorMessage(err), stillRunning };

@@ -52,7 +52,7 @@ export function watchManifestFiles(
       try {
         await onChange(changed);
       } catch (err) {
-        log?.error({ err: errorMessage(err), changed }, "manifest reload failed");
+        log?.error({ err, changed }, "manifest reload failed");
       }
     })().finally(() => {
       running = undefined;
@@ -84,7 +84,7 @@ export function watchManifestFiles(
     }
     const dir = dirname(abs);
     try {
-      if (!statSync(dir).isDirectory()) throw new Error("not a directory");
+      if (!statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a directory`);
     } catch (err) {
       throw new ConfigError(`cannot watch ${p}: neither it nor ${dir} exists`, [], { cause: err });
     }
@@ -114,7 +114,7 @@ export function watchManifestFiles(
       throw new ConfigError(`cannot watch ${dir}: ${errorMessage(err)}`, [], { cause: err });
     }
     w.on("error", (err) => {
-      log?.warn({ dir, err: errorMessage(err) }, "manifest directory watch failed; no reloads");
+      log?.warn({ dir, err }, "manifest directory watch failed; no reloads");
       w.close();
     });
     watchers.push(w);

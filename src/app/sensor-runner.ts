@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { CloudEvent } from "../cloudevents/event.js";
 import type { ValueResolver } from "../config/secrets.js";
 import type { Loaded, SensorManifest, Trigger } from "../config/types.js";
-import { EventsError, errorMessage } from "../errors.js";
+import { EventsError, errorMessage, StoppingError } from "../errors.js";
 import { durableName } from "../eventbus/subjects.js";
 import type {
   BusMessage,
@@ -12,6 +12,7 @@ import type {
   Subscription,
 } from "../eventbus/types.js";
 import type { Clock } from "../eventsources/types.js";
+import { retryPlan } from "../lib/backoff.js";
 import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { redactString } from "../lib/redact.js";
 import type { Logger } from "../observability/logger.js";
@@ -23,8 +24,7 @@ import { SensorEngine } from "../sensors/engine.js";
 import { lastTickAtOrBefore, nextTick } from "../sensors/reset.js";
 import type { ConditionStateStore } from "../sensors/state.js";
 import { KvConditionState, MemoryConditionState } from "../sensors/state.js";
-import { retryPlan } from "../triggers/backoff.js";
-import { renderFiring } from "../triggers/fire.js";
+import { isRetryableFailure, renderFiring } from "../triggers/fire.js";
 import type { TokenBucket } from "../triggers/rate-limit.js";
 import { rateLimiter } from "../triggers/rate-limit.js";
 import type { Rendered, TriggerKind } from "../triggers/types.js";
@@ -203,7 +203,7 @@ export class SensorRunner {
         await this.engine.sweepPlan(plan);
       }).catch((err: unknown) =>
         this.log.warn(
-          { triggerName: plan.name, err: errorMessage(err) },
+          { triggerName: plan.name, err },
           "correlation expiry sweep failed; retrying at the next sweep",
         ),
       );
@@ -301,10 +301,7 @@ export class SensorRunner {
         const removed = await bucket.purgeDeleted("", this.options.clock.now() - KV_PURGE_EVERY_MS);
         if (removed > 0) this.log.debug({ removed }, "KV delete markers purged");
       } catch (err) {
-        this.log.warn(
-          { err: errorMessage(err) },
-          "purging KV delete markers failed; retrying at the next interval",
-        );
+        this.log.warn({ err }, "purging KV delete markers failed; retrying at the next interval");
       }
     }
   }
@@ -317,10 +314,7 @@ export class SensorRunner {
       if (next === undefined) return;
       if (!(await clock.sleep(Math.max(0, next - clock.now()), this.abort.signal))) return;
       await this.serialized(plan.name, () => this.engine.reset(plan)).catch((err: unknown) =>
-        this.log.error(
-          { triggerName: plan.name, err: errorMessage(err) },
-          "conditionsReset failed",
-        ),
+        this.log.error({ triggerName: plan.name, err }, "conditionsReset failed"),
       );
       this.log.info({ triggerName: plan.name }, "conditions reset");
     }
@@ -492,7 +486,7 @@ export class SensorRunner {
   ): Promise<void> {
     if (!(await this.rateLimit(trigger, name, log))) {
       // Stopping: leave the message unacknowledged so the bus redelivers it to the next runner.
-      throw new Error(
+      throw new StoppingError(
         `sensor stopping while trigger '${name}' waited for its rateLimit; the event will be redelivered`,
       );
     }
@@ -584,8 +578,9 @@ export class SensorRunner {
       } catch (err) {
         lastError = errorMessage(err);
         if (this.abort.signal.aborted) {
-          throw new Error(
+          throw new StoppingError(
             `sensor stopping: trigger '${name}' was interrupted (${lastError}); the event will be redelivered`,
+            { cause: err },
           );
         }
         if (err instanceof EventsError && err.code === "SB_ERR_EVAL_BUDGET") {
@@ -595,7 +590,7 @@ export class SensorRunner {
             budgetMs: evaluationBudgetMs(),
           });
         }
-        const retryable = !(err instanceof EventsError) || err.retryable;
+        const retryable = isRetryableFailure(err);
         const final = !retryable || attempt === plan.attempts;
         this.options.observer?.failed?.({
           sensor: this.name,
@@ -606,20 +601,17 @@ export class SensorRunner {
           final,
         });
         if (final) {
-          log.error(
-            { err: lastError, attempt, triggeredByEvents: ids },
-            `trigger '${name}' failed`,
-          );
+          log.error({ err, attempt, triggeredByEvents: ids }, `trigger '${name}' failed`);
           return { error: lastError, attempts: attempt };
         }
         const wait = plan.delayMs(attempt);
         log.warn(
-          { err: lastError, attempt, retryInMs: Math.round(wait) },
+          { err, attempt, retryInMs: Math.round(wait) },
           `trigger '${name}' failed; retrying`,
         );
         if (!(await this.options.clock.sleep(wait, this.abort.signal))) {
           // Stopping: leave the message unacknowledged so the bus redelivers it to the next runner.
-          throw new Error(
+          throw new StoppingError(
             `sensor stopping while trigger '${name}' waited to retry; the event will be redelivered`,
           );
         }

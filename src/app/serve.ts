@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
+import { DEFAULTS } from "../config/defaults.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { ConsoleAuth } from "../observability/console-server.js";
 import { isLoopbackListen, startConsoleServer } from "../observability/console-server.js";
@@ -77,7 +78,7 @@ export async function serveObservability(
 
 /** Parses `--metrics-port` (default 7777). */
 export function parseMetricsPort(value: string | undefined): number {
-  const port = Number(value ?? "7777");
+  const port = Number(value ?? DEFAULTS.metricsPort);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ConfigError(`--metrics-port: '${value}' is not a port number`);
   }

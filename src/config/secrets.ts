@@ -78,6 +78,10 @@ export function dirResolver(options: DirResolverOptions): ValueResolver {
       new ConfigError(`${field}: ${what} in namespace '${namespace}': ${why}`, [], {
         retryable: false,
         ...(cause !== undefined ? { cause } : {}),
+        // No file for the key: the referenced Secret or ConfigMap key is missing.
+        ...((cause as NodeJS.ErrnoException | undefined)?.code === "ENOENT"
+          ? { code: "SB_ERR_CONFIG_SECRET" as const }
+          : {}),
       });
     const bad =
       (checkObjectName(ref?.name) && `name: ${checkObjectName(ref?.name)}`) ||

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import {
   AckPolicy,
@@ -92,6 +93,9 @@ export interface JetStreamBusOptions {
   /** How often acknowledged events are purged from the stream, ms (default 2 s; 0: only when full). */
   reclaimIntervalMs?: number;
 }
+
+/** Timers that bound a wait and must not keep the process alive on their own. */
+const UNREF = { ref: false } as const;
 
 const DEFAULTS = {
   maxMsgs: 50_000,
@@ -574,7 +578,7 @@ export class JetStreamBus implements EventBus {
         () => true,
         () => false,
       );
-      const bound = sleep(DEFAULTS.publishTimeoutMs, true).then(() => false);
+      const bound = delay(DEFAULTS.publishTimeoutMs, undefined, UNREF).then(() => false);
       if (await Promise.race([drained, bound])) return this.acks.close();
     }
     await this.nc.close().catch(() => undefined);
@@ -781,7 +785,7 @@ async function ensureStream(
       if (!isStreamNotFound(err)) {
         if (Date.now() > deadline || !isTransient(err)) throw err;
         // JetStream not ready yet (no meta leader, timeout): try again shortly.
-        await sleep(Math.min(1000, 100 * 2 ** attempt));
+        await delay(Math.min(1000, 100 * 2 ** attempt));
         continue;
       }
     }
@@ -804,7 +808,7 @@ async function addStream(
       // A cluster that just started may not know all its peers yet: wait a while before settling
       // for fewer replicas.
       if (/no suitable peers/i.test(text) && Date.now() < deadline - 10_000) {
-        await sleep(250);
+        await delay(250);
         continue;
       }
       if (
@@ -820,7 +824,7 @@ async function addStream(
         return info.config.num_replicas;
       }
       if (Date.now() > deadline || !isTransient(err)) throw err;
-      await sleep(250);
+      await delay(250);
     }
   }
 }
@@ -948,7 +952,7 @@ class JetStreamSubscription implements Subscription {
     });
     while (!this.stopped && !this.bus.connected) {
       // Woken by renewPull() on reconnect; the timer only guards against a missed status event.
-      await Promise.race([this.changed.promise, sleep(1000, true)]);
+      await Promise.race([this.changed.promise, delay(1000, undefined, UNREF)]);
     }
   }
 
@@ -1380,14 +1384,6 @@ function isTransient(err: unknown): boolean {
 function isStreamNotFound(err: unknown): boolean {
   if (err instanceof JetStreamApiError && err.code === 10059) return true;
   return /stream not found/i.test(errorMessage(err));
-}
-
-/** `unref`: the timer does not keep the process alive (a bound, not a task). */
-function sleep(ms: number, unref = false): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    if (unref) t.unref();
-  });
 }
 
 let lastSecond = Number.NaN;

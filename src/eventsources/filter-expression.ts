@@ -7,8 +7,16 @@ import {
 } from "../lib/budget.js";
 import type { ExprProgram } from "../lib/exprlang.js";
 import { compileExpr } from "../lib/exprlang.js";
+import { memoize } from "../lib/memo.js";
 
-const cache = new Map<string, ExprProgram | Error>();
+/** Compiled per expression text; a compile failure is kept too (as its Error). */
+const compiled = memoize(1000, (expression: string): ExprProgram | Error => {
+  try {
+    return compileExpr(expression);
+  } catch (err) {
+    return new Error(errorMessage(err));
+  }
+});
 
 /**
  * The entry-level `filter.expression` (Argo §2.4), expr-lang over the payload: top-level keys with
@@ -21,16 +29,7 @@ export function evaluateEntryFilter(
   /** The EventSource, for the budget metric. */
   scope = "",
 ): true | { drop: string } {
-  let program = cache.get(expression);
-  if (!program) {
-    try {
-      program = compileExpr(expression);
-    } catch (err) {
-      program = new Error(errorMessage(err));
-    }
-    if (cache.size > 1000) cache.clear();
-    cache.set(expression, program);
-  }
+  const program = compiled(expression);
   if (program instanceof Error)
     return { drop: `filter.expression does not compile: ${program.message}` };
   let payload: unknown;

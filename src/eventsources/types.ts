@@ -1,4 +1,5 @@
 import type { ValueResolver } from "../config/secrets.js";
+import { sleepUnlessAborted } from "../lib/sleep.js";
 import type { Logger } from "../observability/logger.js";
 
 /**
@@ -34,19 +35,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve(false);
-      const t = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(true);
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(t);
-        resolve(false);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
+  sleep: sleepUnlessAborted,
 };
 
 export interface AdapterContext {

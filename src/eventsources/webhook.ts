@@ -2,6 +2,7 @@ import { isUtf8 } from "node:buffer";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
 import Fastify from "fastify";
+import { DEFAULTS } from "../config/defaults.js";
 import type { WebhookEventSpec, WebhookHmac } from "../config/types.js";
 import { ConfigError, EventBusError, errorMessage } from "../errors.js";
 import { isCredentialHeader } from "../lib/credential-headers.js";
@@ -17,7 +18,7 @@ import {
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "./types.js";
 
 /** Argo's default `maxPayloadSize`: 1 MiB. */
-export const DEFAULT_MAX_PAYLOAD = 1_048_576;
+export const DEFAULT_MAX_PAYLOAD = DEFAULTS.webhook.maxPayloadSize;
 const MASKED = "*** Masked Auth Secret ***";
 const SKIPPED_HEADERS = new Set(["Host", "Transfer-Encoding"]);
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -285,7 +286,7 @@ async function handle(
     return text(200, "success");
   } catch (err) {
     if (err instanceof EventBusError) {
-      log().warn({ err: errorMessage(err) }, "event not stored: answering 503");
+      log().warn({ err }, "event not stored: answering 503");
       reply.header("Retry-After", "1");
       // Only an id the sender chose (and sensorbus trusted) makes a retry land on the same event.
       const retry = !err.maybeStored

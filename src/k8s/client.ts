@@ -5,8 +5,9 @@ import https from "node:https";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { errorMessage, TriggerError } from "../errors.js";
-import { parseGoDuration } from "../lib/duration.js";
+import { ConfigError, errorMessage, TriggerError } from "../errors.js";
+import { type BackoffPlan, type BackoffSpec, exponentialBackoff } from "../lib/backoff.js";
+import { sleepUnlessAborted } from "../lib/sleep.js";
 
 /**
  * The one wrapper around @kubernetes/client-node. The library supplies what is hard to get right
@@ -245,7 +246,7 @@ export async function loadKubeClient(opts: LoadOptions = {}): Promise<KubeClient
     }
     if (opts.context) kc.setCurrentContext(opts.context);
     if (!kc.getCurrentCluster()) {
-      throw new Error(`context '${kc.getCurrentContext()}' names no cluster`);
+      throw new ConfigError(`context '${kc.getCurrentContext()}' names no cluster`);
     }
     namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
     source += ` context ${kc.getCurrentContext()}`;
@@ -806,13 +807,7 @@ function statusError(what: string, res: RawResponse): KubeApiError {
 // ---------------------------------------------------------------------------------------------
 // policy.k8s: wait until the created object carries the wanted labels
 
-export interface BackoffSpec {
-  steps?: number;
-  /** A number is nanoseconds (YAML integer); a string is a Go duration. */
-  duration?: number | string;
-  factor?: number;
-  jitter?: number;
-}
+export type { BackoffSpec } from "../lib/backoff.js";
 
 export interface WaitForLabelsOptions {
   backoff?: BackoffSpec | undefined;
@@ -829,8 +824,9 @@ export interface WaitForLabelsResult {
 
 /**
  * Polls `ref` until every wanted label has the wanted value, the way Argo's resource-labels policy
- * does (k8s.io wait.ExponentialBackoff: `steps` checks, a sleep of duration*(1+rand*jitter) between
- * them, duration multiplied by `factor` each time; default 5 steps, 1 s, factor 1, jitter 1).
+ * does (k8s.io wait.ExponentialBackoff, `lib/backoff.ts`: `steps` checks, a sleep of
+ * duration*(1+rand*jitter) between them, duration multiplied by `factor` each time; default 5
+ * steps, 1 s, factor 1, jitter 1).
  * An API error or the object vanishing ends the wait with a KubeApiError.
  */
 export async function waitForLabels(
@@ -839,16 +835,11 @@ export async function waitForLabels(
   want: Record<string, string>,
   opts: WaitForLabelsOptions = {},
 ): Promise<WaitForLabelsResult> {
-  const b = opts.backoff ?? {};
-  let steps = b.steps && b.steps > 0 ? b.steps : 5;
-  let delay = b.duration === undefined ? 1000 : durationMs(b.duration);
-  const factor = b.factor ?? 1;
-  const jitter = b.jitter ?? 1;
-  const sleep = opts.sleep ?? defaultSleep;
-  const random = opts.random ?? Math.random;
+  const plan = backoffPlan(opts.backoff, opts.random);
+  const sleep = opts.sleep ?? sleepUnlessAborted;
   let attempts = 0;
   let labels: Record<string, string> = {};
-  while (steps > 0) {
+  while (attempts < plan.steps) {
     attempts++;
     const obj = await client.get(ref);
     if (!obj) {
@@ -863,38 +854,21 @@ export async function waitForLabels(
     if (Object.entries(want).every(([k, v]) => labels[k] === v)) {
       return { matched: true, attempts, labels };
     }
-    if (steps === 1) break;
-    steps--;
-    let wait = delay;
-    if (factor !== 0) delay *= factor;
-    if (jitter > 0) wait += random() * jitter * wait;
-    await sleep(wait, opts.signal);
+    if (attempts === plan.steps) break;
+    await sleep(plan.delayMs(attempts), opts.signal);
   }
   return { matched: false, attempts, labels };
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
-
-/** Backoff duration to ms: a number is nanoseconds, a string a Go duration ("1s", "1m30s"). */
-export function durationMs(d: number | string): number {
-  if (typeof d === "number") return d / 1e6;
+/** The policy's backoff; a bad duration is a KubeApiError that is not retried. */
+function backoffPlan(backoff: BackoffSpec | undefined, random?: () => number): BackoffPlan {
   try {
-    return parseGoDuration(d.trim());
+    return exponentialBackoff(backoff, random);
   } catch (err) {
+    const d = backoff?.duration;
     throw new KubeApiError(`invalid duration '${d}': ${errorMessage(err)}`, undefined, undefined, {
       retryable: false,
+      cause: err,
     });
   }
 }

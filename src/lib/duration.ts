@@ -109,6 +109,15 @@ export function parseGoDurationNanos(text: string): bigint {
   return total;
 }
 
+/** `parseGoDurationNanos`, or undefined where Go's `time.ParseDuration` returns an error. */
+export function parseDuration(text: string): bigint | undefined {
+  try {
+    return parseGoDurationNanos(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `parseGoDurationNanos` in milliseconds (fractional below 1 ms). */
 export function parseGoDuration(text: string): number {
   return Number(parseGoDurationNanos(text)) / 1e6;

@@ -1,21 +1,15 @@
-import { BoundedMap } from "./fifo.js";
+import { memoize } from "./memo.js";
+
 /**
  * Go's textproto.CanonicalMIMEHeaderKey: the first letter and every letter after a '-' upper case,
  * the rest lower case. Keys with a space or non-token character are returned unchanged, as Go does.
  */
 export function canonicalHeaderKey(key: string): string {
-  let out = canonical.get(key);
-  if (out === undefined) {
-    out = canonicalize(key);
-    canonical.set(key, out);
-  }
-  return out;
+  return canonical(key);
 }
 
 /** Header names seen lately and their canonical forms (requests repeat the same few). */
-const canonical = new BoundedMap<string, string>(512);
-
-function canonicalize(key: string): string {
+const canonical = memoize(512, (key: string): string => {
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(key)) return key;
   let out = "";
   let upper = true;
@@ -24,7 +18,7 @@ function canonicalize(key: string): string {
     upper = ch === "-";
   }
   return out;
-}
+});
 
 /**
  * Node's rawHeaders pairs -> Go's http.Header map (canonical keys, values in arrival order). The

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { EventsError } from "../errors.js";
 
 /**
  * jq for Argo's dependency `transform.jq`, run by the real jq compiled to WebAssembly (jq-wasm).
@@ -165,7 +166,8 @@ export async function runJq(
   } finally {
     release();
   }
-  if (!reply.ok) throw new Error((reply.error ?? "jq failed").trim());
+  // The program failed on this input (jq's own message): the same again on a retry.
+  if (!reply.ok) throw new EventsError("SB_ERR_TRANSFORM", (reply.error ?? "jq failed").trim());
   return (reply.out ?? "").split("\n").find((line) => line.trim() !== "");
 }
 

@@ -6,6 +6,7 @@ import {
 } from "node:worker_threads";
 import { RE2JS } from "re2js";
 import { chargeBudget, exceedBudget, remainingBudgetMs } from "./budget.js";
+import { Memo } from "./memo.js";
 
 /**
  * Go's `regexp` package for every pattern a manifest or an event supplies, on re2js (a pure
@@ -31,39 +32,32 @@ export class GoRegexpError extends Error {
 const MAX_PATTERN = 16_384;
 /** Compiled patterns kept (the same few patterns are used for every event). */
 const CACHE_SIZE = 512;
-const cache = new Map<string, GoRegexp | GoRegexpError>();
+const cache = new Memo<string, GoRegexp | GoRegexpError>(CACHE_SIZE);
 /** Longest string a replace builds, characters (beyond it: an error, never an out-of-memory). */
 const MAX_RESULT = 16 * 1024 * 1024;
 
-/** regexp.Compile: the compiled pattern, or throws GoRegexpError. Cached (bounded, LRU). */
+/** regexp.Compile: the compiled pattern, or throws GoRegexpError. Cached (bounded), failures too. */
 export function compileGoRegexp(pattern: string): GoRegexp {
-  const hit = cache.get(pattern);
-  if (hit !== undefined) {
-    cache.delete(pattern);
-    cache.set(pattern, hit);
-    if (hit instanceof GoRegexpError) throw hit;
-    return hit;
-  }
-  let result: GoRegexp | GoRegexpError;
-  if (pattern.length > MAX_PATTERN) {
-    result = new GoRegexpError(
-      `error parsing regexp: expression too large: \`${pattern.slice(0, 40)}…\``,
-    );
-  } else {
-    try {
-      result = new GoRegexp(pattern, RE2JS.compile(pattern));
-    } catch (err) {
-      result = new GoRegexpError(
-        err instanceof Error && err.message.startsWith("error parsing regexp:")
-          ? err.message
-          : `error parsing regexp: ${err instanceof Error ? err.message : String(err)}: \`${pattern}\``,
-      );
-    }
-  }
-  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  cache.set(pattern, result);
+  const result = cache.get(pattern, compile);
   if (result instanceof GoRegexpError) throw result;
   return result;
+}
+
+function compile(pattern: string): GoRegexp | GoRegexpError {
+  if (pattern.length > MAX_PATTERN) {
+    return new GoRegexpError(
+      `error parsing regexp: expression too large: \`${pattern.slice(0, 40)}…\``,
+    );
+  }
+  try {
+    return new GoRegexp(pattern, RE2JS.compile(pattern));
+  } catch (err) {
+    return new GoRegexpError(
+      err instanceof Error && err.message.startsWith("error parsing regexp:")
+        ? err.message
+        : `error parsing regexp: ${err instanceof Error ? err.message : String(err)}: \`${pattern}\``,
+    );
+  }
 }
 
 /** The error text regexp.Compile gives for `pattern`, or undefined when it compiles. */
@@ -317,6 +311,8 @@ const { parentPort, workerData } = require("node:worker_threads");
 const { port, flag } = workerData;
 const signal = new Int32Array(flag);
 const loaded = import(workerData.url);
+// lib/memo.ts's policy (oldest-added first, 64 patterns), written out: this source is evaluated
+// as plain JavaScript in the worker and cannot import a project module.
 const cache = new Map();
 parentPort.on("message", async ({ pattern, op, s, n }) => {
   let reply;
@@ -324,7 +320,7 @@ parentPort.on("message", async ({ pattern, op, s, n }) => {
     const { RE2JS } = await loaded;
     let re = cache.get(pattern);
     if (!re) {
-      if (cache.size > 64) cache.clear();
+      if (cache.size >= 64) cache.delete(cache.keys().next().value);
       re = RE2JS.compile(pattern).re2();
       cache.set(pattern, re);
     }

@@ -234,7 +234,10 @@ export async function readJournal(
     let record: JournalRecord;
     try {
       record = JSON.parse(text) as JournalRecord;
-      if (!Array.isArray(record.events)) throw new Error("no 'events' array");
+      if (!Array.isArray(record.events))
+        throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", "no 'events' array", {
+          retryable: false,
+        });
     } catch (err) {
       throw new EventBusError(
         "SB_ERR_BUS_UNAVAILABLE",
@@ -700,10 +703,7 @@ export class Journal {
 
   private warn(partition: string, err: unknown): void {
     if (this.warned++ % 100 === 0)
-      this.options.log?.warn(
-        { partition, err: errorMessage(err) },
-        "cannot write the event journal to JetStream",
-      );
+      this.options.log?.warn({ partition, err }, "cannot write the event journal to JetStream");
   }
 }
 

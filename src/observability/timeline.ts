@@ -118,7 +118,10 @@ export async function readTrace(records: RecordLog, id: string): Promise<Journal
     let record: { c?: unknown; events?: unknown };
     try {
       record = JSON.parse(text) as typeof record;
-      if (!Array.isArray(record.events)) throw new Error("no 'events' array");
+      if (!Array.isArray(record.events))
+        throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", "no 'events' array", {
+          retryable: false,
+        });
     } catch (err) {
       throw new EventBusError(
         "SB_ERR_BUS_UNAVAILABLE",

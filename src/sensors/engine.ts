@@ -1,7 +1,7 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 import { eventContext, isKnownJsonData } from "../cloudevents/event.js";
 import type { EventDependency, SensorManifest, Trigger } from "../config/types.js";
-import { EventsError, errorMessage } from "../errors.js";
+import { errorMessage, FilterError } from "../errors.js";
 import { boundText } from "../lib/bounded-text.js";
 import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { ExpiringMap } from "../lib/fifo.js";
@@ -278,7 +278,7 @@ export class SensorEngine {
     meta: { timestamp: string; seq: number },
   ): Promise<Map<string, CloudEvent> | undefined> {
     const k = correlationKeyOf(spec, dependency, event);
-    if ("reason" in k) throw new EventsError("SB_ERR_FILTER_PATH_MISSING", k.reason);
+    if ("reason" in k) throw new FilterError("SB_ERR_FILTER_PATH_MISSING", k.reason);
     const now = this.now();
     let match = await this.correlation.get(plan.name, k.key);
     if (match && match.firstAt + spec.windowMs <= now) {

@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../config/defaults.js";
 import type { ArgoWorkflowTrigger } from "../config/types.js";
 import { TriggerError } from "../errors.js";
 import {
@@ -183,7 +184,7 @@ export function argoWorkflowTrigger(
 
   async function render(template: ArgoWorkflowTrigger, ctx: FiringContext): Promise<Rendered> {
     const field = "argoWorkflow";
-    const operation = template.operation || "submit";
+    const operation = template.operation || DEFAULTS.argoWorkflow.operation;
     if (!OPERATIONS.has(operation)) {
       throw renderError(
         `${field}.operation`,

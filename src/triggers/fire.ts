@@ -2,7 +2,7 @@ import type { CloudEvent } from "../cloudevents/event.js";
 import type { ValueResolver } from "../config/secrets.js";
 import { inNamespace } from "../config/secrets.js";
 import type { Trigger, TriggerTemplate } from "../config/types.js";
-import { TriggerError } from "../errors.js";
+import { EventsError, errorMessage, TriggerError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { applyParameters } from "./params.js";
 import { selectKind } from "./select.js";
@@ -29,10 +29,24 @@ export interface RenderedFiring {
 /**
  * Argo's firing pipeline up to execution (§4.2): trigger-level `parameters` applied to the template
  * JSON -> the kind selected by precedence -> the kind renders (fetching its resource source and
- * applying its own parameters). Throws TriggerError (never retryable: the same events render the
- * same way) or EventsError from parameter resolution.
+ * applying its own parameters). Throws an EventsError: the renderer's own (each with its honest
+ * `retryable`, e.g. a resource source URL that could not be fetched), and anything else becomes
+ * TriggerError SB_ERR_TRIGGER_RENDER, never retryable: the same events render the same way.
  */
 export async function renderFiring(input: RenderInput): Promise<RenderedFiring> {
+  try {
+    return await renderOnce(input);
+  } catch (err) {
+    if (err instanceof EventsError) throw err;
+    throw new TriggerError(
+      "SB_ERR_TRIGGER_RENDER",
+      `trigger '${input.trigger.template?.name ?? ""}' could not be rendered: ${errorMessage(err)}`,
+      { retryable: false, cause: err },
+    );
+  }
+}
+
+async function renderOnce(input: RenderInput): Promise<RenderedFiring> {
   const { trigger, events } = input;
   const apply = (doc: string, params: Parameters<typeof applyParameters>[1]) =>
     applyParameters(doc, params, events);
@@ -76,4 +90,13 @@ export function correlationOf(events: ReadonlyMap<string, CloudEvent>): string |
     if (c) return c;
   }
   return undefined;
+}
+
+/**
+ * The retry decision for one failed attempt: an EventsError by its `retryable`; any other error can
+ * only come from executing (renderFiring types every render failure) and is retried, as Argo
+ * retries every failed execution.
+ */
+export function isRetryableFailure(err: unknown): boolean {
+  return err instanceof EventsError ? err.retryable : true;
 }

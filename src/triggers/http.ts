@@ -1,6 +1,8 @@
 import type { Agent } from "undici";
+import { DEFAULTS } from "../config/defaults.js";
 import type { HttpTrigger } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
+import { memoize } from "../lib/memo.js";
 import { registerSecret } from "../lib/redact.js";
 import { constructPayloadFor, dynamicHeaderValues } from "./payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "./types.js";
@@ -63,7 +65,7 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
             ) as HttpTrigger)
           : template;
       if (!http.url) throw new TriggerError("SB_ERR_TRIGGER_RENDER", "http trigger: url is empty");
-      const method = (http.method || "POST").toUpperCase();
+      const method = (http.method || DEFAULTS.http.method).toUpperCase();
       if (!ALLOWED_METHODS.has(method)) {
         throw new TriggerError(
           "SB_ERR_TRIGGER_RENDER",
@@ -105,7 +107,8 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
       const tls = http.tls;
       const detail: HttpDetail = {
         body,
-        timeoutMs: (http.timeout && http.timeout > 0 ? http.timeout : 60) * 1000,
+        timeoutMs:
+          (http.timeout && http.timeout > 0 ? http.timeout : DEFAULTS.http.timeoutSeconds) * 1000,
         insecureSkipVerify: tls?.insecureSkipVerify === true,
         triggerName: ctx.triggerName,
         ...(http.host ? { host: http.host } : {}),
@@ -186,19 +189,11 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
   };
 }
 
-const urlParts = new Map<string, { origin: string; path: string }>();
-
 /** Origin and path of a URL (cached: rendered URLs repeat), for undici's Dispatcher.request. */
-function splitUrl(url: string): { origin: string; path: string } {
-  let parts = urlParts.get(url);
-  if (!parts) {
-    const u = new URL(url);
-    parts = { origin: u.origin, path: `${u.pathname}${u.search}` };
-    if (urlParts.size >= 1000) urlParts.clear();
-    urlParts.set(url, parts);
-  }
-  return parts;
-}
+const splitUrl = memoize(1000, (url: string): { origin: string; path: string } => {
+  const u = new URL(url);
+  return { origin: u.origin, path: `${u.pathname}${u.search}` };
+});
 
 /**
  * The firing's correlation ID as `X-Correlation-Id` (what the webhook EventSource reads), unless

@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../config/defaults.js";
 import type { K8sTrigger } from "../config/types.js";
 import { TriggerError } from "../errors.js";
 import {
@@ -111,14 +112,14 @@ export function k8sTrigger(
 
   async function render(template: K8sTrigger, ctx: FiringContext): Promise<Rendered> {
     const field = "k8s";
-    const operation = template.operation || "create";
+    const operation = template.operation || DEFAULTS.k8s.operation;
     if (!OPERATIONS.has(operation)) {
       throw renderError(
         `${field}.operation`,
         `unknown operation '${operation}' (want create, update, patch or delete)`,
       );
     }
-    const patchStrategy = template.patchStrategy || "application/merge-patch+json";
+    const patchStrategy = template.patchStrategy || DEFAULTS.k8s.patchStrategy;
     if (operation === "patch" && !PATCH_TYPES.has(patchStrategy)) {
       throw renderError(
         `${field}.patchStrategy`,

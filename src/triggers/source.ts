@@ -1,14 +1,16 @@
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
+import { setTimeout as delay } from "node:timers/promises";
 import { parse as parseYaml } from "yaml";
+import { DEFAULTS } from "../config/defaults.js";
 import type { ValueResolver } from "../config/secrets.js";
 import type { ArtifactLocation } from "../config/types.js";
 import { errorMessage, TriggerError } from "../errors.js";
-import { BoundedMap } from "../lib/fifo.js";
+import { Memo } from "../lib/memo.js";
 
 /** Argo reads at most this much of a `url` source. */
-export const URL_SOURCE_LIMIT = 512 * 1024;
+export const URL_SOURCE_LIMIT = DEFAULTS.trigger.urlSourceMaxBytes;
 
 export interface SourceContext {
   values: ValueResolver;
@@ -122,17 +124,12 @@ async function readLocalFile(path: string, field: string): Promise<string> {
 }
 
 /** Parsed sources as JSON text, by source text: a YAML parse per firing cost more than the rest. */
-const PARSED_SOURCES_MAX = 256;
-const parsedSources = new BoundedMap<string, string>(PARSED_SOURCES_MAX);
+const parsedSources = new Memo<string, string>(256);
 
 /** Parses source text as YAML (JSON is YAML) into one object (a fresh one on every call). */
 export function parseResource(text: string, field = "source"): Record<string, unknown> {
-  const cached = parsedSources.get(text);
-  if (cached !== undefined) return JSON.parse(cached) as Record<string, unknown>;
-  const v = parseYamlObject(text, field);
   // Triggers send the resource as JSON: cached or not, it is what JSON makes of the YAML.
-  const json = JSON.stringify(v);
-  parsedSources.set(text, json);
+  const json = parsedSources.get(text, () => JSON.stringify(parseYamlObject(text, field)));
   return JSON.parse(json) as Record<string, unknown>;
 }
 
@@ -180,8 +177,8 @@ async function fetchUrl(
       `${field}.path: only http and https URLs are supported, got '${parsed.protocol}'`,
     );
   }
-  const attempts = Math.max(1, ctx.attempts ?? 5);
-  const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const attempts = Math.max(1, ctx.attempts ?? DEFAULTS.trigger.sourceFetchAttempts);
+  const sleep = ctx.sleep ?? ((ms: number) => delay(ms));
   let last: TriggerError | undefined;
   for (let i = 0; i < attempts; i++) {
     if (i > 0) await sleep(1000);

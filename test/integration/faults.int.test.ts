@@ -447,7 +447,7 @@ describe("faults: accepted == fired (one Workflow per accepted event)", () => {
       })();
       await waitUntil(() => t.accepted.size >= 15, "15 accepted events before the node loss");
       // Not the consumer's leader: nats-server 2.9.10 can skip events published while a consumer
-      // leader is re-elected (README, "Delivery on a JetStream cluster"); the eventbus suite covers
+      // leader is re-elected (docs/operations.md, "Delivery on a JetStream cluster"); the eventbus suite covers
       // the loss of the consumer leader with publishes after the election.
       const ci = await (runtime.bus as JetStreamBus).jsm.consumers.info(
         "default",

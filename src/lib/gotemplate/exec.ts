@@ -7,6 +7,7 @@
  */
 
 import { chargeBudget, checkBudget, isBudgetExceeded } from "../budget.js";
+import { formatTime } from "../gotime.js";
 import {
   BUILTINS,
   type FuncContext,
@@ -26,7 +27,6 @@ import {
   isMap,
   sortedKeys,
 } from "./format.js";
-import { formatTime } from "./gotime.js";
 import {
   type Arg,
   argString,

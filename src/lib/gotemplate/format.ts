@@ -7,7 +7,7 @@
  * map key), which the template printer shows as `<no value>` and fmt shows as `<nil>`.
  */
 
-import { GoTime } from "./gotime.js";
+import { GoTime } from "../gotime.js";
 
 export { GoTime };
 

@@ -5,6 +5,7 @@
 
 import { TemplateError } from "../../errors.js";
 import { isBudgetExceeded } from "../budget.js";
+import { Memo } from "../memo.js";
 import { BUILTINS, type FuncContext, type FuncDef } from "./builtins.js";
 import { ExecError, Executor } from "./exec.js";
 import { goFormatValue as formatValue } from "./format.js";
@@ -71,19 +72,17 @@ class Compiled implements CompiledTemplate {
   }
 }
 
-const cache = new Map<string, Compiled>();
+const cache = new Memo<string, Compiled>(CACHE_LIMIT);
 
 /**
- * Compiles once (compiled templates are cached by source text, bounded LRU of 1000).
+ * Compiles once (compiled templates are cached by source text, at most 1000).
  * Throws TemplateError("SB_ERR_TEMPLATE_PARSE", ...) with Go-like messages.
  */
 export function compileTemplate(source: string): CompiledTemplate {
-  const hit = cache.get(source);
-  if (hit) {
-    cache.delete(source);
-    cache.set(source, hit);
-    return hit;
-  }
+  return cache.get(source, compile);
+}
+
+function compile(source: string): Compiled {
   let tree: ParsedTemplate;
   try {
     tree = parse(source, FUNC_NAMES);
@@ -99,13 +98,7 @@ export function compileTemplate(source: string): CompiledTemplate {
       cause: err,
     });
   }
-  const compiled = new Compiled(tree);
-  cache.set(source, compiled);
-  if (cache.size > CACHE_LIMIT) {
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
-  }
-  return compiled;
+  return new Compiled(tree);
 }
 
 /**

@@ -10,6 +10,9 @@ import { compileGoRegexp, goQuoteMeta } from "../re2.js";
  */
 
 import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { formatGoDurationNanos, parseDuration } from "../duration.js";
+import { formatTime, parseTime } from "../gotime.js";
+import { loadLocation } from "../tz.js";
 import { type FuncDef, FuncError, isTrue } from "./builtins.js";
 import {
   compareKeys,
@@ -27,7 +30,6 @@ import {
   sprintf,
   tagType,
 } from "./format.js";
-import { durationString, formatTime, loadLocation, parseDuration, parseTime } from "./gotime.js";
 
 type Dict = Record<string, unknown>;
 
@@ -907,13 +909,13 @@ export const SPRIG: Record<string, FuncDef> = {
     const s = 1_000_000_000n;
     const half = s / 2n;
     const r = diff >= 0n ? ((diff + half) / s) * s : -((-diff + half) / s) * s;
-    return durationString(r);
+    return formatGoDurationNanos(r);
   }),
   duration: def([A], ([v]) => {
     let n = 0n;
     if (typeof v === "string") n = /^[+-]?[0-9]+$/.test(v) ? BigInt(v) : 0n;
     else if (v instanceof Int64) n = v.v;
-    return durationString(wrap64(n * 1_000_000_000n));
+    return formatGoDurationNanos(wrap64(n * 1_000_000_000n));
   }),
   // Strings
   abbrev: def([I, S], ([w, s]) => {

@@ -2,10 +2,10 @@ import type { ExprFilter } from "../../config/types.js";
 import { errorMessage } from "../../errors.js";
 import { boundText, MAX_QUOTED_VALUE } from "../../lib/bounded-text.js";
 import { isBudgetExceeded } from "../../lib/budget.js";
-import { BoundedMap } from "../../lib/fifo.js";
 import { gjsonGet, gjsonValid } from "../../lib/gjson.js";
 import type { GovaluateExpression } from "../../lib/govaluate.js";
 import { compileGovaluate } from "../../lib/govaluate.js";
+import { memoize } from "../../lib/memo.js";
 
 export interface FilterOutcome {
   pass: boolean;
@@ -15,22 +15,14 @@ export interface FilterOutcome {
   reason?: string;
 }
 
-const CACHE_LIMIT = 1000;
-const cache = new BoundedMap<string, GovaluateExpression | Error>(CACHE_LIMIT);
-
 /** Compiles once per source text; a parse failure is cached too (as its Error). */
-function compiled(expr: string): GovaluateExpression | Error {
-  let hit = cache.get(expr);
-  if (hit === undefined) {
-    try {
-      hit = compileGovaluate(expr);
-    } catch (err) {
-      hit = err instanceof Error ? err : new Error(String(err));
-    }
-    cache.set(expr, hit);
+const compiled = memoize(1000, (expr: string): GovaluateExpression | Error => {
+  try {
+    return compileGovaluate(expr);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
   }
-  return hit;
-}
+});
 
 /**
  * Argo §3.5 (pkg/sensors/dependencies/filter.go filterExpr). `data` is the event data text or

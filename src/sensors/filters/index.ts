@@ -1,4 +1,5 @@
 import type { EventContext } from "../../cloudevents/event.js";
+import { DEFAULTS } from "../../config/defaults.js";
 import type { EventDependencyFilter } from "../../config/types.js";
 import { evaluationBudgetMs, isBudgetExceeded, withBudget } from "../../lib/budget.js";
 import { evaluateContextFilter } from "./context.js";
@@ -47,7 +48,7 @@ export async function evaluateFilters(
   input: FilterInput,
 ): Promise<FilterOutcome> {
   if (!filters) return { pass: true };
-  const or = operator === "or";
+  const or = (operator || DEFAULTS.dependency.logicalOperator) === "or";
   const errors: string[] = [];
   const budgetMs = input.budgetMs ?? evaluationBudgetMs();
 

@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../../config/defaults.js";
 /** What every filter kind returns. Filters report; they never throw on event data. */
 export interface FilterOutcome {
   pass: boolean;
@@ -29,7 +30,7 @@ export function combineList<T>(
   operator: string | undefined,
   step: (item: T) => StepResult,
 ): FilterOutcome {
-  const or = operator === "or";
+  const or = (operator || DEFAULTS.dependency.logicalOperator) === "or";
   const errors: string[] = [];
   const reasons: string[] = [];
   for (const item of items) {

@@ -7,7 +7,6 @@ import {
   pubSubExtensions,
   validatePubSubSpec,
 } from "../../../src/eventsources/pubsub.js";
-import { formatGoTime } from "../../../src/lib/gotime.js";
 import { fnv32a } from "../../../src/lib/hash.js";
 
 /** A Date carrying PreciseDate's extra digits, the way the client library hands publishTime over. */
@@ -202,37 +201,5 @@ describe("validatePubSubSpec", () => {
     expect(validatePubSubSpec("ev", { subscriptionID: "s", topicProjectID: "x" })).toEqual([
       "spec.pubSub.ev.topicProjectID: can't be set without topic",
     ]);
-  });
-});
-
-describe("formatGoTime", () => {
-  it("prints Go's time.Time.String layout in UTC", () => {
-    // The Go playground's fixed clock: time.Date(2009, 11, 10, 23, 0, 0, 0, time.UTC).String()
-    expect(formatGoTime(new Date("2009-11-10T23:00:00Z"))).toBe("2009-11-10 23:00:00 +0000 UTC");
-    expect(formatGoTime(new Date("2024-05-15T12:00:00.5Z"))).toBe(
-      "2024-05-15 12:00:00.5 +0000 UTC",
-    );
-    expect(formatGoTime(new Date("0099-01-02T03:04:05Z"))).toBe("0099-01-02 03:04:05 +0000 UTC");
-  });
-
-  it("takes an explicit nanosecond-of-second", () => {
-    expect(formatGoTime(new Date("2024-05-15T12:00:00Z"), 123_456_789)).toBe(
-      "2024-05-15 12:00:00.123456789 +0000 UTC",
-    );
-    expect(formatGoTime(new Date("2024-05-15T12:00:00Z"), 412_000)).toBe(
-      "2024-05-15 12:00:00.000412 +0000 UTC",
-    );
-    expect(() => formatGoTime(new Date(0), 1e9)).toThrow(RangeError);
-  });
-
-  it("prints other zones with their offset and tzdata abbreviation", () => {
-    const t = new Date("2009-11-10T23:00:00Z");
-    expect(formatGoTime(t, undefined, "America/New_York")).toBe("2009-11-10 18:00:00 -0500 EST");
-    expect(formatGoTime(new Date("2024-07-01T12:00:00Z"), undefined, "Europe/Berlin")).toBe(
-      "2024-07-01 14:00:00 +0200 CEST",
-    );
-    expect(formatGoTime(t, undefined, "Asia/Kolkata")).toBe("2009-11-11 04:30:00 +0530 IST");
-    // tzdata has no letter abbreviation for Dubai; Go prints the numeric one it stores.
-    expect(formatGoTime(t, undefined, "Asia/Dubai")).toBe("2009-11-11 03:00:00 +0400 +04");
   });
 });

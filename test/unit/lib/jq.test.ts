@@ -15,6 +15,14 @@ describe("runJq (jq-wasm in a worker pool)", () => {
     await expect(runJq("{}", ".a |||")).rejects.toThrow(/syntax error|compile/);
   });
 
+  it("fails with a typed, not retried SB_ERR_TRANSFORM error", async () => {
+    await expect(runJq("{}", '.a | error("boom")')).rejects.toMatchObject({
+      name: "EventsError",
+      code: "SB_ERR_TRANSFORM",
+      retryable: false,
+    });
+  });
+
   it("accepts a trailing comment", async () => {
     expect(await runJq('{"a":1}', ".a # the a field")).toBe("1");
   });
