@@ -14,52 +14,20 @@ import type {
   EventSourceAdapter,
   RunningAdapter,
 } from "../eventsources/types.js";
+import type { EmitOutcome, EventSourceObserver } from "../observability/contracts.js";
 import type { Logger } from "../observability/logger.js";
 import { CORRELATION_PATH_ANNOTATION } from "../observability/trace.js";
 import { correlationIdAt } from "../sensors/correlation.js";
 
-export interface EventSourceRunnerOptions {
+export interface EventSourceRunnerOptions extends EventSourceObserver {
   bus: EventBus;
   adapters: ReadonlyMap<string, EventSourceAdapter<unknown>>;
   values: ValueResolver;
   clock: Clock;
   log: Logger;
-  /** Called after every publish attempt (metrics). */
-  onEmit?: (info: {
-    eventSource: string;
-    eventName: string;
-    /** The event id (the CloudEvent `id` when published). */
-    id: string;
-    /** W3C trace context the event arrived with (tracing). */
-    traceparent?: string | undefined;
-    /** The event's correlation ID (`correlationid` extension), if any. */
-    correlationId?: string | undefined;
-    /** The Kubernetes object a resource EventSource saw change. */
-    object?: EmitInput["object"];
-    outcome: EmitOutcome;
-    ms: number;
-  }) => void;
-  /**
-   * Starts the receive span of one event (tracing): its W3C trace context, child of the one the
-   * event arrived with, travels on the event as its `traceparent`, so the Sensor's spans and the
-   * triggers' forwarded trace context continue from it. Ended with the publish outcome.
-   */
-  startReceive?: (info: {
-    eventSource: string;
-    eventName: string;
-    id: string;
-    traceparent: string | undefined;
-  }) => ReceiveSpan;
 }
 
-export type EmitOutcome = "published" | "duplicate" | "filtered" | "failed";
-
-/** See {@link EventSourceRunnerOptions.startReceive}. */
-export interface ReceiveSpan {
-  /** The trace context to carry on the event (undefined: none). */
-  readonly traceparent: string | undefined;
-  end(outcome: EmitOutcome): void;
-}
+export type { EmitOutcome, ReceiveSpan } from "../observability/contracts.js";
 
 /**
  * Runs one EventSource: starts an adapter per `spec.<type>` map and turns what adapters emit into

@@ -3,43 +3,15 @@ import type { EventSourceManifest, Loaded, SensorManifest } from "../config/type
 import { ConfigError } from "../errors.js";
 import { pluralize, splitApiVersion } from "../k8s/client.js";
 
-/**
- * The event flow of a set of manifests: EventSource entries -> Sensor dependencies -> triggers,
- * plus the cross-workflow links sensorbus can infer from the manifests alone (a trigger whose
- * target is another EventSource's input). Pure: no network, no cluster.
- */
-export interface EventFlowGraph {
-  nodes: GraphNode[];
-  edges: GraphEdge[];
-}
+import type { EventFlowGraph, GraphEdge, GraphNode } from "../observability/contracts.js";
 
-export type GraphNodeKind = "entry" | "dependency" | "trigger";
-
-export interface GraphNode {
-  /** Stable id: `entry:<eventSource>/<event>`, `dep:<sensor>/<dependency>`, `trigger:<sensor>/<trigger>`. */
-  id: string;
-  kind: GraphNodeKind;
-  /** The entry, dependency or trigger name. */
-  label: string;
-  /** EventSource type (`webhook`, `pubSub`, ...) or trigger kind (`argoWorkflow`, `http`, ...). */
-  type: string;
-  /** One line about what it is: `:12000/example`, `topic workflow-events`, `POST http://...`. */
-  detail: string;
-  /** The EventSource (entries) or Sensor (dependencies, triggers) the node belongs to. */
-  group: { kind: "EventSource" | "Sensor"; name: string };
-  /** A dependency names an EventSource entry that is not among the manifests given. */
-  missing?: boolean;
-}
-
-export type GraphEdgeKind = "dependency" | "trigger" | "cross";
-
-export interface GraphEdge {
-  from: string;
-  to: string;
-  /** dependency: entry -> dependency; trigger: dependency -> trigger; cross: trigger -> entry. */
-  kind: GraphEdgeKind;
-  label?: string;
-}
+export type {
+  EventFlowGraph,
+  GraphEdge,
+  GraphEdgeKind,
+  GraphNode,
+  GraphNodeKind,
+} from "../observability/contracts.js";
 
 type Obj = Record<string, unknown>;
 

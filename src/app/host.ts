@@ -101,7 +101,7 @@ export class RunnerHost implements ManifestHost {
   constructor(private readonly options: RunnerHostOptions) {
     this.kinds = triggerRegistry({ kube: options.kube, dryRun: options.dryRun, log: options.log });
     const kube = options.kube;
-    this.tickStore = options.bus.kind === "jetstream" ? new KvTickStore(options.bus) : undefined;
+    this.tickStore = options.bus.capabilities.durableKv ? new KvTickStore(options.bus) : undefined;
     this.adapters = this.adaptersWith(kube);
     this.clock = options.clock ?? systemClock;
   }

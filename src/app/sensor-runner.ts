@@ -15,6 +15,7 @@ import type { Clock } from "../eventsources/types.js";
 import { retryPlan } from "../lib/backoff.js";
 import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { redactString } from "../lib/redact.js";
+import type { SensorObserver } from "../observability/contracts.js";
 import type { Logger } from "../observability/logger.js";
 import { CORRELATION_PATH_ANNOTATION } from "../observability/trace.js";
 import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
@@ -27,7 +28,7 @@ import { KvConditionState, MemoryConditionState } from "../sensors/state.js";
 import { isRetryableFailure, renderFiring } from "../triggers/fire.js";
 import type { TokenBucket } from "../triggers/rate-limit.js";
 import { rateLimiter } from "../triggers/rate-limit.js";
-import type { Rendered, TriggerKind } from "../triggers/types.js";
+import type { TriggerKind } from "../triggers/types.js";
 
 export interface SensorRunnerOptions {
   bus: EventBus;
@@ -43,64 +44,8 @@ export interface SensorRunnerOptions {
   deadLetter?: (record: DeadLetterRecord) => Promise<void>;
 }
 
-export interface SensorObserver {
-  rejected?(info: {
-    sensor: string;
-    trigger: string;
-    dependency: string;
-    event: CloudEvent;
-    reason: string;
-  }): void;
-  fired?(info: {
-    sensor: string;
-    trigger: string;
-    events: ReadonlyMap<string, CloudEvent>;
-    ms: number;
-    summary: string;
-    /** What was executed: the rendered object, HTTP request and body, or log payload. */
-    rendered?: Rendered;
-    /** The trigger kind's result detail (object name given by the API server, HTTP status). */
-    detail?: Record<string, unknown>;
-  }): void;
-  /** A firing failed for good and its events were stored as a dead letter. */
-  deadLettered?(info: {
-    sensor: string;
-    trigger: string;
-    events: ReadonlyMap<string, CloudEvent>;
-    error: string;
-  }): void;
-  failed?(info: {
-    sensor: string;
-    trigger: string;
-    events: ReadonlyMap<string, CloudEvent>;
-    ms: number;
-    error: string;
-    final: boolean;
-  }): void;
-  /** An event was stored as a dependency's entry: the trigger's condition does not hold yet. */
-  stored?(info: { sensor: string; trigger: string; dependency: string; event: CloudEvent }): void;
-  /**
-   * A dependency's stored event was replaced by a newer event of the same dependency before the
-   * condition held (Argo keeps the latest): `event` will not take part in a firing.
-   */
-  replaced?(info: {
-    sensor: string;
-    trigger: string;
-    dependency: string;
-    event: CloudEvent;
-    by: CloudEvent;
-  }): void;
-  /** Keyed correlation: a partial match expired (window passed, or evicted at the open-key cap). */
-  expired?(info: {
-    sensor: string;
-    trigger: string;
-    key: string;
-    reason: "window" | "capacity";
-    events: ReadonlyMap<string, CloudEvent>;
-  }): void;
-}
-
 export type { DeadLetterRecord } from "../eventbus/types.js";
+export type { SensorObserver } from "../observability/contracts.js";
 
 /** Re-runs of the condition step after a KV compare-and-set conflict with another replica. */
 const KV_CONFLICT_RETRIES = 20;
@@ -228,7 +173,7 @@ export class SensorRunner {
     const needsState = probe.plans.some((p) => p.condition?.needsState === true);
     const needsCorrelation = probe.plans.some((p) => p.correlation);
     const bucket =
-      options.bus.kind === "jetstream" && (needsState || needsCorrelation)
+      options.bus.capabilities.durableKv && (needsState || needsCorrelation)
         ? await options.bus.kv(loaded.manifest.metadata.name)
         : undefined;
     const state =

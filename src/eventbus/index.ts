@@ -5,7 +5,7 @@ import type { NatsAuth } from "./nats-auth.js";
 import { redactUrls } from "./nats-auth.js";
 import type { EventBus } from "./types.js";
 
-export type { JetStreamBus, JetStreamBusOptions } from "./jetstream.js";
+export type { JetStreamBus, JetStreamBusOptions } from "./jetstream/index.js";
 export type { MemoryBusOptions } from "./memory.js";
 export { MemoryBus } from "./memory.js";
 export type { NatsAuth, NatsAuthField, NatsTarget } from "./nats-auth.js";
@@ -18,6 +18,7 @@ export {
   subjectFor,
 } from "./subjects.js";
 export type {
+  BusCapabilities,
   BusMessage,
   EventBus,
   KeyValueStore,
@@ -93,7 +94,7 @@ export async function createBus(
     return new MemoryBus();
   }
   // The NATS client is loaded only for a NATS bus (the memory bus and `validate` never need it).
-  const { JetStreamBus } = await import("./jetstream.js");
+  const { JetStreamBus } = await import("./jetstream/index.js");
   return JetStreamBus.connect({
     servers: parseNatsServers(url),
     log: opts.log,

@@ -4,6 +4,7 @@ import { EventBusError } from "../errors.js";
 import { ExpiringMap } from "../lib/fifo.js";
 import { checkRecordLogToken, dedupeKey, subjectFor } from "./subjects.js";
 import type {
+  BusCapabilities,
   BusMessage,
   DeadLetterRecord,
   EventBus,
@@ -42,6 +43,13 @@ interface Stored {
  */
 export class MemoryBus implements EventBus {
   readonly kind = "memory" as const;
+  /** Everything lives in this process and is gone when it exits. */
+  readonly capabilities: BusCapabilities = {
+    durableKv: false,
+    journalStream: false,
+    durableDeadLetters: false,
+    durableConsumers: false,
+  };
   private seq = 0;
   private closed = false;
   private readonly durables = new Map<string, Durable>();

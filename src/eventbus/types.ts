@@ -1,7 +1,7 @@
 import type { CloudEvent } from "../cloudevents/event.js";
 
 /**
- * The event bus contract. Two implementations (memory.ts, jetstream.ts) pass one shared conformance
+ * The event bus contract. Two implementations (memory.ts, jetstream/) pass one shared conformance
  * suite (test/integration/eventbus.contract.ts).
  *
  * Implementations must:
@@ -16,7 +16,10 @@ import type { CloudEvent } from "../cloudevents/event.js";
  *   a back-off) or when the process dies before the handler resolves.
  */
 export interface EventBus {
+  /** For logs only ("sensorbus running" names it); callers ask `capabilities`, never the kind. */
   readonly kind: "memory" | "jetstream";
+  /** What this bus keeps beyond the process: callers choose their stores by these, not by kind. */
+  readonly capabilities: BusCapabilities;
   publish(event: CloudEvent, options?: PublishOptions): Promise<PublishResult>;
   subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription>;
   /** A key-value bucket (JetStream KV, or in memory). Created when missing. */
@@ -42,6 +45,32 @@ export interface EventBus {
   readonly connected: boolean;
   /** Stops delivering, waits for in-flight handlers (bounded), closes connections. */
   close(): Promise<void>;
+}
+
+/**
+ * What a bus can do beyond the contract every bus meets. Every bus offers KV buckets, record logs,
+ * dead letters and durable subscriptions within its own lifetime (the contract suite checks them);
+ * these say which of them outlive the process and are shared with other replicas.
+ */
+export interface BusCapabilities {
+  /**
+   * KV buckets are stored by the bus, survive a restart and are shared by every replica
+   * (compare-and-set across processes): sensor condition state, correlation and calendar ticks
+   * belong there. Without it, those stay in the process's memory.
+   */
+  readonly durableKv: boolean;
+  /**
+   * Record logs are streams stored by the bus, kept across restarts and readable by other
+   * processes: the event journal is mirrored into one.
+   */
+  readonly journalStream: boolean;
+  /** Dead letters are stored by the bus until replayed or removed, across restarts. */
+  readonly durableDeadLetters: boolean;
+  /**
+   * A durable subscription's position is kept by the bus: a restarted process (or another replica)
+   * resumes where it stopped.
+   */
+  readonly durableConsumers: boolean;
 }
 
 export interface PublishOptions {

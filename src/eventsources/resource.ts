@@ -5,10 +5,10 @@ import type { KubeClient, KubeObject, WatchEventType } from "../k8s/client.js";
 import { KubeApiError, pluralize } from "../k8s/client.js";
 import { BoundedMap } from "../lib/fifo.js";
 import { gjsonGet } from "../lib/gjson.js";
+import { goRegexp } from "../lib/go-regexp.js";
 import { goMarshal, goQuote } from "../lib/gojson.js";
 import type { GoRegexp } from "../lib/re2.js";
 import type { Logger } from "../observability/logger.js";
-import { goRegexp } from "../sensors/filters/go-values.js";
 import type { AdapterContext, EmitInput, EventSourceAdapter, RunningAdapter } from "./types.js";
 
 /**

@@ -5,7 +5,7 @@ import https from "node:https";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { ConfigError, errorMessage, TriggerError } from "../errors.js";
+import { ConfigError, EventsError, errorMessage, TriggerError } from "../errors.js";
 import { type BackoffPlan, type BackoffSpec, exponentialBackoff } from "../lib/backoff.js";
 import { sleepUnlessAborted } from "../lib/sleep.js";
 
@@ -87,7 +87,7 @@ export interface ResourceInfo {
 
 /**
  * Kubernetes API access for triggers, the resource EventSource and the controller.
- * Failures throw {@link KubeApiError} (a TriggerError, code SB_ERR_TRIGGER_K8S) whose `retryable`
+ * Failures throw {@link KubeApiError} (an EventsError, code SB_ERR_TRIGGER_K8S) whose `retryable`
  * is true for 429, 5xx, 409 Conflict (stale resourceVersion) and connection errors; final otherwise.
  * Implementations must not retry on their own: the caller's retry policy decides.
  */
@@ -149,8 +149,13 @@ export function serviceAccountUser(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
 }
 
-/** A failed Kubernetes API call. */
-export class KubeApiError extends TriggerError {
+/**
+ * A failed Kubernetes API call, whoever made it (a trigger, the resource EventSource, the
+ * controller): an EventsError of the k8s layer, not a TriggerError. Its code stays
+ * SB_ERR_TRIGGER_K8S (documented, and what trigger failures report); `retryable` says whether
+ * trying again can help (429, 5xx, 409 Conflict, connection errors).
+ */
+export class KubeApiError extends EventsError {
   /** HTTP status; undefined for connection failures. */
   readonly status: number | undefined;
   /** The Status object's `reason` (AlreadyExists, NotFound, Forbidden, Invalid, ...). */
@@ -201,7 +206,7 @@ const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 /**
  * kubeconfig from the given YAML/path, else KUBECONFIG (a path list, merged), else ~/.kube/config,
  * else the in-cluster service account. undefined when none exists: the caller then renders to the
- * log. Throws ConfigError-like TriggerError when a kubeconfig exists but cannot be used.
+ * log. Throws a final KubeApiError when a kubeconfig exists but cannot be used.
  * `@kubernetes/client-node` is loaded here, only when there is a kubeconfig to read (it costs a
  * large part of a second to import: `validate`, `replay` and `--dry-run` never load it).
  */

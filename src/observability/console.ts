@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import type { EventFlowGraph } from "../app/graph.js";
 import { errorMessage } from "../errors.js";
+import type { EventFlowGraph } from "./contracts.js";
 import type { Journal, TriggerStatus } from "./journal.js";
 import { buildTrace, mergeEvents, readTrace } from "./timeline.js";
 import { CONSOLE_HTML, CONSOLE_JS } from "./ui/assets.js";

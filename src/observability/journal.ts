@@ -1,14 +1,17 @@
-import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
-import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { EventBusError, errorMessage } from "../errors.js";
-import type { EventBus, RecordLog, RecordLogOptions } from "../eventbus/types.js";
 import { isCredentialHeader } from "../lib/credential-headers.js";
 import { BoundedMap } from "../lib/fifo.js";
 import { fnv32a } from "../lib/hash.js";
 import { isoMillis } from "../lib/iso-time.js";
 import { REDACTED, redactHeaders, redactJson, redactValue } from "../lib/redact.js";
-import type { Rendered } from "../triggers/types.js";
+import type {
+  EventSourceObserver,
+  JournalBus,
+  JournalRecords,
+  RenderedView,
+  SensorObserver,
+} from "./contracts.js";
 import type { Logger } from "./logger.js";
 import { CorrelationIndex, TRACE_LIMITS, TRACE_STREAM, tracePartition } from "./trace.js";
 
@@ -186,7 +189,7 @@ export interface JournalOptions {
   /** Entries kept per event. Default 200. */
   maxEntries?: number;
   /** Record log to mirror the journal into (see {@link Journal.open}). */
-  records?: RecordLog;
+  records?: JournalRecords;
   log?: Logger;
   now?: () => number;
   /**
@@ -204,9 +207,9 @@ export interface JournalOptions {
    * Retention of the `sensorbus-trace` stream (JetStream): default 24 h and 1 GiB. `maxAgeMs: 0`
    * records no trace stream (the in-memory index stays).
    */
-  traceLimits?: RecordLogOptions;
+  traceLimits?: { maxAgeMs: number; maxBytes: number };
   /** Record log to mirror the correlation index into (see {@link Journal.open}). */
-  traceRecords?: RecordLog;
+  traceRecords?: JournalRecords;
 }
 
 /** Record writes the journal keeps in flight at once. */
@@ -224,7 +227,7 @@ export function journalPartition(id: string): string {
  * mention it, in the order they were written (several replicas may have written some).
  */
 export async function readJournal(
-  records: RecordLog,
+  records: JournalRecords,
   id: string,
   maxEntries = MAX_ENTRIES,
 ): Promise<JournalEvent | undefined> {
@@ -304,7 +307,7 @@ export function summarize(ev: JournalEvent): EventSummary {
   };
 }
 
-export function summarizeRendered(r: Rendered): RenderedSummary {
+export function summarizeRendered(r: RenderedView): RenderedSummary {
   const out: RenderedSummary = { kind: r.kind };
   if (r.request) {
     const headers = { ...redactHeaders(r.request.headers, r.secretHeaders) };
@@ -354,14 +357,14 @@ export class Journal {
   private readonly writes = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private warned = 0;
-  private records: RecordLog | undefined;
+  private records: JournalRecords | undefined;
   /** Correlation ID -> the events that carried it (the same objects as `events`). */
   private readonly byCorrelation: CorrelationIndex<JournalEvent>;
   /** Events already in `byCorrelation`. */
   private readonly indexed = new WeakSet<JournalEvent>();
   /** Entries of an event already written to the trace stream. */
   private readonly traced = new WeakMap<JournalEvent, number>();
-  private traceRecords: RecordLog | undefined;
+  private traceRecords: JournalRecords | undefined;
 
   constructor(private readonly options: JournalOptions = {}) {
     this.records = options.records;
@@ -376,19 +379,19 @@ export class Journal {
     this.now = options.now ?? Date.now;
   }
 
-  /** A journal mirrored into the `sensorbus-journal` stream when `bus` is JetStream. */
-  static async open(bus: EventBus, options: JournalOptions = {}): Promise<Journal> {
+  /** A journal mirrored into the `sensorbus-journal` stream when `bus` keeps a journal stream. */
+  static async open(bus: JournalBus, options: JournalOptions = {}): Promise<Journal> {
     const journal = new Journal(options);
     await journal.useBus(bus);
     return journal;
   }
 
   /**
-   * Mirrors from now on into the bus's `sensorbus-journal` stream when the bus is JetStream
+   * Mirrors from now on into the bus's `sensorbus-journal` stream when the bus keeps a journal stream
    * (no-op otherwise). For `run`, where the Runtime creates the bus after the observer exists.
    */
-  async useBus(bus: EventBus): Promise<void> {
-    if (bus.kind !== "jetstream" || this.records) return;
+  async useBus(bus: JournalBus): Promise<void> {
+    if (!bus.capabilities.journalStream || this.records) return;
     this.records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
     const limits = this.options.traceLimits ?? TRACE_LIMITS;
     if (limits.maxAgeMs > 0 && !this.traceRecords)
@@ -396,7 +399,7 @@ export class Journal {
   }
 
   /** The `sensorbus-trace` record log, when the journal mirrors into JetStream. */
-  get traceLog(): RecordLog | undefined {
+  get traceLog(): JournalRecords | undefined {
     return this.traceRecords;
   }
 
@@ -536,7 +539,7 @@ export class Journal {
   }
 
   /** Records EventSource publishes (EventSourceRunner `onEmit`). */
-  readonly onEmit: NonNullable<EventSourceRunnerOptions["onEmit"]> = (info) => {
+  readonly onEmit: NonNullable<EventSourceObserver["onEmit"]> = (info) => {
     this.add(
       {
         id: info.id,
@@ -658,7 +661,7 @@ export class Journal {
       }
     }
     this.unsaved = new Map();
-    const records: [string, string, RecordLog | undefined][] = [];
+    const records: [string, string, JournalRecords | undefined][] = [];
     for (const [partition, events] of parts)
       for (const record of packRecords(events)) records.push([partition, record, this.records]);
     const traceBatch: [string, string][] = [];
@@ -690,7 +693,7 @@ export class Journal {
   }
 
   private async write(
-    log: RecordLog | undefined,
+    log: JournalRecords | undefined,
     partition: string,
     record: string,
   ): Promise<void> {
@@ -763,7 +766,7 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** The object an argoWorkflow/k8s trigger acted on, or the HTTP call an http trigger made. */
 function targetOf(
-  r: Rendered,
+  r: RenderedView,
   detail: Record<string, unknown> | undefined,
 ): { object?: ObjectRef; http?: { method: string; url: string; status?: number } } {
   if (r.request) {

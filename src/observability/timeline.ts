@@ -1,5 +1,5 @@
 import { EventBusError, errorMessage } from "../errors.js";
-import type { RecordLog } from "../eventbus/types.js";
+import type { JournalRecords } from "./contracts.js";
 import type { JournalEntry, JournalEvent, ObjectRef } from "./journal.js";
 import { outcomeOf } from "./journal.js";
 import { TRACE_STREAM, tracePartition } from "./trace.js";
@@ -111,7 +111,7 @@ export function mergeEvents(...lists: JournalEvent[][]): JournalEvent[] {
  * with a filtered consumer (never the whole stream). Records of another ID sharing the hash are
  * skipped.
  */
-export async function readTrace(records: RecordLog, id: string): Promise<JournalEvent[]> {
+export async function readTrace(records: JournalRecords, id: string): Promise<JournalEvent[]> {
   const partition = tracePartition(id);
   const lists: JournalEvent[][] = [];
   for (const [i, text] of (await records.read(partition)).entries()) {

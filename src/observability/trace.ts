@@ -1,4 +1,3 @@
-import type { RecordLogOptions } from "../eventbus/types.js";
 import { Queue } from "../lib/fifo.js";
 
 /**
@@ -9,7 +8,10 @@ import { Queue } from "../lib/fifo.js";
  */
 export const TRACE_STREAM = "sensorbus-trace";
 /** Default retention of the trace stream: a day, at most 1 GiB (`--trace-retention`, `--trace-max-bytes`). */
-export const TRACE_LIMITS: RecordLogOptions = { maxAgeMs: 86_400_000, maxBytes: 1024 ** 3 };
+export const TRACE_LIMITS: { maxAgeMs: number; maxBytes: number } = {
+  maxAgeMs: 86_400_000,
+  maxBytes: 1024 ** 3,
+};
 
 /**
  * The trace partition of a correlation ID: a 64-bit hash (two FNV-1a 32-bit hashes of its UTF-16

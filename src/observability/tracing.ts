@@ -6,10 +6,9 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
-import type { EventSourceRunnerOptions } from "../app/eventsource-runner.js";
-import type { SensorObserver } from "../app/sensor-runner.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { redactString } from "../lib/redact.js";
+import type { EventSourceObserver, SensorObserver } from "./contracts.js";
 
 /**
  * OpenTelemetry spans for receive (EventSource publish) -> filter (a dependency's decision) and
@@ -125,7 +124,7 @@ export function formatTraceparent(sc: SpanContext): string {
  * trigger spans, and the trace context triggers forward, descend from it. Without an SDK the
  * span is a no-op that carries the incoming context on unchanged (or none).
  */
-export const startReceive: NonNullable<EventSourceRunnerOptions["startReceive"]> = ({
+export const startReceive: NonNullable<EventSourceObserver["startReceive"]> = ({
   eventSource,
   eventName,
   id,

@@ -7,7 +7,7 @@ import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { SensorManifest } from "../../src/config/types.js";
-import { JetStreamBus } from "../../src/eventbus/jetstream.js";
+import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { durableName } from "../../src/eventbus/subjects.js";
 import type { EventBus } from "../../src/eventbus/types.js";
 import { systemClock } from "../../src/eventsources/types.js";

@@ -4,7 +4,7 @@ import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { createBus } from "../../src/eventbus/index.js";
-import { JetStreamBus } from "../../src/eventbus/jetstream.js";
+import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { HttpSink } from "../support/http-sink.js";

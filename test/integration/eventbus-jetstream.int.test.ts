@@ -7,7 +7,7 @@ import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
 import { EventBusError } from "../../src/errors.js";
 import { createBus, parseNatsServers, resolveBusUrl } from "../../src/eventbus/index.js";
-import { JetStreamBus } from "../../src/eventbus/jetstream.js";
+import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { subjectFor } from "../../src/eventbus/subjects.js";
 import type { EventBus } from "../../src/eventbus/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
@@ -95,6 +95,20 @@ function logSink() {
 }
 
 describe("JetStreamBus on nats-server", () => {
+  it("declares KV, the journal stream, dead letters and consumers durable (bus capabilities)", async () => {
+    const bus = await JetStreamBus.connect({ servers: [shared.url], log: silentLogger() });
+    try {
+      expect(bus.capabilities).toEqual({
+        durableKv: true,
+        journalStream: true,
+        durableDeadLetters: true,
+        durableConsumers: true,
+      });
+    } finally {
+      await bus.close();
+    }
+  });
+
   it("creates the stream with sensorbus's layout and one replica on a single server", async () => {
     const server = await dedicatedServer();
     const bus = await JetStreamBus.connect({ servers: [server.url], log: silentLogger() });

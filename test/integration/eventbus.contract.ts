@@ -79,6 +79,18 @@ export function runEventBusContract(name: string, factory: BusFactory): void {
       await Promise.allSettled(opened.splice(0).map((b) => b.close()));
     });
 
+    it("states what it keeps beyond the process (capabilities), each a boolean", async () => {
+      const b = await bus();
+      const caps = b.capabilities;
+      expect(Object.keys(caps).sort()).toEqual([
+        "durableConsumers",
+        "durableDeadLetters",
+        "durableKv",
+        "journalStream",
+      ]);
+      for (const v of Object.values(caps)) expect(typeof v).toBe("boolean");
+    });
+
     it("round-trips events keeping attributes and the data bytes", async () => {
       const b = await bus();
       const n = names();

@@ -16,7 +16,7 @@ import { Runtime } from "../../src/app/runtime.js";
 import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest, Trigger } from "../../src/config/types.js";
-import { JetStreamBus } from "../../src/eventbus/jetstream.js";
+import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { durableName, subjectFor } from "../../src/eventbus/subjects.js";
 import type { StoredDeadLetter } from "../../src/eventbus/types.js";
 import type { KubeClient } from "../../src/k8s/client.js";

@@ -1,6 +1,3 @@
-import type { GoRegexp } from "../../lib/re2.js";
-import { compileGoRegexp } from "../../lib/re2.js";
-
 /** Go's strconv and regexp behaviour where it leaks into filter results. */
 
 const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
@@ -43,14 +40,5 @@ export function goParseFloat(s: string): number | string {
   return n;
 }
 
-/**
- * Compiles a Go (RE2) pattern for an unanchored match (Go's regexp.Match) on lib/re2.ts: linear
- * time for every pattern. Returns Go's error text for patterns that do not compile.
- */
-export function goRegexp(pattern: string): GoRegexp | string {
-  try {
-    return compileGoRegexp(pattern);
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-}
+/** Moved to lib/ (the resource EventSource uses it too); re-exported for the filters. */
+export { goRegexp } from "../../lib/go-regexp.js";

@@ -8,7 +8,7 @@ import {
   nowRfc3339Nano,
   rfc3339Millis,
 } from "../../../src/cloudevents/event.js";
-import { rfc3339Nanos } from "../../../src/eventbus/jetstream.js";
+import { rfc3339Nanos } from "../../../src/eventbus/jetstream/index.js";
 import { eventDataAsJson } from "../../../src/triggers/params.js";
 
 const base: CloudEvent = {
