@@ -37,9 +37,12 @@ import {
   baselinePlan,
   HTTP_TRIGGER,
   type Scenario,
+  TRACE_RECORDING,
+  tracedPlan,
 } from "./scenarios.js";
 import { measureStartup } from "./startup.js";
 import { cpuMs, slope, watchRss } from "./stats.js";
+import { type TraceQueryResult, traceQueryBench } from "./trace.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs from .bench-build/bench/). */
@@ -548,6 +551,74 @@ async function scenarioPart(scenario: Scenario): Promise<StepResult> {
   }
 }
 
+interface TraceResult {
+  query: TraceQueryResult;
+  /** sensorbus CPU per event on the single-dependency HTTP path, median of the rounds. */
+  plainCpuUsPerEvent: number;
+  tracedCpuUsPerEvent: number;
+  /** (traced - plain) / plain, percent. */
+  overheadPct: number;
+  rate: number;
+  rounds: number;
+}
+
+/**
+ * issue 24: `trace` of one ID among 100,000 (JetStream and memory), and what recording costs per
+ * event: one sensorbus process, the same single-dependency HTTP path without and with a
+ * correlation ID per event, alternated (plain, traced, plain, ...) so drift hits both alike.
+ */
+async function tracePart(): Promise<TraceResult> {
+  const rate = 1000;
+  const rounds = QUICK ? 2 : 4;
+  log(`trace: recording cost at ${rate} events/s, ${rounds} rounds each way`);
+  const target = await startSensorbus(TRACE_RECORDING);
+  const plain: number[] = [];
+  const traced: number[] = [];
+  try {
+    await step(target, "warm-up", rate, 2, TRACE_RECORDING.plan);
+    await step(target, "warm-up", rate, 2, tracedPlan);
+    for (let r = 0; r < rounds; r++) {
+      for (const [list, plan, name] of [
+        [plain, TRACE_RECORDING.plan, "plain"],
+        [traced, tracedPlan, "traced"],
+      ] as const) {
+        const s = await step(target, `sensorbus ${name}`, rate, STEP_SECONDS, plan);
+        log(table([s]).split("\n")[2]!);
+        list.push(s.cpuUsPerEvent);
+      }
+    }
+  } finally {
+    await target.stop();
+  }
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  const p = median(plain);
+  const t = median(traced);
+  log("trace: recording 100,000 correlation IDs into JetStream, then querying");
+  const query = await traceQueryBench(nats.url, ROOT);
+  return {
+    query,
+    plainCpuUsPerEvent: Math.round(p * 10) / 10,
+    tracedCpuUsPerEvent: Math.round(t * 10) / 10,
+    overheadPct: Math.round(((t - p) / p) * 1000) / 10,
+    rate,
+    rounds,
+  };
+}
+
+function traceLines(t: TraceResult): string {
+  const q = t.query;
+  return [
+    `trace (issue 24): with ${q.ids.toLocaleString("en")} correlation IDs recorded, one ID answers in p50 ${q.jetstream.p50Ms} ms, p99 ${q.jetstream.p99Ms} ms, max ${q.jetstream.maxMs} ms from JetStream (${q.jetstream.found}/${q.jetstream.queries} found; target p99 ≤ 100 ms); in memory p99 ${q.memory.p99Ms} ms`,
+    `  \`sensorbus trace ID --bus\` as a new process: ${q.cliMedianMs} ms median (Node start-up and connect included); recording ${q.recordIdsPerSec.toLocaleString("en")} IDs/s; ${q.bytesPerId} bytes per ID in sensorbus-trace`,
+    `  recording cost on the single-dependency HTTP path at ${t.rate}/s: ${t.plainCpuUsPerEvent} µs CPU/event without a correlation ID, ${t.tracedCpuUsPerEvent} µs with one: ${t.overheadPct >= 0 ? "+" : ""}${t.overheadPct} % (target ≤ 5 %; median of ${t.rounds} alternated rounds)`,
+    `  in-process, the journal records one such event in ${q.recordingCpuUs.plain} µs CPU without a correlation ID, ${q.recordingCpuUs.traced} µs with one: recording the ID adds ${Math.round((q.recordingCpuUs.traced - q.recordingCpuUs.plain) * 10) / 10} µs = ${Math.round(((q.recordingCpuUs.traced - q.recordingCpuUs.plain) / t.plainCpuUsPerEvent) * 1000) / 10} % of the ${t.plainCpuUsPerEvent} µs sensorbus spends per event`,
+  ].join("\n");
+}
+
 /** sensorbus under --cpu-prof at 2,000 events/s: self time per function. */
 async function profilePart(): Promise<string> {
   const dir = await mkdtemp(join(work, "profile-"));
@@ -575,7 +646,8 @@ async function main(): Promise<void> {
         log,
       )
     : undefined;
-  const loadParts = ["baseline", "sensorbus", "memory", "and", "argo"].some(runs) || PROFILE;
+  const loadParts =
+    ["baseline", "sensorbus", "memory", "and", "argo", "trace"].some(runs) || PROFILE;
   if (loadParts) {
     nats = await startNatsServer();
     sinkPort = await sink.start();
@@ -590,6 +662,7 @@ async function main(): Promise<void> {
   if (runs("and")) scenarios.push(await scenarioPart(AND_CONDITION));
   if (runs("argo")) scenarios.push(await scenarioPart(ARGO_WORKFLOW));
   const profile = PROFILE ? await profilePart() : undefined;
+  const trace = runs("trace") ? await tracePart() : undefined;
 
   const ours = sustained(steps.filter((s) => s.system === "sensorbus"));
   const base = sustained(steps.filter((s) => s.system === "baseline"));
@@ -619,6 +692,7 @@ async function main(): Promise<void> {
     scenarios,
     memory,
     ...(startup ? { startup } : {}),
+    ...(trace ? { trace } : {}),
     ...(profile ? { profile: profile.split("\n") } : {}),
     durationSeconds: Math.round((performance.now() - started) / 1000),
   };
@@ -657,6 +731,7 @@ async function main(): Promise<void> {
       `the baseline sustained the highest rate tried (${base?.rate}/s): its ceiling is higher and the ratio an upper bound; add rates with --rates\n`,
     );
   if (memory) out.write(`${memoryLine(memory)}\n`);
+  if (trace) out.write(`${traceLines(trace)}\n`);
   if (profile)
     out.write(`\nCPU profile, self time (sensorbus at ${PROFILE_RATE} events/s):\n${profile}\n`);
   out.write(`\nwrote bench/results.json and bench/results.svg in ${results.durationSeconds} s\n`);

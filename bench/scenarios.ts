@@ -175,3 +175,41 @@ ${doneSensor(
 
 /** The baseline process serves one route, `/events`. */
 export const baselinePlan = planDone("/events");
+
+/**
+ * The single-dependency HTTP path twice in one process (issue 24's recording cost): `/done` as in
+ * {@link HTTP_TRIGGER}, events without a correlation ID (nothing recorded in the correlation
+ * index); `/traced` the same path for a Sensor whose `sensorbus.io/correlation-id-path` annotation
+ * gives every event a correlation ID (indexed in memory and written to the `sensorbus-trace`
+ * stream). The same trigger and sink; only the recording differs.
+ */
+export const TRACE_RECORDING: Scenario = {
+  name: "trace",
+  title: "single dependency → HTTP trigger, with and without correlation recording",
+  eventsPerDelivery: 1,
+  manifests: ({ webhook, sink }) => {
+    const trigger = `        name: notify
+        http:
+          url: http://127.0.0.1:${sink}/deliver
+          method: POST
+          payload:
+            - src: { dependencyName: done, dataKey: body.id }
+              dest: id
+      retryStrategy:
+        steps: 3
+`;
+    const traced = doneSensor("bench-traced", trigger)
+      .replace(
+        "  name: bench-traced\n",
+        "  name: bench-traced\n  annotations:\n    sensorbus.io/correlation-id-path: body.correlation_id\n",
+      )
+      .replace("eventName: done", "eventName: traced");
+    return `${eventSource(webhook, ["done", "traced"])}---
+${doneSensor("bench", trigger)}---
+${traced}`;
+  },
+  plan: planDone("/done"),
+};
+
+/** {@link TRACE_RECORDING}'s traced path. */
+export const tracedPlan = planDone("/traced");

@@ -38,6 +38,9 @@ const COMMANDS = `Usage:
                                             http://127.0.0.1:7778; a bearer token from --token-file
                                             or $SENSORBUS_CONSOLE_TOKEN, basic auth as
                                             http://user:password@host) or of JetStream (--bus)
+  sensorbus trace CORRELATION_ID [--format text|json|mermaid] [--url URL [--token-file PATH] | --bus nats://...]
+                                            everything that happened to one correlation ID, in
+                                            time order, across Sensors, Workflows and replicas
   sensorbus graph [FILE|DIR...] [--format mermaid|dot|json]
                                             EventSources -> dependencies -> triggers, with the
                                             cross-workflow links (default: eventsources/ sensors/)
@@ -75,6 +78,9 @@ const RUN_OPTIONS_USAGE = `  --bus memory|nats://host:port[,nats://...]  event b
                             cluster-scoped objects (always on in controller)
   --allow-trigger-namespaces NS,...     other namespaces triggers may act in (* for any)
   --allow-cluster-scoped-triggers KIND,...  cluster-scoped kinds triggers may act on (* for any)
+  --trace-retention DURATION  how long JetStream keeps the correlation index of \`sensorbus trace\`
+                            (default 24h; 0: none, the in-memory index only)
+  --trace-max-bytes SIZE    bound on that index in JetStream (default 1G)
   --console-port N          web console /ui and its API /api/* (default 7778; 0 turns it off)
   --console-listen ADDRESS  address of the console listener (default 127.0.0.1; another address
                             needs --console-token-file or --console-basic-auth-file)
@@ -161,6 +167,22 @@ Options:
   --bus nats://...          read the journal JetStream keeps instead
 
 ${NATS_USAGE}`,
+  trace:
+    () => `Usage: sensorbus trace CORRELATION_ID [--format text|json|mermaid] [--json] [--url URL [--token-file PATH] | --bus nats://...]
+
+Everything that happened to one correlation ID, in time order: the events that carried it, every
+decision about them, the objects triggers created and the HTTP calls they made, the created
+Workflows' phases where a resource EventSource watches them. Exits 1 when nothing is known.
+
+Options:
+  --format text|json|mermaid  text (default), the trace as JSON, or a Mermaid sequence diagram
+  --json                    the same as --format json
+  --url URL                 the console to ask (default http://127.0.0.1:7778; basic auth as
+                            http://user:password@host)
+  --token-file PATH         bearer token for the console (default $SENSORBUS_CONSOLE_TOKEN)
+  --bus nats://...          read the sensorbus-trace stream JetStream keeps instead (every replica)
+
+${NATS_USAGE}`,
   graph: () => `Usage: sensorbus graph [FILE|DIR...] [--format mermaid|dot|json]
 
 Prints EventSources -> dependencies -> triggers, with the cross-workflow links (default:
@@ -200,6 +222,8 @@ const RUN_OPTIONS = {
   "confine-triggers": { type: "boolean" },
   "allow-trigger-namespaces": { type: "string" },
   "allow-cluster-scoped-triggers": { type: "string" },
+  "trace-retention": { type: "string" },
+  "trace-max-bytes": { type: "string" },
   "console-port": { type: "string" },
   "console-listen": { type: "string" },
   "console-token-file": { type: "string" },
@@ -238,6 +262,8 @@ export async function main(argv: string[]): Promise<number> {
         });
       case "explain":
         return await explainCommand(rest);
+      case "trace":
+        return await traceCommand(rest);
       case "graph":
         return await graphCommand(rest);
       case "version":
@@ -608,6 +634,43 @@ async function explainCommand(args: string[]): Promise<number> {
   process.stdout.write(
     opts.json ? `${JSON.stringify(event, null, 2)}\n` : formatExplanation(event),
   );
+  return 0;
+}
+
+async function traceCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parse(args, {
+    json: { type: "boolean" },
+    format: { type: "string" },
+    url: { type: "string" },
+    bus: { type: "string" },
+    ...NATS_OPTIONS,
+    "token-file": { type: "string" },
+  });
+  const id = positionals[0];
+  if (id === undefined || id === "" || positionals.length > 1)
+    throw new ConfigError(
+      "trace needs exactly one CORRELATION_ID (the X-Correlation-Id / correlationid of an event)",
+    );
+  const [{ formatTrace, loadTrace, parseTraceFormat }, { createLogger }] = await Promise.all([
+    import("./app/trace.js"),
+    import("./observability/logger.js"),
+  ]);
+  const format = parseTraceFormat(opts.format, opts.json);
+  const trace = await loadTrace({
+    id,
+    busUrl: opts.bus,
+    busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
+    url: opts.url,
+    token: await explainToken(opts["token-file"], process.env),
+    log: createLogger({ fd: 2, level: "warn" }),
+  });
+  if (!trace) {
+    process.stderr.write(
+      `sensorbus trace: nothing is known about correlation ID '${id}' (no event carried it, or it is older than the trace keeps: the last 10,000 IDs in memory, 24 h by default on JetStream; on JetStream pass --bus)\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(formatTrace(trace, format));
   return 0;
 }
 

@@ -16,6 +16,8 @@ import type {
 } from "../eventsources/types.js";
 import type { EmitOutcome, EventSourceObserver } from "../observability/contracts.js";
 import type { Logger } from "../observability/logger.js";
+import { CORRELATION_PATH_ANNOTATION } from "../observability/trace.js";
+import { correlationIdAt } from "../sensors/correlation.js";
 
 export interface EventSourceRunnerOptions extends EventSourceObserver {
   bus: EventBus;
@@ -102,6 +104,13 @@ export class EventSourceRunner {
   ): Promise<EmitResult> {
     const started = performance.now();
     const id = input.id ?? newEventId();
+    // sensorbus.io/correlation-id-path: the correlation ID from the data, where none came with it.
+    const corrPath = this.loaded.manifest.metadata.annotations?.[CORRELATION_PATH_ANNOTATION];
+    if (corrPath && input.extensions?.correlationid === undefined) {
+      const corr = correlationIdAt({ data: input.data } as CloudEvent, corrPath);
+      if (corr !== undefined)
+        input = { ...input, extensions: { ...input.extensions, correlationid: corr } };
+    }
     const inbound = input.extensions?.traceparent;
     const span = this.options.startReceive?.({
       eventSource: this.name,
@@ -116,6 +125,8 @@ export class EventSourceRunner {
         eventName,
         id,
         traceparent: inbound,
+        correlationId: input.extensions?.correlationid,
+        ...(input.object ? { object: input.object } : {}),
         outcome,
         ms: performance.now() - started,
       });

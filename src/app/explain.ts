@@ -87,7 +87,7 @@ export const DEFAULT_CONSOLE_URL = "http://127.0.0.1:7778";
  * The base URL without credentials and the Authorization header to send: basic auth from the
  * URL's user info, else the bearer token. fetch refuses URLs that carry credentials.
  */
-function consoleBase(
+export function consoleBase(
   raw: string,
   token: string | undefined,
 ): { base: string; authorization?: string } {
@@ -155,6 +155,11 @@ function formatEntry(e: JournalEntry): string[] {
     case "failed":
       return [
         `  ${e.at}  ${e.final ? "failed   " : "retrying "} sensor ${e.sensor}, trigger ${e.trigger} (${e.ms} ms)`,
+        `             error: ${e.error}`,
+      ];
+    case "deadlettered":
+      return [
+        `  ${e.at}  dead-lettered  sensor ${e.sensor}, trigger ${e.trigger}: events stored as a dead letter`,
         `             error: ${e.error}`,
       ];
     case "stored":

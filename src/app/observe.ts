@@ -73,6 +73,9 @@ export function combineObservers(...observers: Array<SensorObserver | undefined>
     expired: (info) => {
       for (const o of list) o.expired?.(info);
     },
+    deadLettered: (info) => {
+      for (const o of list) o.deadLettered?.(info);
+    },
     replaced: (info) => {
       for (const o of list) o.replaced?.(info);
     },

@@ -17,8 +17,9 @@ import { evaluationBudgetMs, reportBudgetExceeded } from "../lib/budget.js";
 import { redactString } from "../lib/redact.js";
 import type { SensorObserver } from "../observability/contracts.js";
 import type { Logger } from "../observability/logger.js";
+import { CORRELATION_PATH_ANNOTATION } from "../observability/trace.js";
 import type { CorrelationStore, ExpiredMatch } from "../sensors/correlation.js";
-import { KvCorrelationStore } from "../sensors/correlation.js";
+import { KvCorrelationStore, withCorrelationPath } from "../sensors/correlation.js";
 import type { ReplacedEntry, TriggerPlan } from "../sensors/engine.js";
 import { SensorEngine } from "../sensors/engine.js";
 import { lastTickAtOrBefore, nextTick } from "../sensors/reset.js";
@@ -295,7 +296,11 @@ export class SensorRunner {
   }
 
   private async handle(plan: TriggerPlan, msg: BusMessage): Promise<void> {
-    const event = msg.event;
+    // sensorbus.io/correlation-id-path on the Sensor: the correlation ID from the event's data.
+    const event = withCorrelationPath(
+      msg.event,
+      this.loaded.manifest.metadata.annotations?.[CORRELATION_PATH_ANNOTATION],
+    );
     const log = this.log.child({ triggerName: plan.name, eventID: event.id });
     // Dedupe per (EventSource, event name, id): an id seen on one endpoint never hides another's.
     if (
@@ -452,7 +457,13 @@ export class SensorRunner {
       attempts: ok.attempts,
     };
     if (this.options.deadLetter) await this.options.deadLetter(record);
-    else
+    this.options.observer?.deadLettered?.({
+      sensor: this.name,
+      trigger: name,
+      events,
+      error: record.error,
+    });
+    if (!this.options.deadLetter)
       log.error(
         { deadLetter: record },
         "trigger failed for good; events written to the log as dead letter",
@@ -506,6 +517,7 @@ export class SensorRunner {
           ms,
           summary: result.summary,
           rendered,
+          ...(result.detail ? { detail: result.detail } : {}),
         });
         return true;
       } catch (err) {

@@ -21,6 +21,7 @@ import {
   serveConsole,
   serveObservability,
 } from "./serve.js";
+import { parseTraceLimits } from "./trace.js";
 
 /**
  * The process wiring `sensorbus run` and `sensorbus controller` share, written once: the flags
@@ -50,6 +51,8 @@ export interface ServeFlags extends NatsOptionValues, KubeAccessFlags {
   "console-token-file"?: string | undefined;
   "console-basic-auth-file"?: string | undefined;
   "console-allowed-hosts"?: string | undefined;
+  "trace-retention"?: string | undefined;
+  "trace-max-bytes"?: string | undefined;
 }
 
 /** What runs the manifests once the process is wired: a file-mode Runtime or the controller. */
@@ -102,6 +105,8 @@ export class ServeProcess {
   readonly kubeAccess: KubeAccess | undefined;
   readonly values: ValueResolver;
   readonly busUrl: string | undefined;
+  /** Retention of the `sensorbus-trace` stream (`--trace-retention`, `--trace-max-bytes`). */
+  readonly traceLimits: { maxAgeMs: number; maxBytes: number };
 
   private constructor(
     readonly command: "run" | "controller",
@@ -121,6 +126,7 @@ export class ServeProcess {
       layout: parseValuesLayout(opts["secrets-layout"]),
     });
     this.busUrl = resolveBusUrl(opts.bus, env);
+    this.traceLimits = parseTraceLimits(opts["trace-retention"], opts["trace-max-bytes"]);
   }
 
   /**
@@ -155,7 +161,7 @@ export class ServeProcess {
     );
     this.log.info(evaluation, "evaluation budget and template environment");
     // Decisions per event id for `sensorbus explain` and the console; spans when an OTel SDK is loaded.
-    const diagnostics = new Diagnostics(this.log);
+    const diagnostics = new Diagnostics(this.log, { traceLimits: this.traceLimits });
     return {
       metrics,
       diagnostics,

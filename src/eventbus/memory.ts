@@ -269,6 +269,10 @@ class MemoryRecordLog implements RecordLog {
     this.prune();
   }
 
+  async appendBatch(records: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    for (const [partition, record] of records) await this.append(partition, record);
+  }
+
   async read(partition: string): Promise<string[]> {
     checkRecordLogToken("record log partition", partition);
     this.prune();

@@ -170,6 +170,8 @@ export interface RecordLogOptions {
   maxAgeMs: number;
   /** Past this many bytes in all partitions, the oldest records are dropped. */
   maxBytes: number;
+  /** A reader: an existing stream keeps the limits it has (they are only for creating it). */
+  keepLimits?: boolean;
 }
 
 /** See {@link EventBus.recordLog}. Names and partitions: letters, digits, '-' and '_'. */
@@ -178,6 +180,12 @@ export interface RecordLog {
   append(partition: string, record: string): Promise<void>;
   /** Every record of `partition` still kept, oldest first. */
   read(partition: string): Promise<string[]>;
+  /**
+   * Writes many records with one round trip instead of one acknowledgement each: published
+   * unacknowledged, then one flush confirms the server received them (a record can be lost if the
+   * server fails between receipt and storage: for diagnostics such as the trace index only).
+   */
+  appendBatch?(records: ReadonlyArray<readonly [partition: string, record: string]>): Promise<void>;
 }
 
 /** A firing that failed for good: what `sensorbus deadletters` lists and replays. */

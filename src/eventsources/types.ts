@@ -14,6 +14,8 @@ export interface EmitInput {
   id?: string;
   /** CloudEvent extension attributes (correlationid, traceparent, ...). */
   extensions?: Record<string, string>;
+  /** resource EventSource: the object that changed (journal and `sensorbus trace`, not the event). */
+  object?: { kind: string; namespace?: string; name: string; change?: string; phase?: string };
 }
 
 export interface EmitResult {

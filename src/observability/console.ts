@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
+import { errorMessage } from "../errors.js";
 import type { EventFlowGraph } from "./contracts.js";
 import type { Journal, TriggerStatus } from "./journal.js";
+import { buildTrace, mergeEvents, readTrace } from "./timeline.js";
 import { CONSOLE_HTML, CONSOLE_JS } from "./ui/assets.js";
 
 export interface ConsoleOptions {
@@ -18,7 +20,10 @@ export interface ConsoleOptions {
  * - `GET /api/graph`: {@link EventFlowGraph};
  * - `GET /api/events?limit=N`: newest first, summaries with the outcome;
  * - `GET /api/events/<id>`: the journal of one event (what `sensorbus explain` prints), 404 if unknown;
- * - `GET /api/triggers`: per trigger: status, counts, firings per minute, last error.
+ * - `GET /api/triggers`: per trigger: status, counts, firings per minute, last error;
+ * - `GET /ui/traces/<id>`: the timeline page of one correlation ID;
+ * - `GET /api/traces/<id>`: its {@link Trace} (what `sensorbus trace` prints): this process's
+ *   correlation index merged with the `sensorbus-trace` stream every replica writes (JetStream).
  */
 export function consoleRoutes(options: ConsoleOptions): (app: FastifyInstance) => void {
   const { journal } = options;
@@ -34,6 +39,7 @@ export function consoleRoutes(options: ConsoleOptions): (app: FastifyInstance) =
         .send(CONSOLE_HTML);
     app.get("/ui", page);
     app.get("/ui/", page);
+    app.get("/ui/traces/:id", page);
     app.get("/ui/app.js", async (_req, reply) =>
       reply
         .type("text/javascript; charset=utf-8")
@@ -57,6 +63,28 @@ export function consoleRoutes(options: ConsoleOptions): (app: FastifyInstance) =
       return ev;
     });
     app.get("/api/triggers", async () => triggerTable(options));
+    app.get<{ Params: { id: string } }>("/api/traces/:id", async (req, reply) => {
+      const id = req.params.id;
+      const local = journal.correlated(id);
+      let stored: Awaited<ReturnType<typeof readTrace>> = [];
+      if (journal.traceLog) {
+        try {
+          stored = await readTrace(journal.traceLog, id);
+        } catch (err) {
+          // This process's own records still answer; the stream's absence is said.
+          if (local.length === 0)
+            return reply
+              .code(503)
+              .send({ error: `trace stream unavailable: ${errorMessage(err)}` });
+        }
+      }
+      const trace = buildTrace(id, mergeEvents(stored, local));
+      if (!trace)
+        return reply.code(404).send({
+          error: `nothing is known about correlation ID '${id}' (no event carried it, or it is older than the trace keeps)`,
+        });
+      return trace;
+    });
   };
 }
 

@@ -36,6 +36,15 @@ export interface SensorObserver {
     summary: string;
     /** What was executed: the rendered object, HTTP request and body, or log payload. */
     rendered?: RenderedView;
+    /** The trigger kind's result detail (object name given by the API server, HTTP status). */
+    detail?: Record<string, unknown>;
+  }): void;
+  /** A firing failed for good and its events were stored as a dead letter. */
+  deadLettered?(info: {
+    sensor: string;
+    trigger: string;
+    events: ReadonlyMap<string, CloudEvent>;
+    error: string;
   }): void;
   failed?(info: {
     sensor: string;
@@ -78,6 +87,10 @@ export interface EventSourceObserver {
     id: string;
     /** W3C trace context the event arrived with (tracing). */
     traceparent?: string | undefined;
+    /** The event's correlation ID (`correlationid` extension), if any. */
+    correlationId?: string | undefined;
+    /** The Kubernetes object a resource EventSource saw change. */
+    object?: { kind: string; namespace?: string; name: string; change?: string; phase?: string };
     outcome: EmitOutcome;
     ms: number;
   }) => void;
@@ -112,6 +125,8 @@ export interface JournalRecords {
   append(partition: string, record: string): Promise<void>;
   /** Every record of `partition` still kept, oldest first. */
   read(partition: string): Promise<string[]>;
+  /** Many records in one round trip, without a per-record acknowledgement (the trace index). */
+  appendBatch?(records: ReadonlyArray<readonly [partition: string, record: string]>): Promise<void>;
 }
 
 /** What the journal needs of the event bus (eventbus/types.ts `EventBus` satisfies it). */

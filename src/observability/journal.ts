@@ -13,6 +13,7 @@ import type {
   SensorObserver,
 } from "./contracts.js";
 import type { Logger } from "./logger.js";
+import { CorrelationIndex, TRACE_LIMITS, TRACE_STREAM, tracePartition } from "./trace.js";
 
 /**
  * The JetStream stream of the journal when the bus is NATS: records of batched entries on
@@ -47,6 +48,8 @@ export type JournalEntry =
       eventSource: string;
       eventName: string;
       outcome: PublishOutcome;
+      /** The Kubernetes object a `resource` EventSource saw change (trace: a Workflow's phases). */
+      object?: ObjectRef & { change?: string; phase?: string };
     }
   | {
       at: string;
@@ -66,6 +69,10 @@ export type JournalEntry =
       ms: number;
       summary: string;
       rendered?: RenderedSummary;
+      /** The object the trigger created or changed (argoWorkflow, k8s). */
+      object?: ObjectRef;
+      /** The HTTP call the trigger made (http). */
+      http?: { method: string; url: string; status?: number };
     }
   | {
       at: string;
@@ -77,6 +84,14 @@ export type JournalEntry =
       error: string;
       /** false: a retry follows. */
       final: boolean;
+    }
+  | {
+      at: string;
+      /** The firing failed for good and its events were stored as a dead letter. */
+      kind: "deadlettered";
+      sensor: string;
+      trigger: string;
+      error: string;
     }
   | {
       at: string;
@@ -105,6 +120,15 @@ export type JournalEntry =
       reason: "window" | "capacity";
       dependencies: Record<string, string>;
     };
+
+/** A Kubernetes object a trigger created or changed, or a `resource` EventSource saw. */
+export interface ObjectRef {
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** Rendered only (--dry-run, or no cluster configured): never sent to a cluster. */
+  dryRun?: boolean;
+}
 
 export interface JournalEvent {
   id: string;
@@ -173,6 +197,19 @@ export interface JournalOptions {
    * recorded meanwhile then take one record per partition instead of one write per entry.
    */
   writeDelayMs?: number;
+  /** Correlation IDs indexed in memory for `trace` (oldest dropped first). Default 10,000. */
+  traceCapacity?: number;
+  /** Events kept per correlation ID in memory. Default 200. */
+  traceEventsPerId?: number;
+  /** Events kept in the correlation index in all (oldest IDs dropped first). Default 50,000. */
+  traceMaxEvents?: number;
+  /**
+   * Retention of the `sensorbus-trace` stream (JetStream): default 24 h and 1 GiB. `maxAgeMs: 0`
+   * records no trace stream (the in-memory index stays).
+   */
+  traceLimits?: { maxAgeMs: number; maxBytes: number };
+  /** Record log to mirror the correlation index into (see {@link Journal.open}). */
+  traceRecords?: JournalRecords;
 }
 
 /** Record writes the journal keeps in flight at once. */
@@ -321,10 +358,23 @@ export class Journal {
   private timer: NodeJS.Timeout | undefined;
   private warned = 0;
   private records: JournalRecords | undefined;
+  /** Correlation ID -> the events that carried it (the same objects as `events`). */
+  private readonly byCorrelation: CorrelationIndex<JournalEvent>;
+  /** Events already in `byCorrelation`. */
+  private readonly indexed = new WeakSet<JournalEvent>();
+  /** Entries of an event already written to the trace stream. */
+  private readonly traced = new WeakMap<JournalEvent, number>();
+  private traceRecords: JournalRecords | undefined;
 
   constructor(private readonly options: JournalOptions = {}) {
     this.records = options.records;
+    this.traceRecords = options.traceRecords;
     this.events = new BoundedMap(options.capacity ?? 10_000);
+    this.byCorrelation = new CorrelationIndex(
+      options.traceCapacity ?? 10_000,
+      options.traceEventsPerId ?? 200,
+      options.traceMaxEvents ?? 50_000,
+    );
     this.maxEntries = options.maxEntries ?? MAX_ENTRIES;
     this.now = options.now ?? Date.now;
   }
@@ -343,6 +393,25 @@ export class Journal {
   async useBus(bus: JournalBus): Promise<void> {
     if (!bus.capabilities.journalStream || this.records) return;
     this.records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
+    const limits = this.options.traceLimits ?? TRACE_LIMITS;
+    if (limits.maxAgeMs > 0 && !this.traceRecords)
+      this.traceRecords = await bus.recordLog(TRACE_STREAM, limits);
+  }
+
+  /** The `sensorbus-trace` record log, when the journal mirrors into JetStream. */
+  get traceLog(): JournalRecords | undefined {
+    return this.traceRecords;
+  }
+
+  /** Correlation IDs indexed in memory. */
+  get correlationIds(): number {
+    return this.byCorrelation.size;
+  }
+
+  /** The events (redacted copies) this process saw with correlation ID `id`, oldest first. */
+  correlated(id: string): JournalEvent[] {
+    const list = this.byCorrelation.get(id);
+    return list ? redactValue(structuredClone([...list])) : [];
   }
 
   get size(): number {
@@ -357,7 +426,15 @@ export class Journal {
 
   /** Newest first. */
   recent(limit = 100): EventSummary[] {
-    return redactValue([...this.events.values()].reverse().slice(0, limit).map(summarize));
+    return redactValue(
+      [...this.events.values()]
+        .reverse()
+        .slice(0, limit)
+        .map((ev) => {
+          const s = summarize(ev);
+          return ev.correlationId !== undefined ? { ...s, correlationId: ev.correlationId } : s;
+        }),
+    );
   }
 
   triggers(): TriggerStatus[] {
@@ -390,7 +467,7 @@ export class Journal {
         this.stat(sensor, trigger).rejected++;
         this.add(event, { at: this.at(), kind: "rejected", sensor, trigger, dependency, reason });
       },
-      fired: ({ sensor, trigger, events, ms, summary, rendered }) => {
+      fired: ({ sensor, trigger, events, ms, summary, rendered, detail }) => {
         const s = this.stat(sensor, trigger);
         s.fired++;
         s.lastFiredAt = this.now();
@@ -408,6 +485,7 @@ export class Journal {
           ms: round(ms),
           summary,
           ...(rendered ? { rendered: summarizeRendered(rendered) } : {}),
+          ...(rendered ? targetOf(rendered, detail) : {}),
         };
         for (const ev of uniqueEvents(events)) this.add(ev, entry);
       },
@@ -453,19 +531,31 @@ export class Journal {
         };
         for (const ev of uniqueEvents(events)) this.add(ev, entry);
       },
+      deadLettered: ({ sensor, trigger, events, error }) => {
+        const entry: JournalEntry = { at: this.at(), kind: "deadlettered", sensor, trigger, error };
+        for (const ev of uniqueEvents(events)) this.add(ev, entry);
+      },
     };
   }
 
   /** Records EventSource publishes (EventSourceRunner `onEmit`). */
   readonly onEmit: NonNullable<EventSourceObserver["onEmit"]> = (info) => {
     this.add(
-      { id: info.id, source: info.eventSource, subject: info.eventName },
+      {
+        id: info.id,
+        source: info.eventSource,
+        subject: info.eventName,
+        ...(info.correlationId !== undefined
+          ? { extensions: { correlationid: info.correlationId } }
+          : {}),
+      },
       {
         at: this.at(),
         kind: "published",
         eventSource: info.eventSource,
         eventName: info.eventName,
         outcome: info.outcome,
+        ...(info.object ? { object: info.object } : {}),
       },
     );
   };
@@ -512,7 +602,14 @@ export class Journal {
     fillMeta(ev, event);
     if (ev.entries.length >= this.maxEntries) return;
     ev.entries.push(entry);
+    if (ev.correlationId !== undefined && !this.indexed.has(ev)) this.index(ev);
     if (this.records) this.persist(ev, entry);
+  }
+
+  /** Adds an event to its correlation ID's list (bounded: the oldest IDs go first). */
+  private index(ev: JournalEvent): void {
+    this.indexed.add(ev);
+    this.byCorrelation.add(ev.correlationId as string, ev);
   }
 
   private persist(ev: JournalEvent, entry: JournalEntry): void {
@@ -537,6 +634,8 @@ export class Journal {
    */
   private async writeUnsaved(): Promise<void> {
     const parts = new Map<string, string[]>();
+    /** Correlation ID -> its events' encoded entries for the trace stream. */
+    const traces = new Map<string, string[]>();
     for (const [id, batch] of this.unsaved) {
       const ev: JournalEvent = { id, entries: [] };
       fillMeta(ev, batch.ev);
@@ -544,17 +643,47 @@ export class Journal {
       const partition = journalPartition(id);
       const list = parts.get(partition) ?? [];
       if (list.length === 0) parts.set(partition, list);
-      list.push(...encodeEvent(ev));
+      const encoded = encodeEvent(ev);
+      list.push(...encoded);
+      const corr = batch.ev.correlationId;
+      if (this.traceRecords && corr !== undefined) {
+        // Entries recorded before the event's correlation ID was known go to the trace now.
+        const done = this.traced.get(batch.ev) ?? 0;
+        const todo = batch.ev.entries.length - done;
+        this.traced.set(batch.ev, batch.ev.entries.length);
+        const texts =
+          todo === batch.entries.length
+            ? encoded
+            : encodeEvent({ ...ev, entries: batch.ev.entries.slice(done) });
+        const t = traces.get(corr);
+        if (t) t.push(...texts);
+        else traces.set(corr, [...texts]);
+      }
     }
     this.unsaved = new Map();
-    const records: [string, string][] = [];
+    const records: [string, string, JournalRecords | undefined][] = [];
     for (const [partition, events] of parts)
-      for (const record of packRecords(events)) records.push([partition, record]);
+      for (const record of packRecords(events)) records.push([partition, record, this.records]);
+    const traceBatch: [string, string][] = [];
+    for (const [corr, events] of traces) {
+      const partition = tracePartition(corr);
+      const head = `{"c":${JSON.stringify(corr)},`;
+      for (const record of packRecords(events))
+        traceBatch.push([partition, head + record.slice(1)]);
+    }
+    // One record per correlation ID: one round trip for all of them where the log can (about a
+    // third of the CPU of acknowledging each), else one acknowledged write each.
+    const traceLog = this.traceRecords;
+    if (traceLog?.appendBatch && traceBatch.length > 0) {
+      const write = traceLog.appendBatch(traceBatch).catch((err) => this.warn(TRACE_STREAM, err));
+      this.writes.add(write);
+      void write.then(() => this.writes.delete(write));
+    } else for (const [p, r] of traceBatch) records.push([p, r, traceLog]);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < records.length) {
-        const [partition, record] = records[next++]!;
-        const write = this.write(partition, record);
+        const [partition, record, log] = records[next++]!;
+        const write = this.write(log, partition, record);
         this.writes.add(write);
         await write;
         this.writes.delete(write);
@@ -563,13 +692,21 @@ export class Journal {
     await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, records.length) }, worker));
   }
 
-  private async write(partition: string, record: string): Promise<void> {
+  private async write(
+    log: JournalRecords | undefined,
+    partition: string,
+    record: string,
+  ): Promise<void> {
     try {
-      await this.records?.append(partition, record);
+      await log?.append(partition, record);
     } catch (err) {
-      if (this.warned++ % 100 === 0)
-        this.options.log?.warn({ partition, err }, "cannot write the event journal to JetStream");
+      this.warn(partition, err);
     }
+  }
+
+  private warn(partition: string, err: unknown): void {
+    if (this.warned++ % 100 === 0)
+      this.options.log?.warn({ partition, err }, "cannot write the event journal to JetStream");
   }
 }
 
@@ -626,3 +763,50 @@ function uniqueEvents(events: ReadonlyMap<string, CloudEvent>): CloudEvent[] {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** The object an argoWorkflow/k8s trigger acted on, or the HTTP call an http trigger made. */
+function targetOf(
+  r: RenderedView,
+  detail: Record<string, unknown> | undefined,
+): { object?: ObjectRef; http?: { method: string; url: string; status?: number } } {
+  if (r.request) {
+    const status = typeof detail?.status === "number" ? detail.status : undefined;
+    return {
+      http: {
+        method: r.request.method,
+        url: r.request.url,
+        ...(status !== undefined ? { status } : {}),
+      },
+    };
+  }
+  const obj = r.payload as
+    | { kind?: unknown; metadata?: { name?: unknown; generateName?: unknown; namespace?: unknown } }
+    | undefined;
+  if (!obj || typeof obj !== "object" || typeof obj.kind !== "string") return {};
+  const meta = obj.metadata ?? {};
+  // The name the API server gave (generateName, or a resubmitted copy) where the trigger says.
+  const fromDetail =
+    typeof detail?.created === "string"
+      ? detail.created
+      : typeof detail?.name === "string"
+        ? detail.name
+        : typeof detail?.id === "string"
+          ? detail.id.split("/").at(-1)
+          : undefined;
+  const name = fromDetail ?? (typeof meta.name === "string" ? meta.name : undefined);
+  if (name === undefined) return {};
+  const namespace =
+    typeof detail?.namespace === "string"
+      ? detail.namespace
+      : typeof meta.namespace === "string"
+        ? meta.namespace
+        : undefined;
+  return {
+    object: {
+      kind: obj.kind,
+      name,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(detail?.dryRun === true ? { dryRun: true } : {}),
+    },
+  };
+}

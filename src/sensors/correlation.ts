@@ -325,3 +325,19 @@ function decodeMatch(text: string): OpenMatch {
   }
   return { key: raw.Key, firstAt: raw.FirstAt, deps };
 }
+
+/**
+ * The correlation ID at `path` in an event's data (`sensorbus.io/correlation-id-path`): a gjson
+ * path (`body.run_id`) or `ce:<attribute>`. Undefined when absent, null or empty.
+ */
+export function correlationIdAt(event: CloudEvent, path: string): string | undefined {
+  const r = correlationKeyOf({ keys: new Map([["", path]]) } as CorrelationSpec, "", event);
+  return "key" in r ? r.key : undefined;
+}
+
+/** `event` with the correlation ID found at `path` as its `correlationid` extension, where absent. */
+export function withCorrelationPath(event: CloudEvent, path: string | undefined): CloudEvent {
+  if (!path || event.extensions?.correlationid !== undefined) return event;
+  const id = correlationIdAt(event, path);
+  return id === undefined ? event : stampCorrelationId(event, id);
+}

@@ -268,7 +268,7 @@ export class JetStreamBus implements EventBus, BusInternals {
     try {
       await this.ownStreams.ensure(
         recordLogStream(name, options.maxAgeMs, options.maxBytes, this.replicas),
-        true,
+        options.keepLimits !== true,
       );
     } catch (err) {
       throw this.apiError(err, `open record stream '${name}'`);
@@ -286,6 +286,16 @@ export class JetStreamBus implements EventBus, BusInternals {
 
   removeDeadLetter(seq: number): Promise<boolean> {
     return this.deadLetters.remove(seq);
+  }
+
+  /**
+   * Publishes messages to stream subjects without a per-message acknowledgement, then flushes:
+   * resolves once the server has received them all (RecordLog.appendBatch).
+   */
+  async publishUnacked(messages: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    this.assertOpen();
+    for (const [subject, data] of messages) this.nc.publish(subject, data);
+    await this.nc.flush();
   }
 
   /** Publishes `data` to a stream's subject; resolves with the stream's acknowledgement. */

@@ -18,6 +18,8 @@ export interface BusInternals {
   apiError(err: unknown, what: string): EventBusError;
   /** Maps a failed publish to an EventBusError (full, unanswered, unavailable) naming `what`. */
   publishError(err: unknown, what: string): EventBusError;
+  /** Publishes without per-message acknowledgements, then flushes (RecordLog.appendBatch). */
+  publishUnacked(messages: ReadonlyArray<readonly [string, string]>): Promise<void>;
   /** Publishes `data` to a stream's subject; resolves with the stream's acknowledgement. */
   publishAcked(
     subject: string,

@@ -43,6 +43,17 @@ export class JetStreamRecordLog implements RecordLog {
     }
   }
 
+  async appendBatch(records: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    for (const [partition] of records) checkRecordLogToken("record log partition", partition);
+    try {
+      await this.bus.publishUnacked(
+        records.map(([partition, record]) => [`${this.name}.${partition}`, record] as const),
+      );
+    } catch (err) {
+      throw this.bus.publishError(err, `${records.length} records on stream '${this.name}'`);
+    }
+  }
+
   /**
    * Streams the partition through an ordered consumer (ephemeral, filtered on its subject) until
    * nothing is pending: tens of thousands of records take a second, not one request each.

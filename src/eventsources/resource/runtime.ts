@@ -11,6 +11,7 @@ import type { Logger } from "../../observability/logger.js";
 import type {
   AdapterContext,
   AdapterRegistryOptions,
+  EmitInput,
   EventSourceAdapter,
   RunningAdapter,
 } from "../types.js";
@@ -622,7 +623,11 @@ class ResourceWatch {
     let attempt = 0;
     while (!this.signal.aborted) {
       try {
-        const res = await this.ctx.emit(this.entry.eventName, { data, id });
+        const res = await this.ctx.emit(this.entry.eventName, {
+          data,
+          id,
+          ...traceInfo(ev.obj, ev.type),
+        });
         this.remember(id);
         this.log.debug(
           { object: name, type: ev.type, eventId: res.id, status: res.status },
@@ -716,4 +721,28 @@ export function createAdapter(
   options: AdapterRegistryOptions,
 ): EventSourceAdapter<ResourceEventSpec> {
   return createResourceAdapter({ kube: options.kube ?? (() => undefined) });
+}
+
+/**
+ * What a resource event tells `sensorbus trace`: the object's correlation ID (the
+ * `sensorbus.io/correlation-id` label or annotation a sensorbus trigger stamped) as the event's
+ * `correlationid` extension, so the next Sensor carries it on, and the object's kind, name and
+ * `status.phase` (a Workflow's Pending, Running, Succeeded...) for the journal.
+ */
+function traceInfo(obj: KubeObject, change: string): Pick<EmitInput, "extensions" | "object"> {
+  const meta = obj.metadata ?? {};
+  const corr =
+    meta.labels?.["sensorbus.io/correlation-id"] ??
+    meta.annotations?.["sensorbus.io/correlation-id"];
+  const phase = (obj as { status?: { phase?: unknown } }).status?.phase;
+  return {
+    ...(corr ? { extensions: { correlationid: corr } } : {}),
+    object: {
+      kind: obj.kind ?? "",
+      name: meta.name ?? "",
+      ...(meta.namespace ? { namespace: meta.namespace } : {}),
+      change,
+      ...(typeof phase === "string" && phase !== "" ? { phase } : {}),
+    },
+  };
 }

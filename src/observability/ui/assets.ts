@@ -14,6 +14,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <style>
   :root { --fg:#1d2330; --muted:#667085; --line:#d0d5dd; --bg:#f7f8fa; --ok:#067647; --bad:#b42318; --warn:#b54708; --accent:#2e5aac; }
   * { box-sizing: border-box; }
+  [hidden] { display:none !important; }
   body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); }
   header { display:flex; align-items:baseline; gap:16px; padding:10px 20px; background:#1d2330; color:#fff; }
   header h1 { font-size:17px; margin:0; }
@@ -43,15 +44,42 @@ export const CONSOLE_HTML = `<!doctype html>
   .status.idle, .outcome.published, .outcome.accepted { color:var(--muted); }
   .empty { color:var(--muted); font-style:italic; }
   .cols { display:grid; grid-template-columns: 3fr 2fr; gap:14px; }
+  header form { margin-left:auto; display:flex; gap:6px; }
+  header input { font:inherit; padding:3px 8px; border-radius:4px; border:1px solid #667085; width:240px; }
+  header button { font:inherit; padding:3px 10px; border-radius:4px; border:0; background:#2e5aac; color:#fff; cursor:pointer; }
+  a { color:var(--accent); }
+  #timeline-summary { margin:0 0 8px; color:var(--muted); }
+  #lanes { overflow:auto; }
+  svg .lane-bg { fill:#f9fafb; stroke:#eaecf0; }
+  svg .lane-name { font-size:12px; font-weight:600; fill:var(--fg); }
+  svg .lane-span { stroke-width:3; }
+  svg .axis { font-size:10px; fill:var(--muted); }
+  svg .step rect { rx:3; }
+  .o-ok { fill:#12b76a; color:var(--ok); stroke:#12b76a; }
+  .o-waiting { fill:#98a2b3; color:var(--muted); stroke:#98a2b3; }
+  .o-retry { fill:#f79009; color:var(--warn); stroke:#f79009; }
+  .o-rejected { fill:#fdb022; color:var(--warn); stroke:#fdb022; }
+  .o-failed { fill:#f04438; color:var(--bad); stroke:#f04438; }
+  .o-info { fill:#d0d5dd; color:var(--muted); stroke:#d0d5dd; }
+  td.outcome-cell { font-weight:600; }
 </style>
 </head>
 <body>
-<header><h1>sensorbus</h1><span>read-only console · refreshes every 2 s</span><span id="updated"></span></header>
-<main>
+<header><h1><a href="/ui" style="color:#fff;text-decoration:none">sensorbus</a></h1><span>read-only console · refreshes every 2 s</span><span id="updated"></span>
+  <form id="trace-search" role="search"><input id="trace-q" name="q" placeholder="correlation ID, e.g. run-42" aria-label="correlation ID"><button type="submit">Trace</button></form>
+</header>
+<main id="timeline-page" hidden>
+  <section><h2 id="timeline-title">Timeline</h2>
+    <p id="timeline-summary"></p>
+    <div id="lanes"></div>
+    <table id="steps"><thead><tr><th>time</th><th>lane</th><th>outcome</th><th>what happened</th><th>+ms</th><th>event</th></tr></thead><tbody></tbody></table>
+  </section>
+</main>
+<main id="dashboard">
   <section><h2>Event flow</h2><div id="graph"><p class="empty">loading…</p></div></section>
   <div class="cols">
     <section><h2>Recent events</h2>
-      <table id="events"><thead><tr><th>time</th><th>event id</th><th>source / event</th><th>outcome</th><th>detail</th></tr></thead><tbody></tbody></table>
+      <table id="events"><thead><tr><th>time</th><th>event id</th><th>source / event</th><th>correlation ID</th><th>outcome</th><th>detail</th></tr></thead><tbody></tbody></table>
     </section>
     <section><h2>Triggers</h2>
       <table id="triggers"><thead><tr><th>sensor / trigger</th><th>status</th><th>fired</th><th>failed</th><th>rejected</th><th>/min</th><th>last error</th></tr></thead><tbody></tbody></table>
@@ -170,6 +198,9 @@ export const CONSOLE_JS = `"use strict";
       tr.appendChild(el("td", {}, (e.at || "").replace("T", " ").replace(/\\.\\d+Z$/, "Z")));
       tr.appendChild(el("td", { class: "id", title: e.id }, clip(e.id, 14)));
       tr.appendChild(el("td", {}, (e.source || "?") + " / " + (e.subject || "?")));
+      var corr = el("td", { class: "id correlation" });
+      if (e.correlationId) corr.appendChild(el("a", { href: traceHref(e.correlationId), title: "timeline of " + e.correlationId }, clip(e.correlationId, 24)));
+      tr.appendChild(corr);
       tr.appendChild(el("td", { class: "outcome " + e.outcome }, e.outcome));
       tr.appendChild(el("td", {}, clip(e.fired.length ? e.fired.join(", ") + ": " + e.detail : e.detail, 120)));
       return tr;
@@ -188,6 +219,102 @@ export const CONSOLE_JS = `"use strict";
       tr.appendChild(el("td", {}, clip(t.lastError || "", 80)));
       return tr;
     }), "no triggers");
+  }
+
+  function traceHref(id) { return "/ui/traces/" + encodeURIComponent(id); }
+  function traceId() {
+    var m = /^\\/ui\\/traces\\/(.+)$/.exec(location.pathname);
+    return m ? decodeURIComponent(m[1]) : null;
+  }
+  document.getElementById("trace-search").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var q = document.getElementById("trace-q").value.trim();
+    if (q) location.href = traceHref(q);
+  });
+
+  function ms(iso) { return Date.parse(iso); }
+  function fmtMs(n) { return n < 1000 ? n + " ms" : (n / 1000).toFixed(3) + " s"; }
+  var LANEH = 34, NAMEW = 230, PLOTW = 760, TOPA = 22;
+  var lastTrace = "";
+  function drawTrace(t) {
+    var key = JSON.stringify(t);
+    if (key === lastTrace) return;
+    lastTrace = key;
+    document.getElementById("timeline-title").textContent = "Timeline of " + t.correlationId;
+    document.getElementById("timeline-summary").textContent = t.steps.length + " steps · " + t.events.length + " events · " + t.lanes.length + " lanes · " + fmtMs(t.durationMs) + " · " + t.from + " → " + t.to;
+    var t0 = ms(t.from), span = Math.max(1, t.durationMs);
+    function x(at) { return NAMEW + 10 + ((ms(at) - t0) / span) * PLOTW; }
+    var box = document.getElementById("lanes");
+    box.textContent = "";
+    var width = NAMEW + PLOTW + 40, height = TOPA + t.lanes.length * LANEH + 8;
+    var root = svg("svg", { width: width, height: height, viewBox: "0 0 " + width + " " + height, role: "img", "aria-label": "timeline of " + t.correlationId });
+    for (var i = 0; i <= 4; i++) {
+      var ax = NAMEW + 10 + (PLOTW * i) / 4;
+      root.appendChild(svg("text", { x: ax, y: 12, class: "axis", "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, "+" + fmtMs(Math.round((span * i) / 4))));
+    }
+    var row = {}, laneKind = {};
+    t.lanes.forEach(function (l, i) {
+      var y = TOPA + i * LANEH;
+      row[l.name] = y;
+      laneKind[l.name] = l.kind;
+      var g = svg("g", { class: "lane", "data-lane": l.name, "data-outcome": l.outcome });
+      g.appendChild(svg("rect", { x: 0, y: y, width: width - 10, height: LANEH - 4, class: "lane-bg" }));
+      g.appendChild(svg("text", { x: 6, y: y + 14, class: "lane-name" }, clip(l.name, 34)));
+      g.appendChild(svg("text", { x: 6, y: y + 26, class: "axis" }, l.outcome + " · " + fmtMs(l.durationMs)));
+      g.appendChild(svg("line", { x1: x(l.from), x2: Math.max(x(l.to), x(l.from) + 2), y1: y + LANEH / 2 - 2, y2: y + LANEH / 2 - 2, class: "lane-span o-" + l.outcome }));
+      root.appendChild(g);
+    });
+    t.steps.forEach(function (s, i) {
+      var y = row[s.lane];
+      var a = svg("a", { href: "/api/events/" + encodeURIComponent(s.eventId), class: "step", "data-step": String(i), "data-kind": s.kind, "data-outcome": s.outcome });
+      // An object's lane shows how long it stayed in each phase; other steps are instants.
+      var w = laneKind[s.lane] === "object" ? Math.max(6, (s.durationMs / span) * PLOTW) : 6;
+      a.appendChild(svg("rect", { x: x(s.at) - 3, y: y + 6, width: w, height: LANEH - 16, class: "o-" + s.outcome, opacity: 0.85 }));
+      a.appendChild(svg("title", {}, s.at + "  " + s.kind + "\\n" + s.text + "\\nevent " + s.eventId + " (click: its explanation)"));
+      root.appendChild(a);
+    });
+    box.appendChild(root);
+    fill("steps", t.steps.map(function (s) {
+      var tr = el("tr", { "data-kind": s.kind, "data-outcome": s.outcome });
+      tr.appendChild(el("td", {}, s.at.replace("T", " ")));
+      tr.appendChild(el("td", {}, s.lane));
+      tr.appendChild(el("td", { class: "outcome-cell o-" + s.outcome }, s.kind));
+      tr.appendChild(el("td", {}, clip(s.text, 200)));
+      tr.appendChild(el("td", {}, String(Math.round(ms(s.at) - t0))));
+      var td = el("td", { class: "id" });
+      td.appendChild(el("a", { href: "/api/events/" + encodeURIComponent(s.eventId), class: "explain", title: "explanation of event " + s.eventId }, clip(s.eventId, 14)));
+      tr.appendChild(td);
+      return tr;
+    }), "no steps");
+  }
+
+  function refreshTrace(id) {
+    fetch("/api/traces/" + encodeURIComponent(id), { cache: "no-store" })
+      .then(function (r) {
+        if (r.status === 404) return r.json().then(function (b) { throw new Error(b.error || "unknown correlation ID"); });
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (t) {
+        drawTrace(t);
+        document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+        document.body.setAttribute("data-loaded", "true");
+      })
+      .catch(function (err) {
+        document.getElementById("timeline-summary").textContent = String(err.message || err);
+        document.body.setAttribute("data-loaded", "true");
+      });
+  }
+
+  var tid = traceId();
+  if (tid !== null) {
+    document.getElementById("dashboard").hidden = true;
+    document.getElementById("timeline-page").hidden = false;
+    document.getElementById("trace-q").value = tid;
+    document.title = "trace " + tid + " · sensorbus";
+    refreshTrace(tid);
+    setInterval(function () { refreshTrace(tid); }, 2000);
+    return;
   }
 
   function refresh() {

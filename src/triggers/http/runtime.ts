@@ -121,7 +121,7 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
         detail.key = await ctx.values.secret(tls.clientKeySecret, "http.tls.clientKeySecret");
       const rendered: Rendered = {
         kind: "http",
-        request: { method, url: http.url, headers },
+        request: { method, url: http.url, headers: withCorrelationHeader(headers, ctx) },
         detail,
         ...(secretHeaders.length > 0 ? { secretHeaders } : {}),
       };
@@ -198,4 +198,18 @@ const splitUrl = memoize(1000, (url: string): { origin: string; path: string } =
 /** The registry's entry point. */
 export function createTrigger(): TriggerKind<HttpTrigger> {
   return httpTrigger();
+}
+
+/**
+ * The firing's correlation ID as `X-Correlation-Id` (what the webhook EventSource reads), unless
+ * the trigger sets that header itself: the next hop carries it without configuration.
+ */
+function withCorrelationHeader(
+  headers: Record<string, string>,
+  ctx: FiringContext,
+): Record<string, string> {
+  if (!ctx.correlationId) return headers;
+  if (Object.keys(headers).some((h) => /^(x-correlation-id|ce-correlationid)$/i.test(h)))
+    return headers;
+  return { ...headers, "X-Correlation-Id": ctx.correlationId };
 }

@@ -25,6 +25,9 @@ export interface K8sTriggerOptions {
   source?: Omit<SourceContext, "values" | "field">;
 }
 
+/** A Kubernetes label value. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
 const OPERATIONS = new Set(["create", "update", "patch", "delete"]);
 const PATCH_TYPES = new Set([
   "application/merge-patch+json",
@@ -214,6 +217,16 @@ export function k8sTrigger(
       const traceparent = [...ctx.events.values()][0]?.extensions?.traceparent;
       if (traceparent)
         (meta.annotations as Record<string, string>)["sensorbus.io/traceparent"] = traceparent;
+      // The correlation ID, as argoWorkflow stamps it: a label (selectable, and what a resource
+      // EventSource watching these objects carries on), an annotation when not a label value.
+      if (ctx.correlationId) {
+        if (ctx.correlationId.length <= 63 && LABEL_VALUE.test(ctx.correlationId))
+          (meta.labels as Record<string, string>)["sensorbus.io/correlation-id"] =
+            ctx.correlationId;
+        else
+          (meta.annotations as Record<string, string>)["sensorbus.io/correlation-id"] =
+            ctx.correlationId;
+      }
       if (!meta.name && meta.generateName) {
         // sensorbus: names derived from the whole firing (namespace, Sensor, trigger, events)
         // make a redelivery harmless (409 on an object of this firing -> already done).

@@ -5,6 +5,8 @@ import type { LogTrigger } from "./schema.js";
 interface LogDetail {
   /** The trigger's identity: namespace/Sensor/trigger (each Sensor's trigger keeps its own time). */
   trigger: string;
+  /** The firing's correlation ID, a field of every line. */
+  correlationId?: string;
   intervalMs: number;
   lines: Array<{ dependencyName: string; eventContext: unknown; data: string }>;
 }
@@ -32,6 +34,7 @@ export function logTrigger(now: () => number = Date.now): TriggerKind<LogTrigger
       }
       const detail: LogDetail = {
         trigger: `${ctx.namespace}/${ctx.sensorName}/${ctx.triggerName}`,
+        ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
         intervalMs: Math.max(0, Number(template?.intervalSeconds ?? 0)) * 1000,
         lines,
       };
@@ -49,7 +52,11 @@ export function logTrigger(now: () => number = Date.now): TriggerKind<LogTrigger
       }
       for (const line of detail.lines) {
         ctx.log.info(
-          { dependencyName: line.dependencyName, eventContext: line.eventContext },
+          {
+            dependencyName: line.dependencyName,
+            eventContext: line.eventContext,
+            ...(detail.correlationId ? { correlationId: detail.correlationId } : {}),
+          },
           line.data,
         );
       }
