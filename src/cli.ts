@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
 import "./app/kinds.js";
-import { NATS_OPTIONS, NATS_USAGE, natsAuthFromOptions } from "./app/nats-options.js";
+import {
+  NATS_OPTIONS,
+  NATS_USAGE,
+  type NatsOptionValues,
+  natsAuthFromOptions,
+} from "./app/nats-options.js";
 import { ConfigError, errorMessage } from "./errors.js";
 
 // Each command loads its own modules (dynamic import) so that `validate` and `replay` never load
@@ -600,31 +605,42 @@ async function explainToken(
   return auth?.bearerToken;
 }
 
-async function explainCommand(args: string[]): Promise<number> {
-  const { values: opts, positionals } = parse(args, {
-    json: { type: "boolean" },
-    url: { type: "string" },
-    bus: { type: "string" },
-    ...NATS_OPTIONS,
-    "token-file": { type: "string" },
-  });
-  const id = positionals[0];
-  if (id === undefined || positionals.length > 1)
-    throw new ConfigError(
-      "explain needs exactly one EVENT_ID (the X-Event-Id of a webhook answer)",
-    );
-  const [{ formatExplanation, loadExplanation }, { createLogger }] = await Promise.all([
-    import("./app/explain.js"),
-    import("./observability/logger.js"),
-  ]);
-  const event = await loadExplanation({
-    id,
+/** The options `explain` and `trace` share: where the journal is read from, with credentials. */
+const JOURNAL_READ_OPTIONS = {
+  json: { type: "boolean" },
+  url: { type: "string" },
+  bus: { type: "string" },
+  ...NATS_OPTIONS,
+  "token-file": { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Where `explain` and `trace` read from: the bus (with NATS credentials) or the console. */
+async function journalSource(
+  opts: NatsOptionValues & {
+    bus?: string | undefined;
+    url?: string | undefined;
+    "token-file"?: string | undefined;
+  },
+) {
+  const { createLogger } = await import("./observability/logger.js");
+  return {
     busUrl: opts.bus,
     busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
     url: opts.url,
     token: await explainToken(opts["token-file"], process.env),
     log: createLogger({ fd: 2, level: "warn" }),
-  });
+  };
+}
+
+async function explainCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parse(args, JOURNAL_READ_OPTIONS);
+  const id = positionals[0];
+  if (id === undefined || positionals.length > 1)
+    throw new ConfigError(
+      "explain needs exactly one EVENT_ID (the X-Event-Id of a webhook answer)",
+    );
+  const { formatExplanation, loadExplanation } = await import("./app/explain.js");
+  const event = await loadExplanation({ id, ...(await journalSource(opts)) });
   if (!event) {
     process.stderr.write(
       `sensorbus explain: event ${id} is not in the journal (unknown id, or older than the journal keeps: the last 10,000 events in memory, one hour on JetStream)\n`,
@@ -639,31 +655,17 @@ async function explainCommand(args: string[]): Promise<number> {
 
 async function traceCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parse(args, {
-    json: { type: "boolean" },
+    ...JOURNAL_READ_OPTIONS,
     format: { type: "string" },
-    url: { type: "string" },
-    bus: { type: "string" },
-    ...NATS_OPTIONS,
-    "token-file": { type: "string" },
   });
   const id = positionals[0];
   if (id === undefined || id === "" || positionals.length > 1)
     throw new ConfigError(
       "trace needs exactly one CORRELATION_ID (the X-Correlation-Id / correlationid of an event)",
     );
-  const [{ formatTrace, loadTrace, parseTraceFormat }, { createLogger }] = await Promise.all([
-    import("./app/trace.js"),
-    import("./observability/logger.js"),
-  ]);
+  const { formatTrace, loadTrace, parseTraceFormat } = await import("./app/trace.js");
   const format = parseTraceFormat(opts.format, opts.json);
-  const trace = await loadTrace({
-    id,
-    busUrl: opts.bus,
-    busAuth: opts.bus ? await natsAuthFromOptions(opts, process.env) : undefined,
-    url: opts.url,
-    token: await explainToken(opts["token-file"], process.env),
-    log: createLogger({ fd: 2, level: "warn" }),
-  });
+  const trace = await loadTrace({ id, ...(await journalSource(opts)) });
   if (!trace) {
     process.stderr.write(
       `sensorbus trace: nothing is known about correlation ID '${id}' (no event carried it, or it is older than the trace keeps: the last 10,000 IDs in memory, 24 h by default on JetStream; on JetStream pass --bus)\n`,

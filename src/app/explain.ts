@@ -33,11 +33,7 @@ export interface ExplainOptions {
  */
 export async function loadExplanation(options: ExplainOptions): Promise<JournalEvent | undefined> {
   if (options.busUrl) {
-    if (!/^(nats|tls):\/\//.test(options.busUrl))
-      throw new ConfigError(
-        `--bus: '${redactUrls(options.busUrl)}' is not a nats:// URL (nor tls://; the journal lives in JetStream)`,
-      );
-    const bus = await createBus(options.busUrl, { log: options.log, auth: options.busAuth });
+    const bus = await openJournalBus(options.busUrl, "journal", options);
     try {
       const records = await bus.recordLog(JOURNAL_STREAM, JOURNAL_LIMITS);
       return await readJournal(records, options.id);
@@ -45,8 +41,40 @@ export async function loadExplanation(options: ExplainOptions): Promise<JournalE
       await bus.close();
     }
   }
+  return await getFromConsole<JournalEvent>(
+    `/api/events/${encodeURIComponent(options.id)}`,
+    "journal",
+    options,
+  );
+}
+
+/**
+ * The bus behind `--bus` for a command that reads one of sensorbus's JetStream streams
+ * (`explain`: the journal, `trace`: the trace stream).
+ */
+export async function openJournalBus(
+  busUrl: string,
+  what: string,
+  options: { log: Logger; busAuth?: NatsAuth | undefined },
+) {
+  if (!/^(nats|tls):\/\//.test(busUrl))
+    throw new ConfigError(
+      `--bus: '${redactUrls(busUrl)}' is not a nats:// URL (nor tls://; the ${what} lives in JetStream)`,
+    );
+  return await createBus(busUrl, { log: options.log, auth: options.busAuth });
+}
+
+/**
+ * GET a path of a running sensorbus's console API (`--url`, with its credentials); `undefined`
+ * for a 404. `what` names what a `--bus` read would find instead.
+ */
+export async function getFromConsole<T>(
+  path: string,
+  what: string,
+  options: { url?: string | undefined; token?: string | undefined },
+): Promise<T | undefined> {
   const { base, authorization } = consoleBase(options.url ?? DEFAULT_CONSOLE_URL, options.token);
-  const url = `${base}/api/events/${encodeURIComponent(options.id)}`;
+  const url = `${base}${path}`;
   let res: Response;
   try {
     res = await fetch(url, {
@@ -56,7 +84,7 @@ export async function loadExplanation(options: ExplainOptions): Promise<JournalE
   } catch (err) {
     throw new EventBusError(
       "SB_ERR_BUS_UNAVAILABLE",
-      `cannot reach a running sensorbus at ${base} (${errorMessage(err)}); start it with --console-port, pass --url, or --bus nats://... to read the JetStream journal`,
+      `cannot reach a running sensorbus at ${base} (${errorMessage(err)}); start it with --console-port, pass --url, or --bus nats://... to read the JetStream ${what}`,
       { retryable: false },
     );
   }
@@ -77,7 +105,7 @@ export async function loadExplanation(options: ExplainOptions): Promise<JournalE
       retryable: false,
     });
   }
-  return (await res.json()) as JournalEvent;
+  return (await res.json()) as T;
 }
 
 /** Where `explain` asks by default: the console listener's default address. */

@@ -6,7 +6,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Trace, TraceStep } from "../observability/timeline.js";
 import { buildTrace, readTrace } from "../observability/timeline.js";
 import { TRACE_LIMITS, TRACE_STREAM } from "../observability/trace.js";
-import { consoleBase, DEFAULT_CONSOLE_URL } from "./explain.js";
+import { getFromConsole, openJournalBus } from "./explain.js";
 
 export type TraceFormat = "text" | "json" | "mermaid";
 
@@ -40,11 +40,7 @@ export function parseTraceFormat(raw: string | undefined, json: boolean | undefi
  */
 export async function loadTrace(options: TraceOptions): Promise<Trace | undefined> {
   if (options.busUrl) {
-    if (!/^(nats|tls):\/\//.test(options.busUrl))
-      throw new ConfigError(
-        `--bus: '${redactUrls(options.busUrl)}' is not a nats:// URL (nor tls://; the trace lives in JetStream)`,
-      );
-    const bus = await createBus(options.busUrl, { log: options.log, auth: options.busAuth });
+    const bus = await openJournalBus(options.busUrl, "trace", options);
     try {
       const records = await bus.recordLog(TRACE_STREAM, { ...TRACE_LIMITS, keepLimits: true });
       return buildTrace(options.id, await readTrace(records, options.id));
@@ -52,38 +48,11 @@ export async function loadTrace(options: TraceOptions): Promise<Trace | undefine
       await bus.close();
     }
   }
-  const { base, authorization } = consoleBase(options.url ?? DEFAULT_CONSOLE_URL, options.token);
-  const url = `${base}/api/traces/${encodeURIComponent(options.id)}`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      signal: AbortSignal.timeout(10_000),
-      ...(authorization ? { headers: { authorization } } : {}),
-    });
-  } catch (err) {
-    throw new EventBusError(
-      "SB_ERR_BUS_UNAVAILABLE",
-      `cannot reach a running sensorbus at ${base} (${errorMessage(err)}); start it with --console-port, pass --url, or --bus nats://... to read the JetStream trace`,
-      { retryable: false },
-    );
-  }
-  if (res.status === 404) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  if (res.status === 401 || res.status === 403) {
-    await res.body?.cancel();
-    throw new ConfigError(
-      res.status === 401
-        ? `GET ${url}: HTTP 401: the console needs credentials (--token-file or $SENSORBUS_CONSOLE_TOKEN for a bearer token, http://user:password@host for basic auth)`
-        : `GET ${url}: HTTP 403: the console refuses this Host name (its --console-allowed-hosts)`,
-    );
-  }
-  if (!res.ok)
-    throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", `GET ${url}: HTTP ${res.status}`, {
-      retryable: false,
-    });
-  return (await res.json()) as Trace;
+  return await getFromConsole<Trace>(
+    `/api/traces/${encodeURIComponent(options.id)}`,
+    "trace",
+    options,
+  );
 }
 
 export function formatTrace(trace: Trace, format: TraceFormat): string {
