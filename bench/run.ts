@@ -720,12 +720,15 @@ async function main(): Promise<void> {
     out.write(`\nwrote bench/results.json in ${results.durationSeconds} s\n`);
     return;
   }
-  out.write(`\n${table([...steps, ...scenarios])}\n\n`);
   const at = (s: StepResult | undefined): string =>
     s ? `${s.rate}/s (p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms)` : "none";
-  out.write(
-    `sustained (≥ 99.9 % delivered, none lost, e2e p99 ≤ 50 ms): sensorbus ${at(ours)}, baseline ${at(base)}; ratio ${results.ratio}\n`,
-  );
+  // A run of other parts only (BENCH_ONLY=trace) has no ladder: no table, no sustained-rate line.
+  if (steps.length + scenarios.length > 0) {
+    out.write(`\n${table([...steps, ...scenarios])}\n\n`);
+    out.write(
+      `sustained (≥ 99.9 % delivered, none lost, e2e p99 ≤ 50 ms): sensorbus ${at(ours)}, baseline ${at(base)}; ratio ${results.ratio}\n`,
+    );
+  }
   if (baselineCapped)
     out.write(
       `the baseline sustained the highest rate tried (${base?.rate}/s): its ceiling is higher and the ratio an upper bound; add rates with --rates\n`,
