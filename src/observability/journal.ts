@@ -234,20 +234,12 @@ export async function readJournal(
   const partition = journalPartition(id);
   let found: JournalEvent | undefined;
   for (const [i, text] of (await records.read(partition)).entries()) {
-    let record: JournalRecord;
-    try {
-      record = JSON.parse(text) as JournalRecord;
-      if (!Array.isArray(record.events))
-        throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", "no 'events' array", {
-          retryable: false,
-        });
-    } catch (err) {
-      throw new EventBusError(
-        "SB_ERR_BUS_UNAVAILABLE",
-        `stream '${JOURNAL_STREAM}', partition ${partition}, record ${i + 1}: not a journal record: ${errorMessage(err)}`,
-        { retryable: false },
-      );
-    }
+    const record = parseEventsRecord<JournalRecord>(text, {
+      stream: JOURNAL_STREAM,
+      partition,
+      index: i,
+      what: "journal",
+    });
     for (const ev of record.events) {
       if (ev.id !== id) continue;
       found ??= { id, entries: [] };
@@ -262,6 +254,28 @@ export async function readJournal(
 /** What one journal record holds: entries of several events, written in one batch. */
 interface JournalRecord {
   events: JournalEvent[];
+}
+
+/**
+ * One record of a journal-shaped stream (the journal, the trace stream): JSON with an `events`
+ * array; anything else is an error naming the stream, partition and record.
+ */
+export function parseEventsRecord<R extends { events: JournalEvent[] }>(
+  text: string,
+  at: { stream: string; partition: number | string; index: number; what: string },
+): R {
+  try {
+    const record = JSON.parse(text) as R;
+    if (!Array.isArray(record.events))
+      throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", "no 'events' array", { retryable: false });
+    return record;
+  } catch (err) {
+    throw new EventBusError(
+      "SB_ERR_BUS_UNAVAILABLE",
+      `stream '${at.stream}', partition ${at.partition}, record ${at.index + 1}: not a ${at.what} record: ${errorMessage(err)}`,
+      { retryable: false },
+    );
+  }
 }
 
 export function outcomeOf(ev: JournalEvent): EventOutcome {

@@ -1,7 +1,7 @@
 import { EventBusError, errorMessage } from "../errors.js";
 import type { JournalRecords } from "./contracts.js";
 import type { JournalEntry, JournalEvent, ObjectRef } from "./journal.js";
-import { outcomeOf } from "./journal.js";
+import { outcomeOf, parseEventsRecord } from "./journal.js";
 import { TRACE_STREAM, tracePartition } from "./trace.js";
 
 /** ok: published / fired; waiting: stored for the rest of a condition; retry: a retry follows. */
@@ -115,21 +115,13 @@ export async function readTrace(records: JournalRecords, id: string): Promise<Jo
   const partition = tracePartition(id);
   const lists: JournalEvent[][] = [];
   for (const [i, text] of (await records.read(partition)).entries()) {
-    let record: { c?: unknown; events?: unknown };
-    try {
-      record = JSON.parse(text) as typeof record;
-      if (!Array.isArray(record.events))
-        throw new EventBusError("SB_ERR_BUS_UNAVAILABLE", "no 'events' array", {
-          retryable: false,
-        });
-    } catch (err) {
-      throw new EventBusError(
-        "SB_ERR_BUS_UNAVAILABLE",
-        `stream '${TRACE_STREAM}', partition ${partition}, record ${i + 1}: not a trace record: ${errorMessage(err)}`,
-        { retryable: false },
-      );
-    }
-    if (record.c === id) lists.push(record.events as JournalEvent[]);
+    const record = parseEventsRecord<{ c?: unknown; events: JournalEvent[] }>(text, {
+      stream: TRACE_STREAM,
+      partition,
+      index: i,
+      what: "trace",
+    });
+    if (record.c === id) lists.push(record.events);
   }
   return mergeEvents(...lists);
 }
