@@ -526,7 +526,7 @@ describe("JetStreamBus on nats-server", () => {
         const t0 = performance.now();
         await cluster.nodes[leader]!.kill("SIGKILL");
         // Publish once a new consumer leader answers: nats-server 2.9.10 can skip an event
-        // published while the consumer's leader is being re-elected (docs/delivery.md).
+        // published while the consumer's leader is being re-elected (docs/operations.md, "Delivery on a JetStream cluster").
         await vi.waitFor(
           async () => {
             const ci = await bus.jsm.consumers.info("default", "group-l");
