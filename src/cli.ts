@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
 import { parseArgs } from "node:util";
 import "./app/kinds.js";
@@ -9,20 +8,10 @@ import {
   natsAuthFromOptions,
 } from "./app/nats-options.js";
 import { ConfigError, errorMessage } from "./errors.js";
+import { packageVersion } from "./lib/package-version.js";
 
 // Each command loads its own modules (dynamic import) so that `validate` and `replay` never load
 // what only `run` needs (vendor SDKs, the HTTP servers, the bus clients): start-up stays fast.
-
-/**
- * The version in package.json (one level above dist/ and src/), read only when it is printed: one
- * small file, so start-up stays fast, and never a constant that drifts from the package.
- */
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-    version?: unknown;
-  };
-  return typeof pkg.version === "string" ? pkg.version : "unknown";
-}
 
 const COMMANDS = `Usage:
   sensorbus run [FILE|DIR...] [options]     run every EventSource and Sensor found
@@ -98,7 +87,7 @@ const RUN_OPTIONS_USAGE = `  --bus memory|nats://host:port[,nats://...]  event b
 `;
 
 function usage(): string {
-  return `sensorbus ${version()}: Argo Events EventSources and Sensors on NATS JetStream or in memory
+  return `sensorbus ${packageVersion()}: Argo Events EventSources and Sensors on NATS JetStream or in memory
 
 ${COMMANDS}${NATS_USAGE}
 Options for run:
@@ -273,7 +262,7 @@ export async function main(argv: string[]): Promise<number> {
         return await graphCommand(rest);
       case "version":
       case "--version":
-        process.stdout.write(`${version()}\n`);
+        process.stdout.write(`${packageVersion()}\n`);
         return 0;
       case undefined:
       case "help":

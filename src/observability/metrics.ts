@@ -1,6 +1,7 @@
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { packageVersion } from "../lib/package-version.js";
 import { QuantileSummary } from "./summary.js";
 
 /** V8 heap in use right after the last major GC (-1 before the first one). */
@@ -79,7 +80,7 @@ export class Metrics {
       registers,
     }).set(
       {
-        version: "0.1.0",
+        version: packageVersion(),
         goversion: process.version,
         goarch: process.arch,
         commit: process.env.SENSORBUS_COMMIT ?? "",
