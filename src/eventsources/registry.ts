@@ -1,6 +1,7 @@
 import { registerEventSourceKinds } from "../config/kinds.js";
 import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
 import { calendar } from "./calendar/index.js";
+import { github } from "./github/index.js";
 import type { EventSourceKind } from "./kind.js";
 import { pubSub } from "./pubsub/index.js";
 import { resource } from "./resource/index.js";
@@ -15,6 +16,7 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   pubSub,
   calendar,
   resource,
+  github,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */
