@@ -15,6 +15,7 @@ import { githubAdapter } from "../../src/eventsources/github/runtime.js";
 import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { REDACTION, silentLogger } from "../../src/observability/logger.js";
+import { Metrics } from "../../src/observability/metrics.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
@@ -272,6 +273,7 @@ describe.each(["memory", "jetstream"] as const)(
     let runtime: Runtime;
     let port: number;
     let secretsDir: string;
+    const metrics = new Metrics();
 
     beforeAll(async () => {
       if (busKind === "jetstream") nats = await startNatsServer();
@@ -349,6 +351,7 @@ describe.each(["memory", "jetstream"] as const)(
         dryRun: false,
         values: dirResolver({ secretsDir }),
         log: silentLogger(),
+        metrics,
       });
     });
 
@@ -392,6 +395,10 @@ describe.each(["memory", "jetstream"] as const)(
       );
       expect(shas).toEqual([PR.pull_request.head.sha, "a".repeat(40)]);
       expect(creates()[0]!.path).toBe("/apis/argoproj.io/v1alpha1/namespaces/argo/workflows");
+      // The forged delivery is counted, by EventSource, event and reason.
+      expect(await metrics.registry.metrics()).toContain(
+        'sensorbus_webhook_verification_failed_total{namespace="argo",eventsource_name="github",event_name="pr",reason="signature_mismatch"} 1',
+      );
     });
   },
 );
