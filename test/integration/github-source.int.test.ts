@@ -253,6 +253,36 @@ describe("github adapter over real HTTP", () => {
   });
 });
 
+describe("github adapter start", () => {
+  it("refuses an empty webhookSecret value instead of running unverified", async () => {
+    const port = await freePort();
+    const start = githubAdapter.start(
+      [
+        {
+          eventName: "pr",
+          spec: {
+            organizations: ["octo"],
+            webhook: { port: String(port), endpoint: "/github", method: "POST" },
+            webhookSecret: { name: "github", key: "secret" },
+          },
+        },
+      ],
+      {
+        eventSourceName: "gh",
+        namespace: "default",
+        log: silentLogger(),
+        clock: { now: () => 0, sleep: async () => true },
+        signal: new AbortController().signal,
+        values: { secret: async () => "", configMap: async () => "" },
+        emit: async () => ({ id: "x", status: "published" }),
+      },
+    );
+    await expect(start).rejects.toThrow(
+      "EventSource gh: /spec/github/pr/webhookSecret: the Secret value is empty",
+    );
+  });
+});
+
 function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
   return {
     eventSources: manifests

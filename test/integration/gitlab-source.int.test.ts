@@ -132,3 +132,33 @@ describe("gitlab adapter over real HTTP", () => {
     expect(emitted.length).toBe(before);
   });
 });
+
+describe("gitlab adapter start", () => {
+  it("refuses an empty secretToken value instead of running unverified", async () => {
+    const port = await freePort();
+    const start = gitlabAdapter.start(
+      [
+        {
+          eventName: "mr",
+          spec: {
+            webhook: { port: String(port), endpoint: "/gitlab", method: "POST" },
+            events: ["PushEvents"],
+            secretToken: { name: "gitlab", key: "token" },
+          },
+        },
+      ],
+      {
+        eventSourceName: "gl",
+        namespace: "default",
+        log: pino({ level: "silent" }),
+        clock: { now: () => 0, sleep: async () => true },
+        signal: new AbortController().signal,
+        values: { secret: async () => "", configMap: async () => "" },
+        emit: async () => ({ id: "x", status: "published" }),
+      },
+    );
+    await expect(start).rejects.toThrow(
+      "EventSource gl: /spec/gitlab/mr/secretToken: the Secret value is empty",
+    );
+  });
+});

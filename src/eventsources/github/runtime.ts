@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { EventBusError, errorMessage } from "../../errors.js";
+import { ConfigError, EventBusError, errorMessage } from "../../errors.js";
 import { isCredentialHeader } from "../../lib/credential-headers.js";
 import { goHeaderMap } from "../../lib/goheader.js";
 import { goMarshal } from "../../lib/gojson.js";
@@ -31,10 +31,16 @@ export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
     for (const { eventName, spec } of entries) {
       const at = `/spec/github/${eventName}`;
       const webhook = spec.webhook;
-      if (!webhook) throw new Error(`${at}/webhook: is required`);
+      if (!webhook)
+        throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
       const secret = spec.webhookSecret
         ? Buffer.from(await ctx.values.secret(spec.webhookSecret, `${at}/webhookSecret`), "utf8")
         : undefined;
+      // Argo skips verification for an empty secret; sensorbus refuses to start unverified instead.
+      if (secret?.length === 0)
+        throw new ConfigError(
+          `EventSource ${ctx.eventSourceName}: ${at}/webhookSecret: the Secret value is empty`,
+        );
       const route: Route = { eventName, spec: webhook };
       if (webhook.authSecret)
         route.authDigest = sha256(

@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { EventBusError, errorMessage } from "../../errors.js";
+import { ConfigError, EventBusError, errorMessage } from "../../errors.js";
 import { isCredentialHeader } from "../../lib/credential-headers.js";
 import { goHeaderMap } from "../../lib/goheader.js";
 import { goCompact, goMarshal } from "../../lib/gojson.js";
@@ -42,10 +42,17 @@ export const gitlabAdapter: EventSourceAdapter<GitlabEventSpec> = {
     for (const { eventName, spec } of entries) {
       const at = `/spec/gitlab/${eventName}`;
       const webhook = spec.webhook;
-      if (!webhook) throw new Error(`${at}/webhook: is required`);
-      const token = spec.secretToken
-        ? sha256(await ctx.values.secret(spec.secretToken, `${at}/secretToken`))
+      if (!webhook)
+        throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
+      const tokenText = spec.secretToken
+        ? await ctx.values.secret(spec.secretToken, `${at}/secretToken`)
         : undefined;
+      // Argo skips the check for an empty token; sensorbus refuses to start unverified instead.
+      if (tokenText === "")
+        throw new ConfigError(
+          `EventSource ${ctx.eventSourceName}: ${at}/secretToken: the Secret value is empty`,
+        );
+      const token = tokenText === undefined ? undefined : sha256(tokenText);
       const route: Route = { eventName, spec: webhook };
       if (webhook.authSecret)
         route.authDigest = sha256(
