@@ -1,7 +1,7 @@
 import { err, join, str, warn } from "../../config/findings.js";
 import type { EntryCheck } from "../../config/kinds.js";
 import type { EventSourceKind } from "../kind.js";
-import { validateWebhookContext } from "../webhook/index.js";
+import { hookUrl, validateWebhookContext } from "../webhook/index.js";
 import { GithubEventSchema, type GithubEventSpec } from "./schema.js";
 
 export { GithubEventSchema, type GithubEventSpec } from "./schema.js";
@@ -50,7 +50,7 @@ function validate(entry: GithubEventSpec, { at, report }: EntryCheck): void {
     report(
       warn(
         join(at, field),
-        `${field} with webhook.url asks for the hook to be registered on GitHub: sensorbus does not register hooks; create it in the repository or organization settings (payload URL ${str(entry.webhook?.url)}, the same secret as webhookSecret)`,
+        `${field} with webhook.url asks for the hook to be registered on GitHub: sensorbus does not register hooks; create it in the repository or organization settings (payload URL ${hookUrl(entry.webhook)}, the same secret as webhookSecret)`,
       ),
     );
   }

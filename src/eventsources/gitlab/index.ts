@@ -1,7 +1,8 @@
 import { err, join, str, warn } from "../../config/findings.js";
 import type { EntryCheck } from "../../config/kinds.js";
+
 import type { EventSourceKind } from "../kind.js";
-import { validateWebhookContext } from "../webhook/index.js";
+import { hookUrl, validateWebhookContext } from "../webhook/index.js";
 import { GITLAB_EVENT_HEADERS, GitlabEventSchema, type GitlabEventSpec } from "./schema.js";
 
 export { GITLAB_EVENT_HEADERS, GitlabEventSchema, type GitlabEventSpec } from "./schema.js";
@@ -27,7 +28,7 @@ function validate(entry: GitlabEventSpec, { at, report }: EntryCheck): void {
     report(
       warn(
         join(at, "accessToken"),
-        `accessToken with webhook.url asks for the hook to be registered on GitLab: sensorbus does not register hooks; add it in the project or group settings (URL ${str(entry.webhook?.url)}, the secretToken value as its secret token)`,
+        `accessToken with webhook.url asks for the hook to be registered on GitLab: sensorbus does not register hooks; add it in the project or group settings (URL ${hookUrl(entry.webhook)}, the secretToken value as its secret token)`,
       ),
     );
   if (entry.deleteHookOnFinish === true)

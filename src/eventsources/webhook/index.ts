@@ -44,6 +44,13 @@ function validate(entry: WebhookEventSpec, { at, report }: EntryCheck): void {
   checkHmacTimestamp(entry, at, report);
 }
 
+/** Argo's FormattedURL: `webhook.url` joined with `webhook.endpoint`. */
+export function hookUrl(w: { url?: string; endpoint?: string } | undefined): string {
+  const url = str(w?.url).replace(/\/+$/, "");
+  const endpoint = str(w?.endpoint);
+  return `${url}${endpoint.startsWith("/") ? "" : "/"}${endpoint}`;
+}
+
 /**
  * Argo's ValidateWebhookContext for the `webhook:` of github/gitlab entries (pkg/eventsources/
  * common/webhook/validate.go): present, endpoint and port non-empty, port an integer.

@@ -134,6 +134,7 @@ describe("validate: Argo's github validate.go and what sensorbus does not do", (
       ),
     ).toBe(true);
     expect(f.some((x) => x.startsWith("warning /spec/github/pr/deleteHookOnFinish:"))).toBe(true);
+    expect(f.some((x) => x.includes("payload URL https://hooks.example.com/push"))).toBe(true);
     const app = findings({
       organizations: ["argoproj"],
       webhook: { ...HOOK, url: "https://hooks.example.com" },
