@@ -25,6 +25,8 @@ export interface EventSourceRunnerOptions extends EventSourceObserver {
   values: ValueResolver;
   clock: Clock;
   log: Logger;
+  /** A webhook-style request refused by verification (metrics). */
+  onVerificationFailed?: (info: { eventSource: string; eventName: string; reason: string }) => void;
 }
 
 export type { EmitOutcome, ReceiveSpan } from "../observability/contracts.js";
@@ -80,6 +82,8 @@ export class EventSourceRunner {
             ),
             clock: this.options.clock,
             signal: this.abort.signal,
+            verificationFailed: (eventName, reason) =>
+              this.options.onVerificationFailed?.({ eventSource: this.name, eventName, reason }),
           }),
         );
       } catch (err) {

@@ -229,6 +229,17 @@ export class RunnerHost implements ManifestHost {
       clock: this.clock,
       log: this.options.log,
       ...(startReceive ? { startReceive } : {}),
+      ...(metrics
+        ? {
+            onVerificationFailed: ({ eventSource, eventName, reason }) =>
+              metrics.webhookVerificationFailed.inc({
+                namespace: this.namespaceOf(loaded.manifest),
+                eventsource_name: eventSource,
+                event_name: eventName,
+                reason,
+              }),
+          }
+        : {}),
       ...(report || onEmit
         ? {
             onEmit: (info: Parameters<NonNullable<EventSourceRunnerOptions["onEmit"]>>[0]) => {

@@ -15,8 +15,6 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["nats", true],
   ["sns", false],
   ["sqs", false],
-  ["github", false],
-  ["gitlab", false],
   ["hdfs", true],
   ["slack", false],
   ["storageGrid", false],

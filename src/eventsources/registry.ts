@@ -1,6 +1,8 @@
 import { registerEventSourceKinds } from "../config/kinds.js";
 import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
 import { calendar } from "./calendar/index.js";
+import { github } from "./github/index.js";
+import { gitlab } from "./gitlab/index.js";
 import type { EventSourceKind } from "./kind.js";
 import { pubSub } from "./pubsub/index.js";
 import { resource } from "./resource/index.js";
@@ -15,6 +17,8 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   pubSub,
   calendar,
   resource,
+  github,
+  gitlab,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

@@ -48,6 +48,8 @@ export interface AdapterContext {
   clock: Clock;
   /** Aborted when the EventSource stops. */
   signal: AbortSignal;
+  /** A request refused by the kind's verification (signature, token): counted in a metric. */
+  verificationFailed?: (eventName: string, reason: string) => void;
 }
 
 /** A started adapter. `stop` stops taking new input and resolves when in-flight emits finished. */

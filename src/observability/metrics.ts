@@ -47,6 +47,10 @@ export class Metrics {
     "namespace" | "sensor_name" | "trigger_name" | "dependency_name"
   >;
   readonly eventsDuplicate: Counter<"namespace" | "eventsource_name" | "event_name">;
+  /** Webhook deliveries refused by their kind's verification (GitHub signature, GitLab token). */
+  readonly webhookVerificationFailed: Counter<
+    "namespace" | "eventsource_name" | "event_name" | "reason"
+  >;
   readonly consumerLag: Gauge<"namespace" | "sensor_name">;
   readonly deadLetters: Counter<"namespace" | "sensor_name" | "trigger_name">;
   /** Keyed correlation: partial matches that expired (`reason`: window | capacity). */
@@ -149,6 +153,12 @@ export class Metrics {
       name: "sensorbus_events_rejected_total",
       help: "Events a dependency rejected (transform or filter failure, or filters not passing)",
       labelNames: ["namespace", "sensor_name", "trigger_name", "dependency_name"],
+      registers,
+    });
+    this.webhookVerificationFailed = new Counter({
+      name: "sensorbus_webhook_verification_failed_total",
+      help: "Webhook requests refused because their signature or token did not verify, by reason",
+      labelNames: ["namespace", "eventsource_name", "event_name", "reason"],
       registers,
     });
     this.eventsDuplicate = new Counter({

@@ -2,9 +2,11 @@ import { err, join, str, warn } from "../../config/findings.js";
 import type { EntryCheck, TriggerOutput } from "../../config/kinds.js";
 import { parseDuration } from "../../lib/duration.js";
 import type { EventSourceKind } from "../kind.js";
-import { WebhookEventSchema, type WebhookEventSpec } from "./schema.js";
+import { type WebhookContextSpec, WebhookEventSchema, type WebhookEventSpec } from "./schema.js";
 
 export {
+  WebhookContextSchema,
+  type WebhookContextSpec,
   WebhookEventSchema,
   type WebhookEventSpec,
   type WebhookHmac,
@@ -40,6 +42,50 @@ function validate(entry: WebhookEventSpec, { at, report }: EntryCheck): void {
     report(warn(join(at, "maxPayloadSize"), "maxPayloadSize <= 0 refuses every POST body"));
   }
   checkHmacTimestamp(entry, at, report);
+}
+
+/** Argo's FormattedURL: `webhook.url` joined with `webhook.endpoint`. */
+export function hookUrl(w: { url?: string; endpoint?: string } | undefined): string {
+  const url = str(w?.url).replace(/\/+$/, "");
+  const endpoint = str(w?.endpoint);
+  return `${url}${endpoint.startsWith("/") ? "" : "/"}${endpoint}`;
+}
+
+/**
+ * Argo's ValidateWebhookContext for the `webhook:` of github/gitlab entries (pkg/eventsources/
+ * common/webhook/validate.go): present, endpoint and port non-empty, port an integer.
+ */
+export function validateWebhookContext(
+  context: WebhookContextSpec | undefined,
+  at: string,
+  report: EntryCheck["report"],
+): void {
+  if (!context || typeof context !== "object") {
+    report(err(at, "webhook is required: the endpoint the provider delivers to"));
+    return;
+  }
+  if (str(context.endpoint) === "") report(err(join(at, "endpoint"), "endpoint can't be empty"));
+  const port = context.port;
+  if (str(port) === "") report(err(join(at, "port"), "port can't be empty"));
+  else if (
+    typeof port === "string" &&
+    (!/^[+-]?\d+$/.test(port) || !Number.isSafeInteger(Number(port)))
+  )
+    report(
+      err(
+        join(at, "port"),
+        `failed to parse server port ${port}. err: strconv.Atoi: parsing ${JSON.stringify(port)}: invalid syntax`,
+      ),
+    );
+  else if (Number(port) < 0 || Number(port) > 65535)
+    report(warn(join(at, "port"), `port ${port} is outside 0-65535: the server cannot listen`));
+  if ((context.serverCertSecret === undefined) !== (context.serverKeySecret === undefined))
+    report(
+      warn(
+        at,
+        "only one of serverCertSecret and serverKeySecret is set: the endpoint serves plain HTTP",
+      ),
+    );
 }
 
 /** `hmac.timestamp` (sensorbus extension): what the webhook refuses at start, said up front. */

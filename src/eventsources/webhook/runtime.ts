@@ -15,12 +15,12 @@ import {
   requestTimeoutFromEnv,
 } from "../../lib/http-timeouts.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import type { WebhookEventSpec, WebhookHmac } from "./schema.js";
+import type { WebhookContextSpec, WebhookEventSpec, WebhookHmac } from "./schema.js";
 
 /** Argo's default `maxPayloadSize`: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD = DEFAULTS.webhook.maxPayloadSize;
-const MASKED = "*** Masked Auth Secret ***";
-const SKIPPED_HEADERS = new Set(["Host", "Transfer-Encoding"]);
+export const MASKED = "*** Masked Auth Secret ***";
+export const SKIPPED_HEADERS = new Set(["Host", "Transfer-Encoding"]);
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 export { DEFAULT_REQUEST_TIMEOUT_MS, REQUEST_TIMEOUT_ENV, requestTimeoutFromEnv };
@@ -49,9 +49,19 @@ export interface HmacCheck {
   timestamp?: { header: string; maxAgeMs: number; before: string; between: string; after: string };
 }
 
-interface Route {
+/** A kind's own request handling (github, gitlab): called with the raw body instead of `handle`. */
+export type RouteHandler = (
+  req: FastifyRequest,
+  reply: FastifyReply,
+  raw: Buffer,
+) => Promise<FastifyReply>;
+
+/** One served endpoint. `spec` holds Argo's WebhookContext fields (the webhook entry is one). */
+export interface Route {
   eventName: string;
-  spec: WebhookEventSpec;
+  spec: WebhookContextSpec;
+  /** Handles the request instead of the webhook kind's handler. */
+  handle?: RouteHandler;
   /** sha256 of the auth token, for a constant-time comparison of equal-length digests. */
   authDigest?: Buffer;
   /** sensorbus extension: signature of the raw body. */
@@ -82,19 +92,8 @@ export const webhookAdapter: EventSourceAdapter<WebhookEventSpec> = {
   key: "webhook",
   ceType: "webhook",
   async start(entries, ctx): Promise<RunningAdapter> {
-    const byPort = new Map<number, Route[]>();
+    const routes: Route[] = [];
     for (const { eventName, spec } of entries) {
-      const port = Number.parseInt(String(spec.port), 10);
-      if (
-        !Number.isInteger(port) ||
-        port < 0 ||
-        port > 65535 ||
-        String(port) !== String(spec.port).trim()
-      ) {
-        throw new ConfigError(
-          `EventSource ${ctx.eventSourceName}: /spec/webhook/${eventName}/port: '${spec.port}' is not a port number`,
-        );
-      }
       const route: Route = { eventName, spec };
       if (spec.authSecret) {
         const token = await ctx.values.secret(
@@ -106,59 +105,87 @@ export const webhookAdapter: EventSourceAdapter<WebhookEventSpec> = {
       if (spec.hmac !== undefined) {
         route.hmac = await resolveHmac(spec.hmac, `/spec/webhook/${eventName}/hmac`, ctx);
       }
-      const list = byPort.get(port) ?? [];
-      if (list.some((r) => r.spec.endpoint === spec.endpoint)) {
-        throw new ConfigError(
-          `EventSource ${ctx.eventSourceName}: /spec/webhook/${eventName}/endpoint: '${spec.endpoint}' is already served on port ${port}`,
-        );
-      }
-      list.push(route);
-      byPort.set(port, list);
+      routes.push(route);
     }
-    const tlsByPort = new Map<number, { cert: string; key: string } | undefined>();
-    for (const [port, routes] of byPort)
-      tlsByPort.set(port, await resolvePortTls(port, routes, ctx));
-    const requestTimeoutMs = requestTimeoutFromEnv();
-    const servers: FastifyInstance[] = [];
-    try {
-      for (const [port, routes] of byPort) {
-        const tls = tlsByPort.get(port);
-        const app = buildServer(routes, ctx, { ...(tls ? { tls } : {}), requestTimeoutMs });
-        await app.listen({ port, host: process.env.SENSORBUS_WEBHOOK_HOST ?? "0.0.0.0" });
-        servers.push(app);
-        ctx.log.info(
-          {
-            port: listeningPort(app) ?? port,
-            tls: tls !== undefined,
-            endpoints: routes.map((r) => `${r.spec.method ?? ""} ${r.spec.endpoint}`.trim()),
-          },
-          "webhook server listening",
-        );
-      }
-    } catch (err) {
-      await Promise.allSettled(servers.map((s) => s.close()));
-      throw new ConfigError(
-        `EventSource ${ctx.eventSourceName}: webhook server failed to start: ${errorMessage(err)}`,
-        [],
-        {
-          cause: err,
-        },
-      );
-    }
-    return {
-      async stop() {
-        // close() stops accepting and waits for in-flight requests (and so their publishes).
-        await Promise.allSettled(servers.map((s) => s.close()));
-      },
-    };
+    return serveRoutes(routes, ctx, (eventName) => `/spec/webhook/${eventName}`, "webhook");
   },
 };
 
+/**
+ * The server machinery every webhook-style kind shares (webhook, github, gitlab): the routes of
+ * one EventSource that share a port share one server (one TLS setting); a route with `handle`
+ * answers with it instead of the webhook kind's handler. `at(eventName)` is the route's field path
+ * (`/spec/webhook/<name>`, `/spec/github/<name>/webhook`) for messages; `label` names the kind.
+ */
+export async function serveRoutes(
+  routes: readonly Route[],
+  ctx: AdapterContext,
+  at: (eventName: string) => string,
+  label: string,
+): Promise<RunningAdapter> {
+  const byPort = new Map<number, Route[]>();
+  for (const route of routes) {
+    const { eventName, spec } = route;
+    const port = Number.parseInt(String(spec.port), 10);
+    if (
+      !Number.isInteger(port) ||
+      port < 0 ||
+      port > 65535 ||
+      String(port) !== String(spec.port).trim()
+    ) {
+      throw new ConfigError(
+        `EventSource ${ctx.eventSourceName}: ${at(eventName)}/port: '${spec.port}' is not a port number`,
+      );
+    }
+    const list = byPort.get(port) ?? [];
+    if (list.some((r) => r.spec.endpoint === spec.endpoint)) {
+      throw new ConfigError(
+        `EventSource ${ctx.eventSourceName}: ${at(eventName)}/endpoint: '${spec.endpoint}' is already served on port ${port}`,
+      );
+    }
+    list.push(route);
+    byPort.set(port, list);
+  }
+  const tlsByPort = new Map<number, { cert: string; key: string } | undefined>();
+  for (const [port, list] of byPort) tlsByPort.set(port, await resolvePortTls(port, list, ctx, at));
+  const requestTimeoutMs = requestTimeoutFromEnv();
+  const servers: FastifyInstance[] = [];
+  try {
+    for (const [port, list] of byPort) {
+      const tls = tlsByPort.get(port);
+      const app = buildServer(list, ctx, { ...(tls ? { tls } : {}), requestTimeoutMs });
+      await app.listen({ port, host: process.env.SENSORBUS_WEBHOOK_HOST ?? "0.0.0.0" });
+      servers.push(app);
+      ctx.log.info(
+        {
+          port: listeningPort(app) ?? port,
+          tls: tls !== undefined,
+          endpoints: list.map((r) => `${r.spec.method ?? ""} ${r.spec.endpoint}`.trim()),
+        },
+        `${label} server listening`,
+      );
+    }
+  } catch (err) {
+    await Promise.allSettled(servers.map((s) => s.close()));
+    throw new ConfigError(
+      `EventSource ${ctx.eventSourceName}: ${label} server failed to start: ${errorMessage(err)}`,
+      [],
+      {
+        cause: err,
+      },
+    );
+  }
+  return {
+    async stop() {
+      // close() stops accepting and waits for in-flight requests (and so their publishes).
+      await Promise.allSettled(servers.map((s) => s.close()));
+    },
+  };
+}
+
 /** Exposed for tests (fastify inject) and for ports chosen at run time. */
 export function buildServer(
-  routes:
-    | readonly Route[]
-    | Array<{ eventName: string; spec: WebhookEventSpec; authDigest?: Buffer; hmac?: HmacCheck }>,
+  routes: readonly Route[],
   ctx: AdapterContext,
   options: ServerOptions = {},
 ): FastifyInstance {
@@ -194,7 +221,10 @@ export function buildServer(
             },
           }
         : {}),
-      handler: (req, reply) => handle(route, req, reply, ctx),
+      handler: route.handle
+        ? (req, reply) =>
+            route.handle!(req, reply, req.body instanceof Buffer ? req.body : Buffer.alloc(0))
+        : (req, reply) => handle(route, req, reply, ctx),
     });
   }
   app.setErrorHandler(
@@ -374,12 +404,12 @@ function inboundCloudEvent(
   return { ...(usableId(trusted) ? { id: trusted } : {}), extensions };
 }
 
-function usableId(id: string | undefined): id is string {
+export function usableId(id: string | undefined): id is string {
   return id !== undefined && id.length > 0 && id.length <= 256;
 }
 
 /** Argo's bearer check, then the presence and shape of the signature header; undefined = pass. */
-function checkHeaders(route: Route, req: FastifyRequest): string | undefined {
+export function checkHeaders(route: Route, req: FastifyRequest): string | undefined {
   if (route.authDigest) {
     const auth = req.headers.authorization ?? "";
     if (!auth.startsWith("Bearer ")) return "Invalid Authorization Header";
@@ -539,11 +569,12 @@ async function resolvePortTls(
   port: number,
   routes: readonly Route[],
   ctx: AdapterContext,
+  field: (eventName: string) => string,
 ): Promise<{ cert: string; key: string } | undefined> {
   let chosen: { cert: string; key: string; eventName: string } | undefined;
   let plain: string | undefined;
   for (const { eventName, spec } of routes) {
-    const at = `EventSource ${ctx.eventSourceName}: /spec/webhook/${eventName}`;
+    const at = `EventSource ${ctx.eventSourceName}: ${field(eventName)}`;
     if (!spec.serverCertSecret !== !spec.serverKeySecret) {
       // Argo serves plain HTTP then (`validate` warns about it too).
       ctx.log.warn(
@@ -556,11 +587,11 @@ async function resolvePortTls(
     } else {
       const cert = await ctx.values.secret(
         spec.serverCertSecret,
-        `/spec/webhook/${eventName}/serverCertSecret`,
+        `${field(eventName)}/serverCertSecret`,
       );
       const key = await ctx.values.secret(
         spec.serverKeySecret,
-        `/spec/webhook/${eventName}/serverKeySecret`,
+        `${field(eventName)}/serverKeySecret`,
       );
       if (chosen && (chosen.cert !== cert || chosen.key !== key)) {
         throw new ConfigError(
@@ -571,7 +602,7 @@ async function resolvePortTls(
     }
     if (chosen && plain !== undefined) {
       throw new ConfigError(
-        `EventSource ${ctx.eventSourceName}: /spec/webhook/${plain}/serverCertSecret, serverKeySecret: port ${port} serves HTTPS for '${chosen.eventName}' but '${plain}' has no serverCertSecret/serverKeySecret; entries sharing a port must agree`,
+        `EventSource ${ctx.eventSourceName}: ${field(plain)}/serverCertSecret, serverKeySecret: port ${port} serves HTTPS for '${chosen.eventName}' but '${plain}' has no serverCertSecret/serverKeySecret; entries sharing a port must agree`,
       );
     }
   }
@@ -584,7 +615,7 @@ function listeningPort(app: FastifyInstance): number | undefined {
   return typeof address === "object" && address !== null ? address.port : undefined;
 }
 
-function sha256(s: string): Buffer {
+export function sha256(s: string): Buffer {
   return createHash("sha256").update(s, "utf8").digest();
 }
 

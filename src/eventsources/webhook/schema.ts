@@ -48,18 +48,29 @@ export const WebhookHmacSchema = Struct(
   "Verify an HMAC of the raw body (GitHub style by default); 401 when missing or wrong",
 );
 
+/** Argo's WebhookContext fields: the webhook entry inlines them, github/gitlab hold them in `webhook`. */
+const WEBHOOK_CONTEXT_FIELDS = {
+  endpoint: NonEmptyString("exact request path, e.g. /orders"),
+  method: Type.Optional(Type.String({ description: "required request method (case-sensitive)" })),
+  port: NonEmptyString('port as a string of digits, e.g. "12000"'),
+  url: Type.Optional(Type.String()),
+  serverCertSecret: Type.Optional(SecretKeySelector),
+  serverKeySecret: Type.Optional(SecretKeySelector),
+  metadata: Type.Optional(StringMap()),
+  authSecret: Type.Optional(SecretKeySelector),
+  maxPayloadSize: Type.Optional(Int64("bytes; default 1048576")),
+};
+
+/** Argo's WebhookContext (`webhook:` of the github and gitlab kinds). */
+export const WebhookContextSchema = Struct(
+  WEBHOOK_CONTEXT_FIELDS,
+  "The HTTP endpoint the provider delivers to (Argo's WebhookContext)",
+);
+
 /** WebhookContext plus `filter` (Argo's WebhookEventSource inlines the context). */
 export const WebhookEventSchema = Struct(
   {
-    endpoint: NonEmptyString("exact request path, e.g. /orders"),
-    method: Type.Optional(Type.String({ description: "required request method (case-sensitive)" })),
-    port: NonEmptyString('port as a string of digits, e.g. "12000"'),
-    url: Type.Optional(Type.String()),
-    serverCertSecret: Type.Optional(SecretKeySelector),
-    serverKeySecret: Type.Optional(SecretKeySelector),
-    metadata: Type.Optional(StringMap()),
-    authSecret: Type.Optional(SecretKeySelector),
-    maxPayloadSize: Type.Optional(Int64("bytes; default 1048576")),
+    ...WEBHOOK_CONTEXT_FIELDS,
     hmac: Type.Optional(WebhookHmacSchema),
     filter: Type.Optional(EventSourceFilter),
   },
@@ -69,3 +80,4 @@ export const WebhookEventSchema = Struct(
 /** `hmac` of a webhook entry; see docs/webhook-security.md. */
 export type WebhookHmac = Static<typeof WebhookHmacSchema>;
 export type WebhookEventSpec = Static<typeof WebhookEventSchema>;
+export type WebhookContextSpec = Static<typeof WebhookContextSchema>;

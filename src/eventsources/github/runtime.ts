@@ -1,0 +1,153 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { ConfigError, EventBusError, errorMessage } from "../../errors.js";
+import { isCredentialHeader } from "../../lib/credential-headers.js";
+import { goHeaderMap } from "../../lib/goheader.js";
+import { goMarshal } from "../../lib/gojson.js";
+import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
+import {
+  MASKED,
+  type Route,
+  SKIPPED_HEADERS,
+  serveRoutes,
+  sha256,
+  usableId,
+} from "../webhook/runtime.js";
+import type { GithubEventSpec } from "./schema.js";
+import { verifyGithubSignature } from "./signature.js";
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/**
+ * Argo's GitHub EventSource, webhook side (pkg/eventsources/sources/github/start.go): the route
+ * of `webhook` on the webhook kind's server machinery; the signature verified before anything is
+ * stored; the payload as Argo builds it, `{"headers": <request headers>, "body": <the JSON body
+ * with X-GitHub-Event and X-GitHub-Delivery added>, "metadata": ...}`. Hooks are not registered.
+ */
+export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
+  key: "github",
+  ceType: "github",
+  async start(entries, ctx): Promise<RunningAdapter> {
+    const routes: Route[] = [];
+    for (const { eventName, spec } of entries) {
+      const at = `/spec/github/${eventName}`;
+      const webhook = spec.webhook;
+      if (!webhook)
+        throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
+      const secret = spec.webhookSecret
+        ? Buffer.from(await ctx.values.secret(spec.webhookSecret, `${at}/webhookSecret`), "utf8")
+        : undefined;
+      // Argo skips verification for an empty secret; sensorbus refuses to start unverified instead.
+      if (secret?.length === 0)
+        throw new ConfigError(
+          `EventSource ${ctx.eventSourceName}: ${at}/webhookSecret: the Secret value is empty`,
+        );
+      const route: Route = { eventName, spec: webhook };
+      if (webhook.authSecret)
+        route.authDigest = sha256(
+          await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
+        );
+      route.handle = (req, reply, raw) => handle(eventName, spec, secret, req, reply, raw, ctx);
+      routes.push(route);
+    }
+    return serveRoutes(routes, ctx, (eventName) => `/spec/github/${eventName}/webhook`, "github");
+  },
+};
+
+/** `events` as sensorbus applies it: empty or "*" accepts every event type. */
+export function acceptsEvent(events: readonly string[] | undefined, type: string): boolean {
+  if (!events || events.length === 0) return true;
+  return events.includes("*") || events.includes(type);
+}
+
+async function handle(
+  eventName: string,
+  spec: GithubEventSpec,
+  secret: Buffer | undefined,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  raw: Buffer,
+  ctx: AdapterContext,
+): Promise<FastifyReply> {
+  const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
+  const log = () => ctx.log.child({ eventName });
+  const h = req.headers;
+  const type = one(h["x-github-event"]) ?? "";
+  const delivery = one(h["x-github-delivery"]) ?? "";
+  const method = spec.webhook?.method;
+  if (method && req.method !== method) {
+    reply.header("Allow", method);
+    return text(405, `method ${req.method} not allowed; this endpoint accepts ${method}`);
+  }
+  if (secret) {
+    const refused = verifyGithubSignature(
+      secret,
+      raw,
+      one(h["x-hub-signature-256"]),
+      one(h["x-hub-signature"]),
+    );
+    if (refused) {
+      ctx.verificationFailed?.(eventName, refused.reason);
+      log().warn(
+        { reason: refused.reason, delivery, githubEvent: type, remote: req.ip },
+        `GitHub delivery refused: ${refused.message}`,
+      );
+      return text(refused.status, refused.message);
+    }
+  }
+  if (!acceptsEvent(spec.events, type)) {
+    log().info({ delivery, githubEvent: type }, "GitHub event type not in events: not recorded");
+    return text(200, `event type '${type}' is not in events: not recorded`);
+  }
+  const contentType = String(h["content-type"] ?? "");
+  const media = contentType.split(";")[0]!.trim().toLowerCase();
+  let payload: string;
+  if (media === "application/json") payload = raw.toString("utf8");
+  else if (media === "application/x-www-form-urlencoded")
+    payload = new URLSearchParams(raw.toString("utf8")).get("payload") ?? "";
+  else return text(400, `webhook request has unsupported Content-Type ${JSON.stringify(media)}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(payload);
+  } catch (err) {
+    return text(
+      400,
+      `invalid JSON body: ${payload === "" ? "unexpected end of JSON input" : errorMessage(err)}`,
+    );
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    return text(400, "invalid JSON body: not a JSON object");
+  // Argo adds the two headers to the body (parseValidateRequest), then re-encodes it.
+  const object = body as Record<string, unknown>;
+  object["X-GitHub-Event"] = type;
+  object["X-GitHub-Delivery"] = delivery;
+
+  const headers = goHeaderMap(req.raw.rawHeaders, SKIPPED_HEADERS);
+  for (const name of Object.keys(headers))
+    if (isCredentialHeader(name))
+      headers[name] = headers[name]!.map((v) => (v === "" ? v : MASKED));
+  let data = `{"headers":${goMarshal(headers)},"body":${goMarshal(object)}`;
+  const metadata = spec.metadata;
+  if (metadata && Object.keys(metadata).length > 0) data += `,"metadata":${goMarshal(metadata)}`;
+  data += "}";
+  // A verified delivery's id is the dedupe key: GitHub's redelivery of it is stored once.
+  const authenticated = secret !== undefined || spec.webhook?.authSecret !== undefined;
+  const id = authenticated && usableId(delivery) ? delivery : undefined;
+  try {
+    const result = await ctx.emit(eventName, { data, ...(id ? { id } : {}) });
+    reply.header("X-Event-Id", result.id);
+    return text(200, "success");
+  } catch (err) {
+    if (err instanceof EventBusError) {
+      log().warn({ err, delivery }, "event not stored: answering 503");
+      reply.header("Retry-After", "1");
+      return text(503, `failed to record event: ${errorMessage(err)}`);
+    }
+    log().error({ err, delivery }, "failed to record event");
+    return text(500, `failed to record event: ${errorMessage(err)}`);
+  }
+}
+
+/** The registry's entry point. */
+export function createAdapter(): EventSourceAdapter<GithubEventSpec> {
+  return githubAdapter;
+}

@@ -1,0 +1,150 @@
+import { isUtf8 } from "node:buffer";
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { ConfigError, EventBusError, errorMessage } from "../../errors.js";
+import { isCredentialHeader } from "../../lib/credential-headers.js";
+import { goHeaderMap } from "../../lib/goheader.js";
+import { goCompact, goMarshal } from "../../lib/gojson.js";
+import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
+import {
+  MASKED,
+  type Route,
+  SKIPPED_HEADERS,
+  serveRoutes,
+  sha256,
+  usableId,
+} from "../webhook/runtime.js";
+import { GITLAB_EVENT_HEADERS, type GitlabEventSpec } from "./schema.js";
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** The `X-Gitlab-Event` values an entry's `events` accept; undefined: every value. */
+export function acceptedGitlabEvents(
+  events: readonly string[] | undefined,
+): Set<string> | undefined {
+  if (!events || events.length === 0) return undefined;
+  return new Set(
+    events.flatMap((e) => (Object.hasOwn(GITLAB_EVENT_HEADERS, e) ? GITLAB_EVENT_HEADERS[e]! : [])),
+  );
+}
+
+/**
+ * Argo's GitLab EventSource, webhook side (pkg/eventsources/sources/gitlab/start.go): the route
+ * of `webhook` on the webhook kind's server machinery; `X-Gitlab-Token` checked against
+ * `secretToken` before anything is stored; the payload as Argo builds it, `{"headers": <request
+ * headers>, "body": <the raw JSON body>, "metadata": ...}`. Hooks are not registered.
+ */
+export const gitlabAdapter: EventSourceAdapter<GitlabEventSpec> = {
+  key: "gitlab",
+  ceType: "gitlab",
+  async start(entries, ctx): Promise<RunningAdapter> {
+    const routes: Route[] = [];
+    for (const { eventName, spec } of entries) {
+      const at = `/spec/gitlab/${eventName}`;
+      const webhook = spec.webhook;
+      if (!webhook)
+        throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
+      const tokenText = spec.secretToken
+        ? await ctx.values.secret(spec.secretToken, `${at}/secretToken`)
+        : undefined;
+      // Argo skips the check for an empty token; sensorbus refuses to start unverified instead.
+      if (tokenText === "")
+        throw new ConfigError(
+          `EventSource ${ctx.eventSourceName}: ${at}/secretToken: the Secret value is empty`,
+        );
+      const token = tokenText === undefined ? undefined : sha256(tokenText);
+      const route: Route = { eventName, spec: webhook };
+      if (webhook.authSecret)
+        route.authDigest = sha256(
+          await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
+        );
+      const accepted = acceptedGitlabEvents(spec.events);
+      route.handle = (req, reply, raw) =>
+        handle(eventName, spec, token, accepted, req, reply, raw, ctx);
+      routes.push(route);
+    }
+    return serveRoutes(routes, ctx, (eventName) => `/spec/gitlab/${eventName}/webhook`, "gitlab");
+  },
+};
+
+async function handle(
+  eventName: string,
+  spec: GitlabEventSpec,
+  token: Buffer | undefined,
+  accepted: Set<string> | undefined,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  raw: Buffer,
+  ctx: AdapterContext,
+): Promise<FastifyReply> {
+  const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
+  const log = () => ctx.log.child({ eventName });
+  const h = req.headers;
+  const type = one(h["x-gitlab-event"]) ?? "";
+  const uuid = one(h["x-gitlab-event-uuid"]) ?? "";
+  const method = spec.webhook?.method;
+  if (method && req.method !== method) {
+    reply.header("Allow", method);
+    return text(405, `method ${req.method} not allowed; this endpoint accepts ${method}`);
+  }
+  if (token) {
+    const given = one(h["x-gitlab-token"]);
+    // Digests of equal length: the comparison takes the same time whatever the token.
+    const refusal =
+      given === undefined || given === ""
+        ? { status: 401, reason: "missing_token", message: "missing X-Gitlab-Token" }
+        : timingSafeEqual(sha256(given), token)
+          ? undefined
+          : { status: 403, reason: "token_mismatch", message: "token mismatch" };
+    if (refusal) {
+      ctx.verificationFailed?.(eventName, refusal.reason);
+      log().warn(
+        { reason: refusal.reason, uuid, gitlabEvent: type, remote: req.ip },
+        `GitLab delivery refused: ${refusal.message}`,
+      );
+      return text(refusal.status, refusal.message);
+    }
+  }
+  if (accepted && !accepted.has(type)) {
+    log().info({ uuid, gitlabEvent: type }, "GitLab event type not in events: not recorded");
+    return text(200, `event type '${type}' is not in events: not recorded`);
+  }
+  if (!isUtf8(raw)) return text(400, "invalid JSON body: not valid UTF-8");
+  let body: string;
+  try {
+    body = goCompact(raw.toString("utf8"));
+  } catch (err) {
+    return text(
+      400,
+      `invalid JSON body: ${raw.length === 0 ? "unexpected end of JSON input" : errorMessage(err)}`,
+    );
+  }
+  const headers = goHeaderMap(req.raw.rawHeaders, SKIPPED_HEADERS);
+  for (const name of Object.keys(headers))
+    if (isCredentialHeader(name))
+      headers[name] = headers[name]!.map((v) => (v === "" ? v : MASKED));
+  let data = `{"headers":${goMarshal(headers)},"body":${body}`;
+  const metadata = spec.metadata;
+  if (metadata && Object.keys(metadata).length > 0) data += `,"metadata":${goMarshal(metadata)}`;
+  data += "}";
+  const authenticated = token !== undefined || spec.webhook?.authSecret !== undefined;
+  const id = authenticated && usableId(uuid) ? uuid : undefined;
+  try {
+    const result = await ctx.emit(eventName, { data, ...(id ? { id } : {}) });
+    reply.header("X-Event-Id", result.id);
+    return text(200, "success");
+  } catch (err) {
+    if (err instanceof EventBusError) {
+      log().warn({ err, uuid }, "event not stored: answering 503");
+      reply.header("Retry-After", "1");
+      return text(503, `failed to record event: ${errorMessage(err)}`);
+    }
+    log().error({ err, uuid }, "failed to record event");
+    return text(500, `failed to record event: ${errorMessage(err)}`);
+  }
+}
+
+/** The registry's entry point. */
+export function createAdapter(): EventSourceAdapter<GitlabEventSpec> {
+  return gitlabAdapter;
+}
