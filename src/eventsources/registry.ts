@@ -3,6 +3,8 @@ import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
 import { calendar } from "./calendar/index.js";
 import type { EventSourceKind } from "./kind.js";
 import { pubSub } from "./pubsub/index.js";
+import { redis } from "./redis/index.js";
+import { redisStream } from "./redis-stream/index.js";
 import { resource } from "./resource/index.js";
 import type { AdapterRegistryOptions, EventSourceAdapter } from "./types.js";
 import { webhook } from "./webhook/index.js";
@@ -15,6 +17,8 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   pubSub,
   calendar,
   resource,
+  redis,
+  redisStream,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */
