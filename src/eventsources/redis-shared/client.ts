@@ -29,6 +29,13 @@ export interface RedisConnectOptions {
   log: Logger;
   /** Where errors name the entry (`spec.redisStream.<name>`). */
   at: string;
+  /** CLIENT SETNAME, so an operator sees which entry a connection is (CLIENT LIST). */
+  clientName?: string;
+}
+
+/** A client name Redis accepts (no spaces or newlines). */
+export function redisClientName(eventSource: string, eventName: string): string {
+  return `sensorbus:${eventSource}/${eventName}`.replace(/[^\x21-\x7e]/g, "_");
 }
 
 /** A raw command reply: strings, arrays of them, numbers or null (RESP2). */
@@ -87,6 +94,7 @@ export async function connectRedis(opts: RedisConnectOptions): Promise<RedisConn
     ...(opts.username ? { username: opts.username } : {}),
     ...(opts.password !== undefined ? { password: opts.password } : {}),
     database: opts.db ?? 0,
+    ...(opts.clientName ? { name: opts.clientName } : {}),
   });
   let ready = false;
   let outage = false;

@@ -2,7 +2,12 @@ import { createHash } from "node:crypto";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal, goQuote } from "../../lib/gojson.js";
 import type { Logger } from "../../observability/logger.js";
-import { connectRedis, type RedisConnection, type RedisReply } from "../redis-shared/client.js";
+import {
+  connectRedis,
+  type RedisConnection,
+  type RedisReply,
+  redisClientName,
+} from "../redis-shared/client.js";
 import { tlsMaterial } from "../redis-shared/common.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { RedisStreamEventSpec } from "./schema.js";
@@ -130,7 +135,8 @@ async function loop(e: Entry, ctx: AdapterContext): Promise<void> {
     } catch (err) {
       e.reading = false;
       if (ctx.signal.aborted) return;
-      if (!readFailing)
+      // A lost connection is logged once by the client; other read errors once per streak here.
+      if (!readFailing && e.conn.ready)
         e.log.error(
           { err },
           "reading the Redis streams with XREADGROUP failed; retrying with backoff",
@@ -207,6 +213,7 @@ async function startEntry(
     ...(tls ? { tls } : {}),
     log,
     at,
+    clientName: redisClientName(ctx.eventSourceName, eventName),
   });
   const e: Entry = {
     eventName,
@@ -263,7 +270,10 @@ export const redisStreamAdapter: EventSourceAdapter<RedisStreamEventSpec> = {
       return stopping;
     };
     signal.addEventListener("abort", () => void stop(), { once: true });
-    return { stop };
+    return {
+      stop,
+      disconnected: () => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
+    };
   },
 };
 

@@ -1,6 +1,6 @@
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
-import { connectRedis, type RedisConnection } from "../redis-shared/client.js";
+import { connectRedis, type RedisConnection, redisClientName } from "../redis-shared/client.js";
 import { tlsMaterial } from "../redis-shared/common.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { RedisEventSpec } from "./schema.js";
@@ -29,6 +29,7 @@ export function buildRedisPayload(
 }
 
 interface Entry {
+  eventName: string;
   conn: RedisConnection;
   /** Emits run one after another, in arrival order. */
   chain: Promise<void>;
@@ -56,8 +57,9 @@ async function startEntry(
     ...(tls ? { tls } : {}),
     log,
     at,
+    clientName: redisClientName(ctx.eventSourceName, eventName),
   });
-  const entry: Entry = { conn, chain: Promise.resolve() };
+  const entry: Entry = { eventName, conn, chain: Promise.resolve() };
   const handle = async (message: string, channel: string): Promise<void> => {
     let data: string;
     try {
@@ -109,7 +111,10 @@ export const redisAdapter: EventSourceAdapter<RedisEventSpec> = {
       return stopping;
     };
     ctx.signal.addEventListener("abort", () => void stop(), { once: true });
-    return { stop };
+    return {
+      stop,
+      disconnected: () => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
+    };
   },
 };
 
