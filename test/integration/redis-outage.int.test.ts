@@ -85,8 +85,7 @@ function logSink() {
 describe("Redis restarted mid-stream", () => {
   it("redisStream: /readyz shows the outage, it is logged once, nothing is lost or duplicated", async () => {
     port = await freePort();
-    server = startServer();
-    await waitUntil(serverUp, "redis-server to start");
+    // No server yet: start() must return, and /readyz name the entries until it answers.
     const host = `127.0.0.1:${port}`;
     const side = await connectRedis({
       hostAddress: host,
@@ -142,14 +141,28 @@ describe("Redis restarted mid-stream", () => {
       return { code: res.statusCode, body: res.json() as { problems?: string[] } };
     };
     try {
-      expect((await readyz()).code).toBe(200);
+      await waitUntil(async () => {
+        const r = await readyz();
+        return (
+          r.code === 503 &&
+          r.body.problems?.[0] === "event sources disconnected: redis-es/orders, redis-es/pings"
+        );
+      }, "/readyz to report that Redis is unreachable");
+      server = startServer();
+      await waitUntil(serverUp, "redis-server to start");
+      await waitUntil(async () => (await readyz()).code === 200, "/readyz ready once connected");
+      await waitUntil(async () => {
+        const g = (await side.command(["XINFO", "GROUPS", "orders"]).catch(() => [])) as unknown[];
+        return g.length === 1;
+      }, "the consumer group");
       const sent: string[] = [];
       for (let i = 0; i < 5; i++)
         sent.push(String(await side.command(["XADD", "orders", "*", "n", String(i)])));
       await waitUntil(() => published.length >= 5, "the first five");
 
-      server.kill("SIGKILL");
-      await new Promise((r) => server?.once("exit", r));
+      const running = server;
+      running.kill("SIGKILL");
+      await new Promise((r) => running.once("exit", r));
       // Each connection notices on its own; wait until /readyz names both.
       await waitUntil(async () => {
         const r = await readyz();
@@ -186,8 +199,18 @@ describe("Redis restarted mid-stream", () => {
       const restored = l.lines.filter((x) => x.msg === "Redis connection restored");
       // Once per outage and connection (the stream reader's and the subscriber's), not per attempt.
       expect(lost.map((x) => x.eventName).sort()).toEqual(["orders", "pings"]);
-      expect(restored.map((x) => x.eventName).sort()).toEqual(["orders", "pings"]);
+      // Two outages per connection (unreachable at start, then killed), each ended once.
+      expect(restored.map((x) => x.eventName).sort()).toEqual([
+        "orders",
+        "orders",
+        "pings",
+        "pings",
+      ]);
       expect(l.lines.filter((x) => String(x.msg).includes("XREADGROUP failed"))).toEqual([]);
+      const unreachable = l.lines.filter(
+        (x) => x.msg === "cannot connect to Redis; retrying with backoff",
+      );
+      expect(unreachable.map((x) => x.eventName).sort()).toEqual(["orders", "pings"]);
     } finally {
       await runner.stop();
       await app.close();

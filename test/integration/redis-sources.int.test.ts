@@ -118,6 +118,20 @@ async function pendingCount(stream: string, group = DEFAULT_CONSUMER_GROUP): Pro
   const reply = (await side.command(["XPENDING", stream, group])) as [number, ...unknown[]];
   return Number(reply[0]);
 }
+/** Waits until the adapter created its group on the stream (it does so after start() returned). */
+async function groupReady(stream: string, group = DEFAULT_CONSUMER_GROUP): Promise<void> {
+  await waitUntil(async () => {
+    const groups = (await side.command(["XINFO", "GROUPS", stream]).catch(() => [])) as unknown[][];
+    return groups.some((g) => g[1] === group);
+  }, `group ${group} on ${stream}`);
+}
+/** Waits until `n` subscribers listen on the channel. */
+async function subscribed(channel: string, n = 1): Promise<void> {
+  await waitUntil(async () => {
+    const reply = (await side.command(["PUBSUB", "NUMSUB", channel])) as [string, number];
+    return Number(reply[1]) >= n;
+  }, `a subscriber on ${channel}`);
+}
 async function xadd(stream: string, ...fields: string[]): Promise<string> {
   return String(await side.command(["XADD", stream, "*", ...fields]));
 }
@@ -148,6 +162,7 @@ describe("redisStream EventSource against Redis", () => {
       streams: [stream],
       metadata: { team: "pay<" },
     });
+    await groupReady(stream);
     const groups = (await side.command(["XINFO", "GROUPS", stream])) as unknown[][];
     expect(groups).toHaveLength(1);
     expect(groups[0]?.[1]).toBe(DEFAULT_CONSUMER_GROUP);
@@ -193,6 +208,7 @@ describe("redisStream EventSource against Redis", () => {
       void input;
     });
     const running = await startStream(h, { hostAddress: HOST, streams: [stream] });
+    await groupReady(stream);
     const id = await xadd(stream, "k", "v");
     await waitUntil(() => h.emitted.length >= 2, "the redelivery");
     await running.stop();
@@ -217,13 +233,15 @@ describe("redisStream EventSource against Redis", () => {
         await gate.promise;
       }
     });
+    // The group exists and holds all N before the consumer starts, so its first read takes 10.
+    await side.command(["XGROUP", "CREATE", stream, DEFAULT_CONSUMER_GROUP, "$", "MKSTREAM"]);
+    const sent: string[] = [];
+    for (let i = 0; i < N; i++) sent.push(await xadd(stream, "n", String(i)));
     const one = await startStream(first, {
       hostAddress: HOST,
       streams: [stream],
       maxMsgCountPerRead: 10,
     });
-    const sent: string[] = [];
-    for (let i = 0; i < N; i++) sent.push(await xadd(stream, "n", String(i)));
     await hanging.promise;
     // Kill: the stop signal, then the in-flight publish fails (it never reached the bus).
     first.abort.abort();
@@ -324,6 +342,7 @@ describe("redisStream through the runner and the memory bus", () => {
       },
       (n) => n === 1,
     );
+    await groupReady(stream);
     const keep = await xadd(stream, "kind", "keep");
     const drop = await xadd(stream, "kind", "drop");
     const keep2 = await xadd(stream, "kind", "keep");
@@ -351,6 +370,7 @@ describe("redis (pub/sub) EventSource against Redis", () => {
       channels: [channel],
       metadata: { a: "b" },
     });
+    await subscribed(channel);
     await side.command(["PUBLISH", channel, '{"x": 1}']);
     await side.command(["PUBLISH", `${channel}-other`, "not subscribed"]);
     await side.command(["PUBLISH", channel, "second"]);
@@ -366,6 +386,7 @@ describe("redis (pub/sub) EventSource against Redis", () => {
     const channel = key("json");
     const h = harness();
     const running = await startRedis(h, { hostAddress: HOST, channels: [channel], jsonBody: true });
+    await subscribed(channel);
     await side.command(["PUBLISH", channel, "not json"]);
     await side.command(["PUBLISH", channel, '{"id": 42}']);
     await waitUntil(() => h.emitted.length >= 1, "the JSON message");
@@ -393,6 +414,7 @@ describe("redis (pub/sub) EventSource against Redis", () => {
       },
       () => false,
     );
+    await subscribed(channel);
     for (const n of [1, 2, 3]) await side.command(["PUBLISH", channel, `{"n":${n}}`]);
     await waitUntil(() => r.published.length >= 2, "the two kept messages");
     await r.runner.stop();

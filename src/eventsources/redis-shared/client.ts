@@ -1,5 +1,5 @@
 import { createClient } from "redis";
-import { EventsError, errorMessage } from "../../errors.js";
+import { EventsError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
 
 /**
@@ -64,7 +64,10 @@ export function parseHostAddress(address: string): { host: string; port: number 
   return { host, port };
 }
 
-/** Connects (waiting for the first connection; the caller retries a failure) and returns it. */
+/**
+ * Starts connecting and returns at once (retrying with backoff until the server answers); rejects
+ * only for a `hostAddress` that is not host:port.
+ */
 export async function connectRedis(opts: RedisConnectOptions): Promise<RedisConnection> {
   const addr = parseHostAddress(opts.hostAddress);
   if (!addr) {
@@ -97,20 +100,20 @@ export async function connectRedis(opts: RedisConnectOptions): Promise<RedisConn
     ...(opts.clientName ? { name: opts.clientName } : {}),
   });
   let ready = false;
+  let everReady = false;
   let outage = false;
   client.on("error", (err: unknown) => {
-    if (ready && !outage) {
-      outage = true;
-      opts.log.warn(
-        { err, hostAddress: opts.hostAddress },
-        "Redis connection lost; reconnecting with backoff",
-      );
-    }
+    if (outage) return;
+    outage = true;
+    const where = { err, hostAddress: opts.hostAddress, db: opts.db ?? 0 };
+    if (everReady) opts.log.warn(where, "Redis connection lost; reconnecting with backoff");
+    else opts.log.error(where, "cannot connect to Redis; retrying with backoff");
   });
   client.on("ready", () => {
     if (outage) opts.log.info({ hostAddress: opts.hostAddress }, "Redis connection restored");
     outage = false;
     ready = true;
+    everReady = true;
   });
   client.on("end", () => {
     ready = false;
@@ -118,16 +121,11 @@ export async function connectRedis(opts: RedisConnectOptions): Promise<RedisConn
   client.on("reconnecting", () => {
     ready = false;
   });
-  try {
-    await client.connect();
-  } catch (err) {
-    client.destroy();
-    throw new EventsError(
-      "SB_ERR_EVENTSOURCE_START",
-      `${opts.at}: failed to connect to ${opts.hostAddress} db ${opts.db ?? 0}: ${errorMessage(err)}`,
-      { retryable: true, cause: err },
-    );
-  }
+  // Not awaited: an unreachable Redis must not hold up the EventSource's start. Commands sent
+  // meanwhile wait in the client's queue; the entry shows as disconnected in /readyz until ready.
+  client.connect().catch((err: unknown) => {
+    if (!outage) opts.log.error({ err, hostAddress: opts.hostAddress }, "cannot connect to Redis");
+  });
   return {
     command: (args) => client.sendCommand(args) as Promise<RedisReply>,
     subscribe: async (channels, listener) => {

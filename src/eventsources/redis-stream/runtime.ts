@@ -113,6 +113,26 @@ async function loop(e: Entry, ctx: AdapterContext): Promise<void> {
       ? e.spec.maxMsgCountPerRead
       : DEFAULT_COUNT;
   let readFailing = false;
+  // Create the groups first, retrying while Redis is unreachable (queued until it answers).
+  for (let logged = false; !ctx.signal.aborted; ) {
+    e.reading = true;
+    try {
+      await createGroups(e);
+      e.reading = false;
+      break;
+    } catch (err) {
+      e.reading = false;
+      if (ctx.signal.aborted) return;
+      if (!logged && e.conn.ready)
+        e.log.error(
+          { err, group: e.group },
+          "cannot create the consumer group; retrying with backoff",
+        );
+      logged = true;
+      await backoff(e, ctx);
+    }
+  }
+  e.failures = 0;
   while (!ctx.signal.aborted) {
     let reply: RedisReply;
     e.reading = true;
@@ -226,16 +246,6 @@ async function startEntry(
     reading: false,
     done: Promise.resolve(),
   };
-  try {
-    await createGroups(e);
-  } catch (err) {
-    conn.destroy();
-    throw new ConfigError(
-      `${at}: cannot create consumer group ${e.group}: ${errorMessage(err)}`,
-      [],
-      { cause: err },
-    );
-  }
   log.info({ group: e.group, consumer: CONSUMER_NAME }, "reading Redis streams");
   e.done = loop(e, ctx).catch((err: unknown) => log.error({ err }, "Redis stream reader stopped"));
   return e;

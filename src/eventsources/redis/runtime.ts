@@ -1,4 +1,4 @@
-import { ConfigError, errorMessage } from "../../errors.js";
+import { ConfigError } from "../../errors.js";
 import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
 import { connectRedis, type RedisConnection, redisClientName } from "../redis-shared/client.js";
 import { tlsMaterial } from "../redis-shared/common.js";
@@ -77,15 +77,17 @@ async function startEntry(
       );
     }
   };
-  try {
-    await conn.subscribe(channels, (message, channel) => {
+  // Not awaited: sent once the connection is up (and again by the client after a reconnect).
+  conn
+    .subscribe(channels, (message, channel) => {
       entry.chain = entry.chain.then(() => handle(message, channel));
-    });
-  } catch (err) {
-    conn.destroy();
-    throw err;
-  }
-  log.info("subscribed to Redis channels");
+    })
+    .then(
+      () => log.info("subscribed to Redis channels"),
+      (err: unknown) => {
+        if (!ctx.signal.aborted) log.error({ err }, "subscribing to the Redis channels failed");
+      },
+    );
   return entry;
 }
 
