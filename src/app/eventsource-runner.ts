@@ -176,6 +176,11 @@ export class EventSourceRunner {
     }
   }
 
+  /** `<eventSource>/<eventName>` of entries whose broker connection is down now (/readyz). */
+  disconnected(): string[] {
+    return this.running.flatMap((r) => r.disconnected?.() ?? []).map((e) => `${this.name}/${e}`);
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     const all = this.running.splice(0);

@@ -167,6 +167,11 @@ export class RunnerHost implements ManifestHost {
     };
   }
 
+  /** EventSource entries whose broker connection is down now (for /readyz). */
+  disconnectedSources(): string[] {
+    return [...this.eventSources.values()].flatMap((r) => r.disconnected());
+  }
+
   stuckTriggers(thresholdMs = 600_000): string[] {
     return [...this.sensors.values()].flatMap((s) =>
       s.stuckTriggers(thresholdMs).map((t) => `${s.name}/${t}`),

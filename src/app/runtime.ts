@@ -96,6 +96,10 @@ export class Runtime {
     return this.host.stuckTriggers(thresholdMs);
   }
 
+  disconnectedSources(): string[] {
+    return this.host.disconnectedSources();
+  }
+
   /** Drains within `timeoutMs`; what is still in flight then stays unacknowledged and is redelivered. */
   async stop(timeoutMs = 30_000): Promise<void> {
     await this.host.close(timeoutMs);

@@ -59,6 +59,8 @@ export interface ServeFlags extends NatsOptionValues, KubeAccessFlags {
 export interface ServeTarget {
   bus: EventBus;
   stuckTriggers(): string[];
+  /** EventSource entries whose broker connection is down now (for /readyz). */
+  disconnectedSources?(): string[];
   sensors(): Iterable<{ name: string; pending(): Promise<number>; correlationOpenKeys?(): number }>;
   /** The manifests running now, for the console. */
   running: Parameters<Diagnostics["console"]>[0];
@@ -195,6 +197,7 @@ export class ServeProcess {
       health: {
         busConnected: () => target.bus.connected,
         stuckTriggers: () => target.stuckTriggers(),
+        sourcesDisconnected: () => target.disconnectedSources?.() ?? [],
       },
       sensors: () => target.sensors(),
     }).catch(async (err) => {

@@ -1,6 +1,5 @@
-import { ConfigError, EventBusError, errorMessage } from "../errors.js";
+import { ConfigError } from "../errors.js";
 import type { NatsAuth } from "../eventbus/index.js";
-import { createBus, redactUrls } from "../eventbus/index.js";
 import { parseGoDuration } from "../lib/duration.js";
 import type { Logger } from "../observability/logger.js";
 import type { Trace, TraceStep } from "../observability/timeline.js";

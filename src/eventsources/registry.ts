@@ -5,6 +5,8 @@ import { github } from "./github/index.js";
 import { gitlab } from "./gitlab/index.js";
 import type { EventSourceKind } from "./kind.js";
 import { pubSub } from "./pubsub/index.js";
+import { redis } from "./redis/index.js";
+import { redisStream } from "./redis-stream/index.js";
 import { resource } from "./resource/index.js";
 import type { AdapterRegistryOptions, EventSourceAdapter } from "./types.js";
 import { webhook } from "./webhook/index.js";
@@ -19,6 +21,8 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   resource,
   github,
   gitlab,
+  redis,
+  redisStream,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

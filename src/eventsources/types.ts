@@ -55,6 +55,8 @@ export interface AdapterContext {
 /** A started adapter. `stop` stops taking new input and resolves when in-flight emits finished. */
 export interface RunningAdapter {
   stop(): Promise<void>;
+  /** Event names whose broker connection is down now (shown in /readyz); absent: never down. */
+  disconnected?(): string[];
 }
 
 /**

@@ -9,6 +9,8 @@ export interface HealthSource {
   busConnected(): boolean;
   /** Triggers with a firing in flight longer than the stuck threshold. */
   stuckTriggers(): string[];
+  /** EventSource entries (`<eventSource>/<eventName>`) whose broker connection is down now. */
+  sourcesDisconnected?(): string[];
 }
 
 export interface ObservabilityServerOptions {
@@ -47,6 +49,8 @@ export async function startObservabilityServer(
     if (!health.busConnected()) problems.push("event bus disconnected");
     const stuck = health.stuckTriggers();
     if (stuck.length > 0) problems.push(`triggers stuck: ${stuck.join(", ")}`);
+    const down = health.sourcesDisconnected?.() ?? [];
+    if (down.length > 0) problems.push(`event sources disconnected: ${down.join(", ")}`);
     if (problems.length > 0) return reply.code(503).send({ status: "unavailable", problems });
     return { status: "ok" };
   };

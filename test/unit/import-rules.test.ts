@@ -46,6 +46,7 @@ const VENDORS: Record<string, string> = {
   "@google-cloud/pubsub": "eventsources/pubsub/runtime.ts",
   "@kubernetes/client-node": "k8s/client.ts",
   re2js: "lib/re2.ts",
+  redis: "eventsources/redis-shared/client.ts",
 };
 
 /**
