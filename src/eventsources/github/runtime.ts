@@ -1,17 +1,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { ConfigError, EventBusError, errorMessage } from "../../errors.js";
-import { isCredentialHeader } from "../../lib/credential-headers.js";
-import { goHeaderMap } from "../../lib/goheader.js";
+import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import {
-  MASKED,
-  type Route,
-  SKIPPED_HEADERS,
-  serveRoutes,
-  sha256,
-  usableId,
-} from "../webhook/runtime.js";
+import { recordDelivery } from "../webhook/delivery.js";
+import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
 import type { GithubEventSpec } from "./schema.js";
 import { verifyGithubSignature } from "./signature.js";
 
@@ -121,30 +113,18 @@ async function handle(
   object["X-GitHub-Event"] = type;
   object["X-GitHub-Delivery"] = delivery;
 
-  const headers = goHeaderMap(req.raw.rawHeaders, SKIPPED_HEADERS);
-  for (const name of Object.keys(headers))
-    if (isCredentialHeader(name))
-      headers[name] = headers[name]!.map((v) => (v === "" ? v : MASKED));
-  let data = `{"headers":${goMarshal(headers)},"body":${goMarshal(object)}`;
-  const metadata = spec.metadata;
-  if (metadata && Object.keys(metadata).length > 0) data += `,"metadata":${goMarshal(metadata)}`;
-  data += "}";
   // A verified delivery's id is the dedupe key: GitHub's redelivery of it is stored once.
   const authenticated = secret !== undefined || spec.webhook?.authSecret !== undefined;
-  const id = authenticated && usableId(delivery) ? delivery : undefined;
-  try {
-    const result = await ctx.emit(eventName, { data, ...(id ? { id } : {}) });
-    reply.header("X-Event-Id", result.id);
-    return text(200, "success");
-  } catch (err) {
-    if (err instanceof EventBusError) {
-      log().warn({ err, delivery }, "event not stored: answering 503");
-      reply.header("Retry-After", "1");
-      return text(503, `failed to record event: ${errorMessage(err)}`);
-    }
-    log().error({ err, delivery }, "failed to record event");
-    return text(500, `failed to record event: ${errorMessage(err)}`);
-  }
+  return recordDelivery({
+    ctx,
+    eventName,
+    req,
+    reply,
+    bodyJson: goMarshal(object),
+    metadata: spec.metadata,
+    id: authenticated && usableId(delivery) ? delivery : undefined,
+    logFields: { delivery },
+  });
 }
 
 /** The registry's entry point. */

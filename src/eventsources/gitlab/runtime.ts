@@ -1,19 +1,11 @@
 import { isUtf8 } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { ConfigError, EventBusError, errorMessage } from "../../errors.js";
-import { isCredentialHeader } from "../../lib/credential-headers.js";
-import { goHeaderMap } from "../../lib/goheader.js";
-import { goCompact, goMarshal } from "../../lib/gojson.js";
+import { ConfigError, errorMessage } from "../../errors.js";
+import { goCompact } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import {
-  MASKED,
-  type Route,
-  SKIPPED_HEADERS,
-  serveRoutes,
-  sha256,
-  usableId,
-} from "../webhook/runtime.js";
+import { recordDelivery } from "../webhook/delivery.js";
+import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
 import { GITLAB_EVENT_HEADERS, type GitlabEventSpec } from "./schema.js";
 
 const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
@@ -119,29 +111,17 @@ async function handle(
       `invalid JSON body: ${raw.length === 0 ? "unexpected end of JSON input" : errorMessage(err)}`,
     );
   }
-  const headers = goHeaderMap(req.raw.rawHeaders, SKIPPED_HEADERS);
-  for (const name of Object.keys(headers))
-    if (isCredentialHeader(name))
-      headers[name] = headers[name]!.map((v) => (v === "" ? v : MASKED));
-  let data = `{"headers":${goMarshal(headers)},"body":${body}`;
-  const metadata = spec.metadata;
-  if (metadata && Object.keys(metadata).length > 0) data += `,"metadata":${goMarshal(metadata)}`;
-  data += "}";
   const authenticated = token !== undefined || spec.webhook?.authSecret !== undefined;
-  const id = authenticated && usableId(uuid) ? uuid : undefined;
-  try {
-    const result = await ctx.emit(eventName, { data, ...(id ? { id } : {}) });
-    reply.header("X-Event-Id", result.id);
-    return text(200, "success");
-  } catch (err) {
-    if (err instanceof EventBusError) {
-      log().warn({ err, uuid }, "event not stored: answering 503");
-      reply.header("Retry-After", "1");
-      return text(503, `failed to record event: ${errorMessage(err)}`);
-    }
-    log().error({ err, uuid }, "failed to record event");
-    return text(500, `failed to record event: ${errorMessage(err)}`);
-  }
+  return recordDelivery({
+    ctx,
+    eventName,
+    req,
+    reply,
+    bodyJson: body,
+    metadata: spec.metadata,
+    id: authenticated && usableId(uuid) ? uuid : undefined,
+    logFields: { uuid },
+  });
 }
 
 /** The registry's entry point. */

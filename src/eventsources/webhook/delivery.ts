@@ -1,0 +1,54 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { EventBusError, errorMessage } from "../../errors.js";
+import { isCredentialHeader } from "../../lib/credential-headers.js";
+import { goHeaderMap } from "../../lib/goheader.js";
+import { goMarshal } from "../../lib/gojson.js";
+import type { AdapterContext } from "../types.js";
+import { MASKED, SKIPPED_HEADERS } from "./runtime.js";
+
+/** A verified provider delivery (GitHub, GitLab, ...), ready to be stored. */
+export interface Delivery {
+  ctx: AdapterContext;
+  eventName: string;
+  req: FastifyRequest;
+  reply: FastifyReply;
+  /** The payload's `body` member, as JSON text (each provider builds it as Argo does). */
+  bodyJson: string;
+  metadata: Record<string, string> | undefined;
+  /** The provider's delivery id, used as the event id (the dedupe key) when given. */
+  id: string | undefined;
+  /** What the log lines of this delivery carry (e.g. `{ delivery }`). */
+  logFields: Record<string, unknown>;
+}
+
+/**
+ * Stores one delivery as Argo's `{"headers": ..., "body": ..., "metadata": ...}` payload, with
+ * credential-bearing headers masked, and answers as the webhook kind does: 200 with `X-Event-Id`
+ * once the bus stored it, 503 with `Retry-After` when the bus could not, 500 otherwise.
+ */
+export async function recordDelivery(d: Delivery): Promise<FastifyReply> {
+  const { ctx, reply } = d;
+  const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
+  const headers = goHeaderMap(d.req.raw.rawHeaders, SKIPPED_HEADERS);
+  for (const name of Object.keys(headers))
+    if (isCredentialHeader(name))
+      headers[name] = headers[name]!.map((v) => (v === "" ? v : MASKED));
+  let data = `{"headers":${goMarshal(headers)},"body":${d.bodyJson}`;
+  if (d.metadata && Object.keys(d.metadata).length > 0)
+    data += `,"metadata":${goMarshal(d.metadata)}`;
+  data += "}";
+  try {
+    const result = await ctx.emit(d.eventName, { data, ...(d.id ? { id: d.id } : {}) });
+    reply.header("X-Event-Id", result.id);
+    return text(200, "success");
+  } catch (err) {
+    const log = ctx.log.child({ eventName: d.eventName });
+    if (err instanceof EventBusError) {
+      log.warn({ err, ...d.logFields }, "event not stored: answering 503");
+      reply.header("Retry-After", "1");
+      return text(503, `failed to record event: ${errorMessage(err)}`);
+    }
+    log.error({ err, ...d.logFields }, "failed to record event");
+    return text(500, `failed to record event: ${errorMessage(err)}`);
+  }
+}
