@@ -1,7 +1,12 @@
 import { err, join, str, warn } from "../../config/findings.js";
 import type { EntryCheck } from "../../config/kinds.js";
 import type { EventSourceKind } from "../kind.js";
-import { hookUrl, validateWebhookContext } from "../webhook/index.js";
+import {
+  hookDetail,
+  hookUrl,
+  validateWebhookContext,
+  warnUnmanagedHook,
+} from "../webhook/index.js";
 import { GithubEventSchema, type GithubEventSpec } from "./schema.js";
 
 export { GithubEventSchema, type GithubEventSpec } from "./schema.js";
@@ -54,24 +59,8 @@ function validate(entry: GithubEventSpec, { at, report }: EntryCheck): void {
       ),
     );
   }
-  if (entry.deleteHookOnFinish === true)
-    report(
-      warn(
-        join(at, "deleteHookOnFinish"),
-        "deleteHookOnFinish: sensorbus does not register hooks, so it deletes none on stop",
-      ),
-    );
-  if (entry.webhookSecret === undefined)
-    report(
-      warn(
-        join(at, "webhookSecret"),
-        "no webhookSecret: deliveries are not verified and anyone who can reach the endpoint can send events",
-      ),
-    );
+  warnUnmanagedHook(entry, { field: "webhookSecret", value: entry.webhookSecret }, at, report);
 }
-
-const text = (v: unknown): string | undefined =>
-  typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
 
 export const github: EventSourceKind<GithubEventSpec> = {
   key: "github",
@@ -80,11 +69,7 @@ export const github: EventSourceKind<GithubEventSpec> = {
   recreate: false,
   validate,
   graph: {
-    detail: (s) => {
-      const w = s.webhook;
-      const events = (s.events ?? []).length > 0 ? ` [${(s.events ?? []).join(", ")}]` : "";
-      return `GitHub ${text(w?.method) ?? "POST"} :${text(w?.port) ?? "?"}${text(w?.endpoint) ?? "/"}${events}`;
-    },
+    detail: (s) => hookDetail("GitHub", s),
   },
   load: () => import("./runtime.js"),
 };

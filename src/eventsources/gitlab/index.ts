@@ -2,7 +2,12 @@ import { err, join, str, warn } from "../../config/findings.js";
 import type { EntryCheck } from "../../config/kinds.js";
 
 import type { EventSourceKind } from "../kind.js";
-import { hookUrl, validateWebhookContext } from "../webhook/index.js";
+import {
+  hookDetail,
+  hookUrl,
+  validateWebhookContext,
+  warnUnmanagedHook,
+} from "../webhook/index.js";
 import { GITLAB_EVENT_HEADERS, GitlabEventSchema, type GitlabEventSpec } from "./schema.js";
 
 export { GITLAB_EVENT_HEADERS, GitlabEventSchema, type GitlabEventSpec } from "./schema.js";
@@ -31,24 +36,8 @@ function validate(entry: GitlabEventSpec, { at, report }: EntryCheck): void {
         `accessToken with webhook.url asks for the hook to be registered on GitLab: sensorbus does not register hooks; add it in the project or group settings (URL ${hookUrl(entry.webhook)}, the secretToken value as its secret token)`,
       ),
     );
-  if (entry.deleteHookOnFinish === true)
-    report(
-      warn(
-        join(at, "deleteHookOnFinish"),
-        "deleteHookOnFinish: sensorbus does not register hooks, so it deletes none on stop",
-      ),
-    );
-  if (entry.secretToken === undefined)
-    report(
-      warn(
-        join(at, "secretToken"),
-        "no secretToken: deliveries are not verified and anyone who can reach the endpoint can send events",
-      ),
-    );
+  warnUnmanagedHook(entry, { field: "secretToken", value: entry.secretToken }, at, report);
 }
-
-const text = (v: unknown): string | undefined =>
-  typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
 
 export const gitlab: EventSourceKind<GitlabEventSpec> = {
   key: "gitlab",
@@ -57,11 +46,7 @@ export const gitlab: EventSourceKind<GitlabEventSpec> = {
   recreate: false,
   validate,
   graph: {
-    detail: (s) => {
-      const w = s.webhook;
-      const events = (s.events ?? []).length > 0 ? ` [${(s.events ?? []).join(", ")}]` : "";
-      return `GitLab ${text(w?.method) ?? "POST"} :${text(w?.port) ?? "?"}${text(w?.endpoint) ?? "/"}${events}`;
-    },
+    detail: (s) => hookDetail("GitLab", s),
   },
   load: () => import("./runtime.js"),
 };

@@ -52,6 +52,42 @@ export function hookUrl(w: { url?: string; endpoint?: string } | undefined): str
 }
 
 /**
+ * What sensorbus does not do for a Git host's webhook entry (github, gitlab, ...): delete a hook
+ * it never registered, and verify deliveries when the entry names no secret.
+ */
+export function warnUnmanagedHook(
+  entry: { deleteHookOnFinish?: boolean | undefined },
+  secret: { field: string; value: unknown },
+  at: string,
+  report: EntryCheck["report"],
+): void {
+  if (entry.deleteHookOnFinish === true)
+    report(
+      warn(
+        join(at, "deleteHookOnFinish"),
+        "deleteHookOnFinish: sensorbus does not register hooks, so it deletes none on stop",
+      ),
+    );
+  if (secret.value === undefined)
+    report(
+      warn(
+        join(at, secret.field),
+        `no ${secret.field}: deliveries are not verified and anyone who can reach the endpoint can send events`,
+      ),
+    );
+}
+
+/** The graph detail of a Git host's webhook entry: `GitHub POST :12000/push [push, pull_request]`. */
+export function hookDetail(
+  provider: string,
+  spec: { webhook?: WebhookContextSpec | undefined; events?: string[] | undefined },
+): string {
+  const w = spec.webhook;
+  const events = (spec.events ?? []).length > 0 ? ` [${(spec.events ?? []).join(", ")}]` : "";
+  return `${provider} ${text(w?.method) ?? "POST"} :${text(w?.port) ?? "?"}${text(w?.endpoint) ?? "/"}${events}`;
+}
+
+/**
  * Argo's ValidateWebhookContext for the `webhook:` of github/gitlab entries (pkg/eventsources/
  * common/webhook/validate.go): present, endpoint and port non-empty, port an integer.
  */
