@@ -2,12 +2,10 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { recordDelivery } from "../webhook/delivery.js";
+import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
 import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
 import type { GithubEventSpec } from "./schema.js";
 import { verifyGithubSignature } from "./signature.js";
-
-const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 /**
  * Argo's GitHub EventSource, webhook side (pkg/eventsources/sources/github/start.go): the route
@@ -63,19 +61,16 @@ async function handle(
   const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
   const log = () => ctx.log.child({ eventName });
   const h = req.headers;
-  const type = one(h["x-github-event"]) ?? "";
-  const delivery = one(h["x-github-delivery"]) ?? "";
-  const method = spec.webhook?.method;
-  if (method && req.method !== method) {
-    reply.header("Allow", method);
-    return text(405, `method ${req.method} not allowed; this endpoint accepts ${method}`);
-  }
+  const type = firstHeader(h["x-github-event"]) ?? "";
+  const delivery = firstHeader(h["x-github-delivery"]) ?? "";
+  const wrongMethod = refuseMethod(spec.webhook?.method, req, reply);
+  if (wrongMethod) return wrongMethod;
   if (secret) {
     const refused = verifyGithubSignature(
       secret,
       raw,
-      one(h["x-hub-signature-256"]),
-      one(h["x-hub-signature"]),
+      firstHeader(h["x-hub-signature-256"]),
+      firstHeader(h["x-hub-signature"]),
     );
     if (refused) {
       ctx.verificationFailed?.(eventName, refused.reason);

@@ -4,11 +4,9 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goCompact } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { recordDelivery } from "../webhook/delivery.js";
+import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
 import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
 import { GITLAB_EVENT_HEADERS, type GitlabEventSpec } from "./schema.js";
-
-const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 /** The `X-Gitlab-Event` values an entry's `events` accept; undefined: every value. */
 export function acceptedGitlabEvents(
@@ -72,15 +70,12 @@ async function handle(
   const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
   const log = () => ctx.log.child({ eventName });
   const h = req.headers;
-  const type = one(h["x-gitlab-event"]) ?? "";
-  const uuid = one(h["x-gitlab-event-uuid"]) ?? "";
-  const method = spec.webhook?.method;
-  if (method && req.method !== method) {
-    reply.header("Allow", method);
-    return text(405, `method ${req.method} not allowed; this endpoint accepts ${method}`);
-  }
+  const type = firstHeader(h["x-gitlab-event"]) ?? "";
+  const uuid = firstHeader(h["x-gitlab-event-uuid"]) ?? "";
+  const wrongMethod = refuseMethod(spec.webhook?.method, req, reply);
+  if (wrongMethod) return wrongMethod;
   if (token) {
-    const given = one(h["x-gitlab-token"]);
+    const given = firstHeader(h["x-gitlab-token"]);
     // Digests of equal length: the comparison takes the same time whatever the token.
     const refusal =
       given === undefined || given === ""

@@ -6,6 +6,27 @@ import { goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext } from "../types.js";
 import { MASKED, SKIPPED_HEADERS } from "./runtime.js";
 
+/** The first value of a request header (Node gives repeated headers as an array). */
+export const firstHeader = (v: string | string[] | undefined): string | undefined =>
+  Array.isArray(v) ? v[0] : v;
+
+/**
+ * A provider route whose `webhook.method` is set answers any other method 405 with `Allow`, as the
+ * webhook kind does; `undefined` when the method is fine.
+ */
+export function refuseMethod(
+  method: string | undefined,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply | undefined {
+  if (!method || req.method === method) return undefined;
+  reply.header("Allow", method);
+  return reply
+    .code(405)
+    .type("text/plain")
+    .send(`method ${req.method} not allowed; this endpoint accepts ${method}`);
+}
+
 /** A verified provider delivery (GitHub, GitLab, ...), ready to be stored. */
 export interface Delivery {
   ctx: AdapterContext;
