@@ -353,6 +353,7 @@ async function runCommand(args: string[]): Promise<number> {
     {
       bus: runtime.bus,
       stuckTriggers: () => runtime.stuckTriggers(),
+      sourceConnections: () => runtime.sourceConnections(),
       sensors: () => runtime.sensors,
       running: () => running,
       abandon: () => runtime.stop(5_000),
@@ -729,6 +730,7 @@ async function controllerCommand(args: string[]): Promise<number> {
     {
       bus,
       stuckTriggers: () => host.stuckTriggers(),
+      sourceConnections: () => host.sourceConnections(),
       sensors: () => host.sensors.values(),
       running: () => host.running(),
       abandon: () => host.close(5_000),

@@ -16,6 +16,7 @@ import type {
 } from "../eventsources/types.js";
 import type { EmitOutcome, EventSourceObserver } from "../observability/contracts.js";
 import type { Logger } from "../observability/logger.js";
+import type { SourceConnection } from "../observability/metrics.js";
 import { CORRELATION_PATH_ANNOTATION } from "../observability/trace.js";
 import { correlationIdAt } from "../sensors/correlation.js";
 
@@ -37,6 +38,8 @@ export type { EmitOutcome, ReceiveSpan } from "../observability/contracts.js";
  */
 export class EventSourceRunner {
   private readonly running: RunningAdapter[] = [];
+  /** Adapters that report their broker connection, with the entries each one runs. */
+  private readonly connected: Array<{ adapter: RunningAdapter; eventNames: string[] }> = [];
   private readonly abort = new AbortController();
   readonly name: string;
 
@@ -70,22 +73,23 @@ export class EventSourceRunner {
       const emit = (eventName: string, input: EmitInput) =>
         this.emit(adapter, eventName, specs.get(eventName)?.filter?.expression, input);
       try {
-        this.running.push(
-          await adapter.start(entries, {
-            eventSourceName: this.name,
-            namespace: this.loaded.manifest.metadata.namespace ?? "default",
-            emit,
-            log: log.child({ eventSourceType: key }),
-            values: inNamespace(
-              this.options.values,
-              this.loaded.manifest.metadata.namespace ?? "default",
-            ),
-            clock: this.options.clock,
-            signal: this.abort.signal,
-            verificationFailed: (eventName, reason) =>
-              this.options.onVerificationFailed?.({ eventSource: this.name, eventName, reason }),
-          }),
-        );
+        const started = await adapter.start(entries, {
+          eventSourceName: this.name,
+          namespace: this.loaded.manifest.metadata.namespace ?? "default",
+          emit,
+          log: log.child({ eventSourceType: key }),
+          values: inNamespace(
+            this.options.values,
+            this.loaded.manifest.metadata.namespace ?? "default",
+          ),
+          clock: this.options.clock,
+          signal: this.abort.signal,
+          verificationFailed: (eventName, reason) =>
+            this.options.onVerificationFailed?.({ eventSource: this.name, eventName, reason }),
+        });
+        this.running.push(started);
+        if (started.disconnected)
+          this.connected.push({ adapter: started, eventNames: entries.map((e) => e.eventName) });
       } catch (err) {
         await this.stop();
         if (err instanceof ConfigError) throw err;
@@ -178,11 +182,26 @@ export class EventSourceRunner {
 
   /** `<eventSource>/<eventName>` of entries whose broker connection is down now (/readyz). */
   disconnected(): string[] {
-    return this.running.flatMap((r) => r.disconnected?.() ?? []).map((e) => `${this.name}/${e}`);
+    return this.connections()
+      .filter((c) => !c.connected)
+      .map((c) => `${this.name}/${c.eventName}`);
+  }
+
+  /** Every broker-backed entry and whether its connection is up (sensorbus_eventsource_connected). */
+  connections(): SourceConnection[] {
+    return this.connected.flatMap(({ adapter, eventNames }) => {
+      const down = new Set(adapter.disconnected?.() ?? []);
+      return eventNames.map((eventName) => ({
+        eventSource: this.name,
+        eventName,
+        connected: !down.has(eventName),
+      }));
+    });
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
+    this.connected.length = 0;
     const all = this.running.splice(0);
     await Promise.allSettled(all.map((r) => r.stop()));
   }

@@ -9,7 +9,7 @@ import { systemClock } from "../eventsources/types.js";
 import type { KubeClient } from "../k8s/client.js";
 import { clientFor, type KubeAccess } from "../k8s/scope.js";
 import type { Logger } from "../observability/logger.js";
-import type { Metrics } from "../observability/metrics.js";
+import type { Metrics, SourceConnection } from "../observability/metrics.js";
 import { closeTriggers, triggerRegistry, withKubeClient } from "../triggers/registry.js";
 import type { TriggerKind } from "../triggers/types.js";
 import type { EventSourceRunnerOptions } from "./eventsource-runner.js";
@@ -170,6 +170,11 @@ export class RunnerHost implements ManifestHost {
   /** EventSource entries whose broker connection is down now (for /readyz). */
   disconnectedSources(): string[] {
     return [...this.eventSources.values()].flatMap((r) => r.disconnected());
+  }
+
+  /** Every broker-backed EventSource entry and whether it is connected (for the metric). */
+  sourceConnections(): SourceConnection[] {
+    return [...this.eventSources.values()].flatMap((r) => r.connections());
   }
 
   stuckTriggers(thresholdMs = 600_000): string[] {

@@ -4,6 +4,7 @@ import { ConfigError } from "../errors.js";
 import type { NatsAuth } from "../eventbus/index.js";
 import { createBus } from "../eventbus/index.js";
 import type { EventBus } from "../eventbus/types.js";
+import type { SourceConnection } from "../observability/metrics.js";
 import type { EventSourceRunner } from "./eventsource-runner.js";
 import type { ApplyOutcome, RunnerHostOptions } from "./host.js";
 import { ManifestReconciler, RunnerHost } from "./host.js";
@@ -98,6 +99,10 @@ export class Runtime {
 
   disconnectedSources(): string[] {
     return this.host.disconnectedSources();
+  }
+
+  sourceConnections(): SourceConnection[] {
+    return this.host.sourceConnections();
   }
 
   /** Drains within `timeoutMs`; what is still in flight then stays unacknowledged and is redelivered. */

@@ -8,7 +8,7 @@ import type { KubeAccess, KubeAccessFlags } from "../k8s/scope.js";
 import { kubeAccessFromFlags } from "../k8s/scope.js";
 import type { Logger } from "../observability/logger.js";
 import { createLogger } from "../observability/logger.js";
-import { Metrics } from "../observability/metrics.js";
+import { Metrics, type SourceConnection } from "../observability/metrics.js";
 import { Diagnostics } from "./diagnostics.js";
 import { applyEvaluationSettings } from "./evaluation-settings.js";
 import type { NatsOptionValues } from "./nats-options.js";
@@ -59,8 +59,8 @@ export interface ServeFlags extends NatsOptionValues, KubeAccessFlags {
 export interface ServeTarget {
   bus: EventBus;
   stuckTriggers(): string[];
-  /** EventSource entries whose broker connection is down now (for /readyz). */
-  disconnectedSources?(): string[];
+  /** Broker-backed EventSource entries and whether each is connected (/readyz and the metric). */
+  sourceConnections(): readonly SourceConnection[];
   sensors(): Iterable<{ name: string; pending(): Promise<number>; correlationOpenKeys?(): number }>;
   /** The manifests running now, for the console. */
   running: Parameters<Diagnostics["console"]>[0];
@@ -190,6 +190,7 @@ export class ServeProcess {
     options: { announce: boolean },
   ): Promise<number> {
     const { log } = this;
+    metrics.watchSourceConnections(() => target.sourceConnections());
     const served = await serveObservability({
       metrics,
       port: this.metricsPort,
@@ -197,7 +198,11 @@ export class ServeProcess {
       health: {
         busConnected: () => target.bus.connected,
         stuckTriggers: () => target.stuckTriggers(),
-        sourcesDisconnected: () => target.disconnectedSources?.() ?? [],
+        sourcesDisconnected: () =>
+          target
+            .sourceConnections()
+            .filter((c) => !c.connected)
+            .map((c) => `${c.eventSource}/${c.eventName}`),
       },
       sensors: () => target.sensors(),
     }).catch(async (err) => {

@@ -5,7 +5,7 @@ import https from "node:https";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { ConfigError, EventsError, errorMessage, TriggerError } from "../errors.js";
+import { ConfigError, EventsError, errorMessage } from "../errors.js";
 import { type BackoffPlan, type BackoffSpec, exponentialBackoff } from "../lib/backoff.js";
 import { sleepUnlessAborted } from "../lib/sleep.js";
 

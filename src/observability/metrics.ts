@@ -30,6 +30,13 @@ function watchLiveHeap(): void {
  * working, plus sensorbus additions under `sensorbus_*` names. Every argo_events_* series carries a
  * constant `namespace` label, as in Argo.
  */
+/** One broker-backed EventSource entry and whether its connection is up now. */
+export interface SourceConnection {
+  eventSource: string;
+  eventName: string;
+  connected: boolean;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly eventServiceRunning: Gauge<"namespace" | "eventsource_name">;
@@ -52,6 +59,12 @@ export class Metrics {
     "namespace" | "eventsource_name" | "event_name" | "reason"
   >;
   readonly consumerLag: Gauge<"namespace" | "sensor_name">;
+  /**
+   * Broker-backed EventSource entries (redis, nats, amqp, mqtt, ...): 1 while connected, 0 while
+   * down. Read at scrape time from the provider `serve` installs with `watchSourceConnections`.
+   */
+  readonly eventSourceConnected: Gauge<"namespace" | "eventsource_name" | "event_name">;
+  private sourceConnections: () => readonly SourceConnection[] = () => [];
   readonly deadLetters: Counter<"namespace" | "sensor_name" | "trigger_name">;
   /** Keyed correlation: partial matches that expired (`reason`: window | capacity). */
   readonly correlationExpired: Counter<"namespace" | "sensor_name" | "trigger_name" | "reason">;
@@ -167,6 +180,23 @@ export class Metrics {
       labelNames: esLabels,
       registers,
     });
+    const connections = () => this.sourceConnections();
+    const ns = this.namespace;
+    this.eventSourceConnected = new Gauge({
+      name: "sensorbus_eventsource_connected",
+      help: "Broker-backed EventSource entries: 1 while the connection to the broker is up, 0 while it is down",
+      labelNames: esLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const c of connections()) {
+          this.set(
+            { namespace: ns, eventsource_name: c.eventSource, event_name: c.eventName },
+            c.connected ? 1 : 0,
+          );
+        }
+      },
+    });
     this.consumerLag = new Gauge({
       name: "sensorbus_bus_consumer_lag",
       help: "Events stored on the bus and not yet acknowledged by the sensor's consumers",
@@ -209,5 +239,10 @@ export class Metrics {
       labelNames: ["namespace"],
       registers,
     });
+  }
+
+  /** Where `sensorbus_eventsource_connected` reads the broker connections from at scrape time. */
+  watchSourceConnections(provider: () => readonly SourceConnection[]): void {
+    this.sourceConnections = provider;
   }
 }

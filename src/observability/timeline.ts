@@ -1,4 +1,3 @@
-import { EventBusError, errorMessage } from "../errors.js";
 import type { JournalRecords } from "./contracts.js";
 import type { JournalEntry, JournalEvent, ObjectRef } from "./journal.js";
 import { outcomeOf, parseEventsRecord } from "./journal.js";

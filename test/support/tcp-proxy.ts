@@ -10,6 +10,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Connections open now. */
   readonly connections: number;
+  /** Connections refused so far (each a client's connection attempt while refusing). */
+  readonly refused: number;
   /** Destroys every open connection (RST to both sides). New connections are still accepted. */
   cut(): void;
   /** Stops accepting: new connections are closed at once until `accept()`; open ones are cut. */
@@ -26,6 +28,7 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
   const open = new Set<Socket>();
   let refusing = false;
   let holding = false;
+  let refused = 0;
   const held: Array<() => void> = [];
 
   const pipe = (from: Socket, to: Socket): void => {
@@ -39,6 +42,7 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
 
   const server: Server = createServer((client) => {
     if (refusing) {
+      refused++;
       client.resetAndDestroy();
       return;
     }
@@ -66,6 +70,9 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
     port,
     get connections() {
       return [...open].filter((s) => !s.destroyed).length / 2;
+    },
+    get refused() {
+      return refused;
     },
     cut,
     refuse: () => {
