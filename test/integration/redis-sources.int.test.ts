@@ -12,6 +12,7 @@ import { redisAdapter } from "../../src/eventsources/redis/runtime.js";
 import type { RedisEventSpec } from "../../src/eventsources/redis/schema.js";
 import { connectRedis, type RedisConnection } from "../../src/eventsources/redis-shared/client.js";
 import {
+  CLAIM_MIN_IDLE_MS,
   CONSUMER_NAME,
   DEFAULT_CONSUMER_GROUP,
   redisStreamAdapter,
@@ -219,6 +220,64 @@ describe("redisStream EventSource against Redis", () => {
     ]);
     expect(await pendingCount(stream)).toBe(0);
     expect(h.logs.lines.some((l) => String(l.msg).includes("entry left pending"))).toBe(true);
+  });
+
+  it("claims entries another consumer read and left unacknowledged (XAUTOCLAIM), once idle long enough", async () => {
+    const stream = key("claim");
+    await side.command(["XGROUP", "CREATE", stream, DEFAULT_CONSUMER_GROUP, "$", "MKSTREAM"]);
+    const old = await xadd(stream, "k", "abandoned");
+    const fresh = await xadd(stream, "k", "recent");
+    // Another consumer (a crashed replica) read both and never acknowledged them.
+    await side.command([
+      "XREADGROUP",
+      "GROUP",
+      DEFAULT_CONSUMER_GROUP,
+      "crashed-replica",
+      "STREAMS",
+      stream,
+      ">",
+    ]);
+    // One has been idle past the claim threshold, the other was read just now.
+    await side.command([
+      "XCLAIM",
+      stream,
+      DEFAULT_CONSUMER_GROUP,
+      "crashed-replica",
+      "0",
+      old,
+      "IDLE",
+      String(CLAIM_MIN_IDLE_MS + 1_000),
+    ]);
+    await side.command([
+      "XCLAIM",
+      stream,
+      DEFAULT_CONSUMER_GROUP,
+      "crashed-replica",
+      "0",
+      fresh,
+      "IDLE",
+      "0",
+    ]);
+    const h = harness();
+    const running = await startStream(h, { hostAddress: HOST, streams: [stream] });
+    await waitUntil(() => h.emitted.length >= 1, "the abandoned entry");
+    const next = await xadd(stream, "k", "new");
+    await waitUntil(() => h.emitted.length >= 2, "a new entry after the claim");
+    await running.stop();
+    expect(h.emitted.map((e) => JSON.parse(e.data).message_id)).toEqual([old, next]);
+    // The recently read entry still belongs to the other consumer, pending.
+    const pending = (await side.command([
+      "XPENDING",
+      stream,
+      DEFAULT_CONSUMER_GROUP,
+      "-",
+      "+",
+      "10",
+    ])) as unknown[][];
+    expect(pending.map((p) => [p[0], p[1]])).toEqual([[fresh, "crashed-replica"]]);
+    expect(
+      h.logs.lines.some((l) => String(l.msg).includes("claimed entries another consumer left")),
+    ).toBe(true);
   });
 
   it("fault: a consumer stopped mid-stream without acking; the next start reads the rest, none lost", async () => {

@@ -19,7 +19,9 @@ import type { RedisStreamEventSpec } from "./schema.js";
  * those are done. Differences: the group is created with MKSTREAM (Argo fails while a stream does
  * not exist yet), and an entry is XACKed only after `ctx.emit` resolved (the bus stored it); when
  * the emit fails the reader backs off and re-reads its pending entries from 0, so the entry is
- * delivered again (Argo skips it until the next restart).
+ * delivered again (Argo skips it until the next restart). Entries left pending by *another*
+ * consumer of the group for CLAIM_MIN_IDLE_MS are claimed with XAUTOCLAIM (at start and every
+ * CLAIM_INTERVAL_MS) and then delivered as this consumer's own pending entries.
  */
 
 export const DEFAULT_CONSUMER_GROUP = "argo-events-cg";
@@ -28,6 +30,13 @@ export const DEFAULT_COUNT = 10;
 /** XREADGROUP BLOCK, ms (Argo's 2 s). */
 export const BLOCK_MS = 2000;
 export const RETRY_BASE_MS = 250;
+/**
+ * Pending entries of another consumer idle this long are claimed (XAUTOCLAIM): that consumer
+ * crashed, or was scaled away, with entries read but never acknowledged.
+ */
+export const CLAIM_MIN_IDLE_MS = 60_000;
+/** How often the reader looks for such entries, ms. */
+export const CLAIM_INTERVAL_MS = 30_000;
 export const RETRY_MAX_MS = 10_000;
 
 /** Argo's RedisStreamEventData: stream, message_id, values (sorted keys), metadata omitempty. */
@@ -98,6 +107,42 @@ async function createGroups(e: Entry): Promise<void> {
   }
 }
 
+/**
+ * Claims what other consumers of the group left pending for CLAIM_MIN_IDLE_MS (JUSTID: ownership
+ * only; the entries are then read as this consumer's pending ones). Returns how many were claimed.
+ */
+async function claimAbandoned(e: Entry, count: number): Promise<number> {
+  let claimed = 0;
+  for (const stream of e.spec.streams ?? []) {
+    let start = "0-0";
+    do {
+      const reply = await e.conn.command([
+        "XAUTOCLAIM",
+        stream,
+        e.group,
+        CONSUMER_NAME,
+        String(CLAIM_MIN_IDLE_MS),
+        start,
+        "COUNT",
+        String(count),
+        "JUSTID",
+      ]);
+      if (!Array.isArray(reply)) break;
+      const ids = Array.isArray(reply[1]) ? reply[1] : [];
+      claimed += ids.length;
+      start = String(reply[0]);
+    } while (start !== "0-0");
+  }
+  if (claimed > 0) {
+    e.log.warn(
+      { group: e.group, claimed },
+      "claimed entries another consumer left unacknowledged; delivering them",
+    );
+    for (const s of e.spec.streams ?? []) e.cursor.set(s, "0");
+  }
+  return claimed;
+}
+
 async function backoff(e: Entry, ctx: AdapterContext): Promise<void> {
   e.failures++;
   await ctx.clock.sleep(
@@ -133,7 +178,14 @@ async function loop(e: Entry, ctx: AdapterContext): Promise<void> {
     }
   }
   e.failures = 0;
+  let nextClaim = 0;
   while (!ctx.signal.aborted) {
+    if (ctx.clock.now() >= nextClaim) {
+      nextClaim = ctx.clock.now() + CLAIM_INTERVAL_MS;
+      await claimAbandoned(e, count).catch((err: unknown) => {
+        if (e.conn.ready) e.log.warn({ err }, "XAUTOCLAIM of abandoned entries failed");
+      });
+    }
     let reply: RedisReply;
     e.reading = true;
     try {
