@@ -5,6 +5,7 @@ import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
 import { formatGoTime } from "../../lib/gotime.js";
 import { fnv32a } from "../../lib/hash.js";
 import type { Logger } from "../../observability/logger.js";
+import { startEntries } from "../entries.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { PubSubEventSpec } from "./schema.js";
 
@@ -514,24 +515,12 @@ async function stopEntry(entry: RunningEntry): Promise<void> {
 export const pubSubAdapter: EventSourceAdapter<PubSubEventSpec> = {
   key: "pubSub",
   ceType: "pubsub",
-  async start(entries, ctx): Promise<RunningAdapter> {
+  start(entries, ctx): Promise<RunningAdapter> {
     const outstanding = maxOutstanding();
-    const running: RunningEntry[] = [];
-    try {
-      for (const { eventName, spec } of entries) {
-        running.push(await startEntry(eventName, spec, ctx, outstanding));
-      }
-    } catch (err) {
-      await Promise.allSettled(running.map(stopEntry));
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    ctx.signal.addEventListener("abort", () => void stop(), { once: true });
-    return { stop };
+    return startEntries(entries, ctx, {
+      start: (eventName, spec, c) => startEntry(eventName, spec, c, outstanding),
+      stop: stopEntry,
+    });
   },
 };
 

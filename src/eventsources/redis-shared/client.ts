@@ -1,4 +1,5 @@
 import { createClient } from "redis";
+import type { TlsMaterial } from "../../config/tls.js";
 import { EventsError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
 
@@ -12,20 +13,13 @@ import type { Logger } from "../../observability/logger.js";
 export const RECONNECT_BASE_MS = 100;
 export const RECONNECT_MAX_MS = 10_000;
 
-export interface RedisTlsMaterial {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  insecureSkipVerify?: boolean;
-}
-
 export interface RedisConnectOptions {
   hostAddress: string;
   db?: number;
   username?: string;
   password?: string;
   /** Present: connect with TLS. */
-  tls?: RedisTlsMaterial;
+  tls?: TlsMaterial;
   log: Logger;
   /** Where errors name the entry (`spec.redisStream.<name>`). */
   at: string;

@@ -1,50 +1,63 @@
-import type { Static } from "typebox";
-import { err } from "../../config/findings.js";
-import type { EntryCheck } from "../../config/kinds.js";
-import type { TLSConfig } from "../../config/schema/common.js";
+import {
+  EventSourceFilter,
+  Int32,
+  SecretKeySelector,
+  StringMap,
+  TLSConfig,
+} from "../../config/schema/common.js";
+import { Type } from "../../config/schema/typebox.js";
+import { readTlsMaterial, type TlsConfig } from "../../config/tls.js";
+import type { SecretKeySelector as Selector } from "../../config/types.js";
+import { ConfigError } from "../../errors.js";
+import type { Logger } from "../../observability/logger.js";
 import type { AdapterContext } from "../types.js";
-import type { RedisTlsMaterial } from "./client.js";
+import { connectRedis, type RedisConnection, redisClientName } from "./client.js";
 
-/** What the `redis` and `redisStream` kinds share without importing the client. */
+/** What the `redis` and `redisStream` kinds share: their connection fields and how they connect. */
 
-type Tls = Static<typeof TLSConfig>;
+/** The connection fields of Argo's RedisEventSource and RedisStreamEventSource (same names). */
+export const REDIS_CONNECTION_FIELDS = {
+  hostAddress: Type.Optional(Type.String()),
+  password: Type.Optional(SecretKeySelector),
+  db: Type.Optional(Int32("database number (default 0)")),
+  username: Type.Optional(Type.String()),
+  tls: Type.Optional(TLSConfig),
+  metadata: Type.Optional(StringMap()),
+  filter: Type.Optional(EventSourceFilter),
+};
 
-/** Argo's `ValidateTLSConfig`: the same two messages, at `<entry>/tls`. */
-export function checkTls(tls: Tls | undefined, { at, report }: EntryCheck): void {
-  if (!tls || tls.insecureSkipVerify) return;
-  const ca = tls.caCertSecret !== undefined;
-  const cert = tls.clientCertSecret !== undefined;
-  const key = tls.clientKeySecret !== undefined;
-  if (!ca && !cert && !key && !tls.enabled) {
-    report(
-      err(
-        `${at}/tls`,
-        "invalid tls config, please configure either caCertSecret, or clientCertSecret and clientKeySecret, or both",
-      ),
-    );
-  } else if ((cert || key) && !(cert && key)) {
-    report(
-      err(
-        `${at}/tls`,
-        "invalid tls config, both clientCertSecret and clientKeySecret need to be configured",
-      ),
-    );
-  }
+interface RedisConnectionSpec {
+  hostAddress?: string | undefined;
+  password?: Selector | undefined;
+  db?: number | undefined;
+  username?: string | undefined;
+  tls?: TlsConfig | undefined;
 }
 
-/** Reads the TLS secrets through the resolver (which registers them for redaction). */
-export async function tlsMaterial(
-  tls: Tls | undefined,
+/**
+ * Reads the entry's password and TLS Secrets and starts its connection (not waiting for Redis);
+ * `at` is `spec.<kind>.<eventName>`. A missing hostAddress is refused as Argo's start does.
+ */
+export async function connectEntry(
   at: string,
+  eventName: string,
+  spec: RedisConnectionSpec,
   ctx: AdapterContext,
-): Promise<RedisTlsMaterial | undefined> {
-  if (!tls) return undefined;
-  const out: RedisTlsMaterial = { insecureSkipVerify: tls.insecureSkipVerify === true };
-  if (tls.caCertSecret)
-    out.ca = await ctx.values.secret(tls.caCertSecret, `${at}.tls.caCertSecret`);
-  if (tls.clientCertSecret)
-    out.cert = await ctx.values.secret(tls.clientCertSecret, `${at}.tls.clientCertSecret`);
-  if (tls.clientKeySecret)
-    out.key = await ctx.values.secret(tls.clientKeySecret, `${at}.tls.clientKeySecret`);
-  return out;
+  log: Logger,
+): Promise<RedisConnection> {
+  if (!spec.hostAddress) throw new ConfigError(`${at}: host address must be specified`);
+  const password = spec.password
+    ? await ctx.values.secret(spec.password, `${at}.password`)
+    : undefined;
+  const tls = await readTlsMaterial(spec.tls, at, ctx.values);
+  return connectRedis({
+    hostAddress: spec.hostAddress,
+    ...(spec.db ? { db: spec.db } : {}),
+    ...(spec.username ? { username: spec.username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(tls ? { tls } : {}),
+    log,
+    at,
+    clientName: redisClientName(ctx.eventSourceName, eventName),
+  });
 }

@@ -1,7 +1,7 @@
 import { err, str } from "../../config/findings.js";
 import type { EntryCheck } from "../../config/kinds.js";
+import { checkTlsConfig } from "../../config/tls.js";
 import type { EventSourceKind } from "../kind.js";
-import { checkTls } from "../redis-shared/common.js";
 import { RedisStreamEventSchema, type RedisStreamEventSpec } from "./schema.js";
 
 export { RedisStreamEventSchema, type RedisStreamEventSpec } from "./schema.js";
@@ -20,7 +20,7 @@ function validate(entry: RedisStreamEventSpec, check: EntryCheck): void {
   if (typeof entry.maxMsgCountPerRead === "number" && entry.maxMsgCountPerRead < 0) {
     report(err(`${at}/maxMsgCountPerRead`, "must not be negative (0 means 10)"));
   }
-  checkTls(entry.tls, check);
+  checkTlsConfig(entry.tls, check);
 }
 
 export const redisStream: EventSourceKind<RedisStreamEventSpec> = {

@@ -2,13 +2,9 @@ import { createHash } from "node:crypto";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal, goQuote } from "../../lib/gojson.js";
 import type { Logger } from "../../observability/logger.js";
-import {
-  connectRedis,
-  type RedisConnection,
-  type RedisReply,
-  redisClientName,
-} from "../redis-shared/client.js";
-import { tlsMaterial } from "../redis-shared/common.js";
+import { startEntries } from "../entries.js";
+import type { RedisConnection, RedisReply } from "../redis-shared/client.js";
+import { connectEntry } from "../redis-shared/common.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { RedisStreamEventSpec } from "./schema.js";
 
@@ -269,31 +265,17 @@ async function startEntry(
   ctx: AdapterContext,
 ): Promise<Entry> {
   const at = `spec.redisStream.${eventName}`;
-  if (!spec.hostAddress) throw new ConfigError(`${at}: host address must be specified`);
-  if (!spec.streams || spec.streams.length === 0)
+  if (spec.hostAddress && (!spec.streams || spec.streams.length === 0))
     throw new ConfigError(`${at}: stream/streams must be specified`);
-  const password = spec.password
-    ? await ctx.values.secret(spec.password, `${at}.password`)
-    : undefined;
-  const tls = await tlsMaterial(spec.tls, at, ctx);
   const log = ctx.log.child({ eventName, streams: spec.streams });
-  const conn = await connectRedis({
-    hostAddress: spec.hostAddress,
-    ...(spec.db ? { db: spec.db } : {}),
-    ...(spec.username ? { username: spec.username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    ...(tls ? { tls } : {}),
-    log,
-    at,
-    clientName: redisClientName(ctx.eventSourceName, eventName),
-  });
+  const conn = await connectEntry(at, eventName, spec, ctx, log);
   const e: Entry = {
     eventName,
     spec,
     group: spec.consumerGroup || DEFAULT_CONSUMER_GROUP,
     conn,
     log,
-    cursor: new Map(spec.streams.map((s) => [s, "0"])),
+    cursor: new Map((spec.streams ?? []).map((s) => [s, "0"])),
     failures: 0,
     reading: false,
     done: Promise.resolve(),
@@ -313,29 +295,22 @@ async function stopEntry(e: Entry): Promise<void> {
 export const redisStreamAdapter: EventSourceAdapter<RedisStreamEventSpec> = {
   key: "redisStream",
   ceType: "redisStream",
-  async start(entries, ctx): Promise<RunningAdapter> {
-    const running: Entry[] = [];
+  start(entries, ctx): Promise<RunningAdapter> {
+    // Stopping aborts every reader first, so none starts another read.
     const inner = new AbortController();
     const signal = AbortSignal.any([ctx.signal, inner.signal]);
-    const c: AdapterContext = { ...ctx, signal };
-    try {
-      for (const { eventName, spec } of entries) running.push(await startEntry(eventName, spec, c));
-    } catch (err) {
-      inner.abort();
-      await Promise.allSettled(running.map(stopEntry));
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      inner.abort();
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    signal.addEventListener("abort", () => void stop(), { once: true });
-    return {
-      stop,
-      disconnected: () => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
-    };
+    return startEntries(
+      entries,
+      { ...ctx, signal },
+      {
+        start: startEntry,
+        stop: (e: Entry) => {
+          inner.abort();
+          return stopEntry(e);
+        },
+        disconnected: (running) => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
+      },
+    );
   },
 };
 

@@ -1,7 +1,7 @@
 import { err, str } from "../../config/findings.js";
 import type { EntryCheck } from "../../config/kinds.js";
+import { checkTlsConfig } from "../../config/tls.js";
 import type { EventSourceKind } from "../kind.js";
-import { checkTls } from "../redis-shared/common.js";
 import { RedisEventSchema, type RedisEventSpec } from "./schema.js";
 
 export { RedisEventSchema, type RedisEventSpec } from "./schema.js";
@@ -21,7 +21,7 @@ function validate(entry: RedisEventSpec, check: EntryCheck): void {
     report(err(at, "namespace must be defined in order to retrieve the password from the secret"));
     return;
   }
-  checkTls(entry.tls, check);
+  checkTlsConfig(entry.tls, check);
 }
 
 export const redis: EventSourceKind<RedisEventSpec> = {

@@ -1,7 +1,8 @@
 import { ConfigError } from "../../errors.js";
 import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
-import { connectRedis, type RedisConnection, redisClientName } from "../redis-shared/client.js";
-import { tlsMaterial } from "../redis-shared/common.js";
+import { startEntries } from "../entries.js";
+import type { RedisConnection } from "../redis-shared/client.js";
+import { connectEntry } from "../redis-shared/common.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { RedisEventSpec } from "./schema.js";
 
@@ -41,24 +42,11 @@ async function startEntry(
   ctx: AdapterContext,
 ): Promise<Entry> {
   const at = `spec.redis.${eventName}`;
-  if (!spec.hostAddress) throw new ConfigError(`${at}: host address must be specified`);
   const channels = spec.channels ?? [];
-  if (channels.length === 0) throw new ConfigError(`${at}: channel/s must be specified`);
-  const password = spec.password
-    ? await ctx.values.secret(spec.password, `${at}.password`)
-    : undefined;
-  const tls = await tlsMaterial(spec.tls, at, ctx);
+  if (spec.hostAddress && channels.length === 0)
+    throw new ConfigError(`${at}: channel/s must be specified`);
   const log = ctx.log.child({ eventName, channels });
-  const conn = await connectRedis({
-    hostAddress: spec.hostAddress,
-    ...(spec.db ? { db: spec.db } : {}),
-    ...(spec.username ? { username: spec.username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    ...(tls ? { tls } : {}),
-    log,
-    at,
-    clientName: redisClientName(ctx.eventSourceName, eventName),
-  });
+  const conn = await connectEntry(at, eventName, spec, ctx, log);
   const entry: Entry = { eventName, conn, chain: Promise.resolve() };
   const handle = async (message: string, channel: string): Promise<void> => {
     let data: string;
@@ -94,30 +82,15 @@ async function startEntry(
 export const redisAdapter: EventSourceAdapter<RedisEventSpec> = {
   key: "redis",
   ceType: "redis",
-  async start(entries, ctx): Promise<RunningAdapter> {
-    const running: Entry[] = [];
-    const stopEntry = async (e: Entry) => {
-      e.conn.destroy();
-      await e.chain;
-    };
-    try {
-      for (const { eventName, spec } of entries)
-        running.push(await startEntry(eventName, spec, ctx));
-    } catch (err) {
-      await Promise.allSettled(running.map(stopEntry));
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    ctx.signal.addEventListener("abort", () => void stop(), { once: true });
-    return {
-      stop,
-      disconnected: () => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
-    };
-  },
+  start: (entries, ctx): Promise<RunningAdapter> =>
+    startEntries(entries, ctx, {
+      start: startEntry,
+      stop: async (e: Entry) => {
+        e.conn.destroy();
+        await e.chain;
+      },
+      disconnected: (running) => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
+    }),
 };
 
 export function createAdapter(): EventSourceAdapter<RedisEventSpec> {

@@ -1,5 +1,6 @@
 import type { Agent } from "undici";
 import { DEFAULTS } from "../../config/defaults.js";
+import { readTlsMaterial } from "../../config/tls.js";
 import { errorMessage, TriggerError } from "../../errors.js";
 import { memoize } from "../../lib/memo.js";
 import { registerSecret } from "../../lib/redact.js";
@@ -113,12 +114,10 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
         triggerName: ctx.triggerName,
         ...(http.host ? { host: http.host } : {}),
       };
-      if (tls?.caCertSecret)
-        detail.ca = await ctx.values.secret(tls.caCertSecret, "http.tls.caCertSecret");
-      if (tls?.clientCertSecret)
-        detail.cert = await ctx.values.secret(tls.clientCertSecret, "http.tls.clientCertSecret");
-      if (tls?.clientKeySecret)
-        detail.key = await ctx.values.secret(tls.clientKeySecret, "http.tls.clientKeySecret");
+      const material = await readTlsMaterial(tls, "http", ctx.values);
+      if (material?.ca) detail.ca = material.ca;
+      if (material?.cert) detail.cert = material.cert;
+      if (material?.key) detail.key = material.key;
       const rendered: Rendered = {
         kind: "http",
         request: { method, url: http.url, headers: withCorrelationHeader(headers, ctx) },
