@@ -581,7 +581,7 @@ async function replaySensor(bin, file, sensorDoc, docCount, text, index, work, n
   const { events, notes } = buildEvents(sensorDoc, text, index);
   const dir = join(work, `r${n}`);
   await mkdir(dir, { recursive: true });
-  // A file with several documents: replay reads the first Sensor, so give it this one alone.
+  // A file with several documents: give replay this Sensor alone (it refuses to choose).
   let sensorFile = file;
   if (docCount > 1) {
     sensorFile = join(dir, "sensor.json");

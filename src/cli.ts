@@ -136,6 +136,7 @@ line per decision (fired, rejected, waiting, replaced, duplicate, unmatched, err
 
 Options:
   --sensor FILE             the Sensor manifest
+  --sensor-name NAME        which Sensor, when FILE holds several
   --events FILE.jsonl       the CloudEvents, one per line
   --source URL=FILE         read this url trigger source from FILE (repeatable; never fetched)
 ${SECRETS_USAGE}`,
@@ -435,9 +436,34 @@ async function validateCommand(args: string[]): Promise<number> {
   return errors > 0 ? 1 : 0;
 }
 
+/** The Sensor `replay` runs: the only one in the file, or the one named by --sensor-name. */
+function pickSensor<T extends { manifest: { metadata: { name: string } } }>(
+  sensors: readonly T[],
+  file: string,
+  name: string | undefined,
+): T {
+  const names = sensors.map((s) => s.manifest.metadata.name);
+  if (name !== undefined) {
+    const found = sensors.find((s) => s.manifest.metadata.name === name);
+    if (!found)
+      throw new ConfigError(
+        `${file}: no Sensor named '${name}' (found: ${names.join(", ") || "none"})`,
+      );
+    return found;
+  }
+  const [only, ...more] = sensors;
+  if (!only) throw new ConfigError(`${file}: no Sensor manifest found`);
+  if (more.length > 0)
+    throw new ConfigError(
+      `${file} holds ${sensors.length} Sensors (${names.join(", ")}); choose one with --sensor-name NAME`,
+    );
+  return only;
+}
+
 async function replayCommand(args: string[]): Promise<number> {
   const { values: opts } = parse(args, {
     sensor: { type: "string" },
+    "sensor-name": { type: "string" },
     events: { type: "string" },
     "secrets-dir": { type: "string" },
     "configmaps-dir": { type: "string" },
@@ -470,8 +496,7 @@ async function replayCommand(args: string[]): Promise<number> {
       process.stderr.write(`${formatProblem(p)}\n`);
     return 2;
   }
-  const sensor = loaded.sensors[0];
-  if (!sensor) throw new ConfigError(`${opts.sensor}: no Sensor manifest found`);
+  const sensor = pickSensor(loaded.sensors, opts.sensor, opts["sensor-name"]);
   const log = silentLogger();
   const kinds = triggerRegistry({
     kube: undefined,
