@@ -33,6 +33,9 @@ register("./hooks.mjs", import.meta.url);
 const HEAVY = [
   "@kubernetes/client-node",
   "@google-cloud/pubsub",
+  "@octokit/rest",
+  "@octokit/auth-app",
+  "@gitbeaker/rest",
   "@nats-io/transport-node",
   "@nats-io/jetstream",
   "@nats-io/kv",
