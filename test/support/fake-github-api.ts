@@ -260,15 +260,19 @@ export class FakeGithubApi {
   ): void {
     const jwt = /^bearer (\S+)$/i.exec(authorization ?? "")?.[1];
     const claims = jwt ? this.verifyJwt(jwt) : undefined;
-    if (!claims)
-      return send(401, {
+    if (!claims) {
+      send(401, {
         message: "A JSON web token could not be decoded",
         documentation_url: DOCS,
         status: "401",
       });
+      return;
+    }
     const app = this.apps.get(Number(claims.iss));
-    if (!app?.installations.has(installationId))
-      return send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
+    if (!app?.installations.has(installationId)) {
+      send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
+      return;
+    }
     const token = `ghs_${randomBytes(18).toString("hex")}`;
     this.issued.set(token, installationId);
     send(201, {

@@ -81,9 +81,10 @@ async function hookStarter(
         installationId: Number(app?.installationID ?? 0),
         privateKey: await ctx.values.secret(app!.privateKey!, `${at}/githubApp/privateKey`),
       };
-  if ("token" in credentials && credentials.token.trim() === "")
+  const value = "token" in credentials ? credentials.token : credentials.privateKey;
+  if (value.trim() === "")
     throw new ConfigError(
-      `EventSource ${ctx.eventSourceName}: ${at}/apiToken: the Secret value is empty`,
+      `EventSource ${ctx.eventSourceName}: ${at}/${"token" in credentials ? "apiToken" : "githubApp/privateKey"}: the Secret value is empty`,
     );
   const url = hookUrl(spec.webhook);
   const log = ctx.log.child({ eventName });

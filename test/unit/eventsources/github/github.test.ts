@@ -204,3 +204,25 @@ describe("validate: Argo's github validate.go and what sensorbus does not do", (
     expect(f.some((x) => x.startsWith("warning /spec/github/pr/webhookSecret:"))).toBe(true);
   });
 });
+
+describe("graph detail: what the entry listens for and registers", () => {
+  it("shows the route, then the hook it registers on each target", async () => {
+    const { github } = await import("../../../../src/eventsources/github/index.js");
+    const detail = github.graph!.detail!;
+    const route = { port: "12000", endpoint: "/push", method: "POST" };
+    expect(
+      detail({ repositories: [{ owner: "o", names: ["r"] }], webhook: route, events: ["push"] }),
+    ).toBe("GitHub POST :12000/push [push]");
+    expect(
+      detail({
+        organizations: ["org"],
+        webhook: { ...route, url: "https://ev.example.com/" },
+        events: ["push"],
+        apiToken: { name: "s", key: "k" },
+        deleteHookOnFinish: true,
+      }),
+    ).toBe(
+      "GitHub POST :12000/push [push] · registers https://ev.example.com/push on organization org (deleted on stop)",
+    );
+  });
+});

@@ -96,3 +96,20 @@ describe("acceptedGitlabEvents", () => {
     expect([...acceptedGitlabEvents(["toString"])!]).toEqual([]);
   });
 });
+
+describe("graph detail: what the entry listens for and registers", () => {
+  it("shows the route, then the hook it registers on each group and project", async () => {
+    const { gitlab } = await import("../../../../src/eventsources/gitlab/index.js");
+    expect(
+      gitlab.graph!.detail!({
+        projects: ["g/app"],
+        groups: ["g"],
+        webhook: { ...HOOK, url: "https://ev.example.com" },
+        events: ["PushEvents"],
+        accessToken: TOKEN,
+      }),
+    ).toBe(
+      "GitLab POST :12000/gitlab [PushEvents] · registers https://ev.example.com/gitlab on group g, project g/app",
+    );
+  });
+});
