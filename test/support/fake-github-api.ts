@@ -1,7 +1,6 @@
 import { createPublicKey, createVerify, type KeyObject, randomBytes } from "node:crypto";
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { FakeJsonApi } from "./fake-json-api.js";
 
 /**
  * A fake GitHub REST API (real HTTP) for hook registration, speaking what GitHub documents
@@ -41,7 +40,7 @@ export interface RecordedRequest {
 
 const DOCS = "https://docs.github.com/rest";
 
-export class FakeGithubApi {
+export class FakeGithubApi extends FakeJsonApi {
   readonly requests: RecordedRequest[] = [];
   /** "owner/repo" or "org" → hooks (the secret is kept as sent, shown masked). */
   readonly repos = new Map<string, FakeHook[]>();
@@ -50,18 +49,7 @@ export class FakeGithubApi {
   private readonly apps = new Map<number, { key: KeyObject; installations: Set<number> }>();
   /** Installation tokens issued, with the installation they belong to. */
   readonly issued = new Map<string, number>();
-  /** Answers the next requests whose path matches with this status and body. */
-  private readonly failures: Array<{
-    match: RegExp;
-    status: number;
-    body: unknown;
-    method: string | undefined;
-  }> = [];
   private nextId = 1;
-  private server: Server | undefined;
-  url = "";
-
-  constructor(private readonly prefix = "") {}
 
   addToken(token: string): this {
     this.tokens.add(token);
@@ -93,16 +81,6 @@ export class FakeGithubApi {
     return this;
   }
 
-  /** Every request whose path (without the prefix) matches (and whose method is `method`, when given) is answered `status` with `body`. */
-  failWhen(match: RegExp, status: number, body: unknown, method?: string): this {
-    this.failures.push({ match, status, body, method });
-    return this;
-  }
-
-  clearFailures(): void {
-    this.failures.length = 0;
-  }
-
   private hook(type: FakeHook["type"], h: Partial<FakeHook>): FakeHook {
     const now = new Date().toISOString();
     return {
@@ -117,45 +95,16 @@ export class FakeGithubApi {
     };
   }
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err) => {
-        res.statusCode = 500;
-        res.end(JSON.stringify({ message: String(err) }));
-      });
-    });
-    this.server.listen(0, "127.0.0.1");
-    await once(this.server, "listening");
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}${this.prefix}`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server!.close(r));
-  }
-
   /** What the API answers with for a hook: the secret masked, as GitHub shows it. */
   private shown(h: FakeHook, base: string): unknown {
     const config = { ...h.config, ...(h.config.secret ? { secret: "********" } : {}) };
     return { ...h, config, url: `${base}/${h.id}`, ping_url: `${base}/${h.id}/pings` };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString("utf8");
+  protected async handle(req: IncomingMessage, res: ServerResponse, text: string): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
-    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, {
-        ...(body === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),
-        "x-github-media-type": "github.v3; format=json",
-        ...headers,
-      });
-      res.end(body === undefined ? undefined : JSON.stringify(body));
-    };
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) =>
+      this.send(res, status, body, { "x-github-media-type": "github.v3; format=json", ...headers });
     let body: unknown;
     try {
       body = text === "" ? undefined : JSON.parse(text);
@@ -167,9 +116,7 @@ export class FakeGithubApi {
     const path = url.pathname.slice(this.prefix.length);
     const authorization = req.headers.authorization;
     this.requests.push({ method: req.method ?? "", path, authorization, body });
-    const failure = this.failures.find(
-      (f) => f.match.test(path) && (f.method === undefined || f.method === req.method),
-    );
+    const failure = this.failureFor(path, req.method);
     if (failure) return send(failure.status, failure.body);
 
     const tokenExchange = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);

@@ -1,6 +1,5 @@
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { FakeJsonApi } from "./fake-json-api.js";
 
 /**
  * A fake GitLab REST API v4 (real HTTP) for hook registration, as GitLab documents it
@@ -12,6 +11,7 @@ import type { AddressInfo } from "node:net";
  *   or group is 404 `{"message":"404 Project Not Found"}` / `404 Group Not Found`;
  * - offset pagination: `page`, `per_page` (default 20, max 100), answered with `X-Page`,
  *   `X-Per-Page`, `X-Total`, `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and a `Link` header;
+ * - scripted failures (`failWhen`, matched on the path from `/api/v4`);
  * - a hook without `url` is 400 `{"error":"url is missing"}`; the `token` is kept, never shown.
  */
 
@@ -25,20 +25,12 @@ export interface RecordedRequest {
   query: string;
 }
 
-export class FakeGitlabApi {
+export class FakeGitlabApi extends FakeJsonApi {
   readonly requests: RecordedRequest[] = [];
   /** "project:<id or path>" / "group:<id or path>" → hooks. */
   readonly hooks = new Map<string, FakeGitlabHook[]>();
   private readonly tokens = new Set<string>();
-  private readonly failures: Array<{
-    match: RegExp;
-    status: number;
-    body: unknown;
-    method: string | undefined;
-  }> = [];
   private nextId = 100;
-  private server: Server | undefined;
-  url = "";
 
   addToken(token: string): this {
     this.tokens.add(token);
@@ -61,12 +53,6 @@ export class FakeGitlabApi {
     return this;
   }
 
-  /** Every request whose path (from /api/v4) matches (and whose method is `method`, when given) is answered `status` with `body`. */
-  failWhen(match: RegExp, status: number, body: unknown, method?: string): this {
-    this.failures.push({ match, status, body, method });
-    return this;
-  }
-
   private hook(h: Partial<FakeGitlabHook>): FakeGitlabHook {
     return {
       push_events: true,
@@ -78,38 +64,10 @@ export class FakeGitlabApi {
     };
   }
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err) => {
-        res.statusCode = 500;
-        res.end(JSON.stringify({ message: String(err) }));
-      });
-    });
-    this.server.listen(0, "127.0.0.1");
-    await once(this.server, "listening");
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server!.close(r));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString("utf8");
+  protected async handle(req: IncomingMessage, res: ServerResponse, text: string): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
-    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, {
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...headers,
-      });
-      res.end(body === undefined ? undefined : JSON.stringify(body));
-    };
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) =>
+      this.send(res, status, body, headers);
     // GitLab decodes the encoded path of :id; the raw path keeps %2F as one segment.
     const raw = (req.url ?? "/").split("?")[0]!;
     let body: Record<string, unknown> | undefined;
@@ -126,9 +84,7 @@ export class FakeGitlabApi {
       body,
       query: url.search,
     });
-    const failure = this.failures.find(
-      (f) => f.match.test(raw) && (f.method === undefined || f.method === req.method),
-    );
+    const failure = this.failureFor(raw, req.method);
     if (failure) return send(failure.status, failure.body);
     const m = /^\/api\/v4\/(projects|groups)\/([^/]+)\/hooks(?:\/(\d+))?$/.exec(raw);
     if (!m) return send(404, { error: "404 Not Found" });

@@ -3,10 +3,10 @@ import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
-import { type ManagedHooks, manageHooks, withHooks } from "../webhook/hook-manager.js";
+import { type HookPlan, serveWithHooks } from "../webhook/hook-manager.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
-import type { GithubCredentials } from "./hooks.js";
+import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import type { GithubCredentials, GithubTarget } from "./hooks.js";
 import type { GithubEventSpec } from "./schema.js";
 import { verifyGithubSignature } from "./signature.js";
 import { asksForHooks, hookTargets } from "./targets.js";
@@ -24,7 +24,7 @@ export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
   ceType: "github",
   async start(entries, ctx): Promise<RunningAdapter> {
     const routes: Route[] = [];
-    const hookStarters: Array<() => ManagedHooks> = [];
+    const plans: Array<HookPlan<GithubTarget>> = [];
     for (const { eventName, spec } of entries) {
       const at = `/spec/github/${eventName}`;
       const webhook = spec.webhook;
@@ -46,18 +46,9 @@ export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
       route.handle = (req, reply, raw) => handle(eventName, spec, secret, req, reply, raw, ctx);
       routes.push(route);
       if (asksForHooks(spec))
-        hookStarters.push(await hookStarter(eventName, spec, secret?.toString("utf8"), ctx));
+        plans.push(await hookPlan(eventName, spec, secret?.toString("utf8"), ctx));
     }
-    const running = await serveRoutes(
-      routes,
-      ctx,
-      (eventName) => `/spec/github/${eventName}/webhook`,
-      "github",
-    );
-    return withHooks(
-      running,
-      hookStarters.map((start) => start()),
-    );
+    return serveWithHooks("github", routes, plans, ctx);
   },
 };
 
@@ -66,12 +57,12 @@ export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
  * the start, naming the field, as Argo does); the SDK loaded and the hooks registered when called.
  * Argo prefers `apiToken` when both it and `githubApp` are set.
  */
-async function hookStarter(
+async function hookPlan(
   eventName: string,
   spec: GithubEventSpec,
   secret: string | undefined,
   ctx: AdapterContext,
-): Promise<() => ManagedHooks> {
+): Promise<HookPlan<GithubTarget>> {
   const at = `/spec/github/${eventName}`;
   const app = spec.githubApp;
   const credentials: GithubCredentials = spec.apiToken
@@ -88,29 +79,27 @@ async function hookStarter(
     );
   const url = hookUrl(spec.webhook);
   const log = ctx.log.child({ eventName });
-  return () =>
-    manageHooks({
-      provider: "GitHub",
-      eventName,
-      url,
-      targets: hookTargets(spec),
-      ctx,
-      deleteOnFinish: spec.deleteHookOnFinish === true,
-      hooks: async () =>
-        (await import("./hooks.js")).githubHooks({
-          credentials,
-          baseUrl: spec.githubBaseURL,
-          log,
-          hook: {
-            url,
-            events: spec.events ?? [],
-            active: spec.active === true,
-            ...(spec.contentType ? { contentType: spec.contentType } : {}),
-            insecure: spec.insecure === true,
-            ...(secret ? { secret } : {}),
-          },
-        }),
-    });
+  return {
+    provider: "GitHub",
+    eventName,
+    url,
+    targets: hookTargets(spec),
+    deleteOnFinish: spec.deleteHookOnFinish === true,
+    hooks: async () =>
+      (await import("./hooks.js")).githubHooks({
+        credentials,
+        baseUrl: spec.githubBaseURL,
+        log,
+        hook: {
+          url,
+          events: spec.events ?? [],
+          active: spec.active === true,
+          ...(spec.contentType ? { contentType: spec.contentType } : {}),
+          insecure: spec.insecure === true,
+          ...(secret ? { secret } : {}),
+        },
+      }),
+  };
 }
 
 /** `events` as sensorbus applies it: empty or "*" accepts every event type. */

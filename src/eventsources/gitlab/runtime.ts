@@ -5,9 +5,10 @@ import { ConfigError, errorMessage } from "../../errors.js";
 import { goCompact } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
-import { type ManagedHooks, manageHooks, withHooks } from "../webhook/hook-manager.js";
+import { type HookPlan, serveWithHooks } from "../webhook/hook-manager.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import type { GitlabTarget } from "./hooks.js";
 import { GITLAB_EVENT_HEADERS, type GitlabEventSpec } from "./schema.js";
 import { asksForHooks, hookFlags, hookTargets } from "./targets.js";
 
@@ -34,7 +35,7 @@ export const gitlabAdapter: EventSourceAdapter<GitlabEventSpec> = {
   ceType: "gitlab",
   async start(entries, ctx): Promise<RunningAdapter> {
     const routes: Route[] = [];
-    const hookStarters: Array<() => ManagedHooks> = [];
+    const plans: Array<HookPlan<GitlabTarget>> = [];
     for (const { eventName, spec } of entries) {
       const at = `/spec/gitlab/${eventName}`;
       const webhook = spec.webhook;
@@ -58,18 +59,9 @@ export const gitlabAdapter: EventSourceAdapter<GitlabEventSpec> = {
       route.handle = (req, reply, raw) =>
         handle(eventName, spec, token, accepted, req, reply, raw, ctx);
       routes.push(route);
-      if (asksForHooks(spec)) hookStarters.push(await hookStarter(eventName, spec, tokenText, ctx));
+      if (asksForHooks(spec)) plans.push(await hookPlan(eventName, spec, tokenText, ctx));
     }
-    const running = await serveRoutes(
-      routes,
-      ctx,
-      (eventName) => `/spec/gitlab/${eventName}/webhook`,
-      "gitlab",
-    );
-    return withHooks(
-      running,
-      hookStarters.map((start) => start()),
-    );
+    return serveWithHooks("gitlab", routes, plans, ctx);
   },
 };
 
@@ -78,12 +70,12 @@ export const gitlabAdapter: EventSourceAdapter<GitlabEventSpec> = {
  * stops the start, naming the field, as Argo does); the SDK loaded and the hooks registered when
  * called.
  */
-async function hookStarter(
+async function hookPlan(
   eventName: string,
   spec: GitlabEventSpec,
   secretToken: string | undefined,
   ctx: AdapterContext,
-): Promise<() => ManagedHooks> {
+): Promise<HookPlan<GitlabTarget>> {
   const at = `/spec/gitlab/${eventName}`;
   const token = await ctx.values.secret(spec.accessToken!, `${at}/accessToken`);
   if (token.trim() === "")
@@ -91,26 +83,24 @@ async function hookStarter(
       `EventSource ${ctx.eventSourceName}: ${at}/accessToken: the Secret value is empty`,
     );
   const url = hookUrl(spec.webhook);
-  return () =>
-    manageHooks({
-      provider: "GitLab",
-      eventName,
-      url,
-      targets: hookTargets(spec),
-      ctx,
-      deleteOnFinish: spec.deleteHookOnFinish === true,
-      hooks: async () =>
-        (await import("./hooks.js")).gitlabHooks({
-          token,
-          baseUrl: spec.gitlabBaseURL ?? "",
-          hook: {
-            url,
-            flags: hookFlags(spec.events),
-            enableSSLVerification: spec.enableSSLVerification === true,
-            ...(secretToken ? { token: secretToken } : {}),
-          },
-        }),
-    });
+  return {
+    provider: "GitLab",
+    eventName,
+    url,
+    targets: hookTargets(spec),
+    deleteOnFinish: spec.deleteHookOnFinish === true,
+    hooks: async () =>
+      (await import("./hooks.js")).gitlabHooks({
+        token,
+        baseUrl: spec.gitlabBaseURL ?? "",
+        hook: {
+          url,
+          flags: hookFlags(spec.events),
+          enableSSLVerification: spec.enableSSLVerification === true,
+          ...(secretToken ? { token: secretToken } : {}),
+        },
+      }),
+  };
 }
 
 async function handle(

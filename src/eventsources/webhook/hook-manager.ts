@@ -1,4 +1,5 @@
 import type { AdapterContext, RunningAdapter } from "../types.js";
+import { type Route, serveRoutes } from "./runtime.js";
 
 /** What one registration pass did to a target's hook. */
 export type HookAction = "created" | "updated" | "unchanged";
@@ -25,6 +26,18 @@ export interface ProviderHooks<T extends HookTarget> {
 /** Argo re-runs its registration every 60 s, so a hook removed by hand comes back. */
 export const HOOK_RESYNC_MS = 60_000;
 
+/** One entry's hook registration, its credentials already read: what `manageHooks` runs. */
+export interface HookPlan<T extends HookTarget> {
+  provider: string;
+  eventName: string;
+  /** `webhook.url` + `webhook.endpoint`: the URL the provider delivers to. */
+  url: string;
+  targets: readonly T[];
+  /** Loads the provider's SDK (github/hooks.ts, gitlab/hooks.ts) and builds its client. */
+  hooks: () => Promise<ProviderHooks<T>>;
+  deleteOnFinish: boolean;
+}
+
 export interface ManagedHooks {
   /** Waits for the running pass, then deletes the registered hooks when asked to. */
   stop(): Promise<void>;
@@ -36,16 +49,9 @@ export interface ManagedHooks {
  * once per change of state, and the next pass tries again; the webhook route keeps serving
  * whatever happens here. `deleteOnFinish`: on stop, each hook registered is deleted.
  */
-export function manageHooks<T extends HookTarget>(options: {
-  provider: string;
-  eventName: string;
-  url: string;
-  targets: readonly T[];
-  hooks: () => Promise<ProviderHooks<T>>;
-  ctx: AdapterContext;
-  deleteOnFinish: boolean;
-  resyncMs?: number;
-}): ManagedHooks {
+export function manageHooks<T extends HookTarget>(
+  options: HookPlan<T> & { ctx: AdapterContext; resyncMs?: number },
+): ManagedHooks {
   const { provider, targets, ctx, url } = options;
   const log = ctx.log.child({ eventName: options.eventName, hookUrl: url });
   const ids = new Map<T, number>();
@@ -127,12 +133,19 @@ export function manageHooks<T extends HookTarget>(options: {
   };
 }
 
-/** The routes' adapter, stopping the entries' hook managers (and their deletions) first. */
-export function withHooks(
-  running: RunningAdapter,
-  managed: readonly ManagedHooks[],
-): RunningAdapter {
-  if (managed.length === 0) return running;
+/**
+ * A Git host kind's routes served (`/spec/<kind>/<eventName>/webhook`), then each entry's hooks
+ * registered; stopping deletes the hooks asked for (`deleteHookOnFinish`) before the servers close.
+ */
+export async function serveWithHooks(
+  kind: string,
+  routes: readonly Route[],
+  plans: ReadonlyArray<HookPlan<HookTarget>>,
+  ctx: AdapterContext,
+): Promise<RunningAdapter> {
+  const running = await serveRoutes(routes, ctx, (e) => `/spec/${kind}/${e}/webhook`, kind);
+  if (plans.length === 0) return running;
+  const managed = plans.map((plan) => manageHooks({ ...plan, ctx }));
   return {
     ...(running.disconnected ? { disconnected: () => running.disconnected?.() ?? [] } : {}),
     async stop() {

@@ -58,6 +58,24 @@ function context(clock: FakeClock) {
   return { ctx, abort, messages: () => lines.map((l) => l.msg) };
 }
 
+/** manageHooks over the scripted provider, two targets by default, deleting on finish. */
+function manage(
+  p: ReturnType<typeof scripted>,
+  ctx: AdapterContext,
+  extra: Partial<Parameters<typeof manageHooks>[0]> = {},
+) {
+  return manageHooks({
+    provider: "GitHub",
+    eventName: "e",
+    url: "https://x/hook",
+    targets: [A, B],
+    hooks: async () => p.api,
+    ctx,
+    deleteOnFinish: true,
+    ...extra,
+  });
+}
+
 const A = { label: "repository o/a" };
 const B = { label: "repository o/b" };
 
@@ -67,16 +85,7 @@ describe("manageHooks", () => {
     const { ctx, abort, messages } = context(clock);
     const p = scripted();
     p.outcomes.set(B.label, [new Error("503 down"), new Error("503 down"), "ok"]);
-    const m = manageHooks({
-      provider: "GitHub",
-      eventName: "e",
-      url: "https://x/hook",
-      targets: [A, B],
-      hooks: async () => p.api,
-      ctx,
-      deleteOnFinish: true,
-      resyncMs: 1000,
-    });
+    const m = manage(p, ctx, { resyncMs: 1000 });
     await clock.idle();
     expect(messages()).toEqual([
       "GitHub hook created on repository o/a",
@@ -114,15 +123,7 @@ describe("manageHooks", () => {
     const p = scripted();
     p.outcomes.set(A.label, [new Error("404 Not Found")]);
     p.outcomes.set(`remove ${B.label}`, [new Error("500 oops")]);
-    const m = manageHooks({
-      provider: "GitLab",
-      eventName: "e",
-      url: "https://x/hook",
-      targets: [A, B],
-      hooks: async () => p.api,
-      ctx,
-      deleteOnFinish: true,
-    });
+    const m = manage(p, ctx, { provider: "GitLab" });
     await clock.idle();
     abort.abort();
     await m.stop();
@@ -136,30 +137,16 @@ describe("manageHooks", () => {
     const clock = new FakeClock(0);
     const { ctx } = context(clock);
     const p = scripted();
-    const m = manageHooks({
-      provider: "GitHub",
-      eventName: "e",
-      url: "u",
-      targets: [A],
-      hooks: async () => p.api,
-      ctx,
-      deleteOnFinish: false,
-    });
+    const m = manage(p, ctx, { targets: [A], deleteOnFinish: false });
     await clock.idle();
     // stop() ends the resync loop by itself (an adapter stopped without its context aborted).
     await m.stop();
     expect(p.calls.some((c) => c.startsWith("remove"))).toBe(false);
     const broken = context(clock);
-    const b = manageHooks({
-      provider: "GitHub",
-      eventName: "e",
-      url: "u",
-      targets: [A],
+    const b = manage(p, broken.ctx, {
       hooks: async () => {
         throw new Error("invalid private key");
       },
-      ctx: broken.ctx,
-      deleteOnFinish: true,
     });
     await b.stop();
     expect(broken.messages()).toEqual(["GitHub hooks not registered: invalid private key"]);
