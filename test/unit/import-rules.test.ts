@@ -44,6 +44,8 @@ const edges: ImportEdge[] = sources.flatMap((s) =>
 const VENDORS: Record<string, string> = {
   "@nats-io/": "eventbus/jetstream/",
   "@google-cloud/pubsub": "eventsources/pubsub/runtime.ts",
+  "@octokit/": "eventsources/github/hooks.ts",
+  "@gitbeaker/rest": "eventsources/gitlab/hooks.ts",
   "@kubernetes/client-node": "k8s/client.ts",
   re2js: "lib/re2.ts",
   redis: "eventsources/redis-shared/client.ts",

@@ -33,6 +33,9 @@ register("./hooks.mjs", import.meta.url);
 const HEAVY = [
   "@kubernetes/client-node",
   "@google-cloud/pubsub",
+  "@octokit/rest",
+  "@octokit/auth-app",
+  "@gitbeaker/rest",
   "@nats-io/transport-node",
   "@nats-io/jetstream",
   "@nats-io/kv",
@@ -78,14 +81,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `sensorbus run` of the example webhook EventSource and Sensors, stopped once it listens. */
-async function packagesLoadedByWebhookRun(): Promise<Map<string, number>> {
+/**
+ * `sensorbus run` of an EventSource (default: the example webhook one, its port replaced) and the
+ * example Sensors, stopped once it listens (the `listening` log message).
+ */
+async function packagesLoadedByWebhookRun(
+  source?: (port: number) => string,
+  listening_ = "webhook server listening",
+): Promise<Map<string, number>> {
   const log = join(dir, "imports-run.log");
   await writeFile(log, "");
   const port = await freePort();
   const es = join(dir, "webhook.yaml");
   const example = await readFile(join(ROOT, "eventsources/webhook.yaml"), "utf8");
-  await writeFile(es, example.replaceAll('"12000"', `"${port}"`));
+  await writeFile(es, source ? source(port) : example.replaceAll('"12000"', `"${port}"`));
   const child = spawn(
     process.execPath,
     [
@@ -115,14 +124,14 @@ async function packagesLoadedByWebhookRun(): Promise<Map<string, number>> {
   const exited = once(child, "exit");
   let listening = false;
   for await (const line of createInterface({ input: child.stdout! })) {
-    if (line.includes('"msg":"webhook server listening"')) {
+    if (line.includes(`"msg":"${listening_}"`)) {
       listening = true;
       break;
     }
   }
   child.kill("SIGTERM");
   await exited;
-  expect(listening, "sensorbus run logged 'webhook server listening'").toBe(true);
+  expect(listening, `sensorbus run logged '${listening_}'`).toBe(true);
   return packagesIn(await readFile(log, "utf8"));
 }
 
@@ -145,6 +154,35 @@ describe("start-up: commands load only what they use", () => {
     expect(loaded.has("prom-client")).toBe(true);
     const notNeeded = HEAVY.filter((p) => !["fastify", "prom-client"].includes(p));
     expect(notNeeded.filter((p) => loaded.has(p))).toEqual([]);
+  });
+
+  it("run with github and gitlab sources that register no hook (no webhook.url) loads neither Git host SDK", async () => {
+    const other = await freePort();
+    const loaded = await packagesLoadedByWebhookRun(
+      (port) => `apiVersion: argoproj.io/v1alpha1
+kind: EventSource
+metadata:
+  name: githost
+spec:
+  github:
+    push:
+      repositories: [{ owner: octo, names: [hello] }]
+      webhook: { port: "${port}", endpoint: /github, method: POST }
+      events: [push]
+  gitlab:
+    mr:
+      projects: ["1"]
+      webhook: { port: "${other}", endpoint: /gitlab, method: POST }
+      events: [PushEvents]
+      gitlabBaseURL: https://gitlab.example.com
+      accessToken: { name: gitlab-access, key: token }
+`,
+      "sensorbus running",
+    );
+    expect(loaded.has("fastify")).toBe(true);
+    expect(
+      ["@octokit/rest", "@octokit/auth-app", "@gitbeaker/rest"].filter((p) => loaded.has(p)),
+    ).toEqual([]);
   });
 
   it("replay loads no vendor SDK, server or bus client", async () => {

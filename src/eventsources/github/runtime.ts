@@ -3,21 +3,28 @@ import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
-import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
+import { type HookPlan, serveWithHooks } from "../webhook/hook-manager.js";
+import { hookUrl } from "../webhook/index.js";
+import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import type { GithubCredentials, GithubTarget } from "./hooks.js";
 import type { GithubEventSpec } from "./schema.js";
 import { verifyGithubSignature } from "./signature.js";
+import { asksForHooks, hookTargets } from "./targets.js";
 
 /**
  * Argo's GitHub EventSource, webhook side (pkg/eventsources/sources/github/start.go): the route
  * of `webhook` on the webhook kind's server machinery; the signature verified before anything is
  * stored; the payload as Argo builds it, `{"headers": <request headers>, "body": <the JSON body
- * with X-GitHub-Event and X-GitHub-Delivery added>, "metadata": ...}`. Hooks are not registered.
+ * with X-GitHub-Event and X-GitHub-Delivery added>, "metadata": ...}`. With `apiToken` or
+ * `githubApp` and `webhook.url`, the hook is registered on each repository and organization once
+ * the route serves (github/hooks.ts, loaded only then), and deleted on stop if asked.
  */
 export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
   key: "github",
   ceType: "github",
   async start(entries, ctx): Promise<RunningAdapter> {
     const routes: Route[] = [];
+    const plans: Array<HookPlan<GithubTarget>> = [];
     for (const { eventName, spec } of entries) {
       const at = `/spec/github/${eventName}`;
       const webhook = spec.webhook;
@@ -38,10 +45,62 @@ export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
         );
       route.handle = (req, reply, raw) => handle(eventName, spec, secret, req, reply, raw, ctx);
       routes.push(route);
+      if (asksForHooks(spec))
+        plans.push(await hookPlan(eventName, spec, secret?.toString("utf8"), ctx));
     }
-    return serveRoutes(routes, ctx, (eventName) => `/spec/github/${eventName}/webhook`, "github");
+    return serveWithHooks("github", routes, plans, ctx);
   },
 };
+
+/**
+ * Argo's registration for one entry (start.go): the credentials read now (a missing Secret stops
+ * the start, naming the field, as Argo does); the SDK loaded and the hooks registered when called.
+ * Argo prefers `apiToken` when both it and `githubApp` are set.
+ */
+async function hookPlan(
+  eventName: string,
+  spec: GithubEventSpec,
+  secret: string | undefined,
+  ctx: AdapterContext,
+): Promise<HookPlan<GithubTarget>> {
+  const at = `/spec/github/${eventName}`;
+  const app = spec.githubApp;
+  const credentials: GithubCredentials = spec.apiToken
+    ? { token: await ctx.values.secret(spec.apiToken, `${at}/apiToken`) }
+    : {
+        appId: Number(app?.appID ?? 0),
+        installationId: Number(app?.installationID ?? 0),
+        privateKey: await ctx.values.secret(app!.privateKey!, `${at}/githubApp/privateKey`),
+      };
+  const value = "token" in credentials ? credentials.token : credentials.privateKey;
+  if (value.trim() === "")
+    throw new ConfigError(
+      `EventSource ${ctx.eventSourceName}: ${at}/${"token" in credentials ? "apiToken" : "githubApp/privateKey"}: the Secret value is empty`,
+    );
+  const url = hookUrl(spec.webhook);
+  const log = ctx.log.child({ eventName });
+  return {
+    provider: "GitHub",
+    eventName,
+    url,
+    targets: hookTargets(spec),
+    deleteOnFinish: spec.deleteHookOnFinish === true,
+    hooks: async () =>
+      (await import("./hooks.js")).githubHooks({
+        credentials,
+        baseUrl: spec.githubBaseURL,
+        log,
+        hook: {
+          url,
+          events: spec.events ?? [],
+          active: spec.active === true,
+          ...(spec.contentType ? { contentType: spec.contentType } : {}),
+          insecure: spec.insecure === true,
+          ...(secret ? { secret } : {}),
+        },
+      }),
+  };
+}
 
 /** `events` as sensorbus applies it: empty or "*" accepts every event type. */
 export function acceptsEvent(events: readonly string[] | undefined, type: string): boolean {

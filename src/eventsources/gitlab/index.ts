@@ -3,16 +3,18 @@ import type { EntryCheck } from "../../config/kinds.js";
 
 import type { EventSourceKind } from "../kind.js";
 import {
+  checkHookRegistration,
   hookDetail,
-  hookUrl,
+  isHttpUrl,
   validateWebhookContext,
-  warnUnmanagedHook,
+  warnUnverified,
 } from "../webhook/index.js";
 import { GITLAB_EVENT_HEADERS, GitlabEventSchema, type GitlabEventSpec } from "./schema.js";
+import { asksForHooks, hookTargets } from "./targets.js";
 
 export { GITLAB_EVENT_HEADERS, GitlabEventSchema, type GitlabEventSpec } from "./schema.js";
 
-/** Argo's pkg/eventsources/sources/gitlab/validate.go, then what sensorbus does not do. */
+/** Argo's pkg/eventsources/sources/gitlab/validate.go, then the hook registration's needs. */
 function validate(entry: GitlabEventSpec, { at, report }: EntryCheck): void {
   if (entry.events === undefined) report(err(join(at, "events"), "events can't be empty"));
   if (str(entry.gitlabBaseURL) === "")
@@ -29,14 +31,33 @@ function validate(entry: GitlabEventSpec, { at, report }: EntryCheck): void {
         ),
       );
   });
-  if (entry.accessToken !== undefined && str(entry.webhook?.url) !== "")
+  const base = str(entry.gitlabBaseURL);
+  if (base !== "" && !isHttpUrl(base))
+    report(err(join(at, "gitlabBaseURL"), `'${base}' is not an absolute http(s) URL`));
+  const registers = asksForHooks(entry);
+  checkHookRegistration(
+    entry,
+    {
+      provider: "GitLab",
+      registers,
+      credentials: entry.accessToken !== undefined ? "accessToken" : undefined,
+      targets: hookTargets(entry).length,
+    },
+    at,
+    report,
+  );
+  if (
+    registers &&
+    entry.enableSSLVerification !== true &&
+    str(entry.webhook?.url).startsWith("https:")
+  )
     report(
       warn(
-        join(at, "accessToken"),
-        `accessToken with webhook.url asks for the hook to be registered on GitLab: sensorbus does not register hooks; add it in the project or group settings (URL ${hookUrl(entry.webhook)}, the secretToken value as its secret token)`,
+        join(at, "enableSSLVerification"),
+        "enableSSLVerification is not true: the hook is registered without TLS verification of webhook.url (as in Argo)",
       ),
     );
-  warnUnmanagedHook(entry, { field: "secretToken", value: entry.secretToken }, at, report);
+  warnUnverified({ field: "secretToken", value: entry.secretToken }, at, report);
 }
 
 export const gitlab: EventSourceKind<GitlabEventSpec> = {
@@ -46,7 +67,8 @@ export const gitlab: EventSourceKind<GitlabEventSpec> = {
   recreate: false,
   validate,
   graph: {
-    detail: (s) => hookDetail("GitLab", s),
+    detail: (s) =>
+      hookDetail("GitLab", s, asksForHooks(s) ? hookTargets(s).map((t) => t.label) : undefined),
   },
   load: () => import("./runtime.js"),
 };

@@ -5,8 +5,12 @@ import { ConfigError, errorMessage } from "../../errors.js";
 import { goCompact } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
-import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
+import { type HookPlan, serveWithHooks } from "../webhook/hook-manager.js";
+import { hookUrl } from "../webhook/index.js";
+import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import type { GitlabTarget } from "./hooks.js";
 import { GITLAB_EVENT_HEADERS, type GitlabEventSpec } from "./schema.js";
+import { asksForHooks, hookFlags, hookTargets } from "./targets.js";
 
 /** The `X-Gitlab-Event` values an entry's `events` accept; undefined: every value. */
 export function acceptedGitlabEvents(
@@ -22,13 +26,16 @@ export function acceptedGitlabEvents(
  * Argo's GitLab EventSource, webhook side (pkg/eventsources/sources/gitlab/start.go): the route
  * of `webhook` on the webhook kind's server machinery; `X-Gitlab-Token` checked against
  * `secretToken` before anything is stored; the payload as Argo builds it, `{"headers": <request
- * headers>, "body": <the raw JSON body>, "metadata": ...}`. Hooks are not registered.
+ * headers>, "body": <the raw JSON body>, "metadata": ...}`. With `accessToken` and `webhook.url`,
+ * the hook is registered on each project and group once the route serves (gitlab/hooks.ts, loaded
+ * only then), with `secretToken` as its token, and deleted on stop if asked.
  */
 export const gitlabAdapter: EventSourceAdapter<GitlabEventSpec> = {
   key: "gitlab",
   ceType: "gitlab",
   async start(entries, ctx): Promise<RunningAdapter> {
     const routes: Route[] = [];
+    const plans: Array<HookPlan<GitlabTarget>> = [];
     for (const { eventName, spec } of entries) {
       const at = `/spec/gitlab/${eventName}`;
       const webhook = spec.webhook;
@@ -52,10 +59,49 @@ export const gitlabAdapter: EventSourceAdapter<GitlabEventSpec> = {
       route.handle = (req, reply, raw) =>
         handle(eventName, spec, token, accepted, req, reply, raw, ctx);
       routes.push(route);
+      if (asksForHooks(spec)) plans.push(await hookPlan(eventName, spec, tokenText, ctx));
     }
-    return serveRoutes(routes, ctx, (eventName) => `/spec/gitlab/${eventName}/webhook`, "gitlab");
+    return serveWithHooks("gitlab", routes, plans, ctx);
   },
 };
+
+/**
+ * Argo's registration for one entry (start.go): the access token read now (a missing Secret
+ * stops the start, naming the field, as Argo does); the SDK loaded and the hooks registered when
+ * called.
+ */
+async function hookPlan(
+  eventName: string,
+  spec: GitlabEventSpec,
+  secretToken: string | undefined,
+  ctx: AdapterContext,
+): Promise<HookPlan<GitlabTarget>> {
+  const at = `/spec/gitlab/${eventName}`;
+  const token = await ctx.values.secret(spec.accessToken!, `${at}/accessToken`);
+  if (token.trim() === "")
+    throw new ConfigError(
+      `EventSource ${ctx.eventSourceName}: ${at}/accessToken: the Secret value is empty`,
+    );
+  const url = hookUrl(spec.webhook);
+  return {
+    provider: "GitLab",
+    eventName,
+    url,
+    targets: hookTargets(spec),
+    deleteOnFinish: spec.deleteHookOnFinish === true,
+    hooks: async () =>
+      (await import("./hooks.js")).gitlabHooks({
+        token,
+        baseUrl: spec.gitlabBaseURL ?? "",
+        hook: {
+          url,
+          flags: hookFlags(spec.events),
+          enableSSLVerification: spec.enableSSLVerification === true,
+          ...(secretToken ? { token: secretToken } : {}),
+        },
+      }),
+  };
+}
 
 async function handle(
   eventName: string,

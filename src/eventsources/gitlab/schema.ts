@@ -56,3 +56,24 @@ export const GITLAB_EVENT_HEADERS: Readonly<Record<string, readonly string[]>> =
   MemberEvents: ["Member Hook"],
   SubGroupEvents: ["Subgroup Hook"],
 };
+
+/** The GitLab hook attribute (REST API v4) each `events` name sets, as go-gitlab sends it. */
+export const GITLAB_HOOK_FLAGS: Readonly<Record<string, string>> = {
+  PushEvents: "push_events",
+  TagPushEvents: "tag_push_events",
+  IssuesEvents: "issues_events",
+  ConfidentialIssuesEvents: "confidential_issues_events",
+  MergeRequestsEvents: "merge_requests_events",
+  NoteEvents: "note_events",
+  ConfidentialNoteEvents: "confidential_note_events",
+  JobEvents: "job_events",
+  PipelineEvents: "pipeline_events",
+  WikiPageEvents: "wiki_page_events",
+  DeploymentEvents: "deployment_events",
+  ReleasesEvents: "releases_events",
+  EmojiEvents: "emoji_events",
+  FeatureFlagEvents: "feature_flag_events",
+  ResourceAccessTokenEvents: "resource_access_token_events",
+  MemberEvents: "member_events",
+  SubGroupEvents: "subgroup_events",
+};

@@ -52,8 +52,8 @@ export function hookUrl(w: { url?: string; endpoint?: string } | undefined): str
 }
 
 /**
- * What sensorbus does not do for a Git host's webhook entry (github, gitlab, ...): delete a hook
- * it never registered, and verify deliveries when the entry names no secret.
+ * What sensorbus does not do for a Git host's webhook entry whose hooks it does not register:
+ * delete a hook it never registered, and verify deliveries when the entry names no secret.
  */
 export function warnUnmanagedHook(
   entry: { deleteHookOnFinish?: boolean | undefined },
@@ -68,6 +68,15 @@ export function warnUnmanagedHook(
         "deleteHookOnFinish: sensorbus does not register hooks, so it deletes none on stop",
       ),
     );
+  warnUnverified(secret, at, report);
+}
+
+/** No secret on a Git host's webhook entry: anyone who reaches the endpoint sends events. */
+export function warnUnverified(
+  secret: { field: string; value: unknown },
+  at: string,
+  report: EntryCheck["report"],
+): void {
   if (secret.value === undefined)
     report(
       warn(
@@ -77,14 +86,75 @@ export function warnUnmanagedHook(
     );
 }
 
-/** The graph detail of a Git host's webhook entry: `GitHub POST :12000/push [push, pull_request]`. */
+/**
+ * The checks of a Git host entry whose hook sensorbus registers (github, gitlab): `registers` is
+ * Argo's NeedToCreateHooks; `credentials` names the field that holds the API credentials.
+ */
+export function checkHookRegistration(
+  entry: {
+    webhook?: WebhookContextSpec | undefined;
+    deleteHookOnFinish?: boolean | undefined;
+  },
+  opts: { provider: string; registers: boolean; credentials: string | undefined; targets: number },
+  at: string,
+  report: EntryCheck["report"],
+): void {
+  const url = str(entry.webhook?.url);
+  if (url !== "" && !isHttpUrl(url))
+    report(
+      err(
+        join(at, "webhook", "url"),
+        `'${url}' is not an absolute http(s) URL: ${opts.provider} could not deliver to it`,
+      ),
+    );
+  if (opts.credentials !== undefined && url === "")
+    report(
+      warn(
+        join(at, "webhook", "url"),
+        `webhook.url is empty: ${opts.credentials} is set but no hook is registered on ${opts.provider} (as in Argo); set webhook.url to the address ${opts.provider} delivers to`,
+      ),
+    );
+  if (opts.registers && opts.targets === 0)
+    report(warn(at, `no repository, project, organization or group named: no hook is registered`));
+  if (entry.deleteHookOnFinish === true && !opts.registers)
+    report(
+      warn(
+        join(at, "deleteHookOnFinish"),
+        "deleteHookOnFinish: this entry registers no hook (it needs the API credentials and webhook.url), so none is deleted on stop",
+      ),
+    );
+}
+
+/** An absolute http or https URL (an API base or the URL a provider delivers to). */
+export function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === "http:" || u.protocol === "https:") && u.host !== "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The graph detail of a Git host's webhook entry: `GitHub POST :12000/push [push, pull_request]`,
+ * then, when it registers its hook, `· registers <url> on repository octo/hello` (`registers`: the
+ * targets' labels).
+ */
 export function hookDetail(
   provider: string,
-  spec: { webhook?: WebhookContextSpec | undefined; events?: string[] | undefined },
+  spec: {
+    webhook?: WebhookContextSpec | undefined;
+    events?: string[] | undefined;
+    deleteHookOnFinish?: boolean | undefined;
+  },
+  registers?: readonly string[],
 ): string {
   const w = spec.webhook;
   const events = (spec.events ?? []).length > 0 ? ` [${(spec.events ?? []).join(", ")}]` : "";
-  return `${provider} ${text(w?.method) ?? "POST"} :${text(w?.port) ?? "?"}${text(w?.endpoint) ?? "/"}${events}`;
+  const route = `${provider} ${text(w?.method) ?? "POST"} :${text(w?.port) ?? "?"}${text(w?.endpoint) ?? "/"}${events}`;
+  if (registers === undefined) return route;
+  const onStop = spec.deleteHookOnFinish === true ? " (deleted on stop)" : "";
+  return `${route} · registers ${hookUrl(w)} on ${registers.join(", ") || "nothing"}${onStop}`;
 }
 
 /**

@@ -115,7 +115,7 @@ describe("validate: Argo's github validate.go and what sensorbus does not do", (
     expect(noWebhook.some((x) => x.startsWith("error /spec/github/pr/webhook"))).toBe(true);
   });
 
-  it("warns, naming the field, that hooks are not registered or deleted", () => {
+  it("no longer warns that hooks are not registered: a registering entry is clean", () => {
     const f = findings({
       owner: "argoproj",
       repository: "argo-events",
@@ -123,32 +123,106 @@ describe("validate: Argo's github validate.go and what sensorbus does not do", (
       events: ["push"],
       apiToken: { name: "github-access", key: "token" },
       webhookSecret: SECRET,
+      active: true,
       deleteHookOnFinish: true,
     });
-    expect(f.filter((x) => x.startsWith("error"))).toEqual([]);
-    expect(
-      f.some(
-        (x) =>
-          x.startsWith("warning /spec/github/pr/apiToken:") &&
-          x.includes("sensorbus does not register hooks"),
-      ),
-    ).toBe(true);
-    expect(f.some((x) => x.startsWith("warning /spec/github/pr/deleteHookOnFinish:"))).toBe(true);
-    expect(f.some((x) => x.includes("payload URL https://hooks.example.com/push"))).toBe(true);
-    const app = findings({
+    expect(f).toEqual([]);
+  });
+
+  it("checks what registering the hook needs, naming the field", () => {
+    const REG = {
       organizations: ["argoproj"],
       webhook: { ...HOOK, url: "https://hooks.example.com" },
-      githubApp: { privateKey: SECRET, appID: 1, installationID: 2 },
+      events: ["push"],
       webhookSecret: SECRET,
+      active: true,
+    };
+    const app = findings({
+      ...REG,
+      events: undefined,
+      githubApp: { privateKey: SECRET, appID: 1, installationID: 2 },
     });
-    expect(app).toContain(
+    expect(app).toEqual([
       "error /spec/github/pr/events: events must be defined to create a github webhook",
+    ]);
+    // githubApp without its ids, or without privateKey.
+    expect(findings({ ...REG, githubApp: { privateKey: SECRET } })).toEqual([
+      "error /spec/github/pr/githubApp/appID: githubApp needs appID (a positive integer) to get an installation token",
+      "error /spec/github/pr/githubApp/installationID: githubApp needs installationID (a positive integer) to get an installation token",
+    ]);
+    expect(findings({ ...REG, githubApp: { appID: 1, installationID: 2 } })).toContain(
+      "error /spec/github/pr/githubApp/privateKey: githubApp needs privateKey (the App's private key Secret) to register the hook",
     );
-    expect(app.some((x) => x.startsWith("warning /spec/github/pr/githubApp:"))).toBe(true);
+    // Both credentials: Argo uses apiToken.
+    expect(
+      findings({
+        ...REG,
+        apiToken: SECRET,
+        githubApp: { privateKey: SECRET, appID: 1, installationID: 2 },
+      }),
+    ).toEqual([
+      "warning /spec/github/pr/githubApp: both apiToken and githubApp are set: the hook is registered with apiToken (as in Argo) and githubApp is not used",
+    ]);
+    // Credentials without webhook.url: nothing registered, said so; deleteHookOnFinish then moot.
+    const noUrl = findings({ ...REG, webhook: HOOK, apiToken: SECRET, deleteHookOnFinish: true });
+    expect(noUrl.map((x) => x.split(":")[0])).toEqual([
+      "warning /spec/github/pr/webhook/url",
+      "warning /spec/github/pr/deleteHookOnFinish",
+    ]);
+    expect(noUrl[0]).toContain("apiToken is set but no hook is registered on GitHub");
+    // URLs that cannot work.
+    expect(
+      findings({ ...REG, apiToken: SECRET, webhook: { ...HOOK, url: "hooks.example.com" } }),
+    ).toContain(
+      "error /spec/github/pr/webhook/url: 'hooks.example.com' is not an absolute http(s) URL: GitHub could not deliver to it",
+    );
+    expect(
+      findings({
+        ...REG,
+        apiToken: SECRET,
+        githubBaseURL: "ghe/api",
+        githubUploadURL: "https://ghe/up",
+      }),
+    ).toContain("error /spec/github/pr/githubBaseURL: 'ghe/api' is not an absolute http(s) URL");
+    // Repositories the API cannot address; a hook registered inactive.
+    const repos = findings({
+      ...REG,
+      organizations: undefined,
+      apiToken: SECRET,
+      active: undefined,
+      repositories: [{ names: ["x"] }, { owner: "o", names: [] }],
+    });
+    expect(repos).toEqual([
+      "error /spec/github/pr/repositories/0/owner: owner is required to register the hook",
+      "error /spec/github/pr/repositories/1/names: names is empty: no hook is registered",
+      "warning /spec/github/pr/active: active is not true: the hook is registered inactive (as in Argo) and GitHub delivers nothing to it",
+    ]);
   });
 
   it("warns when deliveries are not verified", () => {
     const f = findings({ organizations: ["a"], webhook: HOOK });
     expect(f.some((x) => x.startsWith("warning /spec/github/pr/webhookSecret:"))).toBe(true);
+  });
+});
+
+describe("graph detail: what the entry listens for and registers", () => {
+  it("shows the route, then the hook it registers on each target", async () => {
+    const { github } = await import("../../../../src/eventsources/github/index.js");
+    const detail = github.graph!.detail!;
+    const route = { port: "12000", endpoint: "/push", method: "POST" };
+    expect(
+      detail({ repositories: [{ owner: "o", names: ["r"] }], webhook: route, events: ["push"] }),
+    ).toBe("GitHub POST :12000/push [push]");
+    expect(
+      detail({
+        organizations: ["org"],
+        webhook: { ...route, url: "https://ev.example.com/" },
+        events: ["push"],
+        apiToken: { name: "s", key: "k" },
+        deleteHookOnFinish: true,
+      }),
+    ).toBe(
+      "GitHub POST :12000/push [push] · registers https://ev.example.com/push on organization org (deleted on stop)",
+    );
   });
 });

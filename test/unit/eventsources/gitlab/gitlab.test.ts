@@ -18,7 +18,7 @@ const HOOK = { port: "12000", endpoint: "/gitlab", method: "POST" };
 const TOKEN = { name: "gitlab-access", key: "token" };
 
 describe("validate: Argo's gitlab validate.go", () => {
-  it("accepts Argo's example shape, warning only that the hook is not registered", () => {
+  it("accepts Argo's example shape without a warning: the hook is registered", () => {
     const f = findings({
       projects: ["whynowy/test"],
       webhook: { ...HOOK, url: "https://hooks.example.com" },
@@ -26,15 +26,39 @@ describe("validate: Argo's gitlab validate.go", () => {
       accessToken: TOKEN,
       secretToken: { name: "gitlab-access", key: "secret" },
       gitlabBaseURL: "https://gitlab.example.com",
+      enableSSLVerification: true,
+      deleteHookOnFinish: true,
     });
-    expect(f.filter((x) => x.startsWith("error"))).toEqual([]);
-    expect(
-      f.some(
-        (x) =>
-          x.startsWith("warning /spec/gitlab/mr/accessToken:") &&
-          x.includes("sensorbus does not register hooks"),
-      ),
-    ).toBe(true);
+    expect(f).toEqual([]);
+  });
+
+  it("checks what registering the hook needs, naming the field", () => {
+    const REG = {
+      projects: ["1"],
+      webhook: { ...HOOK, url: "https://hooks.example.com" },
+      events: ["PushEvents"],
+      accessToken: TOKEN,
+      secretToken: TOKEN,
+      gitlabBaseURL: "https://gitlab.example.com",
+      enableSSLVerification: true,
+    };
+    expect(findings({ ...REG, gitlabBaseURL: "gitlab.example.com" })).toEqual([
+      "error /spec/gitlab/mr/gitlabBaseURL: 'gitlab.example.com' is not an absolute http(s) URL",
+    ]);
+    expect(findings({ ...REG, webhook: { ...HOOK, url: "/hooks" } })).toEqual([
+      "error /spec/gitlab/mr/webhook/url: '/hooks' is not an absolute http(s) URL: GitLab could not deliver to it",
+    ]);
+    expect(findings({ ...REG, projects: undefined })).toEqual([
+      "warning /spec/gitlab/mr: no repository, project, organization or group named: no hook is registered",
+    ]);
+    expect(findings({ ...REG, enableSSLVerification: undefined })).toEqual([
+      "warning /spec/gitlab/mr/enableSSLVerification: enableSSLVerification is not true: the hook is registered without TLS verification of webhook.url (as in Argo)",
+    ]);
+    const noUrl = findings({ ...REG, webhook: HOOK, deleteHookOnFinish: true });
+    expect(noUrl.map((x) => x.split(":")[0])).toEqual([
+      "warning /spec/gitlab/mr/webhook/url",
+      "warning /spec/gitlab/mr/deleteHookOnFinish",
+    ]);
   });
 
   it("reports Argo's errors and unknown event names", () => {
@@ -70,5 +94,22 @@ describe("acceptedGitlabEvents", () => {
       "Build Hook",
     ]);
     expect([...acceptedGitlabEvents(["toString"])!]).toEqual([]);
+  });
+});
+
+describe("graph detail: what the entry listens for and registers", () => {
+  it("shows the route, then the hook it registers on each group and project", async () => {
+    const { gitlab } = await import("../../../../src/eventsources/gitlab/index.js");
+    expect(
+      gitlab.graph!.detail!({
+        projects: ["g/app"],
+        groups: ["g"],
+        webhook: { ...HOOK, url: "https://ev.example.com" },
+        events: ["PushEvents"],
+        accessToken: TOKEN,
+      }),
+    ).toBe(
+      "GitLab POST :12000/gitlab [PushEvents] · registers https://ev.example.com/gitlab on group g, project g/app",
+    );
   });
 });
