@@ -45,6 +45,8 @@ const VENDORS: Record<string, string> = {
   "@nats-io/": "eventbus/jetstream/",
   "@google-cloud/pubsub": "clients/pubsub.ts",
   "@kubernetes/client-node": "k8s/client.ts",
+  "@grpc/grpc-js": "triggers/custom/runtime.ts",
+  "@grpc/proto-loader": "triggers/custom/runtime.ts",
   re2js: "lib/re2.ts",
   redis: "eventsources/redis-shared/client.ts",
 };
