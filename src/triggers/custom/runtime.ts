@@ -146,6 +146,16 @@ export function customTrigger(): TriggerKind<CustomTrigger> {
     return { client, rt };
   };
 
+  /**
+   * Forgets a channel whose server was unavailable, as Argo makes a new connection when the cached
+   * one is not ready: the next attempt connects at once instead of waiting out grpc-js's reconnect
+   * back-off (up to 120 s after a long outage).
+   */
+  const drop = (client: TriggerClient) => {
+    for (const [key, c] of clients) if (c === client) clients.delete(key);
+    client.close();
+  };
+
   return {
     kind: "custom",
     async render(template, ctx: FiringContext): Promise<Rendered> {
@@ -214,6 +224,7 @@ export function customTrigger(): TriggerKind<CustomTrigger> {
             { deadline: Date.now() + CALL_TIMEOUT_MS },
             (err, res) => {
               ctx.signal.removeEventListener("abort", cancel);
+              if (err?.code === rt.grpc.status.UNAVAILABLE) drop(client);
               if (err || !res) reject(grpcError(what, d, err ?? new Error("no response"), names));
               else resolve(res);
             },
