@@ -142,7 +142,8 @@ export async function publishWith(client: PubSub, req: PublishRequest): Promise<
       "SB_ERR_PUBSUB_PUBLISH",
       missing
         ? `cannot publish to ${req.topicName}${where}: the topic does not exist`
-        : `cannot publish to ${req.topicName}${where}: ${errorMessage(err)}`,
+        : // gax appends every earlier attempt's error: the last one says it.
+          `cannot publish to ${req.topicName}${where}: ${errorMessage(err).split(" : Previous errors")[0]}`,
       { cause: err, retryable: !missing },
     );
   }

@@ -46,9 +46,18 @@ function withCorrelation(
  */
 export function pubSubTrigger(): TriggerKind<PubSubTrigger> {
   const clients = new Map<string, Promise<PubSub>>();
-  const clientFor = (d: PubSubDetail): Promise<PubSub> => {
+  const keyOf = (d: PubSubDetail): string => {
     const who = d.credentials ? createHash("sha256").update(d.credentials).digest("hex") : "";
-    const key = `${d.projectID}|${who}`;
+    return `${d.projectID}|${who}`;
+  };
+  const forget = (d: PubSubDetail): void => {
+    const key = keyOf(d);
+    const client = clients.get(key);
+    clients.delete(key);
+    void client?.then((c) => c.close()).catch(() => {});
+  };
+  const clientFor = (d: PubSubDetail): Promise<PubSub> => {
+    const key = keyOf(d);
     let client = clients.get(key);
     if (!client) {
       const credentials = d.credentials
@@ -129,8 +138,12 @@ export function pubSubTrigger(): TriggerKind<PubSubTrigger> {
           timeoutMs: d.timeoutMs,
         });
       } catch (err) {
+        const retryable = err instanceof EventsError ? err.retryable : true;
+        // A fresh client for the next attempt: the old channel may sit in grpc-js's reconnect
+        // back-off (tens of seconds after a few refused connections) after the service is back.
+        if (retryable) forget(d);
         throw new TriggerError("SB_ERR_PUBSUB_PUBLISH", errorMessage(err), {
-          retryable: err instanceof EventsError ? err.retryable : true,
+          retryable,
           cause: err,
         });
       }
