@@ -1,10 +1,12 @@
 import { execFileSync } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { ValueResolver } from "../../src/config/secrets.js";
 import type { Trigger } from "../../src/config/types.js";
+import { TriggerError } from "../../src/errors.js";
 import type { CustomTrigger } from "../../src/triggers/custom/index.js";
 import { customTrigger } from "../../src/triggers/custom/runtime.js";
 import type { TriggerKind } from "../../src/triggers/types.js";
@@ -224,6 +226,41 @@ describe("custom trigger against a real gRPC trigger server", () => {
 });
 
 describe("custom trigger with the server down", () => {
+  it("execute throws a retryable SB_ERR_TRIGGER_GRPC naming the call, the trigger and the server", async () => {
+    const server = new CustomTriggerServer();
+    await server.start();
+    const port = server.port;
+    await server.stop();
+    const kind = customTrigger();
+    try {
+      const events = new Map([["d", event()]]);
+      const rendered = await kind.render(
+        { serverURL: `127.0.0.1:${port}`, spec: { a: "b" } },
+        {
+          sensorName: "s",
+          namespace: "default",
+          triggerName: "t",
+          events,
+          applyParameters: (doc) => doc,
+          values: {} as ValueResolver,
+          log: pino({ level: "silent" }),
+          now: () => 0,
+        },
+      );
+      const err = await kind
+        .execute(rendered, { log: pino({ level: "silent" }), signal: new AbortController().signal })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TriggerError);
+      expect((err as TriggerError).code).toBe("SB_ERR_TRIGGER_GRPC");
+      expect((err as TriggerError).retryable).toBe(true);
+      expect((err as Error).message).toContain(
+        `failed to fetch the custom trigger resource for t at 127.0.0.1:${port}`,
+      );
+    } finally {
+      await kind.close?.();
+    }
+  });
+
   it("retries per retryStrategy, dead-letters, and reaches the server once it is back", async () => {
     const server = new CustomTriggerServer();
     await server.start();
