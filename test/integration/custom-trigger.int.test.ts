@@ -3,7 +3,6 @@ import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { ValueResolver } from "../../src/config/secrets.js";
 import type { Trigger } from "../../src/config/types.js";
 import { TriggerError } from "../../src/errors.js";
@@ -16,25 +15,8 @@ import {
   status,
   type TlsFiles,
 } from "../support/custom-trigger-server.js";
+import { firingContext, TRACEPARENT, triggerEvent } from "../support/firing.js";
 import { fireThroughSensor } from "../support/trigger-harness.js";
-
-const TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-
-let n = 0;
-function event(): CloudEvent {
-  n++;
-  return {
-    specversion: "1.0",
-    id: `custom-${n}`,
-    source: "hooks",
-    subject: "done",
-    type: "webhook",
-    time: "2026-11-24T10:00:00Z",
-    datacontenttype: "application/json",
-    data: JSON.stringify({ body: { run: "r-7", size: 3 } }),
-    extensions: { traceparent: TRACEPARENT, correlationid: "corr-7" },
-  } as CloudEvent;
-}
 
 const trigger = (custom: CustomTrigger, extra: Partial<Trigger> = {}): Trigger =>
   ({ template: { name: "t", custom }, ...extra }) as Trigger;
@@ -43,7 +25,7 @@ function fire(kind: TriggerKind<unknown>, t: Trigger, values?: ValueResolver) {
   return fireThroughSensor({
     triggers: [t],
     kinds: new Map([["custom", kind]]),
-    event: event(),
+    event: triggerEvent(),
     ...(values ? { values } : {}),
   });
 }
@@ -233,19 +215,9 @@ describe("custom trigger with the server down", () => {
     await server.stop();
     const kind = customTrigger();
     try {
-      const events = new Map([["d", event()]]);
       const rendered = await kind.render(
         { serverURL: `127.0.0.1:${port}`, spec: { a: "b" } },
-        {
-          sensorName: "s",
-          namespace: "default",
-          triggerName: "t",
-          events,
-          applyParameters: (doc) => doc,
-          values: {} as ValueResolver,
-          log: pino({ level: "silent" }),
-          now: () => 0,
-        },
+        firingContext(triggerEvent()),
       );
       const err = await kind
         .execute(rendered, { log: pino({ level: "silent" }), signal: new AbortController().signal })
@@ -333,6 +305,8 @@ describe.runIf(haveOpenssl)(
         throw new Error("no ConfigMaps");
       },
     });
+    const tlsTrigger = (extra: Partial<CustomTrigger>) =>
+      trigger({ serverURL: server.target, secure: true, certSecret, spec: { a: "b" }, ...extra });
     beforeAll(async () => {
       certs = await makeCertificates("trigger.internal");
       await server.start(certs);
@@ -347,13 +321,7 @@ describe.runIf(haveOpenssl)(
       server.calls.length = 0;
       const out = await fire(
         kind as TriggerKind<unknown>,
-        trigger({
-          serverURL: server.target,
-          secure: true,
-          certSecret,
-          serverNameOverride: "trigger.internal",
-          spec: { a: "b" },
-        }),
+        tlsTrigger({ serverNameOverride: "trigger.internal" }),
         valuesWith(certs.ca),
       );
       expect(out.deadLetters).toEqual([]);
@@ -368,13 +336,7 @@ describe.runIf(haveOpenssl)(
       server.calls.length = 0;
       const out = await fire(
         kind as TriggerKind<unknown>,
-        trigger({
-          serverURL: server.target,
-          secure: true,
-          certSecret,
-          serverNameOverride: "trigger.internal",
-          spec: { a: "b" },
-        }),
+        tlsTrigger({ serverNameOverride: "trigger.internal" }),
         valuesWith(certs.otherCa),
       );
       expect(out.deadLetters[0]!.error).toContain("(gRPC UNAVAILABLE)");
@@ -383,11 +345,7 @@ describe.runIf(haveOpenssl)(
 
     it("refuses the certificate when the name checked is not in it (no serverNameOverride)", async () => {
       server.calls.length = 0;
-      const out = await fire(
-        kind as TriggerKind<unknown>,
-        trigger({ serverURL: server.target, secure: true, certSecret, spec: { a: "b" } }),
-        valuesWith(certs.ca),
-      );
+      const out = await fire(kind as TriggerKind<unknown>, tlsTrigger({}), valuesWith(certs.ca));
       expect(out.deadLetters[0]!.error).toContain("(gRPC UNAVAILABLE)");
       expect(server.calls).toEqual([]);
     });

@@ -1,7 +1,6 @@
 import { type Message, PubSub } from "@google-cloud/pubsub";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { Trigger } from "../../src/config/types.js";
 import { pubSubAdapter } from "../../src/eventsources/pubsub/runtime.js";
 import type { AdapterContext, EmitInput } from "../../src/eventsources/types.js";
@@ -9,11 +8,13 @@ import { systemClock } from "../../src/eventsources/types.js";
 import type { PubSubTrigger } from "../../src/triggers/pubsub/index.js";
 import { pubSubTrigger } from "../../src/triggers/pubsub/runtime.js";
 import type { TriggerKind } from "../../src/triggers/types.js";
+import { TRACEPARENT, triggerEvent } from "../support/firing.js";
 import { waitUntil } from "../support/nats-server.js";
 import {
   type PubSubEmulator,
   pubSubEmulatorAvailable,
   startPubSubEmulator,
+  useEmulatorEnv,
 } from "../support/pubsub-emulator.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 import { fireThroughSensor } from "../support/trigger-harness.js";
@@ -27,23 +28,6 @@ if (!available) {
 }
 
 const PROJECT = "sb-trigger-test";
-const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-let n = 0;
-function event(): CloudEvent {
-  n++;
-  return {
-    specversion: "1.0",
-    id: `pubsub-trigger-${n}`,
-    source: "hooks",
-    subject: "done",
-    type: "webhook",
-    time: "2026-11-24T10:00:00Z",
-    datacontenttype: "application/json",
-    data: JSON.stringify({ body: { run: "r-7", size: 3 } }),
-    extensions: { traceparent: TRACEPARENT, correlationid: "corr-7" },
-  } as CloudEvent;
-}
 
 const trigger = (pubSub: PubSubTrigger, extra: Partial<Trigger> = {}): Trigger =>
   ({ template: { name: "hand-off", pubSub }, ...extra }) as Trigger;
@@ -57,10 +41,7 @@ describe.skipIf(!available)("pubSub trigger against the Pub/Sub emulator", () =>
   let emulator: PubSubEmulator;
   let admin: PubSub;
   let kind: TriggerKind<PubSubTrigger>;
-  const saved = {
-    host: process.env.PUBSUB_EMULATOR_HOST,
-    metadata: process.env.METADATA_SERVER_DETECTION,
-  };
+  let restoreEnv = () => {};
 
   /** A topic with one subscription; `received` fills as messages arrive (each acked). */
   async function topicWithSubscription(topic: string) {
@@ -76,8 +57,7 @@ describe.skipIf(!available)("pubSub trigger against the Pub/Sub emulator", () =>
 
   beforeAll(async () => {
     emulator = await startPubSubEmulator();
-    process.env.PUBSUB_EMULATOR_HOST = emulator.host;
-    process.env.METADATA_SERVER_DETECTION = "none";
+    restoreEnv = useEmulatorEnv(emulator.host);
     admin = new PubSub({ projectId: PROJECT });
     kind = pubSubTrigger();
   });
@@ -86,10 +66,7 @@ describe.skipIf(!available)("pubSub trigger against the Pub/Sub emulator", () =>
     await kind?.close?.();
     await admin?.close();
     await emulator?.stop();
-    if (saved.host === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
-    else process.env.PUBSUB_EMULATOR_HOST = saved.host;
-    if (saved.metadata === undefined) delete process.env.METADATA_SERVER_DETECTION;
-    else process.env.METADATA_SERVER_DETECTION = saved.metadata;
+    restoreEnv();
   });
 
   it("publishes the rendered payload with static and parameter attributes, the correlation ID and traceparent", async () => {
@@ -108,7 +85,7 @@ describe.skipIf(!available)("pubSub trigger against the Pub/Sub emulator", () =>
           }),
         ],
         kinds: new Map([["pubSub", kind as TriggerKind<unknown>]]),
-        event: event(),
+        event: triggerEvent(),
       });
       expect(out.deadLetters).toEqual([]);
       await waitUntil(() => sub.received.length >= 1, "the published message", 20_000);
@@ -160,7 +137,7 @@ describe.skipIf(!available)("pubSub trigger against the Pub/Sub emulator", () =>
       const out = await fireThroughSensor({
         triggers: [trigger({ projectID: PROJECT, topic: "sb-trigger-hop", payload })],
         kinds: new Map([["pubSub", kind as TriggerKind<unknown>]]),
-        event: event(),
+        event: triggerEvent(),
       });
       expect(out.fired).toHaveLength(1);
       await waitUntil(() => emitted.length >= 1, "the next hop's event", 20_000);
@@ -187,7 +164,7 @@ describe.skipIf(!available)("pubSub trigger against the Pub/Sub emulator", () =>
         ),
       ],
       kinds: new Map([["pubSub", kind as TriggerKind<unknown>]]),
-      event: event(),
+      event: triggerEvent(),
     });
     expect(out.fired).toEqual([]);
     expect(out.failed.map((f) => f.final)).toEqual([true]);
@@ -215,7 +192,7 @@ describe.skipIf(!available)("pubSub trigger against the Pub/Sub emulator", () =>
           ),
         ],
         kinds: new Map([["pubSub", viaProxy as TriggerKind<unknown>]]),
-        event: event(),
+        event: triggerEvent(),
         // The first failed attempt brings the service back.
         sleep: async () => {
           proxy.accept();

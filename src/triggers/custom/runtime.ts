@@ -3,7 +3,7 @@ import type * as Grpc from "@grpc/grpc-js";
 import { stringify as stringifyYaml } from "yaml";
 import type { TriggerParameter } from "../../config/types.js";
 import { errorMessage, TriggerError } from "../../errors.js";
-import { constructPayloadFor } from "../payload.js";
+import { constructPayloadFor, setRenderedBody } from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import { TRIGGER_DESCRIPTOR } from "./proto.js";
 import type { CustomTrigger } from "./schema.js";
@@ -194,15 +194,7 @@ export function customTrigger(): TriggerKind<CustomTrigger> {
       }
       // Argo sends a payload only when the trigger has a `payload` list.
       if (template.payload) detail.payload = constructPayloadFor(template.payload, ctx) ?? "";
-      const rendered: Rendered = { kind: "custom", detail };
-      if (detail.payload !== undefined) {
-        try {
-          rendered.payload = JSON.parse(detail.payload);
-        } catch {
-          rendered.payloadText = detail.payload;
-        }
-      }
-      return rendered;
+      return setRenderedBody({ kind: "custom", detail }, detail.payload);
     },
 
     async execute(rendered: Rendered, ctx: ExecContext): Promise<TriggerResult> {

@@ -9,7 +9,7 @@ import {
   topicNameOf,
 } from "../../clients/pubsub.js";
 import { EventsError, errorMessage, TriggerError } from "../../errors.js";
-import { constructPayloadFor } from "../payload.js";
+import { constructPayloadFor, setRenderedBody, withOwnParameters } from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import type { PubSubTrigger } from "./schema.js";
 
@@ -72,13 +72,7 @@ export function pubSubTrigger(): TriggerKind<PubSubTrigger> {
   return {
     kind: "pubSub",
     async render(template, ctx: FiringContext): Promise<Rendered> {
-      // Kind-level parameters apply to the JSON of the pubSub object (dest: topic, attributes.X).
-      const spec =
-        template.parameters && template.parameters.length > 0
-          ? (JSON.parse(
-              ctx.applyParameters(JSON.stringify(template), template.parameters),
-            ) as PubSubTrigger)
-          : template;
+      const spec = withOwnParameters(template, ctx);
       const topic = typeof spec.topic === "string" ? spec.topic : "";
       if (topic === "")
         throw new TriggerError("SB_ERR_TRIGGER_RENDER", "pubSub trigger: topic is empty");
@@ -101,13 +95,7 @@ export function pubSubTrigger(): TriggerKind<PubSubTrigger> {
           "pubSub.credentialSecret",
         );
       }
-      const rendered: Rendered = { kind: "pubSub", detail };
-      try {
-        rendered.payload = JSON.parse(data);
-      } catch {
-        rendered.payloadText = data;
-      }
-      return rendered;
+      return setRenderedBody({ kind: "pubSub", detail }, data);
     },
 
     async execute(rendered: Rendered, ctx: ExecContext): Promise<TriggerResult> {

@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildGraph } from "../../../../src/app/graph.js";
-import type { CloudEvent } from "../../../../src/cloudevents/event.js";
-import type { LoadResult } from "../../../../src/config/load.js";
-import type { EventSourceManifest, SensorManifest } from "../../../../src/config/types.js";
-import { silentLogger } from "../../../../src/observability/logger.js";
-import { applyParameters } from "../../../../src/triggers/params.js";
 import type { PubSubTrigger } from "../../../../src/triggers/pubsub/index.js";
 import { pubSubTrigger } from "../../../../src/triggers/pubsub/runtime.js";
-import type { FiringContext } from "../../../../src/triggers/types.js";
+import { firingContext, triggerEvent } from "../../../support/firing.js";
 import { templateFindings } from "../sensor-doc.js";
 
 const AT = "/spec/triggers/0/template/pubSub";
@@ -60,35 +54,6 @@ describe("pubSub trigger validate", () => {
   });
 });
 
-const event: CloudEvent = {
-  specversion: "1.0",
-  id: "e-1",
-  source: "webhook",
-  subject: "done",
-  type: "webhook",
-  time: "2026-11-24T10:00:00Z",
-  datacontenttype: "application/json",
-  data: JSON.stringify({ body: { run: "r-9", team: "data" } }),
-};
-
-function firing(correlationId?: string): FiringContext {
-  const events = new Map([["d", event]]);
-  return {
-    sensorName: "s",
-    namespace: "default",
-    triggerName: "t",
-    events,
-    applyParameters: (doc, params) => applyParameters(doc, params, events),
-    values: {
-      secret: async () => "",
-      configMap: async () => "",
-    } as unknown as FiringContext["values"],
-    log: silentLogger(),
-    now: () => 0,
-    correlationId,
-  };
-}
-
 describe("pubSub trigger render", () => {
   it("builds the payload as the http trigger does, attributes static and from parameters, and the correlation ID", async () => {
     const template: PubSubTrigger = {
@@ -98,12 +63,15 @@ describe("pubSub trigger render", () => {
       payload: [{ src: { dependencyName: "d", dataKey: "body.run" }, dest: "run" }],
       parameters: [{ src: { dependencyName: "d", dataKey: "body.team" }, dest: "attributes.team" }],
     };
-    const rendered = await pubSubTrigger().render(template, firing("corr-1"));
-    expect(rendered.payload).toEqual({ run: "r-9" });
+    const rendered = await pubSubTrigger().render(
+      template,
+      firingContext(triggerEvent(), { correlationId: "corr-1" }),
+    );
+    expect(rendered.payload).toEqual({ run: "r-7" });
     expect(rendered.detail).toMatchObject({
       projectID: "p",
       topic: "work",
-      data: '{"run":"r-9"}',
+      data: '{"run":"r-7"}',
       attributes: { origin: "sensorbus", team: "data", correlation_id: "corr-1" },
     });
     expect(template.attributes).toEqual({ origin: "sensorbus" }); // the template is not modified
@@ -112,7 +80,7 @@ describe("pubSub trigger render", () => {
   it("keeps a correlation attribute the trigger sets itself", async () => {
     const rendered = await pubSubTrigger().render(
       { topic: "work", attributes: { correlationid: "mine" }, payload: [] },
-      firing("corr-1"),
+      firingContext(triggerEvent(), { correlationId: "corr-1" }),
     );
     expect((rendered.detail as { attributes: object }).attributes).toEqual({
       correlationid: "mine",
@@ -120,54 +88,8 @@ describe("pubSub trigger render", () => {
   });
 
   it("fails to render an empty topic", async () => {
-    await expect(pubSubTrigger().render({ topic: "", payload: [] }, firing())).rejects.toThrow(
-      "pubSub trigger: topic is empty",
-    );
-  });
-});
-
-function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
-  return {
-    eventSources: manifests
-      .filter((m): m is EventSourceManifest => m.kind === "EventSource")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    sensors: manifests
-      .filter((m): m is SensorManifest => m.kind === "Sensor")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    problems: [],
-  };
-}
-
-describe("pubSub trigger in the graph", () => {
-  it("is drawn dashed to each pubSub EventSource entry on the same topic (and project)", () => {
-    const es = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventSource",
-      metadata: { name: "topics" },
-      spec: {
-        pubSub: {
-          same: { topic: "work" },
-          sameProject: { projectID: "p", topic: "work" },
-          otherProject: { projectID: "q", topic: "work" },
-          otherTopic: { topic: "other" },
-        },
-      },
-    } as unknown as EventSourceManifest;
-    const sensor = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Sensor",
-      metadata: { name: "s", namespace: "argo" },
-      spec: {
-        dependencies: [{ name: "d", eventSourceName: "topics", eventName: "other" }],
-        triggers: [{ template: { name: "hand-off", pubSub: { projectID: "p", topic: "work" } } }],
-      },
-    } as unknown as SensorManifest;
-    const g = buildGraph(loaded(es, sensor));
-    const cross = g.edges.filter((e) => e.kind === "cross");
-    expect(cross.map((e) => `${e.from} -> ${e.to} (${e.label})`).sort()).toEqual([
-      "trigger:s/hand-off -> entry:topics/same (publishes to work)",
-      "trigger:s/hand-off -> entry:topics/sameProject (publishes to work)",
-    ]);
-    expect(g.nodes.find((n) => n.id === "trigger:s/hand-off")?.detail).toBe("publish to work");
+    await expect(
+      pubSubTrigger().render({ topic: "", payload: [] }, firingContext(triggerEvent())),
+    ).rejects.toThrow("pubSub trigger: topic is empty");
   });
 });
