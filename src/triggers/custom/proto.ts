@@ -85,6 +85,3 @@ export const TRIGGER_DESCRIPTOR = {
     },
   },
 } as const;
-
-/** The service's full name and its three methods' paths. */
-export const TRIGGER_SERVICE = "triggers.Trigger";
