@@ -1,9 +1,9 @@
+import { publishPubSubMessage } from "../clients/pubsub.js";
 import type { CloudEvent } from "../cloudevents/event.js";
 import { newEventId, nowRfc3339Nano } from "../cloudevents/event.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { NatsAuth } from "../eventbus/index.js";
 import { checkSubjectToken, createBus } from "../eventbus/index.js";
-import { publishPubSubMessage } from "../eventsources/pubsub/runtime.js";
 import type { Logger } from "../observability/logger.js";
 
 /** CloudEvent `type` of events sent with `sensorbus publish --bus` unless `type` is given. */

@@ -42,6 +42,16 @@ export interface TemplateCheck {
 export type TriggerOutput =
   | { type: "request"; method: string; port: string; path: string }
   | {
+      /** A message published to a broker (the kind that publishes names the broker). */
+      type: "message";
+      /** The EventSource kind key of the broker (a trigger and a source of one broker agree). */
+      broker: string;
+      /** Topic or subject, as the source names it. */
+      destination: string;
+      /** Where the destination lives when the trigger says (Pub/Sub: the project). */
+      scope?: string;
+    }
+  | {
       type: "object";
       /** The operation creates the object (not update/patch/delete...). */
       creates: boolean;

@@ -1,7 +1,7 @@
 import type { TSchema } from "typebox";
 import { err, isObject, join, type Obj, str } from "../config/findings.js";
 import type { TemplateCheck } from "../config/kinds.js";
-import { Int32, SecretKeySelector, StringMap } from "../config/schema/common.js";
+import { Int32, SecretKeySelector } from "../config/schema/common.js";
 import { Parameters } from "../config/schema/sensor.js";
 import { Type } from "../config/schema/typebox.js";
 import type { TriggerKindDescriptor } from "./kind.js";
@@ -48,28 +48,6 @@ export const awsLambda = argoOnly(
     check.parameters(o.payload, "payload", "payload");
   },
   "status",
-);
-
-export const custom = argoOnly(
-  "custom",
-  Loose({
-    serverURL: Type.Optional(Type.String()),
-    secure: Type.Optional(Type.Boolean()),
-    certSecret: Type.Optional(SecretKeySelector),
-    spec: Type.Optional(StringMap()),
-    parameters: Parameters,
-    payload: Parameters,
-  }),
-  (o, check) => {
-    need(o, "serverURL", check, "custom trigger gRPC server url is not defined");
-    if (o.spec === undefined) check.report(err(check.at, "trigger body can't be empty"));
-    if (o.secure === true && o.certSecret === undefined) {
-      check.report(
-        err(check.at, "certSecret can't be nil when the trigger server connection is secure"),
-      );
-    }
-    check.parameters(o.parameters, "parameters", "resource parameter");
-  },
 );
 
 export const kafka = argoOnly(

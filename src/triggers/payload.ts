@@ -1,6 +1,6 @@
 import type { TriggerParameter } from "../config/types.js";
 import { constructPayload, resolveParamValue } from "./params.js";
-import type { FiringContext } from "./types.js";
+import type { FiringContext, Rendered } from "./types.js";
 
 /** http `payload` (§5.4) for this firing. */
 export function constructPayloadFor(
@@ -24,4 +24,28 @@ export function dynamicHeaderValues(
     if (v) out.push([p.dest, v.text]);
   }
   return out;
+}
+
+/**
+ * A kind's own `parameters` applied to the JSON of its object (http: `dest: url`, `headers.X`;
+ * pubSub: `dest: topic`, `attributes.X`); the template itself is not modified.
+ */
+export function withOwnParameters<T extends { parameters?: readonly TriggerParameter[] }>(
+  template: T,
+  ctx: FiringContext,
+): T {
+  const params = template.parameters;
+  if (!params || params.length === 0) return template;
+  return JSON.parse(ctx.applyParameters(JSON.stringify(template), params)) as T;
+}
+
+/** Sets the rendered body: `payload` when it is JSON (journal, replay), else `payloadText`. */
+export function setRenderedBody(rendered: Rendered, body: string | undefined): Rendered {
+  if (body === undefined) return rendered;
+  try {
+    rendered.payload = JSON.parse(body);
+  } catch {
+    rendered.payloadText = body;
+  }
+  return rendered;
 }

@@ -3,7 +3,6 @@ import {
   awsLambda,
   azureEventHubs,
   azureServiceBus,
-  custom,
   email,
   kafka,
   nats,
@@ -12,10 +11,12 @@ import {
   slack,
 } from "./argo-only.js";
 import { argoWorkflow } from "./argo-workflow/index.js";
+import { custom } from "./custom/index.js";
 import { http } from "./http/index.js";
 import { k8s } from "./k8s/index.js";
 import type { TriggerKindDescriptor, TriggerRegistryOptions } from "./kind.js";
 import { log } from "./log/index.js";
+import { pubSub } from "./pubsub/index.js";
 import type { TriggerKind } from "./types.js";
 
 export type { TriggerRegistryOptions } from "./kind.js";
@@ -40,6 +41,8 @@ export const ALL_TRIGGER_KINDS: readonly TriggerKindDescriptor<never>[] = [
   custom,
   log,
   email,
+  // sensorbus extensions (Argo has none of these; it refuses a Sensor that uses one)
+  pubSub,
 ] as readonly TriggerKindDescriptor<never>[];
 
 registerTriggerKinds(ALL_TRIGGER_KINDS);

@@ -6,8 +6,7 @@ import { TriggerError } from "../../src/errors.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import type { HttpTrigger } from "../../src/triggers/http/index.js";
 import { httpTrigger } from "../../src/triggers/http/runtime.js";
-import { applyParameters } from "../../src/triggers/params.js";
-import type { FiringContext } from "../../src/triggers/types.js";
+import { firingContext } from "../support/firing.js";
 import { HttpSink } from "../support/http-sink.js";
 
 const event: CloudEvent = {
@@ -21,22 +20,7 @@ const event: CloudEvent = {
   data: JSON.stringify({ body: { correlation_id: "c-7" } }),
 };
 
-function firing(): FiringContext {
-  const events = new Map([["d", event]]);
-  return {
-    sensorName: "s",
-    namespace: "default",
-    triggerName: "t",
-    events,
-    applyParameters: (doc, params) => applyParameters(doc, params, events),
-    values: {
-      secret: async () => "",
-      configMap: async () => "",
-    } as unknown as FiringContext["values"],
-    log: silentLogger(),
-    now: () => 0,
-  };
-}
+const firing = () => firingContext(event);
 
 const exec = (signal = new AbortController().signal) => ({
   log: silentLogger(),

@@ -22,6 +22,7 @@ import {
   type PubSubEmulator,
   pubSubEmulatorAvailable,
   startPubSubEmulator,
+  useEmulatorEnv,
 } from "../support/pubsub-emulator.js";
 
 const available = pubSubEmulatorAvailable();
@@ -115,10 +116,7 @@ describe.skipIf(!available)("pubSub adapter against the Pub/Sub emulator", () =>
   let emulator: PubSubEmulator;
   let admin: PubSub;
   const running: RunningAdapter[] = [];
-  const saved = {
-    host: process.env.PUBSUB_EMULATOR_HOST,
-    metadata: process.env.METADATA_SERVER_DETECTION,
-  };
+  let restoreEnv = () => {};
 
   const start = async (
     h: Harness,
@@ -132,8 +130,7 @@ describe.skipIf(!available)("pubSub adapter against the Pub/Sub emulator", () =>
 
   beforeAll(async () => {
     emulator = await startPubSubEmulator();
-    process.env.PUBSUB_EMULATOR_HOST = emulator.host;
-    process.env.METADATA_SERVER_DETECTION = "none";
+    restoreEnv = useEmulatorEnv(emulator.host);
     admin = new PubSub({ projectId: PROJECT });
   });
 
@@ -141,10 +138,7 @@ describe.skipIf(!available)("pubSub adapter against the Pub/Sub emulator", () =>
     await Promise.allSettled(running.map((r) => r.stop()));
     await admin?.close();
     await emulator?.stop();
-    if (saved.host === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
-    else process.env.PUBSUB_EMULATOR_HOST = saved.host;
-    if (saved.metadata === undefined) delete process.env.METADATA_SERVER_DETECTION;
-    else process.env.METADATA_SERVER_DETECTION = saved.metadata;
+    restoreEnv();
   });
 
   it("creates the topic and a default-named subscription, then emits the exact Go payload", async () => {

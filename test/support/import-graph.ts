@@ -89,10 +89,12 @@ const file = (name: string, rank: number): Layer => ({ name, rank, owns: (p) => 
 
 /**
  * The layer order of issue 21, highest first: cli → app → eventsources / sensors / triggers →
- * config → eventbus → observability → k8s / cloudevents → lib → errors.ts (the typed errors every
- * layer raises; it imports nothing). A file may import from its own folder and from layers of a
- * higher rank number only; peers (eventsources, sensors, triggers; k8s, cloudevents) do not import
- * each other.
+ * config → eventbus → observability → k8s / clients / cloudevents → lib → errors.ts (the typed
+ * errors every layer raises; it imports nothing). A file may import from its own folder and from
+ * layers of a higher rank number only; peers (eventsources, sensors, triggers; k8s, clients,
+ * cloudevents) do not import each other. `clients/` holds the wrappers of vendor SDKs that more
+ * than one kind uses (an EventSource and a trigger of the same broker), as `k8s/client.ts` does
+ * for Kubernetes.
  */
 export const LAYERS: readonly Layer[] = [
   file("cli.ts", 0),
@@ -104,6 +106,7 @@ export const LAYERS: readonly Layer[] = [
   folder("eventbus", 4),
   folder("observability", 5),
   folder("k8s", 6),
+  folder("clients", 6),
   folder("cloudevents", 6),
   folder("lib", 7),
   file("errors.ts", 8),

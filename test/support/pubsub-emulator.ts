@@ -131,3 +131,22 @@ export async function startPubSubEmulator(): Promise<PubSubEmulator> {
   }
   return { host, stop };
 }
+
+/**
+ * Points every Pub/Sub client made from now on at `host` (PUBSUB_EMULATOR_HOST, no metadata
+ * server lookup); the returned function puts the environment back as it was.
+ */
+export function useEmulatorEnv(host: string): () => void {
+  const saved = {
+    host: process.env.PUBSUB_EMULATOR_HOST,
+    metadata: process.env.METADATA_SERVER_DETECTION,
+  };
+  process.env.PUBSUB_EMULATOR_HOST = host;
+  process.env.METADATA_SERVER_DETECTION = "none";
+  return () => {
+    if (saved.host === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
+    else process.env.PUBSUB_EMULATOR_HOST = saved.host;
+    if (saved.metadata === undefined) delete process.env.METADATA_SERVER_DETECTION;
+    else process.env.METADATA_SERVER_DETECTION = saved.metadata;
+  };
+}

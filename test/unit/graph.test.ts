@@ -148,6 +148,30 @@ describe("cross-workflow links", () => {
     expect(g.edges.find((e) => e.kind === "cross")?.label).toBe("publishes to export-results");
   });
 
+  it("links a pubSub trigger to each pubSub EventSource entry on the same topic (and project)", () => {
+    const g = buildGraph(
+      loaded(
+        source,
+        es("topics", {
+          pubSub: {
+            same: { topic: "work" },
+            sameProject: { projectID: "p", topic: "work" },
+            otherProject: { projectID: "q", topic: "work" },
+            otherTopic: { topic: "other" },
+          },
+        }),
+        sensor("s", [{ name: "hand-off", pubSub: { projectID: "p", topic: "work" } }]),
+      ),
+    );
+    const cross = g.edges.filter((e) => e.kind === "cross");
+    expect(cross.map((e) => `${e.from} -> ${e.to} (${e.label})`).sort()).toEqual([
+      "trigger:s/hand-off -> entry:topics/same (publishes to work)",
+      "trigger:s/hand-off -> entry:topics/sameProject (publishes to work)",
+    ]);
+    expect(g.nodes.find((n) => n.id === "trigger:s/hand-off")?.detail).toBe("publish to work");
+    expect(renderGraph(g, "dot")).toMatch(/style=dashed/);
+  });
+
   it("matches resource watches by group/resource, namespace, name prefix and labels", () => {
     const watch = (filter: Record<string, unknown>, namespace = "argo") => ({
       namespace,

@@ -27,11 +27,20 @@ function mentionsTopic(spec: unknown, topic: string): boolean {
   return walk(spec);
 }
 
-/** An object a trigger creates or changes (a Workflow) that names the topic publishes to it. */
+/**
+ * A pubSub trigger publishing to the entry's topic (in the same project, when both name one), or
+ * an object a trigger creates or changes (a Workflow) that names the topic: either publishes to it.
+ */
 function receives(spec: PubSubEventSpec, out: TriggerOutput): string | undefined {
-  if (out.type !== "object") return undefined;
   const topic = typeof spec.topic === "string" ? spec.topic : undefined;
-  return topic && mentionsTopic(out.manifest.spec, topic) ? `publishes to ${topic}` : undefined;
+  if (!topic) return undefined;
+  if (out.type === "message") {
+    if (out.broker !== "pubSub" || out.destination !== topic) return undefined;
+    const project = str(spec.topicProjectID) || str(spec.projectID);
+    return out.scope && project && out.scope !== project ? undefined : `publishes to ${topic}`;
+  }
+  if (out.type !== "object") return undefined;
+  return mentionsTopic(out.manifest.spec, topic) ? `publishes to ${topic}` : undefined;
 }
 
 export const pubSub: EventSourceKind<PubSubEventSpec> = {

@@ -1,5 +1,15 @@
 import { createHash } from "node:crypto";
-import type { Message, PubSub, Subscription } from "@google-cloud/pubsub";
+import {
+  detectProjectId,
+  GRPC_NOT_FOUND,
+  grpcCode,
+  loadPubSub,
+  type Message,
+  newPubSubClient,
+  type PubSub,
+  parseCredentials,
+  type Subscription,
+} from "../../clients/pubsub.js";
 import { ConfigError, EventsError, errorMessage } from "../../errors.js";
 import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
 import { formatGoTime } from "../../lib/gotime.js";
@@ -23,7 +33,6 @@ import type { PubSubEventSpec } from "./schema.js";
 export const DEFAULT_MAX_OUTSTANDING = 1000;
 /** Longest wait (30 s) in stop() for in-flight emits before the remaining messages are nacked. */
 const CLOSE_TIMEOUT_SECONDS = 30;
-const GRPC_NOT_FOUND = 5;
 const DELETED_TOPIC = "_deleted-topic_";
 
 /** The parts of a received message the payload is built from (a library `Message` fits). */
@@ -188,11 +197,6 @@ function startError(
   });
 }
 
-function grpcCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
 interface RunningEntry {
   eventName: string;
   client: PubSub;
@@ -225,13 +229,6 @@ async function nackLater(entry: RunningEntry, m: Message, ctx: AdapterContext): 
   m.nack();
 }
 
-/** The Pub/Sub client library, loaded only when a pubSub EventSource starts or a message is sent. */
-let pubSubModule: Promise<typeof import("@google-cloud/pubsub")> | undefined;
-function loadPubSub(): Promise<typeof import("@google-cloud/pubsub")> {
-  pubSubModule ??= import("@google-cloud/pubsub");
-  return pubSubModule;
-}
-
 async function startEntry(
   eventName: string,
   rawSpec: PubSubEventSpec,
@@ -242,42 +239,25 @@ async function startEntry(
   const problems = validatePubSubSpec(eventName, rawSpec);
   if (problems.length > 0) throw new ConfigError(`invalid pubSub entry '${eventName}'`, problems);
 
-  let credentials: Record<string, unknown> | undefined;
-  if (rawSpec.credentialSecret) {
-    const text = await ctx.values.secret(rawSpec.credentialSecret, `${at}.credentialSecret`);
-    try {
-      credentials = JSON.parse(text) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigError(`${at}.credentialSecret: the secret is not service-account JSON`, [], {
-        cause: err,
-      });
-    }
-  }
+  const credentials = rawSpec.credentialSecret
+    ? parseCredentials(
+        await ctx.values.secret(rawSpec.credentialSecret, `${at}.credentialSecret`),
+        `${at}.credentialSecret`,
+      )
+    : undefined;
 
-  const { Duration, PubSub } = await loadPubSub();
-  const client = new PubSub({
-    ...(rawSpec.projectID ? { projectId: rawSpec.projectID } : {}),
-    ...(credentials ? { credentials } : {}),
-  });
+  const { Duration } = await loadPubSub();
+  const client = await newPubSubClient({ projectID: rawSpec.projectID, credentials });
   try {
     const spec: PubSubEventSpec = { ...rawSpec };
     if (!spec.projectID) {
-      try {
-        await client.getClientConfig();
-      } catch (err) {
-        throw startError(
-          eventName,
-          "projectID is not given and could not be determined from the environment",
-          err,
-        );
-      }
-      if (!client.projectId || client.projectId === "{{projectId}}") {
+      spec.projectID = await detectProjectId(client);
+      if (!spec.projectID) {
         throw startError(
           eventName,
           "projectID is not given and could not be determined from the environment",
         );
       }
-      spec.projectID = client.projectId;
     }
     if (spec.topic && !spec.topicProjectID) spec.topicProjectID = spec.projectID;
     const subscriptionId = spec.subscriptionID || defaultSubscriptionId(eventName, spec);
@@ -523,80 +503,6 @@ export const pubSubAdapter: EventSourceAdapter<PubSubEventSpec> = {
     });
   },
 };
-
-/** What `publishPubSubMessage` sends. */
-export interface PubSubPublishOptions {
-  /** Project of the topic (and of the client; the emulator accepts any). */
-  projectID: string;
-  /** Topic ID (`workflow-events`) or full name (`projects/<project>/topics/<id>`). */
-  topic: string;
-  /** Message body; a string is sent as its UTF-8 bytes, unchanged. */
-  data: string | Uint8Array;
-  attributes?: Readonly<Record<string, string>>;
-  /** Longest the publish may take, retries included, ms (default 15 s). */
-  timeoutMs?: number;
-}
-
-/** Default bound (15 s) on one publish, retries included. */
-const PUBLISH_TIMEOUT_MS = 15_000;
-const TOPIC_ID = /^[A-Za-z][-A-Za-z0-9_.~+%]{2,254}$/;
-
-/**
- * Publishes one message to a Pub/Sub topic and resolves with the server's message id once the
- * server stored it (`sensorbus publish --pubsub-topic`, the walk-through, tests). Honours
- * `PUBSUB_EMULATOR_HOST` like the adapter. Lives here because this file is the only one that
- * imports @google-cloud/pubsub.
- *
- * Rejects with ConfigError for a malformed topic or project, and with
- * EventsError(SB_ERR_PUBSUB_PUBLISH) when the server refused or could not be reached (`retryable`
- * false when the topic does not exist).
- */
-export async function publishPubSubMessage(opts: PubSubPublishOptions): Promise<string> {
-  const topicName = opts.topic.startsWith("projects/")
-    ? opts.topic
-    : `projects/${opts.projectID}/topics/${opts.topic}`;
-  const match = /^projects\/([^/]+)\/topics\/([^/]+)$/.exec(topicName);
-  const problems: string[] = [];
-  if (!opts.projectID) problems.push("project: a GCP project ID is required");
-  if (!match) problems.push(`topic: '${opts.topic}' is not a topic ID or projects/<p>/topics/<t>`);
-  else if (!TOPIC_ID.test(match[2] ?? ""))
-    problems.push(`topic: '${match[2]}' is not a valid Pub/Sub topic ID`);
-  if (problems.length > 0) throw new ConfigError(problems.join("; "), problems);
-
-  const data = typeof opts.data === "string" ? Buffer.from(opts.data, "utf8") : opts.data;
-  const attributes = opts.attributes ? { ...opts.attributes } : undefined;
-  if (data.byteLength === 0 && (!attributes || Object.keys(attributes).length === 0)) {
-    const problem = "data: a message needs a non-empty body or at least one attribute";
-    throw new ConfigError(problem, [problem]);
-  }
-  const { PubSub } = await loadPubSub();
-  const client = new PubSub({ projectId: opts.projectID });
-  try {
-    const topic = client.topic(topicName, {
-      // One message: send it now instead of waiting for a batch to fill.
-      batching: { maxMessages: 1, maxMilliseconds: 0 },
-      gaxOpts: { timeout: opts.timeoutMs ?? PUBLISH_TIMEOUT_MS },
-    });
-    return await topic.publishMessage({
-      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      ...(attributes ? { attributes } : {}),
-    });
-  } catch (err) {
-    const missing = grpcCode(err) === GRPC_NOT_FOUND;
-    const where = process.env.PUBSUB_EMULATOR_HOST
-      ? ` (emulator at ${process.env.PUBSUB_EMULATOR_HOST})`
-      : "";
-    throw new EventsError(
-      "SB_ERR_PUBSUB_PUBLISH",
-      missing
-        ? `cannot publish to ${topicName}${where}: the topic does not exist`
-        : `cannot publish to ${topicName}${where}: ${errorMessage(err)}`,
-      { cause: err, retryable: !missing },
-    );
-  } finally {
-    await client.close().catch(() => {});
-  }
-}
 
 /** The registry's entry point. */
 export function createAdapter(): EventSourceAdapter<PubSubEventSpec> {
