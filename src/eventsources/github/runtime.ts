@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
+import { firstHeader, recordDelivery, refuseDelivery, refuseMethod } from "../webhook/delivery.js";
 import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
 import type { GithubEventSpec } from "./schema.js";
 import { verifyGithubSignature } from "./signature.js";
@@ -72,14 +72,11 @@ async function handle(
       firstHeader(h["x-hub-signature-256"]),
       firstHeader(h["x-hub-signature"]),
     );
-    if (refused) {
-      ctx.verificationFailed?.(eventName, refused.reason);
-      log().warn(
-        { reason: refused.reason, delivery, githubEvent: type, remote: req.ip },
-        `GitHub delivery refused: ${refused.message}`,
-      );
-      return text(refused.status, refused.message);
-    }
+    if (refused)
+      return refuseDelivery(ctx, eventName, "GitHub", refused, req, reply, {
+        delivery,
+        githubEvent: type,
+      });
   }
   if (!acceptsEvent(spec.events, type)) {
     log().info({ delivery, githubEvent: type }, "GitHub event type not in events: not recorded");

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goCompact } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
+import { firstHeader, recordDelivery, refuseDelivery, refuseMethod } from "../webhook/delivery.js";
 import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
 import { GITLAB_EVENT_HEADERS, type GitlabEventSpec } from "./schema.js";
 
@@ -79,18 +79,15 @@ async function handle(
     // Digests of equal length: the comparison takes the same time whatever the token.
     const refusal =
       given === undefined || given === ""
-        ? { status: 401, reason: "missing_token", message: "missing X-Gitlab-Token" }
+        ? { status: 401 as const, reason: "missing_token", message: "missing X-Gitlab-Token" }
         : timingSafeEqual(sha256(given), token)
           ? undefined
-          : { status: 403, reason: "token_mismatch", message: "token mismatch" };
-    if (refusal) {
-      ctx.verificationFailed?.(eventName, refusal.reason);
-      log().warn(
-        { reason: refusal.reason, uuid, gitlabEvent: type, remote: req.ip },
-        `GitLab delivery refused: ${refusal.message}`,
-      );
-      return text(refusal.status, refusal.message);
-    }
+          : { status: 403 as const, reason: "token_mismatch", message: "token mismatch" };
+    if (refusal)
+      return refuseDelivery(ctx, eventName, "GitLab", refusal, req, reply, {
+        uuid,
+        gitlabEvent: type,
+      });
   }
   if (accepted && !accepted.has(type)) {
     log().info({ uuid, gitlabEvent: type }, "GitLab event type not in events: not recorded");

@@ -27,6 +27,77 @@ export function refuseMethod(
     .send(`method ${req.method} not allowed; this endpoint accepts ${method}`);
 }
 
+/** Why a provider delivery failed verification, and what the sender is told. */
+export interface Refusal {
+  /** 401: no usable credential (missing, malformed, stale); 403: one that does not match. */
+  status: 401 | 403;
+  /** The `reason` label of the refusal metric (`missing_signature`, `signature_mismatch`, ...). */
+  reason: string;
+  /** Said to the sender and logged; never holds the secret or the signature. */
+  message: string;
+}
+
+/**
+ * Answers a delivery that failed verification: counted (`ctx.verificationFailed`), logged once at
+ * warn with `logFields` and the remote address, answered with the refusal's status and message.
+ * Nothing is stored.
+ */
+export function refuseDelivery(
+  ctx: AdapterContext,
+  eventName: string,
+  provider: string,
+  refusal: Refusal,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  logFields: Record<string, unknown>,
+): FastifyReply {
+  ctx.verificationFailed?.(eventName, refusal.reason);
+  ctx.log
+    .child({ eventName })
+    .warn(
+      { reason: refusal.reason, ...logFields, remote: req.ip },
+      `${provider} delivery refused: ${refusal.message}`,
+    );
+  return reply.code(refusal.status).type("text/plain").send(refusal.message);
+}
+
+/** One event to store, its payload already built as Argo builds it for the kind. */
+export interface StoredEvent {
+  ctx: AdapterContext;
+  eventName: string;
+  reply: FastifyReply;
+  /** The whole event payload, as JSON text. */
+  data: string;
+  /** The provider's delivery id, used as the event id (the dedupe key) when given. */
+  id: string | undefined;
+  /** What the log lines of this delivery carry (e.g. `{ delivery }`). */
+  logFields: Record<string, unknown>;
+}
+
+/**
+ * Stores one verified delivery and answers as the webhook kind does: 200 `success` with
+ * `X-Event-Id` once the bus stored it, 503 with `Retry-After` when the bus could not, 500
+ * otherwise.
+ */
+export async function storeEvent(e: StoredEvent): Promise<FastifyReply> {
+  const { ctx, reply } = e;
+  const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
+  try {
+    const result = await ctx.emit(e.eventName, { data: e.data, ...(e.id ? { id: e.id } : {}) });
+    reply.header("X-Event-Id", result.id);
+    return text(200, "success");
+  } catch (err) {
+    const log = ctx.log.child({ eventName: e.eventName });
+    if (err instanceof EventBusError) {
+      log.warn({ err, ...e.logFields }, "event not stored: answering 503");
+      reply.header("Retry-After", "1");
+      return text(503, `failed to record event: ${errorMessage(err)}`);
+    }
+    log.error({ err, ...e.logFields }, "failed to record event");
+    return text(500, `failed to record event: ${errorMessage(err)}`);
+  }
+}
+
 /** A verified provider delivery (GitHub, GitLab, ...), ready to be stored. */
 export interface Delivery {
   ctx: AdapterContext;
@@ -48,8 +119,6 @@ export interface Delivery {
  * once the bus stored it, 503 with `Retry-After` when the bus could not, 500 otherwise.
  */
 export async function recordDelivery(d: Delivery): Promise<FastifyReply> {
-  const { ctx, reply } = d;
-  const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
   const headers = goHeaderMap(d.req.raw.rawHeaders, SKIPPED_HEADERS);
   for (const name of Object.keys(headers))
     if (isCredentialHeader(name))
@@ -58,18 +127,5 @@ export async function recordDelivery(d: Delivery): Promise<FastifyReply> {
   if (d.metadata && Object.keys(d.metadata).length > 0)
     data += `,"metadata":${goMarshal(d.metadata)}`;
   data += "}";
-  try {
-    const result = await ctx.emit(d.eventName, { data, ...(d.id ? { id: d.id } : {}) });
-    reply.header("X-Event-Id", result.id);
-    return text(200, "success");
-  } catch (err) {
-    const log = ctx.log.child({ eventName: d.eventName });
-    if (err instanceof EventBusError) {
-      log.warn({ err, ...d.logFields }, "event not stored: answering 503");
-      reply.header("Retry-After", "1");
-      return text(503, `failed to record event: ${errorMessage(err)}`);
-    }
-    log.error({ err, ...d.logFields }, "failed to record event");
-    return text(500, `failed to record event: ${errorMessage(err)}`);
-  }
+  return storeEvent({ ...d, data });
 }
