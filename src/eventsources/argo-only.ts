@@ -16,7 +16,6 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["sns", false],
   ["sqs", false],
   ["hdfs", true],
-  ["slack", false],
   ["storageGrid", false],
   ["azureEventsHub", true],
   ["stripe", false],

@@ -8,6 +8,7 @@ import { pubSub } from "./pubsub/index.js";
 import { redis } from "./redis/index.js";
 import { redisStream } from "./redis-stream/index.js";
 import { resource } from "./resource/index.js";
+import { slack } from "./slack/index.js";
 import type { AdapterRegistryOptions, EventSourceAdapter } from "./types.js";
 import { webhook } from "./webhook/index.js";
 
@@ -23,6 +24,7 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   gitlab,
   redis,
   redisStream,
+  slack,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */
