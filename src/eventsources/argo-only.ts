@@ -18,7 +18,6 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["hdfs", true],
   ["storageGrid", false],
   ["azureEventsHub", true],
-  ["stripe", false],
   ["emitter", true],
   ["nsq", true],
   ["pulsar", true],

@@ -9,6 +9,7 @@ import { redis } from "./redis/index.js";
 import { redisStream } from "./redis-stream/index.js";
 import { resource } from "./resource/index.js";
 import { slack } from "./slack/index.js";
+import { stripe } from "./stripe/index.js";
 import type { AdapterRegistryOptions, EventSourceAdapter } from "./types.js";
 import { webhook } from "./webhook/index.js";
 
@@ -25,6 +26,7 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   redis,
   redisStream,
   slack,
+  stripe,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */
