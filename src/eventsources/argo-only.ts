@@ -27,7 +27,6 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["azureServiceBus", true],
   ["azureQueueStorage", false],
   ["sftp", true],
-  ["gerrit", false],
   ["mns", false],
 ];
 

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import type { AdapterContext, EmitInput } from "../../src/eventsources/types.js";
+import { type AdapterContext, type EmitInput, systemClock } from "../../src/eventsources/types.js";
 import { REDACTION } from "../../src/observability/logger.js";
 
 /** A pino logger writing into memory, for assertions on what was (not) logged. */
@@ -30,7 +30,7 @@ export function recordingContext(secrets: Record<string, string>, name = "es") {
     eventSourceName: name,
     namespace: "default",
     log: logs.log,
-    clock: { now: () => state.now(), sleep: async () => true },
+    clock: { now: () => state.now(), sleep: systemClock.sleep },
     signal: controller.signal,
     values: {
       secret: async (sel) => {
