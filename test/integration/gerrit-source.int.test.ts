@@ -18,6 +18,10 @@ const USER = "sensorbus-bot";
 const PASSWORD = "gerrit-http-pw-77Qz";
 const SECRETS = { "gerrit/user": USER, "gerrit/password": PASSWORD };
 const HOOKS = "/a/config/server/webhooks~projects";
+const AUTH = {
+  username: { name: "gerrit", key: "user" },
+  password: { name: "gerrit", key: "password" },
+};
 
 const PATCHSET = {
   type: "patchset-created",
@@ -64,10 +68,7 @@ describe("gerrit: hooks on each project, deliveries as Argo's payload", () => {
       hookName: "argo-hook",
       events: ["patchset-created", "change-merged"],
       projects: ["team/app", "infra", "missing", "locked"],
-      auth: {
-        username: { name: "gerrit", key: "user" },
-        password: { name: "gerrit", key: "password" },
-      },
+      auth: AUTH,
       gerritBaseURL: api.baseURL,
       sslVerify: true,
       maxTries: 5,
@@ -141,7 +142,7 @@ describe("gerrit: hooks on each project, deliveries as Argo's payload", () => {
     const before = rec.emitted.length;
     const bad = await deliver(port, "{not json");
     expect(bad.status).toBe(400);
-    expect(await bad.text()).toContain("invalid event");
+    expect(await bad.text()).toContain("invalid JSON body");
     expect((await deliver(port, "")).status).toBe(400);
     const get = await deliver(port, "", "GET");
     expect(get.status).toBe(405);
@@ -173,76 +174,65 @@ describe("gerrit: hooks on each project, deliveries as Argo's payload", () => {
   });
 });
 
+/** Starts one entry against `api` and stops it; returns what it logged. */
+async function runOnce(
+  api: FakeGerritApi,
+  entry: Partial<GerritEventSpec> & { endpoint: string; url?: string },
+  whileRunning: (port: number) => Promise<void> = async () => {},
+): Promise<string> {
+  const rec = recordingContext(SECRETS, "review");
+  const port = await freePort();
+  const { endpoint, url, ...rest } = entry;
+  const running = await createGerritAdapter().start(
+    [
+      {
+        eventName: "patches",
+        spec: {
+          webhook: { port: String(port), endpoint, method: "POST", ...(url ? { url } : {}) },
+          hookName: "argo-hook",
+          events: [],
+          projects: ["team/app"],
+          auth: AUTH,
+          gerritBaseURL: api.baseURL,
+          ...rest,
+        },
+      },
+    ],
+    rec.ctx,
+  );
+  try {
+    await whileRunning(port);
+  } finally {
+    await running.stop();
+    await api.stop();
+  }
+  return rec.logs.text();
+}
+
 describe("gerrit: refused credentials, no deletion asked, no webhook.url", () => {
   it("logs Gerrit's 401 per project, keeps serving, and deletes nothing on stop", async () => {
     const api = await new FakeGerritApi(USER, "another-password", ["team/app"]).start();
-    const rec = recordingContext(SECRETS, "review");
-    const port = await freePort();
-    const running = await createGerritAdapter().start(
-      [
-        {
-          eventName: "patches",
-          spec: {
-            webhook: {
-              port: String(port),
-              endpoint: "/gerrit",
-              method: "POST",
-              url: "https://h.example",
-            },
-            hookName: "argo-hook",
-            events: [],
-            projects: ["team/app"],
-            auth: {
-              username: { name: "gerrit", key: "user" },
-              password: { name: "gerrit", key: "password" },
-            },
-            gerritBaseURL: `${api.baseURL}/`,
-          },
-        },
-      ],
-      rec.ctx,
+    const logged = await runOnce(
+      api,
+      { endpoint: "/gerrit", url: "https://h.example", gerritBaseURL: `${api.baseURL}/` },
+      async (port) => {
+        expect((await deliver(port, JSON.stringify(PATCHSET))).status).toBe(200);
+      },
     );
-    try {
-      expect(rec.logs.text()).toContain(
-        `failed to list the webhooks of Gerrit project team/app: GET ${HOOKS}/team%2Fapp/remotes/ answered 401: Unauthorized`,
-      );
-      expect((await deliver(port, JSON.stringify(PATCHSET))).status).toBe(200);
-    } finally {
-      await running.stop();
-      await api.stop();
-    }
+    expect(logged).toContain(
+      `failed to list the webhooks of Gerrit project team/app: GET ${HOOKS}/team%2Fapp/remotes/ answered 401: Unauthorized`,
+    );
     expect(api.calls.filter((c) => c.method === "DELETE")).toEqual([]);
   });
 
   it("creates a hook without events (all events) and leaves it in place on stop", async () => {
     const api = await new FakeGerritApi(USER, PASSWORD, ["app one"]).start();
-    const rec = recordingContext(SECRETS, "review");
-    const running = await createGerritAdapter().start(
-      [
-        {
-          eventName: "all",
-          spec: {
-            webhook: {
-              port: String(await freePort()),
-              endpoint: "/all",
-              method: "POST",
-              url: "https://h.example",
-            },
-            hookName: "sb hook",
-            events: [],
-            projects: ["app one"],
-            auth: {
-              username: { name: "gerrit", key: "user" },
-              password: { name: "gerrit", key: "password" },
-            },
-            gerritBaseURL: api.baseURL,
-          },
-        },
-      ],
-      rec.ctx,
-    );
-    await running.stop();
-    await api.stop();
+    await runOnce(api, {
+      endpoint: "/all",
+      url: "https://h.example",
+      hookName: "sb hook",
+      projects: ["app one"],
+    });
     // Go's url.QueryEscape, as Argo escapes names: a space is "+".
     expect(api.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
       `GET ${HOOKS}/app+one/remotes/`,
@@ -254,28 +244,7 @@ describe("gerrit: refused credentials, no deletion asked, no webhook.url", () =>
 
   it("registers nothing without webhook.url (Argo's NeedToCreateHooks)", async () => {
     const api = await new FakeGerritApi(USER, PASSWORD, ["team/app"]).start();
-    const rec = recordingContext(SECRETS, "review");
-    const running = await createGerritAdapter().start(
-      [
-        {
-          eventName: "quiet",
-          spec: {
-            webhook: { port: String(await freePort()), endpoint: "/quiet", method: "POST" },
-            hookName: "argo-hook",
-            events: ["ref-updated"],
-            projects: ["team/app"],
-            auth: {
-              username: { name: "gerrit", key: "user" },
-              password: { name: "gerrit", key: "password" },
-            },
-            gerritBaseURL: api.baseURL,
-          },
-        },
-      ],
-      rec.ctx,
-    );
-    await running.stop();
-    await api.stop();
+    await runOnce(api, { endpoint: "/quiet", events: ["ref-updated"], deleteHookOnFinish: true });
     expect(api.calls).toEqual([]);
   });
 });

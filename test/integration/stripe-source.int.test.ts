@@ -200,44 +200,58 @@ describe("stripe: createWebhook creates the endpoint and verifies its deliveries
   });
 });
 
+/** Starts one createWebhook entry against `api`, runs `whileRunning`, stops both. */
+async function runOnce(
+  api: FakeStripeApi,
+  endpoint: string,
+  extra: Partial<StripeEventSpec>,
+  whileRunning: (port: number, rec: ReturnType<typeof recordingContext>) => Promise<void>,
+): Promise<void> {
+  const port = await freePort();
+  const rec = recordingContext({ "stripe/key": API_KEY }, "pay");
+  const running = await createStripeAdapter({
+    host: "127.0.0.1",
+    port: api.port,
+    protocol: "http",
+  }).start(
+    [
+      {
+        eventName: endpoint.slice(1),
+        spec: {
+          webhook: {
+            port: String(port),
+            endpoint,
+            method: "POST",
+            url: "https://hooks.example.com",
+          },
+          createWebhook: true,
+          apiKey: { name: "stripe", key: "key" },
+          ...extra,
+        },
+      },
+    ],
+    rec.ctx,
+  );
+  try {
+    await whileRunning(port, rec);
+  } finally {
+    await running.stop();
+  }
+}
+
 describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
   it("reuses the endpoint with the same URL found on a later page, updating its events", async () => {
     const api = await new FakeStripeApi(API_KEY).start();
-    const port = await freePort();
-    const url = `https://hooks.example.com/reuse`;
-    const mine = api.seed(url, ["charge.succeeded"]);
+    const mine = api.seed("https://hooks.example.com/reuse", ["charge.succeeded"]);
     for (let i = 0; i < 120; i++) api.seed(`https://other.example.com/${i}`);
-    const rec = recordingContext({ "stripe/key": API_KEY }, "pay");
-    const running = await createStripeAdapter({
-      host: "127.0.0.1",
-      port: api.port,
-      protocol: "http",
-    }).start(
-      [
-        {
-          eventName: "reuse",
-          spec: {
-            webhook: {
-              port: String(port),
-              endpoint: "/reuse",
-              method: "POST",
-              url: "https://hooks.example.com",
-            },
-            createWebhook: true,
-            apiKey: { name: "stripe", key: "key" },
-            eventFilter: ["invoice.paid"],
-          },
-        },
-      ],
-      rec.ctx,
-    );
-    try {
+    await runOnce(api, "/reuse", { eventFilter: ["invoice.paid"] }, async (port, rec) => {
       const lists = api.calls.filter((c) => c.method === "GET");
       expect(lists).toHaveLength(2);
       expect(lists[1]!.query.get("starting_after")).toBe(api.endpoints[99]!.id);
       expect(
         api.calls.filter((c) => c.path === "/v1/webhook_endpoints" && c.method === "POST"),
       ).toEqual([]);
+      expect(api.calls.at(-1)!.path).toBe(`/v1/webhook_endpoints/${mine.id}`);
       expect(api.endpoints).toHaveLength(121);
       expect(mine.enabled_events).toEqual(["invoice.paid"]);
       expect(rec.logs.text()).toContain(
@@ -249,39 +263,13 @@ describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
       expect(res.status).toBe(200);
       expect(rec.emitted).toHaveLength(1);
       expect(rec.emitted[0]!.input.id).toBeUndefined();
-    } finally {
-      await running.stop();
-      await api.stop();
-    }
+    });
+    await api.stop();
   });
 
   it("logs a Stripe API error with the URL and Stripe's reason, no key, and keeps serving", async () => {
     const api = await new FakeStripeApi("sk_test_the_right_key_9999").start();
-    const port = await freePort();
-    const rec = recordingContext({ "stripe/key": API_KEY }, "pay");
-    const running = await createStripeAdapter({
-      host: "127.0.0.1",
-      port: api.port,
-      protocol: "http",
-    }).start(
-      [
-        {
-          eventName: "bad",
-          spec: {
-            webhook: {
-              port: String(port),
-              endpoint: "/bad",
-              method: "POST",
-              url: "https://hooks.example.com",
-            },
-            createWebhook: true,
-            apiKey: { name: "stripe", key: "key" },
-          },
-        },
-      ],
-      rec.ctx,
-    );
-    try {
+    await runOnce(api, "/bad", {}, async (port, rec) => {
       const logged = rec.logs.text();
       expect(logged).toContain(
         "stripe webhook endpoint for https://hooks.example.com/bad not registered: Invalid API Key provided: <apiKey>",
@@ -290,42 +278,25 @@ describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
       expect(logged).not.toContain("sk_test");
       expect(logged).not.toContain("abcd");
       expect(api.endpoints).toHaveLength(0);
-      const body = JSON.stringify(EVENT);
-      expect((await deliver(port, "/bad", body, undefined)).status).toBe(200);
-    } finally {
-      await running.stop();
-      await api.stop();
-    }
+      expect((await deliver(port, "/bad", JSON.stringify(EVENT), undefined)).status).toBe(200);
+    });
+    await api.stop();
   });
 
   it("creates an endpoint for every event (*) without eventFilter; a create error is logged", async () => {
     const api = await new FakeStripeApi(API_KEY).start();
-    const rec = recordingContext({ "stripe/key": API_KEY }, "pay");
-    const target = { host: "127.0.0.1", port: api.port, protocol: "http" as const };
-    const spec = (port: number, endpoint: string): StripeEventSpec => ({
-      webhook: { port: String(port), endpoint, method: "POST", url: "https://hooks.example.com" },
-      createWebhook: true,
-      apiKey: { name: "stripe", key: "key" },
-    });
-    const first = await createStripeAdapter(target).start(
-      [{ eventName: "all", spec: spec(await freePort(), "/all") }],
-      rec.ctx,
-    );
-    await first.stop();
+    await runOnce(api, "/all", {}, async () => {});
     expect(api.endpoints[0]!.enabled_events).toEqual(["*"]);
     api.failNext = {
       status: 400,
       type: "invalid_request_error",
       message: "Invalid URL: must be publicly accessible.",
     };
-    const second = await createStripeAdapter(target).start(
-      [{ eventName: "again", spec: spec(await freePort(), "/again") }],
-      rec.ctx,
-    );
-    await second.stop();
-    expect(rec.logs.text()).toContain(
-      "stripe webhook endpoint for https://hooks.example.com/again not registered: Invalid URL: must be publicly accessible.",
-    );
+    await runOnce(api, "/again", {}, async (_port, rec) => {
+      expect(rec.logs.text()).toContain(
+        "stripe webhook endpoint for https://hooks.example.com/again not registered: Invalid URL: must be publicly accessible.",
+      );
+    });
     await api.stop();
   });
 

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { LoopbackHttp } from "./loopback-http.js";
 
 /** One request the fake received. */
 export interface GerritCall {
@@ -30,7 +30,7 @@ export class FakeGerritApi {
   readonly hooks = new Map<string, Map<string, Record<string, unknown>>>();
   readonly calls: GerritCall[] = [];
   readonly forbidden = new Set<string>();
-  private server: Server | undefined;
+  private readonly http = new LoopbackHttp((req, body, res) => this.handle(req, body, res));
 
   constructor(
     private readonly username: string,
@@ -41,21 +41,16 @@ export class FakeGerritApi {
   }
 
   get baseURL(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.http.port}`;
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => this.handle(req, Buffer.concat(chunks).toString("utf8"), res));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    await this.http.listen();
     return this;
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await this.http.close();
   }
 
   private handle(req: IncomingMessage, body: string, res: ServerResponse): ServerResponse {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { LoopbackHttp } from "./loopback-http.js";
 
 /** A webhook endpoint as the Stripe API returns it (`secret` only in the create answer). */
 export interface FakeEndpoint {
@@ -37,12 +37,12 @@ export class FakeStripeApi {
   readonly calls: StripeCall[] = [];
   /** The next request answers this status and error instead (after auth). */
   failNext: { status: number; type: string; message: string } | undefined;
-  private server: Server | undefined;
+  private readonly http = new LoopbackHttp((req, body, res) => this.handle(req, body, res));
 
   constructor(readonly apiKey: string) {}
 
   get port(): number {
-    return (this.server!.address() as AddressInfo).port;
+    return this.http.port;
   }
 
   /** Adds an endpoint as if created earlier (e.g. in the Dashboard); returns it. */
@@ -62,17 +62,12 @@ export class FakeStripeApi {
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => this.handle(req, Buffer.concat(chunks).toString("utf8"), res));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    await this.http.listen();
     return this;
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await this.http.close();
   }
 
   private handle(req: IncomingMessage, body: string, res: ServerResponse): ServerResponse {

@@ -1,11 +1,15 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
-import { goCompact } from "../../lib/gojson.js";
 import type { Logger } from "../../observability/logger.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { recordDelivery, refuseMethod } from "../webhook/delivery.js";
+import {
+  compactJsonBody,
+  providerRoute,
+  recordDelivery,
+  refuseMethod,
+} from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, serveRoutes, sha256 } from "../webhook/runtime.js";
+import { type Route, serveRoutes } from "../webhook/runtime.js";
 import { GerritHooks, type ProjectHook } from "./api.js";
 import { type GerritEventSpec, needsHooks } from "./schema.js";
 
@@ -38,13 +42,11 @@ export function createGerritAdapter(
         const webhook = spec.webhook;
         if (!webhook)
           throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
-        const route: Route = { eventName, spec: webhook };
-        if (webhook.authSecret)
-          route.authDigest = sha256(
-            await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-          );
-        route.handle = (req, reply, raw) => handle(eventName, spec, req, reply, raw, ctx);
-        routes.push(route);
+        routes.push(
+          await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
+            handle(eventName, spec, req, reply, raw, ctx),
+          ),
+        );
         if (needsHooks(spec) && spec.auth) {
           const { username, password } = spec.auth;
           if (!username || !password)
@@ -176,22 +178,16 @@ async function handle(
 ): Promise<FastifyReply> {
   const wrongMethod = refuseMethod(spec.webhook?.method, req, reply);
   if (wrongMethod) return wrongMethod;
-  let body: string;
-  try {
-    // Argo marshals the body as a json.RawMessage: Go compacts it and refuses invalid JSON.
-    body = goCompact(raw.toString("utf8"));
-  } catch (err) {
-    return reply
-      .code(400)
-      .type("text/plain")
-      .send(`invalid event: ${raw.length === 0 ? "empty body" : errorMessage(err)}`);
-  }
+  // Argo marshals the body as a json.RawMessage: Go compacts it and refuses invalid JSON.
+  const body = compactJsonBody(raw);
+  if ("error" in body)
+    return reply.code(400).type("text/plain").send(`invalid JSON body: ${body.error}`);
   return recordDelivery({
     ctx,
     eventName,
     req,
     reply,
-    bodyJson: body,
+    bodyJson: body.json,
     metadata: spec.metadata,
     // Gerrit sends no delivery id and signs nothing: sensorbus mints the event id.
     id: undefined,

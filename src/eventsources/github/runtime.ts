@@ -2,8 +2,14 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { firstHeader, recordDelivery, refuseDelivery, refuseMethod } from "../webhook/delivery.js";
-import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
+import {
+  firstHeader,
+  providerRoute,
+  recordDelivery,
+  refuseDelivery,
+  refuseMethod,
+} from "../webhook/delivery.js";
+import { type Route, serveRoutes, usableId } from "../webhook/runtime.js";
 import type { GithubEventSpec } from "./schema.js";
 import { verifyGithubSignature } from "./signature.js";
 
@@ -31,13 +37,11 @@ export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
         throw new ConfigError(
           `EventSource ${ctx.eventSourceName}: ${at}/webhookSecret: the Secret value is empty`,
         );
-      const route: Route = { eventName, spec: webhook };
-      if (webhook.authSecret)
-        route.authDigest = sha256(
-          await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-        );
-      route.handle = (req, reply, raw) => handle(eventName, spec, secret, req, reply, raw, ctx);
-      routes.push(route);
+      routes.push(
+        await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
+          handle(eventName, spec, secret, req, reply, raw, ctx),
+        ),
+      );
     }
     return serveRoutes(routes, ctx, (eventName) => `/spec/github/${eventName}/webhook`, "github");
   },

@@ -4,7 +4,13 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { firstHeader, refuseDelivery, refuseMethod, storeEvent } from "../webhook/delivery.js";
+import {
+  firstHeader,
+  providerRoute,
+  refuseDelivery,
+  refuseMethod,
+  storeEvent,
+} from "../webhook/delivery.js";
 import { MASKED, type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
 import type { SlackEventSpec } from "./schema.js";
 import { verifySlackSignature } from "./signature.js";
@@ -44,13 +50,11 @@ export const slackAdapter: EventSourceAdapter<SlackEventSpec> = {
         signingSecret: Buffer.from(signingSecret, "utf8"),
         tokenDigest: sha256(token),
       };
-      const route: Route = { eventName, spec: webhook };
-      if (webhook.authSecret)
-        route.authDigest = sha256(
-          await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-        );
-      route.handle = (req, reply, raw) => handle(eventName, spec, keys, req, reply, raw, ctx);
-      routes.push(route);
+      routes.push(
+        await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
+          handle(eventName, spec, keys, req, reply, raw, ctx),
+        ),
+      );
     }
     return serveRoutes(routes, ctx, (eventName) => `/spec/slack/${eventName}/webhook`, "slack");
   },

@@ -6,13 +6,14 @@ import type { Logger } from "../../observability/logger.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import {
   firstHeader,
+  providerRoute,
   type Refusal,
   refuseDelivery,
   refuseMethod,
   storeEvent,
 } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, serveRoutes, usableId } from "../webhook/runtime.js";
 import { passesEventFilter, stripeEvent } from "./payload.js";
 import type { StripeEventSpec } from "./schema.js";
 
@@ -53,13 +54,11 @@ export function createStripeAdapter(api?: StripeApiTarget): EventSourceAdapter<S
         if (!webhook)
           throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
         const state: EntryState = {};
-        const route: Route = { eventName, spec: webhook };
-        if (webhook.authSecret)
-          route.authDigest = sha256(
-            await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-          );
-        route.handle = (req, reply, raw) => handle(eventName, spec, state, req, reply, raw, ctx);
-        routes.push(route);
+        routes.push(
+          await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
+            handle(eventName, spec, state, req, reply, raw, ctx),
+          ),
+        );
         const log = ctx.log.child({ eventName });
         if (spec.createWebhook) {
           if (!spec.apiKey)

@@ -1,10 +1,45 @@
+import { isUtf8 } from "node:buffer";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { EventBusError, errorMessage } from "../../errors.js";
 import { isCredentialHeader } from "../../lib/credential-headers.js";
 import { goHeaderMap } from "../../lib/goheader.js";
-import { goMarshal } from "../../lib/gojson.js";
+import { goCompact, goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext } from "../types.js";
-import { MASKED, SKIPPED_HEADERS } from "./runtime.js";
+import { MASKED, type Route, type RouteHandler, SKIPPED_HEADERS, sha256 } from "./runtime.js";
+import type { WebhookContextSpec } from "./schema.js";
+
+/**
+ * The route of a provider kind's `webhook` (github, gitlab, slack, stripe, gerrit): Argo's bearer
+ * `authSecret` resolved (checked from the headers before the body is read), `handle` answering.
+ * `at` is the entry's field path (`/spec/github/<name>`).
+ */
+export async function providerRoute(
+  ctx: AdapterContext,
+  eventName: string,
+  webhook: WebhookContextSpec,
+  at: string,
+  handle: RouteHandler,
+): Promise<Route> {
+  const route: Route = { eventName, spec: webhook, handle };
+  if (webhook.authSecret)
+    route.authDigest = sha256(
+      await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
+    );
+  return route;
+}
+
+/**
+ * A JSON body as Argo keeps it in a json.RawMessage: compacted as Go does, or why not (not UTF-8,
+ * empty, invalid), for a 400 `invalid JSON body: <why>`.
+ */
+export function compactJsonBody(raw: Buffer): { json: string } | { error: string } {
+  if (!isUtf8(raw)) return { error: "not valid UTF-8" };
+  try {
+    return { json: goCompact(raw.toString("utf8")) };
+  } catch (err) {
+    return { error: raw.length === 0 ? "unexpected end of JSON input" : errorMessage(err) };
+  }
+}
 
 /** The first value of a request header (Node gives repeated headers as an array). */
 export const firstHeader = (v: string | string[] | undefined): string | undefined =>
