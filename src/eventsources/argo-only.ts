@@ -16,10 +16,8 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["sns", false],
   ["sqs", false],
   ["hdfs", true],
-  ["slack", false],
   ["storageGrid", false],
   ["azureEventsHub", true],
-  ["stripe", false],
   ["emitter", true],
   ["nsq", true],
   ["pulsar", true],
@@ -29,7 +27,6 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["azureServiceBus", true],
   ["azureQueueStorage", false],
   ["sftp", true],
-  ["gerrit", false],
   ["mns", false],
 ];
 

@@ -1,6 +1,7 @@
 import { registerEventSourceKinds } from "../config/kinds.js";
 import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
 import { calendar } from "./calendar/index.js";
+import { gerrit } from "./gerrit/index.js";
 import { github } from "./github/index.js";
 import { gitlab } from "./gitlab/index.js";
 import type { EventSourceKind } from "./kind.js";
@@ -8,6 +9,8 @@ import { pubSub } from "./pubsub/index.js";
 import { redis } from "./redis/index.js";
 import { redisStream } from "./redis-stream/index.js";
 import { resource } from "./resource/index.js";
+import { slack } from "./slack/index.js";
+import { stripe } from "./stripe/index.js";
 import type { AdapterRegistryOptions, EventSourceAdapter } from "./types.js";
 import { webhook } from "./webhook/index.js";
 
@@ -23,6 +26,9 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   gitlab,
   redis,
   redisStream,
+  slack,
+  stripe,
+  gerrit,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

@@ -2,8 +2,6 @@ import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
 import type { LoadResult } from "../../src/config/load.js";
@@ -14,8 +12,9 @@ import type { GithubEventSpec } from "../../src/eventsources/github/index.js";
 import { githubAdapter } from "../../src/eventsources/github/runtime.js";
 import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
-import { REDACTION, silentLogger } from "../../src/observability/logger.js";
+import { silentLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
+import { memoryLog } from "../support/adapter-context.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
@@ -66,17 +65,6 @@ function deliver(
     headers,
     ...(opts.method === "GET" ? {} : { body }),
   });
-}
-
-function memoryLog() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { log: pino({ level: "trace", ...REDACTION }, stream), text: () => chunks.join("") };
 }
 
 describe("github adapter over real HTTP", () => {

@@ -2,10 +2,16 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
 import { goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
+import {
+  firstHeader,
+  providerRoute,
+  recordDelivery,
+  refuseDelivery,
+  refuseMethod,
+} from "../webhook/delivery.js";
 import { type HookPlan, serveWithHooks } from "../webhook/hook-manager.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, usableId } from "../webhook/runtime.js";
 import type { GithubCredentials, GithubTarget } from "./hooks.js";
 import type { GithubEventSpec } from "./schema.js";
 import { verifyGithubSignature } from "./signature.js";
@@ -38,13 +44,11 @@ export const githubAdapter: EventSourceAdapter<GithubEventSpec> = {
         throw new ConfigError(
           `EventSource ${ctx.eventSourceName}: ${at}/webhookSecret: the Secret value is empty`,
         );
-      const route: Route = { eventName, spec: webhook };
-      if (webhook.authSecret)
-        route.authDigest = sha256(
-          await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-        );
-      route.handle = (req, reply, raw) => handle(eventName, spec, secret, req, reply, raw, ctx);
-      routes.push(route);
+      routes.push(
+        await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
+          handle(eventName, spec, secret, req, reply, raw, ctx),
+        ),
+      );
       if (asksForHooks(spec))
         plans.push(await hookPlan(eventName, spec, secret?.toString("utf8"), ctx));
     }
@@ -131,14 +135,11 @@ async function handle(
       firstHeader(h["x-hub-signature-256"]),
       firstHeader(h["x-hub-signature"]),
     );
-    if (refused) {
-      ctx.verificationFailed?.(eventName, refused.reason);
-      log().warn(
-        { reason: refused.reason, delivery, githubEvent: type, remote: req.ip },
-        `GitHub delivery refused: ${refused.message}`,
-      );
-      return text(refused.status, refused.message);
-    }
+    if (refused)
+      return refuseDelivery(ctx, eventName, "GitHub", refused, req, reply, {
+        delivery,
+        githubEvent: type,
+      });
   }
   if (!acceptsEvent(spec.events, type)) {
     log().info({ delivery, githubEvent: type }, "GitHub event type not in events: not recorded");

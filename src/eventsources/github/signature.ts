@@ -1,14 +1,11 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Refusal as WebhookRefusal } from "../webhook/delivery.js";
 
 /** Why a delivery failed verification: the `reason` label of the refusal metric. */
 export type RefusalReason = "missing_signature" | "malformed_signature" | "signature_mismatch";
 
-export interface Refusal {
-  /** 401: no usable signature; 403: a signature that does not match. */
-  status: 401 | 403;
+export interface Refusal extends WebhookRefusal {
   reason: RefusalReason;
-  /** Said to the sender and logged; never holds the secret. */
-  message: string;
 }
 
 const HASHES: Record<string, { algorithm: string; hexLength: number }> = {

@@ -1,10 +1,15 @@
-import { isUtf8 } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { ConfigError, errorMessage } from "../../errors.js";
-import { goCompact } from "../../lib/gojson.js";
+import { ConfigError } from "../../errors.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
+import {
+  compactJsonBody,
+  firstHeader,
+  providerRoute,
+  recordDelivery,
+  refuseDelivery,
+  refuseMethod,
+} from "../webhook/delivery.js";
 import { type HookPlan, serveWithHooks } from "../webhook/hook-manager.js";
 import { hookUrl } from "../webhook/index.js";
 import { type Route, sha256, usableId } from "../webhook/runtime.js";
@@ -50,15 +55,12 @@ export const gitlabAdapter: EventSourceAdapter<GitlabEventSpec> = {
           `EventSource ${ctx.eventSourceName}: ${at}/secretToken: the Secret value is empty`,
         );
       const token = tokenText === undefined ? undefined : sha256(tokenText);
-      const route: Route = { eventName, spec: webhook };
-      if (webhook.authSecret)
-        route.authDigest = sha256(
-          await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-        );
       const accepted = acceptedGitlabEvents(spec.events);
-      route.handle = (req, reply, raw) =>
-        handle(eventName, spec, token, accepted, req, reply, raw, ctx);
-      routes.push(route);
+      routes.push(
+        await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
+          handle(eventName, spec, token, accepted, req, reply, raw, ctx),
+        ),
+      );
       if (asksForHooks(spec)) plans.push(await hookPlan(eventName, spec, tokenText, ctx));
     }
     return serveWithHooks("gitlab", routes, plans, ctx);
@@ -125,40 +127,29 @@ async function handle(
     // Digests of equal length: the comparison takes the same time whatever the token.
     const refusal =
       given === undefined || given === ""
-        ? { status: 401, reason: "missing_token", message: "missing X-Gitlab-Token" }
+        ? { status: 401 as const, reason: "missing_token", message: "missing X-Gitlab-Token" }
         : timingSafeEqual(sha256(given), token)
           ? undefined
-          : { status: 403, reason: "token_mismatch", message: "token mismatch" };
-    if (refusal) {
-      ctx.verificationFailed?.(eventName, refusal.reason);
-      log().warn(
-        { reason: refusal.reason, uuid, gitlabEvent: type, remote: req.ip },
-        `GitLab delivery refused: ${refusal.message}`,
-      );
-      return text(refusal.status, refusal.message);
-    }
+          : { status: 403 as const, reason: "token_mismatch", message: "token mismatch" };
+    if (refusal)
+      return refuseDelivery(ctx, eventName, "GitLab", refusal, req, reply, {
+        uuid,
+        gitlabEvent: type,
+      });
   }
   if (accepted && !accepted.has(type)) {
     log().info({ uuid, gitlabEvent: type }, "GitLab event type not in events: not recorded");
     return text(200, `event type '${type}' is not in events: not recorded`);
   }
-  if (!isUtf8(raw)) return text(400, "invalid JSON body: not valid UTF-8");
-  let body: string;
-  try {
-    body = goCompact(raw.toString("utf8"));
-  } catch (err) {
-    return text(
-      400,
-      `invalid JSON body: ${raw.length === 0 ? "unexpected end of JSON input" : errorMessage(err)}`,
-    );
-  }
+  const body = compactJsonBody(raw);
+  if ("error" in body) return text(400, `invalid JSON body: ${body.error}`);
   const authenticated = token !== undefined || spec.webhook?.authSecret !== undefined;
   return recordDelivery({
     ctx,
     eventName,
     req,
     reply,
-    bodyJson: body,
+    bodyJson: body.json,
     metadata: spec.metadata,
     id: authenticated && usableId(uuid) ? uuid : undefined,
     logFields: { uuid },

@@ -1,10 +1,45 @@
+import { isUtf8 } from "node:buffer";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { EventBusError, errorMessage } from "../../errors.js";
 import { isCredentialHeader } from "../../lib/credential-headers.js";
 import { goHeaderMap } from "../../lib/goheader.js";
-import { goMarshal } from "../../lib/gojson.js";
+import { goCompact, goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext } from "../types.js";
-import { MASKED, SKIPPED_HEADERS } from "./runtime.js";
+import { MASKED, type Route, type RouteHandler, SKIPPED_HEADERS, sha256 } from "./runtime.js";
+import type { WebhookContextSpec } from "./schema.js";
+
+/**
+ * The route of a provider kind's `webhook` (github, gitlab, slack, stripe, gerrit): Argo's bearer
+ * `authSecret` resolved (checked from the headers before the body is read), `handle` answering.
+ * `at` is the entry's field path (`/spec/github/<name>`).
+ */
+export async function providerRoute(
+  ctx: AdapterContext,
+  eventName: string,
+  webhook: WebhookContextSpec,
+  at: string,
+  handle: RouteHandler,
+): Promise<Route> {
+  const route: Route = { eventName, spec: webhook, handle };
+  if (webhook.authSecret)
+    route.authDigest = sha256(
+      await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
+    );
+  return route;
+}
+
+/**
+ * A JSON body as Argo keeps it in a json.RawMessage: compacted as Go does, or why not (not UTF-8,
+ * empty, invalid), for a 400 `invalid JSON body: <why>`.
+ */
+export function compactJsonBody(raw: Buffer): { json: string } | { error: string } {
+  if (!isUtf8(raw)) return { error: "not valid UTF-8" };
+  try {
+    return { json: goCompact(raw.toString("utf8")) };
+  } catch (err) {
+    return { error: raw.length === 0 ? "unexpected end of JSON input" : errorMessage(err) };
+  }
+}
 
 /** The first value of a request header (Node gives repeated headers as an array). */
 export const firstHeader = (v: string | string[] | undefined): string | undefined =>
@@ -25,6 +60,77 @@ export function refuseMethod(
     .code(405)
     .type("text/plain")
     .send(`method ${req.method} not allowed; this endpoint accepts ${method}`);
+}
+
+/** Why a provider delivery failed verification, and what the sender is told. */
+export interface Refusal {
+  /** 401: no usable credential (missing, malformed, stale); 403: one that does not match. */
+  status: 401 | 403;
+  /** The `reason` label of the refusal metric (`missing_signature`, `signature_mismatch`, ...). */
+  reason: string;
+  /** Said to the sender and logged; never holds the secret or the signature. */
+  message: string;
+}
+
+/**
+ * Answers a delivery that failed verification: counted (`ctx.verificationFailed`), logged once at
+ * warn with `logFields` and the remote address, answered with the refusal's status and message.
+ * Nothing is stored.
+ */
+export function refuseDelivery(
+  ctx: AdapterContext,
+  eventName: string,
+  provider: string,
+  refusal: Refusal,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  logFields: Record<string, unknown>,
+): FastifyReply {
+  ctx.verificationFailed?.(eventName, refusal.reason);
+  ctx.log
+    .child({ eventName })
+    .warn(
+      { reason: refusal.reason, ...logFields, remote: req.ip },
+      `${provider} delivery refused: ${refusal.message}`,
+    );
+  return reply.code(refusal.status).type("text/plain").send(refusal.message);
+}
+
+/** One event to store, its payload already built as Argo builds it for the kind. */
+export interface StoredEvent {
+  ctx: AdapterContext;
+  eventName: string;
+  reply: FastifyReply;
+  /** The whole event payload, as JSON text. */
+  data: string;
+  /** The provider's delivery id, used as the event id (the dedupe key) when given. */
+  id: string | undefined;
+  /** What the log lines of this delivery carry (e.g. `{ delivery }`). */
+  logFields: Record<string, unknown>;
+}
+
+/**
+ * Stores one verified delivery and answers as the webhook kind does: 200 `success` with
+ * `X-Event-Id` once the bus stored it, 503 with `Retry-After` when the bus could not, 500
+ * otherwise.
+ */
+export async function storeEvent(e: StoredEvent): Promise<FastifyReply> {
+  const { ctx, reply } = e;
+  const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
+  try {
+    const result = await ctx.emit(e.eventName, { data: e.data, ...(e.id ? { id: e.id } : {}) });
+    reply.header("X-Event-Id", result.id);
+    return text(200, "success");
+  } catch (err) {
+    const log = ctx.log.child({ eventName: e.eventName });
+    if (err instanceof EventBusError) {
+      log.warn({ err, ...e.logFields }, "event not stored: answering 503");
+      reply.header("Retry-After", "1");
+      return text(503, `failed to record event: ${errorMessage(err)}`);
+    }
+    log.error({ err, ...e.logFields }, "failed to record event");
+    return text(500, `failed to record event: ${errorMessage(err)}`);
+  }
 }
 
 /** A verified provider delivery (GitHub, GitLab, ...), ready to be stored. */
@@ -48,8 +154,6 @@ export interface Delivery {
  * once the bus stored it, 503 with `Retry-After` when the bus could not, 500 otherwise.
  */
 export async function recordDelivery(d: Delivery): Promise<FastifyReply> {
-  const { ctx, reply } = d;
-  const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
   const headers = goHeaderMap(d.req.raw.rawHeaders, SKIPPED_HEADERS);
   for (const name of Object.keys(headers))
     if (isCredentialHeader(name))
@@ -58,18 +162,5 @@ export async function recordDelivery(d: Delivery): Promise<FastifyReply> {
   if (d.metadata && Object.keys(d.metadata).length > 0)
     data += `,"metadata":${goMarshal(d.metadata)}`;
   data += "}";
-  try {
-    const result = await ctx.emit(d.eventName, { data, ...(d.id ? { id: d.id } : {}) });
-    reply.header("X-Event-Id", result.id);
-    return text(200, "success");
-  } catch (err) {
-    const log = ctx.log.child({ eventName: d.eventName });
-    if (err instanceof EventBusError) {
-      log.warn({ err, ...d.logFields }, "event not stored: answering 503");
-      reply.header("Retry-After", "1");
-      return text(503, `failed to record event: ${errorMessage(err)}`);
-    }
-    log.error({ err, ...d.logFields }, "failed to record event");
-    return text(500, `failed to record event: ${errorMessage(err)}`);
-  }
+  return storeEvent({ ...d, data });
 }

@@ -1,13 +1,10 @@
 import { createHash, createHmac } from "node:crypto";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkDocument } from "../../../../src/config/validate.js";
 import type { AdapterContext, EmitInput } from "../../../../src/eventsources/types.js";
 import type { WebhookEventSpec, WebhookHmac } from "../../../../src/eventsources/webhook/index.js";
 import { buildServer, resolveHmac } from "../../../../src/eventsources/webhook/runtime.js";
-import type { Logger } from "../../../../src/observability/logger.js";
-import { REDACTION } from "../../../../src/observability/logger.js";
+import { memoryLog } from "../../../support/adapter-context.js";
 
 /**
  * Issue 19 items 7 and 8 at the webhook: prototype-free request maps, which ids are trusted,
@@ -18,17 +15,6 @@ const TOKEN = "tok-Vb61qs";
 const KEY = "hmac-key-Pz03rt";
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 
-function memoryLogger(): { log: Logger; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { log: pino({ level: "trace", ...REDACTION }, stream), text: () => chunks.join("") };
-}
-
 async function harness(
   opts: {
     token?: boolean;
@@ -37,7 +23,7 @@ async function harness(
   } = {},
 ) {
   const emitted: EmitInput[] = [];
-  const logs = memoryLogger();
+  const logs = memoryLog();
   const ctx: AdapterContext = {
     eventSourceName: "hooks",
     namespace: "default",
