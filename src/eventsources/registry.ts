@@ -1,5 +1,7 @@
 import { registerEventSourceKinds } from "../config/kinds.js";
 import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
+import { bitbucket } from "./bitbucket/index.js";
+import { bitbucketserver } from "./bitbucketserver/index.js";
 import { calendar } from "./calendar/index.js";
 import { github } from "./github/index.js";
 import { gitlab } from "./gitlab/index.js";
@@ -21,6 +23,8 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   resource,
   github,
   gitlab,
+  bitbucket,
+  bitbucketserver,
   redis,
   redisStream,
 ] as readonly EventSourceKind<never>[];
