@@ -1,22 +1,20 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
-import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { EventBusError } from "../../src/errors.js";
 import type { BitbucketEventSpec } from "../../src/eventsources/bitbucket/index.js";
 import { bitbucketAdapter, CLOUD_API_ENV } from "../../src/eventsources/bitbucket/runtime.js";
 import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
-import { REDACTION, silentLogger } from "../../src/observability/logger.js";
+import { silentLogger } from "../../src/observability/logger.js";
 import { FakeBitbucketApi } from "../support/fake-bitbucket-api.js";
 import { HttpSink } from "../support/http-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { loaded, memoryLog } from "../support/webhook-test-kit.js";
 
 /**
  * Issue 22, Bitbucket Cloud: real HTTP deliveries as Bitbucket Cloud sends them, the refusal
@@ -62,17 +60,6 @@ function deliver(
     },
     ...(opts.method === "GET" ? {} : { body }),
   });
-}
-
-function memoryLog() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { log: pino({ level: "trace", ...REDACTION }, stream), text: () => chunks.join("") };
 }
 
 function context(
@@ -255,7 +242,7 @@ describe("bitbucket hook registration against the Bitbucket Cloud API", () => {
       events: ["pullrequest:created", "repo:push"],
     });
     api.requests.length = 0;
-    await start({
+    const { logs } = await start({
       repositories: [
         { owner: "acme", repositorySlug: "new" },
         { owner: "acme", repositorySlug: "old" },
@@ -269,7 +256,7 @@ describe("bitbucket hook registration against the Bitbucket Cloud API", () => {
       },
       deleteHookOnFinish: true,
     });
-    await waitUntil(() => ours("acme/new").length === 1 && ours("acme/old")[0]!.active, "hooks");
+    await waitUntil(() => logs.text().includes("hooks checked on 3 repositories"), "the round");
     const basic = `Basic ${Buffer.from(`${USER}:${APP_PASSWORD}`).toString("base64")}`;
     expect(api.requests.every((r) => r.authorization === basic)).toBe(true);
     const post = api.requests.find((r) => r.method === "POST")!;
@@ -329,7 +316,7 @@ describe("bitbucket hook registration against the Bitbucket Cloud API", () => {
       ],
       auth: { oauthToken: { name: "bb", key: "token" } },
     });
-    await waitUntil(() => ours("acme/ok").length === 1, "the hook on acme/ok");
+    await waitUntil(() => logs.text().includes("hooks checked on 3 repositories"), "the round");
     expect(api.requests.every((r) => r.authorization === `Bearer ${OAUTH}`)).toBe(true);
     const text = logs.text();
     expect(text).toContain("Bitbucket hook for acme/locked not registered: GET");
@@ -355,7 +342,7 @@ describe("bitbucket hook registration against the Bitbucket Cloud API", () => {
       repositories: [{ owner: "acme", repositorySlug: "auth" }],
       auth: { oauthToken: { name: "bb", key: "wrong" } },
     });
-    await waitUntil(() => logs.text().includes("not registered"), "the registration failure");
+    await waitUntil(() => logs.text().includes("hooks checked on 1 repositories"), "the round");
     expect(logs.text()).toContain("Bitbucket hook for acme/auth not registered: GET");
     expect(logs.text()).toContain("401: Invalid credentials");
     expect(logs.text()).not.toContain("expired-token-Rr01");
@@ -363,18 +350,6 @@ describe("bitbucket hook registration against the Bitbucket Cloud API", () => {
     expect((await deliver(port, "{}", { path: PATH })).status).toBe(200);
   });
 });
-
-function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
-  return {
-    eventSources: manifests
-      .filter((m): m is EventSourceManifest => m.kind === "EventSource")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    sensors: manifests
-      .filter((m): m is SensorManifest => m.kind === "Sensor")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    problems: [],
-  };
-}
 
 describe("Bitbucket Cloud delivery -> memory bus -> Sensor data filter -> http trigger", () => {
   let runtime: Runtime;

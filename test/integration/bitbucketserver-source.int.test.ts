@@ -2,11 +2,8 @@ import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
-import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { EventBusError } from "../../src/errors.js";
@@ -18,11 +15,12 @@ import type {
   EmitInput,
   RunningAdapter,
 } from "../../src/eventsources/types.js";
-import { REDACTION, silentLogger } from "../../src/observability/logger.js";
+import { silentLogger } from "../../src/observability/logger.js";
 import { FakeBitbucketApi } from "../support/fake-bitbucket-api.js";
 import { HttpSink } from "../support/http-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { loaded, memoryLog } from "../support/webhook-test-kit.js";
 
 /**
  * Issue 22, Bitbucket Server: real HTTP deliveries signed as Bitbucket Server signs them (every
@@ -104,17 +102,6 @@ function deliver(
     headers,
     ...(opts.method === "GET" ? {} : { body }),
   });
-}
-
-function memoryLog() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { log: pino({ level: "trace", ...REDACTION }, stream), text: () => chunks.join("") };
 }
 
 /** A clock whose sleeps end when the test calls `tick()` (Bitbucket Server's checkInterval). */
@@ -221,7 +208,11 @@ describe("bitbucketserver adapter over real HTTP", () => {
         },
       ],
       context(logs, emitted, refused, {
-        failNext: () => failNext && [failNext, (failNext = undefined)][0],
+        failNext: () => {
+          const e = failNext;
+          failNext = undefined;
+          return e;
+        },
       }),
     );
   });
@@ -583,18 +574,6 @@ describe("bitbucketserver hook registration against the Bitbucket Server REST AP
     expect(api.serverHooks.get("PROJ/changed")).toHaveLength(3);
   });
 });
-
-function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
-  return {
-    eventSources: manifests
-      .filter((m): m is EventSourceManifest => m.kind === "EventSource")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    sensors: manifests
-      .filter((m): m is SensorManifest => m.kind === "Sensor")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    problems: [],
-  };
-}
 
 describe("Bitbucket Server delivery -> memory bus -> Sensor data filters -> http trigger", () => {
   let runtime: Runtime;

@@ -1,5 +1,7 @@
 import { errorMessage } from "../../errors.js";
-import type { AdapterContext } from "../types.js";
+import type { AdapterContext, RunningAdapter } from "../types.js";
+import { type Route, serveRoutes } from "../webhook/runtime.js";
+import type { ApiClient } from "./api.js";
 
 /** One repository a hook is registered on; `key` identifies it (Argo: "owner,slug"). */
 export interface HookRepo {
@@ -54,6 +56,7 @@ export function manageHooks<R extends HookRepo>(
   const stopping = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stopping.signal]);
 
+  let first = true;
   const round = async (): Promise<void> => {
     let repos: R[];
     try {
@@ -66,6 +69,7 @@ export function manageHooks<R extends HookRepo>(
         );
       return;
     }
+    let failed = 0;
     for (const repo of repos) {
       if (signal.aborted) return;
       try {
@@ -75,12 +79,18 @@ export function manageHooks<R extends HookRepo>(
           log.info({ repository: repo.label, hookId: id }, `${provider.name} hook ${action}`);
       } catch (err) {
         if (signal.aborted) return;
+        failed++;
         log.error(
           { err, repository: repo.label },
           `${provider.name} hook for ${repo.label} not registered: ${errorMessage(err)}`,
         );
       }
     }
+    log[first ? "info" : "debug"](
+      { registered: repos.length - failed, failed },
+      `${provider.name} hooks checked on ${repos.length} repositories, ${failed} failed`,
+    );
+    first = false;
   };
 
   const firstRound = round();
@@ -113,4 +123,48 @@ export function manageHooks<R extends HookRepo>(
       ids.clear();
     },
   };
+}
+
+/** What a Bitbucket kind's start gathered: its routes, its hook managers to start, its clients. */
+export interface HookedRoutes {
+  routes: Route[];
+  hooks: Array<() => HookManager>;
+  clients: ApiClient[];
+}
+
+/**
+ * Serves the routes on the webhook kind's server machinery, then starts hook management (so the
+ * endpoint listens before any hook exists). Stop: the server first (in-flight deliveries finish),
+ * then the hook managers (deleting hooks with `deleteHookOnFinish`), then the API clients.
+ */
+export async function serveWithHooks(
+  kind: string,
+  gathered: HookedRoutes,
+  ctx: AdapterContext,
+): Promise<RunningAdapter> {
+  const { routes, hooks, clients } = gathered;
+  let served: RunningAdapter;
+  try {
+    served = await serveRoutes(
+      routes,
+      ctx,
+      (eventName) => `/spec/${kind}/${eventName}/webhook`,
+      kind,
+    );
+  } catch (err) {
+    await closeClients(clients);
+    throw err;
+  }
+  const managers = hooks.map((start) => start());
+  return {
+    async stop() {
+      await served.stop();
+      await Promise.all(managers.map((m) => m.stop()));
+      await closeClients(clients);
+    },
+  };
+}
+
+export async function closeClients(clients: readonly ApiClient[]): Promise<void> {
+  await Promise.allSettled(clients.map((c) => c.close()));
 }

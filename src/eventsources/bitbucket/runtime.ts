@@ -10,15 +10,17 @@ import {
 } from "../bitbucket-shared/api.js";
 import { refuseUnlistedEvent, sameEvents } from "../bitbucket-shared/delivery.js";
 import {
+  closeClients,
   type HookManager,
   type HookProvider,
   type HookRepo,
   manageHooks,
+  serveWithHooks,
 } from "../bitbucket-shared/hooks.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import { compactJsonBody, firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, sha256, usableId } from "../webhook/runtime.js";
 import {
   type BitbucketEventSpec,
   cloudCredentials,
@@ -46,51 +48,42 @@ export const bitbucketAdapter: EventSourceAdapter<BitbucketEventSpec> = {
     const routes: Route[] = [];
     const hooks: Array<() => HookManager> = [];
     const clients: ApiClient[] = [];
-    for (const { eventName, spec } of entries) {
-      const at = `/spec/bitbucket/${eventName}`;
-      const webhook = spec.webhook;
-      if (!webhook)
-        throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
-      const route: Route = { eventName, spec: webhook };
-      if (webhook.authSecret)
-        route.authDigest = sha256(
-          await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-        );
-      route.handle = (req, reply, raw) => handle(eventName, spec, req, reply, raw, ctx);
-      routes.push(route);
-      if (registersCloudHooks(spec)) {
-        const client = apiClient({ authorization: await cloudAuthorization(spec, at, ctx) });
-        clients.push(client);
-        const provider = cloudHooks(spec, client, cloudApiBase());
-        hooks.push(() =>
-          manageHooks(provider, {
-            ctx,
-            eventName,
-            deleteOnFinish: spec.deleteHookOnFinish === true,
-          }),
-        );
-      } else {
-        ctx.log.info(
-          { eventName },
-          "no auth credentials or webhook.url: the Bitbucket hook is not registered",
-        );
+    try {
+      for (const { eventName, spec } of entries) {
+        const at = `/spec/bitbucket/${eventName}`;
+        const webhook = spec.webhook;
+        if (!webhook)
+          throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
+        const route: Route = { eventName, spec: webhook };
+        if (webhook.authSecret)
+          route.authDigest = sha256(
+            await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
+          );
+        route.handle = (req, reply, raw) => handle(eventName, spec, req, reply, raw, ctx);
+        routes.push(route);
+        if (registersCloudHooks(spec)) {
+          const client = apiClient({ authorization: await cloudAuthorization(spec, at, ctx) });
+          clients.push(client);
+          const provider = cloudHooks(spec, client, cloudApiBase());
+          hooks.push(() =>
+            manageHooks(provider, {
+              ctx,
+              eventName,
+              deleteOnFinish: spec.deleteHookOnFinish === true,
+            }),
+          );
+        } else {
+          ctx.log.info(
+            { eventName },
+            "no auth credentials or webhook.url: the Bitbucket hook is not registered",
+          );
+        }
       }
+    } catch (err) {
+      await closeClients(clients);
+      throw err;
     }
-    const served = await serveRoutes(
-      routes,
-      ctx,
-      (eventName) => `/spec/bitbucket/${eventName}/webhook`,
-      "bitbucket",
-    );
-    // The endpoint serves before the hooks exist, so the first delivery finds it listening.
-    const managers = hooks.map((start) => start());
-    return {
-      async stop() {
-        await served.stop();
-        await Promise.all(managers.map((m) => m.stop()));
-        await Promise.all(clients.map((c) => c.close()));
-      },
-    };
+    return serveWithHooks("bitbucket", { routes, hooks, clients }, ctx);
   },
 };
 

@@ -12,10 +12,12 @@ import {
 } from "../bitbucket-shared/api.js";
 import { refuseUnlistedEvent, sameEvents } from "../bitbucket-shared/delivery.js";
 import {
+  closeClients,
   type HookManager,
   type HookProvider,
   type HookRepo,
   manageHooks,
+  serveWithHooks,
 } from "../bitbucket-shared/hooks.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import {
@@ -25,7 +27,7 @@ import {
   refuseMethod,
 } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, serveRoutes, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, sha256, usableId } from "../webhook/runtime.js";
 import { decodeRefsChanged, RefsChangedDecodeError } from "./refs-changed.js";
 import {
   type BitbucketServerEventSpec,
@@ -96,23 +98,10 @@ export const bitbucketServerAdapter: EventSourceAdapter<BitbucketServerEventSpec
         }
       }
     } catch (err) {
-      await Promise.all(clients.map((c) => c.close()));
+      await closeClients(clients);
       throw err;
     }
-    const served = await serveRoutes(
-      routes,
-      ctx,
-      (eventName) => `/spec/bitbucketserver/${eventName}/webhook`,
-      "bitbucketserver",
-    );
-    const managers = hooks.map((start) => start());
-    return {
-      async stop() {
-        await served.stop();
-        await Promise.all(managers.map((m) => m.stop()));
-        await Promise.all(clients.map((c) => c.close()));
-      },
-    };
+    return serveWithHooks("bitbucketserver", { routes, hooks, clients }, ctx);
   },
 };
 
