@@ -1,20 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Runtime } from "../../src/app/runtime.js";
-import { dirResolver } from "../../src/config/secrets.js";
-import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { EventBusError } from "../../src/errors.js";
 import type { BitbucketEventSpec } from "../../src/eventsources/bitbucket/index.js";
 import { bitbucketAdapter, CLOUD_API_ENV } from "../../src/eventsources/bitbucket/runtime.js";
 import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
-import { silentLogger } from "../../src/observability/logger.js";
 import { FakeBitbucketApi } from "../support/fake-bitbucket-api.js";
-import { HttpSink } from "../support/http-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
-import { loaded, memoryLog } from "../support/webhook-test-kit.js";
+import { memoryLog, startWebhookPipeline } from "../support/webhook-test-kit.js";
 
 /**
  * Issue 22, Bitbucket Cloud: real HTTP deliveries as Bitbucket Cloud sends them, the refusal
@@ -352,80 +344,27 @@ describe("bitbucket hook registration against the Bitbucket Cloud API", () => {
 });
 
 describe("Bitbucket Cloud delivery -> memory bus -> Sensor data filter -> http trigger", () => {
-  let runtime: Runtime;
-  let sink: HttpSink;
+  let pipeline: Awaited<ReturnType<typeof startWebhookPipeline>>;
   let port: number;
-  let secretsDir: string;
 
   beforeAll(async () => {
-    sink = await new HttpSink().start();
     port = await freePort();
-    secretsDir = mkdtempSync(join(tmpdir(), "sb-bb-"));
-    mkdirSync(join(secretsDir, "bitbucket-access"));
-    writeFileSync(join(secretsDir, "bitbucket-access", "token"), "unused\n");
-    const source = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventSource",
-      metadata: { name: "bitbucket", namespace: "argo" },
-      spec: {
-        bitbucket: {
-          push: {
-            repositories: [{ owner: "acme", repositorySlug: "api" }],
-            webhook: { port: String(port), endpoint: "/push", method: "POST" },
-            events: ["repo:push", "pullrequest:created"],
-            auth: { oauthToken: { name: "bitbucket-access", key: "token" } },
-          },
-        },
+    pipeline = await startWebhookPipeline({
+      kind: "bitbucket",
+      entry: {
+        repositories: [{ owner: "acme", repositorySlug: "api" }],
+        webhook: { port: String(port), endpoint: "/push", method: "POST" },
+        events: ["repo:push", "pullrequest:created"],
+        auth: { oauthToken: { name: "bitbucket-access", key: "token" } },
       },
-    } as EventSourceManifest;
-    const sensor = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Sensor",
-      metadata: { name: "deploy", namespace: "argo" },
-      spec: {
-        dependencies: [
-          {
-            name: "push",
-            eventSourceName: "bitbucket",
-            eventName: "push",
-            filters: {
-              data: [{ path: "headers.X-Event-Key", type: "string", value: ["repo:push"] }],
-            },
-          },
-        ],
-        triggers: [
-          {
-            template: {
-              name: "deploy",
-              http: {
-                url: `${sink.url}/deploy`,
-                method: "POST",
-                payload: [
-                  {
-                    src: { dependencyName: "push", dataKey: "body.push.changes.0.new.target.hash" },
-                    dest: "sha",
-                  },
-                ],
-              },
-            },
-          },
-        ],
-      },
-    } as SensorManifest;
-    runtime = await Runtime.start({
-      loaded: loaded(source, sensor),
-      busUrl: undefined,
-      kube: undefined,
-      dryRun: false,
-      values: dirResolver({ secretsDir }),
-      log: silentLogger(),
+      filters: [{ path: "headers.X-Event-Key", type: "string", value: ["repo:push"] }],
+      payload: { sha: "body.push.changes.0.new.target.hash" },
+      secrets: { "bitbucket-access": { token: "unused" } },
     });
   });
 
   afterAll(async () => {
-    await runtime?.stop(5_000);
-    await sink?.stop();
-    rmSync(secretsDir, { recursive: true, force: true });
+    await pipeline?.stop();
   });
 
   it("fires for repo:push with the new commit hash, not for pullrequest:created", async () => {
@@ -447,8 +386,8 @@ describe("Bitbucket Cloud delivery -> memory bus -> Sensor data filter -> http t
       (await deliver(port, JSON.stringify(push("e".repeat(40))), { path: "/push", request: "p-3" }))
         .status,
     ).toBe(200);
-    await waitUntil(() => sink.requests.length >= 2, "two trigger requests");
-    expect(sink.requests.map((r) => JSON.parse(r.body))).toEqual([
+    await waitUntil(() => pipeline.sink.requests.length >= 2, "two trigger requests");
+    expect(pipeline.sink.requests.map((r) => JSON.parse(r.body))).toEqual([
       { sha: "d".repeat(40) },
       { sha: "e".repeat(40) },
     ]);

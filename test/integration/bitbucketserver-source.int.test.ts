@@ -1,11 +1,5 @@
 import { createHmac } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runtime } from "../../src/app/runtime.js";
-import { dirResolver } from "../../src/config/secrets.js";
-import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { EventBusError } from "../../src/errors.js";
 import type { BitbucketServerEventSpec } from "../../src/eventsources/bitbucketserver/index.js";
 import { bitbucketServerAdapter } from "../../src/eventsources/bitbucketserver/runtime.js";
@@ -15,12 +9,10 @@ import type {
   EmitInput,
   RunningAdapter,
 } from "../../src/eventsources/types.js";
-import { silentLogger } from "../../src/observability/logger.js";
 import { FakeBitbucketApi } from "../support/fake-bitbucket-api.js";
-import { HttpSink } from "../support/http-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
-import { loaded, memoryLog } from "../support/webhook-test-kit.js";
+import { memoryLog, startWebhookPipeline } from "../support/webhook-test-kit.js";
 
 /**
  * Issue 22, Bitbucket Server: real HTTP deliveries signed as Bitbucket Server signs them (every
@@ -576,87 +568,30 @@ describe("bitbucketserver hook registration against the Bitbucket Server REST AP
 });
 
 describe("Bitbucket Server delivery -> memory bus -> Sensor data filters -> http trigger", () => {
-  let runtime: Runtime;
-  let sink: HttpSink;
+  let pipeline: Awaited<ReturnType<typeof startWebhookPipeline>>;
   let port: number;
-  let secretsDir: string;
 
   beforeAll(async () => {
-    sink = await new HttpSink().start();
     port = await freePort();
-    secretsDir = mkdtempSync(join(tmpdir(), "sb-bbs-"));
-    mkdirSync(join(secretsDir, "bbs-access"));
-    writeFileSync(join(secretsDir, "bbs-access", "secret"), `${SECRET}\n`);
-    const source = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventSource",
-      metadata: { name: "bitbucketserver", namespace: "argo" },
-      spec: {
-        bitbucketserver: {
-          push: {
-            bitbucketserverBaseURL: "https://bitbucket.example.com/rest",
-            repositories: [{ projectKey: "PROJ", repositorySlug: "api" }],
-            webhook: { port: String(port), endpoint: "/push", method: "POST" },
-            webhookSecret: { name: "bbs-access", key: "secret" },
-          },
-        },
+    pipeline = await startWebhookPipeline({
+      kind: "bitbucketserver",
+      entry: {
+        bitbucketserverBaseURL: "https://bitbucket.example.com/rest",
+        repositories: [{ projectKey: "PROJ", repositorySlug: "api" }],
+        webhook: { port: String(port), endpoint: "/push", method: "POST" },
+        webhookSecret: { name: "bbs-access", key: "secret" },
       },
-    } as EventSourceManifest;
-    const sensor = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Sensor",
-      metadata: { name: "build", namespace: "argo" },
-      spec: {
-        dependencies: [
-          {
-            name: "push",
-            eventSourceName: "bitbucketserver",
-            eventName: "push",
-            filters: {
-              data: [
-                { path: "body.eventKey", type: "string", value: ["repo:refs_changed"] },
-                { path: "headers.X-Event-Key", type: "string", value: ["repo:refs_changed"] },
-              ],
-            },
-          },
-        ],
-        triggers: [
-          {
-            template: {
-              name: "notify",
-              http: {
-                url: `${sink.url}/build`,
-                method: "POST",
-                payload: [
-                  {
-                    src: { dependencyName: "push", dataKey: "body.changes.0.toHash" },
-                    dest: "sha",
-                  },
-                  {
-                    src: { dependencyName: "push", dataKey: "body.repository.slug" },
-                    dest: "repo",
-                  },
-                ],
-              },
-            },
-          },
-        ],
-      },
-    } as SensorManifest;
-    runtime = await Runtime.start({
-      loaded: loaded(source, sensor),
-      busUrl: undefined,
-      kube: undefined,
-      dryRun: false,
-      values: dirResolver({ secretsDir }),
-      log: silentLogger(),
+      filters: [
+        { path: "body.eventKey", type: "string", value: ["repo:refs_changed"] },
+        { path: "headers.X-Event-Key", type: "string", value: ["repo:refs_changed"] },
+      ],
+      payload: { sha: "body.changes.0.toHash", repo: "body.repository.slug" },
+      secrets: { "bbs-access": { secret: SECRET } },
     });
   });
 
   afterAll(async () => {
-    await runtime?.stop(5_000);
-    await sink?.stop();
-    rmSync(secretsDir, { recursive: true, force: true });
+    await pipeline?.stop();
   });
 
   it("fires for the repo:refs_changed delivery with its toHash, not for pr:opened", async () => {
@@ -670,8 +605,8 @@ describe("Bitbucket Server delivery -> memory bus -> Sensor data filters -> http
     expect((await deliver(port, push, { path: "/push", request: "e-2" })).status).toBe(200);
     const later = JSON.stringify(refsChanged([change("main", "BRANCH", "e".repeat(40))]));
     expect((await deliver(port, later, { path: "/push", request: "e-3" })).status).toBe(200);
-    await waitUntil(() => sink.requests.length >= 2, "two trigger requests");
-    expect(sink.requests.map((r) => JSON.parse(r.body))).toEqual([
+    await waitUntil(() => pipeline.sink.requests.length >= 2, "two trigger requests");
+    expect(pipeline.sink.requests.map((r) => JSON.parse(r.body))).toEqual([
       { sha: "d".repeat(40), repo: "api" },
       { sha: "e".repeat(40), repo: "api" },
     ]);
