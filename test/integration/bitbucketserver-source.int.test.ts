@@ -542,6 +542,48 @@ describe("bitbucketserver hook registration against the Bitbucket Server REST AP
     expect(posts()).toBe(before + 1);
   });
 
+  it("logs a rejected token (401) per repository, never the token, and serves all the same", async () => {
+    const badLogs = memoryLog();
+    const badPort = await freePort();
+    const badClock = manualClock();
+    const bad = await bitbucketServerAdapter.start(
+      [
+        {
+          eventName: "badtoken",
+          spec: {
+            bitbucketserverBaseURL: api.serverBase,
+            webhook: { port: String(badPort), endpoint: "/bad", method: "POST", url: PUBLIC },
+            repositories: [{ projectKey: "PROJ", repositorySlug: "new" }],
+            events: ["repo:refs_changed"],
+            accessToken: { name: "bbs", key: "bad" },
+            deleteHookOnFinish: true,
+          },
+        },
+      ],
+      context(badLogs, emitted, [], { clock: badClock }),
+    );
+    try {
+      await waitUntil(() => badClock.waiting() > 0, "the round");
+      const text = badLogs.text();
+      expect(text).toContain("Bitbucket Server hook for PROJ/new not registered: GET");
+      expect(text).toContain(
+        "401: Authentication failed. Please check your credentials and try again.",
+      );
+      expect(text).toContain("Bitbucket Server hooks checked on 1 repositories, 1 failed");
+      expect(text).not.toContain("nope");
+      const res = await deliver(badPort, JSON.stringify(PR_OPENED), {
+        path: "/bad",
+        event: "pr:opened",
+        signature: null,
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await bad.stop();
+    }
+    // Nothing was registered, so nothing is deleted.
+    expect(api.requests.filter((r) => r.method === "DELETE")).toEqual([]);
+  });
+
   it("deletes the hooks it registered on stop (deleteHookOnFinish), not the others", async () => {
     const ids = ["PROJ/new", "PROJ/changed", "PROJ/same", "TEAM/a", "TEAM/b", "TEAM/c"].map(
       (r) => `${r}:${ours(r)[0]!.id}`,
