@@ -1,4 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBusError } from "../../src/errors.js";
 import type { BitbucketServerEventSpec } from "../../src/eventsources/bitbucketserver/index.js";
@@ -118,7 +122,11 @@ function context(
   logs: ReturnType<typeof memoryLog>,
   emitted: Array<{ eventName: string; input: EmitInput }>,
   refused: Array<{ eventName: string; reason: string }>,
-  opts: { clock?: Clock; failNext?: () => Error | undefined } = {},
+  opts: {
+    clock?: Clock;
+    failNext?: () => Error | undefined;
+    values?: Record<string, string>;
+  } = {},
 ): AdapterContext {
   return {
     eventSourceName: "bbs",
@@ -127,7 +135,9 @@ function context(
     clock: opts.clock ?? { now: () => Date.now(), sleep: async () => false },
     signal: new AbortController().signal,
     values: {
-      secret: async (ref) => (ref.key === "token" ? TOKEN : ref.key === "bad" ? "nope" : SECRET),
+      secret: async (ref) =>
+        opts.values?.[ref.key] ??
+        (ref.key === "token" ? TOKEN : ref.key === "bad" ? "nope" : SECRET),
       configMap: async () => "",
     },
     emit: async (eventName, input) => {
@@ -652,5 +662,101 @@ describe("Bitbucket Server delivery -> memory bus -> Sensor data filters -> http
       { sha: "d".repeat(40), repo: "api" },
       { sha: "e".repeat(40), repo: "api" },
     ]);
+  });
+});
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync("which", ["openssl"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const OPENSSL = hasOpenssl();
+if (!OPENSSL)
+  process.stderr.write(
+    "\n*** bitbucketserver-source.int.test.ts: `openssl` is not on PATH: the tls test is SKIPPED ***\n\n",
+  );
+
+describe.skipIf(!OPENSSL)("bitbucketserver `tls`: the API client trusts caCertSecret", () => {
+  let api: FakeBitbucketApi;
+  let dir: string;
+  let ca: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "sb-bbs-tls-"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "tls.key"),
+        "-out",
+        join(dir, "tls.crt"),
+      ],
+      { stdio: "ignore" },
+    );
+    ca = readFileSync(join(dir, "tls.crt"), "utf8");
+    api = await new FakeBitbucketApi({
+      serverToken: TOKEN,
+      tls: { cert: ca, key: readFileSync(join(dir, "tls.key"), "utf8") },
+    }).start();
+    api.serverHooks.set("SEC/repo", []);
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function register(tls: BitbucketServerEventSpec["tls"]) {
+    const logs = memoryLog();
+    const clock = manualClock();
+    const running = await bitbucketServerAdapter.start(
+      [
+        {
+          eventName: "tls",
+          spec: {
+            bitbucketserverBaseURL: api.serverBase,
+            webhook: {
+              port: String(await freePort()),
+              endpoint: "/tls",
+              method: "POST",
+              url: "https://events.example.com",
+            },
+            repositories: [{ projectKey: "SEC", repositorySlug: "repo" }],
+            events: ["repo:refs_changed"],
+            accessToken: { name: "bbs", key: "token" },
+            ...(tls ? { tls } : {}),
+          },
+        },
+      ],
+      context(logs, [], [], { clock, values: { ca } }),
+    );
+    await waitUntil(() => clock.waiting() > 0, "the round");
+    await running.stop();
+    return logs.text();
+  }
+
+  it("refuses the self-signed server without the CA, registers with it", async () => {
+    const without = await register(undefined);
+    expect(without).toContain("Bitbucket Server hook for SEC/repo not registered");
+    expect(api.serverHooks.get("SEC/repo")).toEqual([]);
+    const trusted = await register({ caCertSecret: { name: "bbs", key: "ca" } });
+    expect(trusted).toContain("Bitbucket Server hooks checked on 1 repositories, 0 failed");
+    expect(api.serverHooks.get("SEC/repo")).toHaveLength(1);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -53,6 +54,8 @@ export interface FakeBitbucketOptions {
   /** Page sizes, small to make listings page. */
   cloudPageLen?: number;
   serverPageLimit?: number;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export class FakeBitbucketApi {
@@ -72,13 +75,16 @@ export class FakeBitbucketApi {
   constructor(private readonly options: FakeBitbucketOptions = {}) {}
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => this.route(req, res, Buffer.concat(chunks).toString("utf8")));
-    });
+    };
+    const tls = this.options.tls;
+    this.server = tls ? createHttpsServer(tls, handler) : createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const port = (this.server.address() as AddressInfo).port;
+    this.url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
     return this;
   }
 
@@ -147,7 +153,7 @@ export class FakeBitbucketApi {
     req: IncomingMessage,
     body: unknown,
     send: (status: number, value?: unknown) => void,
-  ): void {
+  ): unknown {
     const error = (status: number, message: string) =>
       send(status, { type: "error", error: { message } });
     const auth = req.headers.authorization ?? "";
@@ -211,7 +217,7 @@ export class FakeBitbucketApi {
     req: IncomingMessage,
     body: unknown,
     send: (status: number, value?: unknown) => void,
-  ): void {
+  ): unknown {
     const error = (status: number, message: string, exceptionName: string) =>
       send(status, { errors: [{ context: null, message, exceptionName }] });
     if (req.headers.authorization !== `Bearer ${this.options.serverToken}`)
