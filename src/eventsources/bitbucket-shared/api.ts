@@ -1,4 +1,4 @@
-import { Agent, request } from "undici";
+import { Agent, type Dispatcher, request } from "undici";
 import { boundText } from "../../lib/bounded-text.js";
 
 /**
@@ -40,7 +40,12 @@ export interface ApiClientOptions {
 
 export interface ApiClient {
   /** Sends one call; resolves with the parsed JSON answer (undefined for an empty body). */
-  call(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<unknown>;
+  call(
+    method: Dispatcher.HttpMethod,
+    url: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -67,7 +72,7 @@ export function apiClient(options: ApiClientOptions): ApiClient {
       let res: Awaited<ReturnType<typeof request>>;
       try {
         res = await request(url, {
-          method: method as "GET",
+          method,
           headers,
           dispatcher,
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
