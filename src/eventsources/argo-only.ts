@@ -22,8 +22,6 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["nsq", true],
   ["pulsar", true],
   ["generic", true],
-  ["bitbucketserver", false],
-  ["bitbucket", false],
   ["azureServiceBus", true],
   ["azureQueueStorage", false],
   ["sftp", true],

@@ -1,5 +1,7 @@
 import { registerEventSourceKinds } from "../config/kinds.js";
 import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
+import { bitbucket } from "./bitbucket/index.js";
+import { bitbucketserver } from "./bitbucketserver/index.js";
 import { calendar } from "./calendar/index.js";
 import { gerrit } from "./gerrit/index.js";
 import { github } from "./github/index.js";
@@ -24,6 +26,8 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   resource,
   github,
   gitlab,
+  bitbucket,
+  bitbucketserver,
   redis,
   redisStream,
   slack,

@@ -96,30 +96,42 @@ export function refuseDelivery(
   return reply.code(refusal.status).type("text/plain").send(refusal.message);
 }
 
-/** One event to store, its payload already built as Argo builds it for the kind. */
-export interface StoredEvent {
+/** Events to store from one request, their payloads already built as Argo builds them. */
+export interface StoredEvents {
   ctx: AdapterContext;
   eventName: string;
   reply: FastifyReply;
-  /** The whole event payload, as JSON text. */
-  data: string;
-  /** The provider's delivery id, used as the event id (the dedupe key) when given. */
-  id: string | undefined;
+  /** Each event's whole payload (JSON text) and the provider's id for it (the dedupe key). */
+  events: ReadonlyArray<{ data: string; id: string | undefined }>;
   /** What the log lines of this delivery carry (e.g. `{ delivery }`). */
   logFields: Record<string, unknown>;
 }
 
+/** One event to store (see {@link storeEvents}). */
+export interface StoredEvent extends Omit<StoredEvents, "events"> {
+  data: string;
+  id: string | undefined;
+}
+
 /**
- * Stores one verified delivery and answers as the webhook kind does: 200 `success` with
- * `X-Event-Id` once the bus stored it, 503 with `Retry-After` when the bus could not, 500
- * otherwise.
+ * Stores the events of one verified delivery in order and answers as the webhook kind does: 200
+ * `success` with `X-Event-Id` (the ids, comma-separated) once all are stored, 503 with
+ * `Retry-After` at the first the bus could not store, 500 otherwise. Those stored before a failure
+ * keep their ids, so the sender's retry stores them once.
  */
-export async function storeEvent(e: StoredEvent): Promise<FastifyReply> {
+export async function storeEvents(e: StoredEvents): Promise<FastifyReply> {
   const { ctx, reply } = e;
   const text = (code: number, body: string) => reply.code(code).type("text/plain").send(body);
+  const ids: string[] = [];
   try {
-    const result = await ctx.emit(e.eventName, { data: e.data, ...(e.id ? { id: e.id } : {}) });
-    reply.header("X-Event-Id", result.id);
+    for (const event of e.events) {
+      const result = await ctx.emit(e.eventName, {
+        data: event.data,
+        ...(event.id ? { id: event.id } : {}),
+      });
+      ids.push(result.id);
+    }
+    if (ids.length > 0) reply.header("X-Event-Id", ids.join(", "));
     return text(200, "success");
   } catch (err) {
     const log = ctx.log.child({ eventName: e.eventName });
@@ -131,6 +143,11 @@ export async function storeEvent(e: StoredEvent): Promise<FastifyReply> {
     log.error({ err, ...e.logFields }, "failed to record event");
     return text(500, `failed to record event: ${errorMessage(err)}`);
   }
+}
+
+export function storeEvent(e: StoredEvent): Promise<FastifyReply> {
+  const { data, id, ...rest } = e;
+  return storeEvents({ ...rest, events: [{ data, id }] });
 }
 
 /** A verified provider delivery (GitHub, GitLab, ...), ready to be stored. */
@@ -148,19 +165,38 @@ export interface Delivery {
   logFields: Record<string, unknown>;
 }
 
+/** One delivery that Argo splits into several events (Bitbucket Server `oneEventPerChange`). */
+export interface Deliveries extends Omit<Delivery, "bodyJson" | "id"> {
+  /** Each event's `body` and id; none: the delivery is answered 200 with nothing stored. */
+  events: ReadonlyArray<{ bodyJson: string; id: string | undefined }>;
+}
+
 /**
  * Stores one delivery as Argo's `{"headers": ..., "body": ..., "metadata": ...}` payload, with
  * credential-bearing headers masked, and answers as the webhook kind does: 200 with `X-Event-Id`
  * once the bus stored it, 503 with `Retry-After` when the bus could not, 500 otherwise.
  */
-export async function recordDelivery(d: Delivery): Promise<FastifyReply> {
+export function recordDelivery(d: Delivery): Promise<FastifyReply> {
+  const { bodyJson, id, ...rest } = d;
+  return recordDeliveries({ ...rest, events: [{ bodyJson, id }] });
+}
+
+/** {@link recordDelivery} for several events of one request, stored in order ({@link storeEvents}). */
+export function recordDeliveries(d: Deliveries): Promise<FastifyReply> {
   const headers = goHeaderMap(d.req.raw.rawHeaders, SKIPPED_HEADERS);
   for (const name of Object.keys(headers))
     if (isCredentialHeader(name))
       headers[name] = headers[name]!.map((v) => (v === "" ? v : MASKED));
-  let data = `{"headers":${goMarshal(headers)},"body":${d.bodyJson}`;
-  if (d.metadata && Object.keys(d.metadata).length > 0)
-    data += `,"metadata":${goMarshal(d.metadata)}`;
-  data += "}";
-  return storeEvent({ ...d, data });
+  const head = `{"headers":${goMarshal(headers)},"body":`;
+  const tail =
+    d.metadata && Object.keys(d.metadata).length > 0
+      ? `,"metadata":${goMarshal(d.metadata)}}`
+      : "}";
+  return storeEvents({
+    ctx: d.ctx,
+    eventName: d.eventName,
+    reply: d.reply,
+    logFields: d.logFields,
+    events: d.events.map((e) => ({ data: `${head}${e.bodyJson}${tail}`, id: e.id })),
+  });
 }
