@@ -11,7 +11,6 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["file", true],
   ["amqp", true],
   ["kafka", true],
-  ["mqtt", true],
   ["nats", true],
   ["sns", false],
   ["sqs", false],

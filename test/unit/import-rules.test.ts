@@ -47,6 +47,7 @@ const VENDORS: Record<string, string> = {
   "@kubernetes/client-node": "k8s/client.ts",
   re2js: "lib/re2.ts",
   redis: "eventsources/redis-shared/client.ts",
+  mqtt: "eventsources/mqtt/runtime.ts",
 };
 
 /**
