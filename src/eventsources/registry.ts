@@ -1,6 +1,7 @@
 import { registerEventSourceKinds } from "../config/kinds.js";
 import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
 import { calendar } from "./calendar/index.js";
+import { file } from "./file/index.js";
 import { github } from "./github/index.js";
 import { gitlab } from "./gitlab/index.js";
 import type { EventSourceKind } from "./kind.js";
@@ -25,6 +26,7 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   redis,
   redisStream,
   mqtt,
+  file,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

@@ -48,6 +48,7 @@ const VENDORS: Record<string, string> = {
   re2js: "lib/re2.ts",
   redis: "eventsources/redis-shared/client.ts",
   mqtt: "eventsources/mqtt/runtime.ts",
+  chokidar: "eventsources/file/runtime.ts",
 };
 
 /**
