@@ -1,8 +1,6 @@
 import { appendFile, chmod, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { type Logger, pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBusError } from "../../src/errors.js";
 import { fileAdapter } from "../../src/eventsources/file/runtime.js";
@@ -14,6 +12,7 @@ import {
   type RunningAdapter,
   systemClock,
 } from "../../src/eventsources/types.js";
+import { logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 
 /**
@@ -37,17 +36,6 @@ async function freshDir(): Promise<string> {
   return `${d}/`;
 }
 
-function logs(): { lines: Array<Record<string, unknown>>; log: Logger } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, log: pino({ level: "debug" }, sink) };
-}
-
 interface Harness {
   emitted: Array<{ eventName: string; data: Record<string, unknown>; raw: string }>;
   ctx: AdapterContext;
@@ -56,7 +44,7 @@ interface Harness {
 
 function harness(behaviour?: (input: EmitInput) => Promise<void>): Harness {
   const emitted: Harness["emitted"] = [];
-  const l = logs();
+  const l = logSink();
   return {
     emitted,
     lines: l.lines,

@@ -1,12 +1,16 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpSink } from "../support/http-sink.js";
 import { dropSession, leftInSession, producer, publish, unique } from "../support/mqtt.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import {
+  type SensorbusChild,
+  startSensorbus,
+  waitForStatus200,
+} from "../support/sensorbus-process.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 
 /**
@@ -17,7 +21,6 @@ import { startTcpProxy } from "../support/tcp-proxy.js";
  * Requires `npm run build` (bin/sensorbus.js runs dist/).
  */
 
-const BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
 let dir: string;
 const sink = new HttpSink();
 
@@ -30,60 +33,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-  output: () => string;
+function startChild(busUrl: string, metricsPort: number): SensorbusChild {
+  return startSensorbus(dir, busUrl, [
+    "--metrics-port",
+    String(metricsPort),
+    "--console-port",
+    "0",
+    "--log-level",
+    "warn",
+  ]);
 }
 
-function startChild(busUrl: string, metricsPort: number): Child {
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      "run",
-      dir,
-      "--bus",
-      busUrl,
-      "--metrics-port",
-      String(metricsPort),
-      "--console-port",
-      "0",
-      "--log-level",
-      "warn",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NATS_URL: "" } },
-  );
-  let out = "";
-  const keep = (b: Buffer) => {
-    out = (out + b.toString("utf8")).slice(-20_000);
-  };
-  proc.stdout?.on("data", keep);
-  proc.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
-  return { proc, exited, output: () => out };
-}
-
-async function ready(port: number, child: Child): Promise<void> {
-  let dead = false;
-  void child.exited.then(() => {
-    dead = true;
-  });
-  await waitUntil(
-    async () => {
-      if (dead) throw new Error(`sensorbus exited early:\n${child.output()}`);
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-        await res.text();
-        return res.status === 200;
-      } catch {
-        return false;
-      }
-    },
-    "sensorbus /readyz (bus and MQTT connected)",
-    30_000,
-  );
-}
+/** /readyz answers 200 once the bus and the MQTT connection are up. */
+const ready = (port: number, child: SensorbusChild) =>
+  waitForStatus200(`http://127.0.0.1:${port}/readyz`, child);
 
 describe("mqtt EventSource: kill -9 of sensorbus between receive and store", () => {
   it("loses nothing: every message sent reaches the trigger after the restart", async () => {

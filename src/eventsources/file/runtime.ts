@@ -4,7 +4,8 @@ import { basename, resolve } from "node:path";
 import { type FSWatcher, watch } from "chokidar";
 import { EventsError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
-import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
+import { startEntries } from "../entries.js";
+import type { AdapterContext, EventSourceAdapter } from "../types.js";
 import {
   buildFilePayload,
   fsnotifyName,
@@ -293,26 +294,7 @@ async function stopEntry(e: Entry): Promise<void> {
 export const fileAdapter: EventSourceAdapter<FileEventSpec> = {
   key: "file",
   ceType: "file",
-  async start(entries, ctx): Promise<RunningAdapter> {
-    const running: Entry[] = [];
-    const inner = new AbortController();
-    const c: AdapterContext = { ...ctx, signal: AbortSignal.any([ctx.signal, inner.signal]) };
-    try {
-      for (const { eventName, spec } of entries) running.push(await startEntry(eventName, spec, c));
-    } catch (err) {
-      inner.abort();
-      await Promise.allSettled(running.map(stopEntry));
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      // Ends the retries of events the bus refuses (each is then logged as lost).
-      inner.abort();
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    return { stop };
-  },
+  start: (entries, ctx) => startEntries(entries, ctx, { start: startEntry, stop: stopEntry }),
 };
 
 export function createAdapter(): EventSourceAdapter<FileEventSpec> {

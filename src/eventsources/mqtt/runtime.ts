@@ -2,8 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import { EventsError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
+import { startEntries } from "../entries.js";
 import { tlsMaterial } from "../redis-shared/common.js";
-import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
+import type { AdapterContext, EventSourceAdapter } from "../types.js";
 import { brokerUrl, buildMqttPayload, reconnectPlan, topicFilterError } from "./options.js";
 import type { MqttEventSpec } from "./schema.js";
 
@@ -264,30 +265,8 @@ async function stopEntry(e: Entry): Promise<void> {
 export const mqttAdapter: EventSourceAdapter<MqttEventSpec> = {
   key: "mqtt",
   ceType: "mqtt",
-  async start(entries, ctx): Promise<RunningAdapter> {
-    const running: Entry[] = [];
-    const inner = new AbortController();
-    const signal = AbortSignal.any([ctx.signal, inner.signal]);
-    const c: AdapterContext = { ...ctx, signal };
-    try {
-      for (const { eventName, spec } of entries) running.push(await startEntry(eventName, spec, c));
-    } catch (err) {
-      inner.abort();
-      await Promise.allSettled(running.map(stopEntry));
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      inner.abort();
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    signal.addEventListener("abort", () => void stop(), { once: true });
-    return {
-      stop,
-      disconnected: () => running.filter((e) => !e.connected).map((e) => e.eventName),
-    };
-  },
+  start: (entries, ctx) =>
+    startEntries(entries, ctx, { start: startEntry, stop: stopEntry, down: (e) => !e.connected }),
 };
 
 export function createAdapter(): EventSourceAdapter<MqttEventSpec> {

@@ -1,0 +1,46 @@
+import type { AdapterContext, RunningAdapter } from "./types.js";
+
+/** What {@link startEntries} needs of a kind whose entries each hold a connection or a watch. */
+export interface EntryLifecycle<S, E extends { eventName: string }> {
+  /** Starts one entry; `ctx.signal` aborts when the adapter stops (or the EventSource does). */
+  start(eventName: string, spec: S, ctx: AdapterContext): Promise<E>;
+  /** Stops one entry; resolves when its in-flight emits finished. */
+  stop(entry: E): Promise<void>;
+  /** Whether the entry's connection is down now (for /readyz); absent: never down. */
+  down?(entry: E): boolean;
+}
+
+/**
+ * The shared part of a broker or watcher adapter's `start`: starts the entries in order with a
+ * context whose signal also aborts on `stop` (ending retries and backoffs), stops the started ones
+ * when one fails to start, stops all when the EventSource's signal aborts, and reports the entries
+ * whose connection is down.
+ */
+export async function startEntries<S, E extends { eventName: string }>(
+  entries: ReadonlyArray<{ eventName: string; spec: S }>,
+  ctx: AdapterContext,
+  kind: EntryLifecycle<S, E>,
+): Promise<RunningAdapter> {
+  const running: E[] = [];
+  const inner = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, inner.signal]);
+  const c: AdapterContext = { ...ctx, signal };
+  try {
+    for (const { eventName, spec } of entries) running.push(await kind.start(eventName, spec, c));
+  } catch (err) {
+    inner.abort();
+    await Promise.allSettled(running.map((e) => kind.stop(e)));
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    inner.abort();
+    stopping ??= Promise.allSettled(running.map((e) => kind.stop(e))).then(() => undefined);
+    return stopping;
+  };
+  signal.addEventListener("abort", () => void stop(), { once: true });
+  const down = kind.down;
+  return down
+    ? { stop, disconnected: () => running.filter((e) => down(e)).map((e) => e.eventName) }
+    : { stop };
+}
