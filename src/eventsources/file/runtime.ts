@@ -4,7 +4,7 @@ import { basename, resolve } from "node:path";
 import { type FSWatcher, watch } from "chokidar";
 import { EventsError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
-import { startEntries } from "../entries.js";
+import { emitUntilStored, startEntries } from "../entries.js";
 import type { AdapterContext, EventSourceAdapter } from "../types.js";
 import {
   buildFilePayload,
@@ -38,8 +38,6 @@ export const RENAME_WINDOW_MS = 300;
 export const CHANGE_SETTLE_MS = 60;
 /** Argo's polling watcher runs every 100 ms. */
 export const POLL_INTERVAL_MS = 100;
-export const EMIT_RETRY_BASE_MS = 250;
-export const EMIT_RETRY_MAX_MS = 10_000;
 
 interface Known {
   ino: number;
@@ -65,32 +63,25 @@ function known(st: Stats, addedAt: number): Known {
   return { ino: st.ino, dev: st.dev, mode: st.mode, mtimeMs: st.mtimeMs, addedAt };
 }
 
-async function emitWithRetry(
+async function emitFileEvent(
   e: Entry,
   ctx: AdapterContext,
   name: string,
   op: OpName,
 ): Promise<void> {
-  const data = buildFilePayload(name, op, e.spec.metadata);
-  for (let failures = 0; ; ) {
-    try {
-      await ctx.emit(e.eventName, { data });
-      if (failures > 0) e.log.info({ name, op }, "file event stored by the bus after retries");
-      return;
-    } catch (err) {
-      failures++;
-      if (ctx.signal.aborted) {
-        e.log.error({ name, op, err }, "file event not stored by the bus before stop; lost");
-        return;
-      }
-      if (failures === 1)
-        e.log.warn({ name, op, err }, "file event not accepted by the bus; retrying with backoff");
-      await ctx.clock.sleep(
-        Math.min(EMIT_RETRY_MAX_MS, EMIT_RETRY_BASE_MS * 2 ** Math.min(failures - 1, 16)),
-        ctx.signal,
-      );
-    }
-  }
+  await emitUntilStored(
+    ctx,
+    e.eventName,
+    { data: buildFilePayload(name, op, e.spec.metadata) },
+    {
+      refused: (err) =>
+        e.log.warn({ name, op, err }, "file event not accepted by the bus; retrying with backoff"),
+      gaveUp: (err) =>
+        e.log.error({ name, op, err }, "file event not stored by the bus before stop; lost"),
+      storedAfterRetry: () =>
+        e.log.info({ name, op }, "file event stored by the bus after retries"),
+    },
+  );
 }
 
 async function startEntry(
@@ -157,7 +148,7 @@ async function startEntry(
     const name = polling ? base : fsnotifyName(directory, base);
     if (op !== spec.eventType || !matcher.matches(name)) return;
     log.info({ name, op }, "file event");
-    e.chain = e.chain.then(() => emitWithRetry(e, ctx, name, op));
+    e.chain = e.chain.then(() => emitFileEvent(e, ctx, name, op));
   };
   const later = (key: string, run: () => void, ms = RENAME_WINDOW_MS): void => {
     const timer = setTimeout(() => {

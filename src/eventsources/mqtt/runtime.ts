@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import { EventsError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
-import { startEntries } from "../entries.js";
+import { emitUntilStored, startEntries } from "../entries.js";
 import { tlsMaterial } from "../redis-shared/common.js";
 import type { AdapterContext, EventSourceAdapter } from "../types.js";
 import { brokerUrl, buildMqttPayload, reconnectPlan, topicFilterError } from "./options.js";
@@ -20,9 +20,6 @@ import type { MqttEventSpec } from "./schema.js";
  * at QoS 0 arrive at QoS 0 (MQTT delivers at the lower of the two) and cannot be redelivered.
  */
 
-/** Wait after a refused emit: 250 ms doubling to 10 s, while the connection that delivered it lasts. */
-export const EMIT_RETRY_BASE_MS = 250;
-export const EMIT_RETRY_MAX_MS = 10_000;
 /** Messages remembered per entry to give a redelivery (DUP) the event id of its first delivery. */
 export const RECENT_MAX = 10_000;
 /** CONNACK wait per attempt, ms. */
@@ -95,34 +92,29 @@ async function handle(
     return true;
   }
   const id = mqttEventId(e.recent, packet, data);
-  for (let failures = 0; ; ) {
-    try {
-      await ctx.emit(e.eventName, { data, ...(id ? { id } : {}) });
-      if (failures > 0) e.log.info(where, "event stored by the bus after retries");
-      return true;
-    } catch (err) {
-      failures++;
-      const redelivered = packet.qos > 0;
-      if (ctx.signal.aborted || (redelivered && e.generation !== generation)) {
-        if (redelivered)
-          e.log.warn(
-            { ...where, err },
-            "event not stored by the bus; message left unacknowledged for the broker to deliver again",
-          );
-        else e.log.error({ ...where, err }, "event not stored by the bus; QoS 0 message lost");
-        return false;
-      }
-      if (failures === 1)
+  const redeliverable = packet.qos > 0;
+  return emitUntilStored(
+    ctx,
+    e.eventName,
+    { data, ...(id ? { id } : {}) },
+    {
+      // A QoS 1 message of a closed connection comes again on the next one; QoS 0 never does.
+      keepTrying: () => !redeliverable || e.generation === generation,
+      refused: (err) =>
         e.log.warn(
           { ...where, err },
           "event not accepted by the bus; retrying with backoff (the message is not acknowledged)",
-        );
-      await ctx.clock.sleep(
-        Math.min(EMIT_RETRY_MAX_MS, EMIT_RETRY_BASE_MS * 2 ** Math.min(failures - 1, 16)),
-        ctx.signal,
-      );
-    }
-  }
+        ),
+      gaveUp: (err) =>
+        redeliverable
+          ? e.log.warn(
+              { ...where, err },
+              "event not stored by the bus; message left unacknowledged for the broker to deliver again",
+            )
+          : e.log.error({ ...where, err }, "event not stored by the bus; QoS 0 message lost"),
+      storedAfterRetry: () => e.log.info(where, "event stored by the bus after retries"),
+    },
+  );
 }
 
 async function startEntry(
