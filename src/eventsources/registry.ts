@@ -3,10 +3,12 @@ import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
 import { bitbucket } from "./bitbucket/index.js";
 import { bitbucketserver } from "./bitbucketserver/index.js";
 import { calendar } from "./calendar/index.js";
+import { file } from "./file/index.js";
 import { gerrit } from "./gerrit/index.js";
 import { github } from "./github/index.js";
 import { gitlab } from "./gitlab/index.js";
 import type { EventSourceKind } from "./kind.js";
+import { mqtt } from "./mqtt/index.js";
 import { pubSub } from "./pubsub/index.js";
 import { redis } from "./redis/index.js";
 import { redisStream } from "./redis-stream/index.js";
@@ -33,6 +35,8 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   slack,
   stripe,
   gerrit,
+  mqtt,
+  file,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

@@ -52,6 +52,8 @@ const VENDORS: Record<string, string> = {
   re2js: "lib/re2.ts",
   redis: "eventsources/redis-shared/client.ts",
   stripe: "eventsources/stripe/runtime.ts",
+  mqtt: "eventsources/mqtt/runtime.ts",
+  chokidar: "eventsources/file/runtime.ts",
 };
 
 /**

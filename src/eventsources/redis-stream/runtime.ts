@@ -295,23 +295,13 @@ async function stopEntry(e: Entry): Promise<void> {
 export const redisStreamAdapter: EventSourceAdapter<RedisStreamEventSpec> = {
   key: "redisStream",
   ceType: "redisStream",
-  start(entries, ctx): Promise<RunningAdapter> {
-    // Stopping aborts every reader first, so none starts another read.
-    const inner = new AbortController();
-    const signal = AbortSignal.any([ctx.signal, inner.signal]);
-    return startEntries(
-      entries,
-      { ...ctx, signal },
-      {
-        start: startEntry,
-        stop: (e: Entry) => {
-          inner.abort();
-          return stopEntry(e);
-        },
-        disconnected: (running) => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
-      },
-    );
-  },
+  start: (entries, ctx): Promise<RunningAdapter> =>
+    // startEntries aborts every reader's signal before stopping them, so none reads again.
+    startEntries(entries, ctx, {
+      start: startEntry,
+      stop: stopEntry,
+      down: (e) => !e.conn.ready,
+    }),
 };
 
 export function createAdapter(): EventSourceAdapter<RedisStreamEventSpec> {

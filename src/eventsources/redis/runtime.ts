@@ -89,7 +89,7 @@ export const redisAdapter: EventSourceAdapter<RedisEventSpec> = {
         e.conn.destroy();
         await e.chain;
       },
-      disconnected: (running) => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
+      down: (e) => !e.conn.ready,
     }),
 };
 
