@@ -1,4 +1,5 @@
 import { registerEventSourceKinds } from "../config/kinds.js";
+import { amqp } from "./amqp/index.js";
 import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
 import { calendar } from "./calendar/index.js";
 import { github } from "./github/index.js";
@@ -23,6 +24,7 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   gitlab,
   redis,
   redisStream,
+  amqp,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

@@ -43,6 +43,7 @@ const edges: ImportEdge[] = sources.flatMap((s) =>
  */
 const VENDORS: Record<string, string> = {
   "@nats-io/": "eventbus/jetstream/",
+  amqplib: "eventsources/amqp/runtime.ts",
   "@google-cloud/pubsub": "eventsources/pubsub/runtime.ts",
   "@kubernetes/client-node": "k8s/client.ts",
   re2js: "lib/re2.ts",
