@@ -16,7 +16,7 @@ import { adapterHarness, deferred, type Harness } from "../support/adapter-harne
 import { HttpSink } from "../support/http-sink.js";
 import { type NatsServer, startNatsServer, waitUntil } from "../support/nats-server.js";
 import { RABBIT_HOST, RABBIT_PORT, RABBIT_URL, RabbitSide } from "../support/rabbitmq.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 
 /**
  * The amqp EventSource against the RabbitMQ on this machine (127.0.0.1:5672, guest/guest). Every
