@@ -1,0 +1,35 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+
+/** The built CLI (`npm run build` first): what `kill -9` fault tests run as a child process. */
+export const SENSORBUS_BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
+
+export interface SensorbusProcess {
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+  /** The last 4,000 characters of its stdout and stderr. */
+  output: () => string;
+}
+
+/**
+ * `node bin/sensorbus.js <args>` with `NATS_URL` cleared (the bus comes from `--bus` only);
+ * metrics and console ports are ephemeral unless `args` sets them.
+ */
+export function spawnSensorbus(args: string[]): SensorbusProcess {
+  const extra = [
+    ...(args.includes("--metrics-port") ? [] : ["--metrics-port", "0"]),
+    ...(args.includes("--console-port") ? [] : ["--console-port", "0"]),
+  ];
+  const proc = spawn(process.execPath, [SENSORBUS_BIN, ...args, ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NATS_URL: "" },
+  });
+  let out = "";
+  const keep = (b: Buffer) => {
+    out = (out + b.toString("utf8")).slice(-4000);
+  };
+  proc.stdout?.on("data", keep);
+  proc.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  return { proc, exited, output: () => out };
+}
