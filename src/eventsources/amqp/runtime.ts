@@ -7,7 +7,7 @@ import {
   type Options,
   type SocketOptions,
 } from "amqplib";
-import { ConfigError, errorMessage } from "../../errors.js";
+import { ConfigError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
 import { connectionBackoffProblem, reconnectDelayMs } from "../connection-backoff.js";
 import { tlsMaterial } from "../redis-shared/common.js";
@@ -350,7 +350,7 @@ async function run(e: Entry, ctx: AdapterContext): Promise<void> {
             : "cannot connect to the AMQP broker and consume; retrying with backoff",
         );
       } else {
-        e.log.debug({ err: errorMessage(err), attempt }, "AMQP connection attempt failed");
+        e.log.debug({ err, attempt }, "AMQP connection attempt failed");
       }
       await ctx.clock.sleep(reconnectDelayMs(e.spec.connectionBackoff, attempt), ctx.signal);
       continue;
