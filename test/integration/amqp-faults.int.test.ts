@@ -15,7 +15,11 @@ import { captureLogs, secretsFrom } from "../support/adapter-harness.js";
 import { HttpSink } from "../support/http-sink.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { RABBIT_HOST, RABBIT_PORT, RabbitSide } from "../support/rabbitmq.js";
-import { spawnSensorbus } from "../support/sensorbus-process.js";
+import {
+  type SensorbusProcess,
+  spawnSensorbus,
+  waitWhileRunning,
+} from "../support/sensorbus-process.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 
 /**
@@ -202,21 +206,15 @@ describe("amqp faults", () => {
     const pending = () =>
       jsm.consumerPending(durableName("amqp-kill-sensor", "count", "job")).catch(() => -1);
     // Argo parameters resolve to strings: `{"n":"3"}`.
-    const delivered = () => sink.requests.map((r) => Number((JSON.parse(r.body) as { n: string }).n));
-    const consuming = async (child: { exited: Promise<unknown>; output: () => string }) => {
-      let dead = false;
-      void child.exited.then(() => {
-        dead = true;
-      });
-      await waitUntil(
-        async () => {
-          if (dead) throw new Error(`sensorbus exited early:\n${child.output()}`);
-          return (await side.queueState(q))?.consumerCount === 1;
-        },
+    const delivered = () =>
+      sink.requests.map((r) => Number((JSON.parse(r.body) as { n: string }).n));
+    const consuming = (child: SensorbusProcess) =>
+      waitWhileRunning(
+        child,
+        async () => (await side.queueState(q))?.consumerCount === 1,
         "sensorbus to consume",
         30_000,
       );
-    };
     let child = run();
     let sent = 0;
     try {

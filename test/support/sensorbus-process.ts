@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { waitUntil } from "./nats-server.js";
 
 /** The built CLI (`npm run build` first): what `kill -9` fault tests run as a child process. */
 export const SENSORBUS_BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
@@ -32,4 +33,25 @@ export function spawnSensorbus(args: string[]): SensorbusProcess {
   proc.stderr?.on("data", keep);
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
   return { proc, exited, output: () => out };
+}
+
+/** Waits for `cond` like waitUntil, failing at once (with its output) when the process exits. */
+export async function waitWhileRunning(
+  child: SensorbusProcess,
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  let dead = false;
+  void child.exited.then(() => {
+    dead = true;
+  });
+  await waitUntil(
+    async () => {
+      if (dead) throw new Error(`sensorbus exited early:\n${child.output()}`);
+      return cond();
+    },
+    what,
+    timeoutMs,
+  );
 }

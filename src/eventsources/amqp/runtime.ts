@@ -11,6 +11,7 @@ import { ConfigError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
 import { connectionBackoffProblem, reconnectDelayMs } from "../connection-backoff.js";
 import { tlsMaterial } from "../redis-shared/common.js";
+import { runningEntries } from "../running.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import {
   type AmqpEndpoint,
@@ -420,17 +421,13 @@ export const amqpAdapter: EventSourceAdapter<AMQPEventSpec> = {
     // named in /readyz until it consumes.
     for (const e of running)
       e.done = run(e, c).catch((err: unknown) => e.log.error({ err }, "AMQP consumer stopped"));
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      inner.abort();
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    signal.addEventListener("abort", () => void stop(), { once: true });
-    return {
-      stop,
-      disconnected: () => running.filter((e) => !e.session?.alive).map((e) => e.eventName),
-    };
+    return runningEntries({
+      entries: running,
+      stopEntry,
+      isDown: (e) => !e.session?.alive,
+      signal,
+      inner,
+    });
   },
 };
 

@@ -9,6 +9,7 @@ import {
   redisClientName,
 } from "../redis-shared/client.js";
 import { tlsMaterial } from "../redis-shared/common.js";
+import { runningEntries } from "../running.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { RedisStreamEventSpec } from "./schema.js";
 
@@ -273,17 +274,13 @@ export const redisStreamAdapter: EventSourceAdapter<RedisStreamEventSpec> = {
       await Promise.allSettled(running.map(stopEntry));
       throw err;
     }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      inner.abort();
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    signal.addEventListener("abort", () => void stop(), { once: true });
-    return {
-      stop,
-      disconnected: () => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
-    };
+    return runningEntries({
+      entries: running,
+      stopEntry,
+      isDown: (e) => !e.conn.ready,
+      signal,
+      inner,
+    });
   },
 };
 

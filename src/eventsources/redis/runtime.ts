@@ -2,6 +2,7 @@ import { ConfigError } from "../../errors.js";
 import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
 import { connectRedis, type RedisConnection, redisClientName } from "../redis-shared/client.js";
 import { tlsMaterial } from "../redis-shared/common.js";
+import { runningEntries } from "../running.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { RedisEventSpec } from "./schema.js";
 
@@ -107,16 +108,12 @@ export const redisAdapter: EventSourceAdapter<RedisEventSpec> = {
       await Promise.allSettled(running.map(stopEntry));
       throw err;
     }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    ctx.signal.addEventListener("abort", () => void stop(), { once: true });
-    return {
-      stop,
-      disconnected: () => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
-    };
+    return runningEntries({
+      entries: running,
+      stopEntry,
+      isDown: (e) => !e.conn.ready,
+      signal: ctx.signal,
+    });
   },
 };
 
