@@ -1,6 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer as createTlsServer } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
 import type { LoadResult } from "../../src/config/load.js";
@@ -378,6 +381,63 @@ describe("amqp EventSource against RabbitMQ", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.err).toMatchObject({ message: expect.stringMatching(/ACCESS_REFUSED|403/) });
     expect(JSON.stringify(h.logs.lines)).not.toContain("not-the-password");
+  });
+
+  it("amqps:// with tls: the CA from a Secret verifies the broker; without it the connection is refused; insecureSkipVerify connects", async () => {
+    // RabbitMQ here has no TLS listener: a TLS terminator of the test's own forwards to it.
+    const dir = mkdtempSync(join(tmpdir(), "sb-amqp-tls-"));
+    execFileSync(
+      "openssl",
+      [
+        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+        ...["-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        ...["-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt")],
+      ],
+      { stdio: "ignore" },
+    );
+    const cert = readFileSync(join(dir, "tls.crt"), "utf8");
+    const server = createTlsServer({ key: readFileSync(join(dir, "tls.key")), cert }, (client) => {
+      const upstream = tcpConnect({ host: RABBIT_HOST, port: RABBIT_PORT });
+      client.pipe(upstream).pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const x = side.exchange("tls");
+    const h = adapterHarness({ clock: systemClock, secrets: { "rabbit-tls/ca": cert } });
+    const entry = (tls: AMQPEventSpec["tls"]): AMQPEventSpec => ({
+      url: `amqps://guest:guest@127.0.0.1:${port}`,
+      exchangeName: x,
+      exchangeType: "fanout",
+      routingKey: "r",
+      exchangeDeclare: { autoDelete: true },
+      connectionBackoff: { duration: "50ms", jitter: 0 },
+      tls,
+    });
+    const running = await start(h, {
+      withCa: entry({ caCertSecret: { name: "rabbit-tls", key: "ca" } }),
+      systemCas: entry({ enabled: true }),
+      skipVerify: entry({ insecureSkipVerify: true }),
+    });
+    try {
+      await waitUntil(
+        () => h.logs.withMsg("consuming from the AMQP queue").length === 2,
+        "the two verifying connections",
+      );
+      await side.publish(x, "", "over tls");
+      await waitUntil(() => h.emitted.length === 2, "one event per connected entry");
+      expect(running.disconnected?.()).toEqual(["systemCas"]);
+    } finally {
+      await running.stop();
+      await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const refused = h.logs.withMsg(
+      "cannot connect to the AMQP broker and consume; retrying with backoff",
+    );
+    expect(refused.map((l) => l.eventName)).toEqual(["systemCas"]);
+    expect(refused[0]?.err).toMatchObject({ message: expect.stringMatching(/self[- ]signed/) });
   });
 
   it("an unreachable broker and a lost connection: /readyz state, logged once each, nothing lost", async () => {
