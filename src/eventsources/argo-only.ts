@@ -8,7 +8,6 @@ import type { EventSourceKind } from "./kind.js";
  */
 const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["minio", true],
-  ["amqp", true],
   ["kafka", true],
   ["nats", true],
   ["sns", false],

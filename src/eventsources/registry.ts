@@ -1,4 +1,5 @@
 import { registerEventSourceKinds } from "../config/kinds.js";
+import { amqp } from "./amqp/index.js";
 import { ARGO_ONLY_EVENTSOURCE_KINDS } from "./argo-only.js";
 import { bitbucket } from "./bitbucket/index.js";
 import { bitbucketserver } from "./bitbucketserver/index.js";
@@ -37,6 +38,7 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   gerrit,
   mqtt,
   file,
+  amqp,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

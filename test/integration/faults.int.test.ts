@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   deadLettersCommand,
@@ -25,6 +24,11 @@ import { silentLogger } from "../../src/observability/logger.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 import { startNatsCluster, startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import {
+  type SensorbusProcess,
+  spawnSensorbus,
+  waitWhileRunning,
+} from "../support/sensorbus-process.js";
 
 /**
  * Fault injection with real nats-server processes (and real sensorbus child processes for kill -9
@@ -35,7 +39,6 @@ import { freePort } from "../support/ports.js";
  */
 
 const log = silentLogger();
-const BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
 /** Short ack wait on the consumers, so what a killed process held is redelivered quickly. */
 const ACK_WAIT_MS = 3_000;
 
@@ -255,11 +258,7 @@ async function prepareConsumer(servers: string[], tag: string): Promise<void> {
 
 // --- sensorbus child processes ---------------------------------------------------------------
 
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-  output: () => string;
-}
+type Child = SensorbusProcess;
 
 async function writeManifests(tag: string, es: EventSourceManifest, s: SensorManifest) {
   const dir = join(workdir, tag);
@@ -270,46 +269,25 @@ async function writeManifests(tag: string, es: EventSourceManifest, s: SensorMan
 }
 
 function startChild(dir: string, busUrl: string, extra: string[] = []): Child {
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      "run",
-      dir,
-      "--bus",
-      busUrl,
-      "--secrets-dir",
-      join(workdir, "secrets"),
-      "--kubeconfig",
-      join(workdir, "kubeconfig"),
-      "--metrics-port",
-      "0",
-      "--console-port",
-      "0",
-      "--log-level",
-      "warn",
-      ...extra,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NATS_URL: "" } },
-  );
-  let out = "";
-  const keep = (b: Buffer) => {
-    out = (out + b.toString("utf8")).slice(-4000);
-  };
-  proc.stdout?.on("data", keep);
-  proc.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
-  return { proc, exited, output: () => out };
+  return spawnSensorbus([
+    "run",
+    dir,
+    "--bus",
+    busUrl,
+    "--secrets-dir",
+    join(workdir, "secrets"),
+    "--kubeconfig",
+    join(workdir, "kubeconfig"),
+    "--log-level",
+    "warn",
+    ...extra,
+  ]);
 }
 
 async function waitHealthy(port: number, child: Child): Promise<void> {
-  let dead = false;
-  void child.exited.then(() => {
-    dead = true;
-  });
-  await waitUntil(
+  await waitWhileRunning(
+    child,
     async () => {
-      if (dead) throw new Error(`sensorbus exited early:\n${child.output()}`);
       try {
         const res = await fetch(`http://127.0.0.1:${port}/health`);
         await res.text();

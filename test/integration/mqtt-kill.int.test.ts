@@ -7,7 +7,7 @@ import { dropSession, leftInSession, producer, publish, unique } from "../suppor
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 import {
-  type SensorbusChild,
+  type SensorbusProcess,
   startSensorbus,
   waitForStatus200,
 } from "../support/sensorbus-process.js";
@@ -33,7 +33,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function startChild(busUrl: string, metricsPort: number): SensorbusChild {
+function startChild(busUrl: string, metricsPort: number): SensorbusProcess {
   return startSensorbus(dir, busUrl, [
     "--metrics-port",
     String(metricsPort),
@@ -45,7 +45,7 @@ function startChild(busUrl: string, metricsPort: number): SensorbusChild {
 }
 
 /** /readyz answers 200 once the bus and the MQTT connection are up. */
-const ready = (port: number, child: SensorbusChild) =>
+const ready = (port: number, child: SensorbusProcess) =>
   waitForStatus200(`http://127.0.0.1:${port}/readyz`, child);
 
 describe("mqtt EventSource: kill -9 of sensorbus between receive and store", () => {

@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
-import { type Logger, pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSourceRunner } from "../../src/app/eventsource-runner.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
@@ -20,75 +18,24 @@ import {
 } from "../../src/eventsources/redis-stream/runtime.js";
 import type { RedisStreamEventSpec } from "../../src/eventsources/redis-stream/schema.js";
 import type {
-  AdapterContext,
-  Clock,
   EmitInput,
-  EmitResult,
   EventSourceAdapter,
   RunningAdapter,
 } from "../../src/eventsources/types.js";
+import {
+  adapterHarness,
+  captureLogs,
+  deferred,
+  type Harness,
+  instantClock,
+} from "../support/adapter-harness.js";
 
 /** Real Redis on 127.0.0.1:6379; every test uses its own keys and deletes them. */
 const HOST = "127.0.0.1:6379";
 
-/** Backoffs return at once (the tests assert order, not time). */
-const instantClock: Clock = {
-  now: () => Date.now(),
-  sleep: async (_ms, signal) => !signal?.aborted,
-};
-
-interface Logs {
-  lines: Array<Record<string, unknown>>;
-  log: Logger;
-}
-function logs(): Logs {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, log: pino({ level: "debug" }, sink) };
-}
-
-interface Harness {
-  emitted: EmitInput[];
-  logs: Logs;
-  abort: AbortController;
-  ctx: AdapterContext;
-}
-function harness(behaviour?: (input: EmitInput, n: number) => Promise<void>): Harness {
-  const emitted: EmitInput[] = [];
-  const l = logs();
-  const abort = new AbortController();
-  const emit = async (_eventName: string, input: EmitInput): Promise<EmitResult> => {
-    emitted.push(input);
-    if (behaviour) await behaviour(input, emitted.length);
-    return { id: input.id ?? "x", status: "published" };
-  };
-  return {
-    emitted,
-    logs: l,
-    abort,
-    ctx: {
-      eventSourceName: "redis-es",
-      namespace: "default",
-      emit,
-      log: l.log,
-      values: {
-        secret: async () => {
-          throw new Error("no secrets in this test");
-        },
-        configMap: async () => {
-          throw new Error("no config maps in this test");
-        },
-      } as unknown as AdapterContext["values"],
-      clock: instantClock,
-      signal: abort.signal,
-    },
-  };
-}
+const logs = captureLogs;
+const harness = (behaviour?: (input: EmitInput, n: number) => Promise<void>): Harness =>
+  adapterHarness({ ...(behaviour ? { behaviour } : {}), eventSourceName: "redis-es" });
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -96,16 +43,6 @@ async function waitUntil(cond: () => boolean | Promise<boolean>, what: string): 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await delay(20);
   }
-}
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 let side: RedisConnection;

@@ -8,7 +8,11 @@ import { DEFAULT_CONSUMER_GROUP } from "../../src/eventsources/redis-stream/runt
 import { silentLogger } from "../../src/observability/logger.js";
 import { HttpSink } from "../support/http-sink.js";
 import { type NatsServer, startNatsServer, waitUntil } from "../support/nats-server.js";
-import { type SensorbusChild, startSensorbus } from "../support/sensorbus-child.js";
+import {
+  type SensorbusProcess,
+  startSensorbus,
+  waitWhileRunning,
+} from "../support/sensorbus-process.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
 /**
@@ -28,7 +32,7 @@ let proxy: TcpProxy;
 let sink: HttpSink;
 let redis: RedisConnection;
 let dir: string;
-let child: SensorbusChild | undefined;
+let child: SensorbusProcess | undefined;
 
 beforeAll(async () => {
   nats = await startNatsServer();
@@ -72,7 +76,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env.SB_DEBUG) console.info(child?.lines.join("\n"));
   await child?.kill9();
   await redis?.command(["DEL", stream]).catch(() => undefined);
   redis?.destroy();
@@ -98,8 +101,9 @@ async function add(from: number, count: number): Promise<void> {
 describe("redisStream: kill -9 of sensorbus between receive and store", () => {
   it("delivers every entry read before the kill after the restart, and leaves nothing pending", async () => {
     const busUrl = `nats://127.0.0.1:${proxy.port}`;
-    child = startSensorbus({ dir, busUrl });
-    await waitUntil(
+    child = startSensorbus(dir, busUrl);
+    await waitWhileRunning(
+      child,
       async () => ((await redis.command(["EXISTS", stream])) as number) === 1,
       "the consumer group (created with the stream)",
       30_000,
@@ -117,7 +121,7 @@ describe("redisStream: kill -9 of sensorbus between receive and store", () => {
     proxy.cut();
     proxy.release();
 
-    child = startSensorbus({ dir, busUrl });
+    child = startSensorbus(dir, busUrl);
     await add(N_BEFORE + N_HELD, N_AFTER);
     const total = N_BEFORE + N_HELD + N_AFTER;
     await waitUntil(() => distinct() >= total, `all ${total} entries fired`, 60_000);

@@ -2,20 +2,28 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { waitUntil } from "./nats-server.js";
 
-/** The built CLI (`npm run build` first): `sensorbus run` as a child process, for kill -9 tests. */
+/** The built CLI (`npm run build` first): what `kill -9` fault tests run as a child process. */
+export const SENSORBUS_BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
 
-export const BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
-
-export interface SensorbusChild {
+export interface SensorbusProcess {
   proc: ChildProcess;
   exited: Promise<number | null>;
-  /** The last 20,000 characters of stdout and stderr. */
+  /** The last 20,000 characters of its stdout and stderr. */
   output: () => string;
+  /** SIGKILL, and wait for the exit. */
+  kill9(): Promise<void>;
 }
 
-/** `sensorbus run <dir> --bus <busUrl> ...args` with NATS_URL cleared. */
-export function startSensorbus(dir: string, busUrl: string, args: string[] = []): SensorbusChild {
-  const proc = spawn(process.execPath, [BIN, "run", dir, "--bus", busUrl, ...args], {
+/**
+ * `node bin/sensorbus.js <args>` with `NATS_URL` cleared (the bus comes from `--bus` only);
+ * metrics and console ports are off unless `args` sets them.
+ */
+export function spawnSensorbus(args: string[]): SensorbusProcess {
+  const extra = [
+    ...(args.includes("--metrics-port") ? [] : ["--metrics-port", "0"]),
+    ...(args.includes("--console-port") ? [] : ["--console-port", "0"]),
+  ];
+  const proc = spawn(process.execPath, [SENSORBUS_BIN, ...args, ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NATS_URL: "" },
   });
@@ -26,14 +34,28 @@ export function startSensorbus(dir: string, busUrl: string, args: string[] = [])
   proc.stdout?.on("data", keep);
   proc.stderr?.on("data", keep);
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
-  return { proc, exited, output: () => out };
+  return {
+    proc,
+    exited,
+    output: () => out,
+    kill9: async () => {
+      proc.kill("SIGKILL");
+      await exited;
+    },
+  };
 }
 
-/** Waits until `url` answers 200; fails at once with the output if the process exits. */
-export async function waitForStatus200(
-  url: string,
-  child: SensorbusChild,
-  timeoutMs = 30_000,
+/** `sensorbus run <dir> --bus <busUrl> ...args`. */
+export function startSensorbus(dir: string, busUrl: string, args: string[] = []): SensorbusProcess {
+  return spawnSensorbus(["run", dir, "--bus", busUrl, ...args]);
+}
+
+/** Waits for `cond` like waitUntil, failing at once (with its output) when the process exits. */
+export async function waitWhileRunning(
+  child: SensorbusProcess,
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
 ): Promise<void> {
   let dead = false;
   void child.exited.then(() => {
@@ -42,6 +64,22 @@ export async function waitForStatus200(
   await waitUntil(
     async () => {
       if (dead) throw new Error(`sensorbus exited early:\n${child.output()}`);
+      return cond();
+    },
+    what,
+    timeoutMs,
+  );
+}
+
+/** Waits until `url` answers 200; fails at once with the output if the process exits. */
+export function waitForStatus200(
+  url: string,
+  child: SensorbusProcess,
+  timeoutMs = 30_000,
+): Promise<void> {
+  return waitWhileRunning(
+    child,
+    async () => {
       try {
         const res = await fetch(url);
         await res.text();

@@ -42,9 +42,11 @@ describe("scripts/argo-examples.mjs: classifier", () => {
     const file = "x/s.yaml";
     const warned = mod.parseValidateOutput(
       file,
-      `warning: ${file}#1: /spec/amqp: amqp event sources are not run by sensorbus\nwarning: ${file}#0: skipped kind Workflow: sensorbus reads only Argo Events EventSource and Sensor\n1 EventSource(s), 0 Sensor(s): 0 error(s), 2 warning(s)\n`,
+      `warning: ${file}#1: /spec/kafka: kafka event sources are not run by sensorbus\nwarning: ${file}#0: skipped kind Workflow: sensorbus reads only Argo Events EventSource and Sensor\n1 EventSource(s), 0 Sensor(s): 0 error(s), 2 warning(s)\n`,
     );
-    expect(warned.warnings).toEqual(["#1 /spec/amqp: amqp event sources are not run by sensorbus"]);
+    expect(warned.warnings).toEqual([
+      "#1 /spec/kafka: kafka event sources are not run by sensorbus",
+    ]);
     expect(warned.skipped).toEqual(["Workflow"]);
     expect(mod.classify(0, warned)).toBe("warned");
 
@@ -85,7 +87,7 @@ describe("scripts/argo-examples.mjs on small manifests (real CLI over dist/)", (
     const by = new Map(report.rows.map((r) => [r.file, r]));
     const cls = Object.fromEntries(report.rows.map((r) => [r.file, r.class]));
     expect(cls).toEqual({
-      "examples/event-sources/amqp.yaml": "warned",
+      "examples/event-sources/kafka.yaml": "warned",
       "examples/event-sources/webhook.yaml": "clean",
       "examples/sensors/http-no-url.yaml": "refused",
       "examples/sensors/log-filtered.yaml": "clean",

@@ -46,6 +46,7 @@ const VENDORS: Record<string, string> = {
   "@google-cloud/pubsub": "clients/pubsub.ts",
   "@octokit/": "eventsources/github/hooks.ts",
   "@gitbeaker/rest": "eventsources/gitlab/hooks.ts",
+  amqplib: "eventsources/amqp/runtime.ts",
   "@kubernetes/client-node": "k8s/client.ts",
   "@grpc/grpc-js": "triggers/custom/runtime.ts",
   "@grpc/proto-loader": "triggers/custom/runtime.ts",
