@@ -4,18 +4,18 @@ import {
   azureEventHubs,
   azureServiceBus,
   custom,
-  email,
   kafka,
   nats,
   openWhisk,
   pulsar,
-  slack,
 } from "./argo-only.js";
 import { argoWorkflow } from "./argo-workflow/index.js";
+import { email } from "./email/index.js";
 import { http } from "./http/index.js";
 import { k8s } from "./k8s/index.js";
 import type { TriggerKindDescriptor, TriggerRegistryOptions } from "./kind.js";
 import { log } from "./log/index.js";
+import { slack } from "./slack/index.js";
 import type { TriggerKind } from "./types.js";
 
 export type { TriggerRegistryOptions } from "./kind.js";

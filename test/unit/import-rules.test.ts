@@ -47,6 +47,8 @@ const VENDORS: Record<string, string> = {
   "@kubernetes/client-node": "k8s/client.ts",
   re2js: "lib/re2.ts",
   redis: "eventsources/redis-shared/client.ts",
+  nodemailer: "triggers/email/runtime.ts",
+  "@slack/web-api": "triggers/slack/runtime.ts",
 };
 
 /**
