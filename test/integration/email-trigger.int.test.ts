@@ -2,10 +2,12 @@ import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Trigger } from "../../src/config/types.js";
+import { TriggerError } from "../../src/errors.js";
+import { silentLogger } from "../../src/observability/logger.js";
 import { emailTrigger } from "../../src/triggers/email/runtime.js";
 import type { TriggerKind } from "../../src/triggers/types.js";
 import { SmtpSink, selfSignedCert } from "../support/smtp-sink.js";
-import { fireSensor } from "../support/trigger-harness.js";
+import { fireSensor, webhookEvent } from "../support/trigger-harness.js";
 
 const PASSWORD = "smtp-pa55word-SECRET-31337";
 const secrets = { "smtp-secret": { password: PASSWORD } };
@@ -233,6 +235,28 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
     expect(out.dead[0]!.attempts).toBe(3);
     expect(out.dead[0]!.error).toContain(`email via smtp 127.0.0.1:${port}: 1 of 1 not sent`);
     expect(out.dead[0]!.error).toMatch(/ECONNREFUSED/);
+    // Executed directly: the error the runner classified.
+    const k = emailTrigger();
+    const events = new Map([["dep", webhookEvent("e-direct", {})]]);
+    const rendered = await k.render(
+      { host: "127.0.0.1", port, from: "s@example.com", to: ["a@example.com"], subject: "s", body: "b" },
+      {
+        sensorName: "s",
+        namespace: "default",
+        triggerName: "t",
+        events,
+        applyParameters: (doc) => doc,
+        values: { secret: async () => "", configMap: async () => "" },
+        log: silentLogger(),
+        now: () => 0,
+      },
+    );
+    const err = await k
+      .execute(rendered, { log: silentLogger(), signal: new AbortController().signal })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TriggerError);
+    expect((err as TriggerError).code).toBe("SB_ERR_TRIGGER_SEND");
+    expect((err as TriggerError).retryable).toBe(true);
   });
 
   it("a 4xx refusal of one recipient is retried for that recipient only; the others are not sent twice", async () => {

@@ -1,10 +1,13 @@
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Trigger } from "../../src/config/types.js";
+import { TriggerError } from "../../src/errors.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { applyParameters } from "../../src/triggers/params.js";
 import { createTrigger, slackTrigger } from "../../src/triggers/slack/runtime.js";
-import type { TriggerKind } from "../../src/triggers/types.js";
+import type { FiringContext, TriggerKind } from "../../src/triggers/types.js";
 import { type FakeChannel, FakeSlackApi } from "../support/fake-slack-api.js";
-import { fireSensor } from "../support/trigger-harness.js";
+import { fireSensor, webhookEvent } from "../support/trigger-harness.js";
 
 const TOKEN = "xoxb-test-1234567890-abcdefSECRET";
 const secrets = { "slack-secret": { token: TOKEN } };
@@ -240,6 +243,24 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
     expect(out.failed.map((f) => f.final)).toEqual([false, false, true]);
   });
 
+  it("classifies failures as SB_ERR_TRIGGER_SEND: 429 retryable, channel_not_found final", async () => {
+    const ctx = firingContext();
+    const execCtx = { log: silentLogger(), signal: new AbortController().signal };
+    const rendered = await kind.render(
+      { slackToken: { name: "slack-secret", key: "token" }, channel: "nope", message: "m" },
+      ctx,
+    );
+    const notFound = await kind.execute(rendered, execCtx).catch((e: unknown) => e);
+    expect(notFound).toBeInstanceOf(TriggerError);
+    expect((notFound as TriggerError).code).toBe("SB_ERR_TRIGGER_SEND");
+    expect((notFound as TriggerError).retryable).toBe(false);
+    api.rateLimitNext(1, 7);
+    const limited = await kind.execute(rendered, execCtx).catch((e: unknown) => e);
+    expect((limited as TriggerError).code).toBe("SB_ERR_TRIGGER_SEND");
+    expect((limited as TriggerError).retryable).toBe(true);
+    expect((limited as Error).message).toBe("slack #nope: rate limited (429, Retry-After 7 s)");
+  });
+
   it("an unreachable API is a retryable transport failure", async () => {
     const closed = await closedPort();
     const offline = slackTrigger({ apiUrl: `http://127.0.0.1:${closed}/api` });
@@ -300,4 +321,18 @@ async function closedPort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+function firingContext(): FiringContext {
+  const events = new Map([["dep", webhookEvent("e-direct", {})]]);
+  return {
+    sensorName: "s",
+    namespace: "default",
+    triggerName: "t",
+    events,
+    applyParameters: (doc, params) => applyParameters(doc, params, events),
+    values: { secret: async () => TOKEN, configMap: async () => "" },
+    log: silentLogger(),
+    now: () => 0,
+  };
 }
