@@ -20,7 +20,12 @@ const asKind = (k: unknown) => k as TriggerKind<unknown>;
 
 /** Everything a firing wrote: logs, dead letters, failed attempts, rendered payloads. */
 function outputs(out: Awaited<ReturnType<typeof fireSensor>>): string {
-  return [...out.logs, JSON.stringify(out.dead), JSON.stringify(out.failed), JSON.stringify(out.fired)].join("\n");
+  return [
+    ...out.logs,
+    JSON.stringify(out.dead),
+    JSON.stringify(out.failed),
+    JSON.stringify(out.fired),
+  ].join("\n");
 }
 
 describe("email trigger against a real SMTP server (smtp-server)", () => {
@@ -239,7 +244,14 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
     const k = emailTrigger();
     const events = new Map([["dep", webhookEvent("e-direct", {})]]);
     const rendered = await k.render(
-      { host: "127.0.0.1", port, from: "s@example.com", to: ["a@example.com"], subject: "s", body: "b" },
+      {
+        host: "127.0.0.1",
+        port,
+        from: "s@example.com",
+        to: ["a@example.com"],
+        subject: "s",
+        body: "b",
+      },
       {
         sensorName: "s",
         namespace: "default",
@@ -315,7 +327,12 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
     const out = await fireSensor(
       asKind(emailTrigger()),
       {
-        template: emailTemplate({ host: "127.0.0.1", port: plain.port, to: ["a@example.com"], body: "b" }),
+        template: emailTemplate({
+          host: "127.0.0.1",
+          port: plain.port,
+          to: ["a@example.com"],
+          body: "b",
+        }),
         retryStrategy: { steps: 3, duration: "1s" },
       },
       [{}],

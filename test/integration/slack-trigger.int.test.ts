@@ -15,7 +15,8 @@ const secrets = { "slack-secret": { token: TOKEN } };
 /** 250 public channels (two pages of conversations.list at 200) plus a few special ones. */
 function channels(): FakeChannel[] {
   const list: FakeChannel[] = [{ id: "C0GENERAL", name: "general", isMember: true }];
-  for (let i = 0; i < 250; i++) list.push({ id: `C${1000 + i}`, name: `team-${i}`, isMember: false });
+  for (let i = 0; i < 250; i++)
+    list.push({ id: `C${1000 + i}`, name: `team-${i}`, isMember: false });
   list.push({ id: "C0ARCHIVED", name: "old", isMember: false, isArchived: true });
   return list;
 }
@@ -44,7 +45,9 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
   });
 
   it("posts the message, attachments, blocks and sender with the token as a Bearer header", async () => {
-    const attachments = [{ title: "build", color: "#18be52", fields: [{ title: "a", value: "1" }] }];
+    const attachments = [
+      { title: "build", color: "#18be52", fields: [{ title: "a", value: "1" }] },
+    ];
     const blocks = [{ type: "section", text: { type: "mrkdwn", text: "*done*" } }];
     const out = await fireSensor(
       kind,

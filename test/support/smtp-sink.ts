@@ -101,7 +101,9 @@ export class SmtpSink {
       this.server!.once("error", reject);
       this.server!.listen(o.port ?? 0, o.host ?? "127.0.0.1", () => resolve());
     });
-    this.port = ((this.server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+    this.port = (
+      this.server as unknown as { server: { address(): AddressInfo } }
+    ).server.address().port;
   }
 
   async stop(): Promise<void> {
@@ -122,7 +124,9 @@ function parseMessage(raw: string): { headers: Record<string, string>; body: str
     body = Buffer.from(
       body
         .replace(/=\r\n/g, "")
-        .replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
+        .replace(/=([0-9A-F]{2})/gi, (_m, h: string) =>
+          String.fromCharCode(Number.parseInt(h, 16)),
+        ),
       "latin1",
     ).toString("utf8");
   }

@@ -8,8 +8,8 @@ import { dirResolver } from "../../src/config/secrets.js";
 import type { SensorManifest, Trigger } from "../../src/config/types.js";
 import { MemoryBus } from "../../src/eventbus/memory.js";
 import type { Clock } from "../../src/eventsources/types.js";
-import { createLogger } from "../../src/observability/logger.js";
 import type { RenderedView } from "../../src/observability/contracts.js";
+import { createLogger } from "../../src/observability/logger.js";
 import type { TriggerKind } from "../../src/triggers/types.js";
 
 /** Retry waits end at once: tests count attempts, they do not time them. */

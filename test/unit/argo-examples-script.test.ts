@@ -131,7 +131,9 @@ describe("scripts/argo-examples.mjs on small manifests (real CLI over dist/)", (
     expect(unsolved?.eventNotes?.join("\n")).toContain("cannot build a string matching");
     expect(unsolved?.problems?.[0]).toContain("rejected order");
 
-    expect(by.get("examples/sensors/openwhisk-only.yaml")?.replays[0]?.outcome).toBe("not replayed");
+    expect(by.get("examples/sensors/openwhisk-only.yaml")?.replays[0]?.outcome).toBe(
+      "not replayed",
+    );
     expect(report.counts.replay).toEqual({ fired: 2, "not replayed": 1, "not fired": 1 });
   });
 

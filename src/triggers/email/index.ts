@@ -21,7 +21,10 @@ function validate(spec: EmailTrigger, check: TemplateCheck): void {
   const set = (field: string) => setByParameters(spec.parameters, field, "email", check);
   if ((spec.to ?? []).length === 0 && !set("to")) {
     check.report(
-      warn(join(check.at, "to"), "to can't be empty: every firing fails unless a parameter sets it"),
+      warn(
+        join(check.at, "to"),
+        "to can't be empty: every firing fails unless a parameter sets it",
+      ),
     );
   }
   for (const field of ["subject", "body"] as const) {

@@ -19,9 +19,9 @@ interface EmailDetail {
   port: number;
   username: string;
   from: string;
+  to: string[];
   subject: string;
   body: string;
-  to: string[];
   /** Message-ID stem, the same for every attempt and redelivery of this firing. */
   firing: string;
   correlationId?: string;
@@ -73,9 +73,9 @@ export function emailTrigger(options: EmailTriggerOptions = {}): TriggerKind<Ema
         port: email.port || DEFAULT_PORT,
         username,
         from: email.from ?? "",
+        to,
         subject: email.subject,
         body: email.body,
-        to,
         firing: firingId(ctx),
         ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
       };

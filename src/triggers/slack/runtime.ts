@@ -1,6 +1,6 @@
 import {
-  type Logger as SlackLogger,
   LogLevel,
+  type Logger as SlackLogger,
   WebAPIHTTPError,
   WebAPIPlatformError,
   WebAPIRateLimitedError,
@@ -131,7 +131,10 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
       if (ICON_EMOJI.test(icon)) detail.icon = { icon_emoji: icon };
       else if (isHttpUrl(icon)) detail.icon = { icon_url: icon };
       else if (icon !== "")
-        ctx.log.warn({ icon }, "slack trigger: sender.icon is not an :emoji: or http(s) URL; left out");
+        ctx.log.warn(
+          { icon },
+          "slack trigger: sender.icon is not an :emoji: or http(s) URL; left out",
+        );
       tokens.set(detail, await ctx.values.secret(slack.slackToken, "slack.slackToken"));
       return { kind: "slack", payload: detail, detail };
     },
@@ -161,7 +164,8 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
         try {
           res = await post(d.channel);
         } catch (err) {
-          if (!(err instanceof WebAPIPlatformError) || err.data.error !== "not_in_channel") throw err;
+          if (!(err instanceof WebAPIPlatformError) || err.data.error !== "not_in_channel")
+            throw err;
           const id = await findChannel(client, d.channel);
           await client.conversations.join({ channel: id });
           joined = ` (joined ${id})`;
@@ -243,7 +247,8 @@ function slackLogger(log: Logger | undefined): SlackLogger {
   return {
     debug: () => {},
     info: () => {},
-    warn: (...msg: unknown[]) => log?.warn({ component: "slack-web-api" }, msg.map(String).join(" ")),
+    warn: (...msg: unknown[]) =>
+      log?.warn({ component: "slack-web-api" }, msg.map(String).join(" ")),
     error: (...msg: unknown[]) =>
       log?.error({ component: "slack-web-api" }, msg.map(String).join(" ")),
     setLevel: (l: LogLevel) => {

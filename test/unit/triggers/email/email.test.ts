@@ -49,7 +49,12 @@ describe("email: validate (Argo's validateEmailTrigger, then what fails every fi
     const src = { dependencyName: "dep", dataKey: "body.x" };
     const withParams = sensorWith(
       { email: { ...bare, parameters: [{ src, dest: "subject" }] } },
-      { parameters: [{ src, dest: "email.to.-1" }, { src, dest: "email.body" }] },
+      {
+        parameters: [
+          { src, dest: "email.to.-1" },
+          { src, dest: "email.body" },
+        ],
+      },
     );
     expect(findingsOf(withParams)).toEqual([]);
   });
@@ -91,7 +96,10 @@ describe("email: render", () => {
 
   it("shows what is sent, never the password", async () => {
     const r = await emailTrigger().render(
-      { ...full, parameters: [{ src: { dependencyName: "dep", dataKey: "body.who" }, dest: "to.-1" }] },
+      {
+        ...full,
+        parameters: [{ src: { dependencyName: "dep", dataKey: "body.who" }, dest: "to.-1" }],
+      },
       ctx,
     );
     expect(r.payload).toEqual({

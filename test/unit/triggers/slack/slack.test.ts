@@ -13,7 +13,9 @@ const token = { name: "slack", key: "token" };
 
 describe("slack: validate (Argo's validateSlackTrigger, then what fails every firing)", () => {
   it("a complete trigger has no findings", () => {
-    expect(findingsOf(sensorWith({ slack: { slackToken: token, channel: "c", message: "m" } }))).toEqual([]);
+    expect(
+      findingsOf(sensorWith({ slack: { slackToken: token, channel: "c", message: "m" } })),
+    ).toEqual([]);
   });
 
   it("refuses a missing slackToken, naming the field", () => {
@@ -37,10 +39,14 @@ describe("slack: validate (Argo's validateSlackTrigger, then what fails every fi
 
   it("warns about attachments or blocks that are not a JSON array", () => {
     const f = findingsOf(
-      sensorWith({ slack: { slackToken: token, channel: "c", attachments: "{x", blocks: '{"a":1}' } }),
+      sensorWith({
+        slack: { slackToken: token, channel: "c", attachments: "{x", blocks: '{"a":1}' },
+      }),
     );
     expect(f).toEqual([
-      expect.stringMatching(new RegExp(`^warning ${T}/attachments: not JSON \\(.*\\): every firing fails$`)),
+      expect.stringMatching(
+        new RegExp(`^warning ${T}/attachments: not JSON \\(.*\\): every firing fails$`),
+      ),
       `warning ${T}/blocks: not a JSON array: every firing fails`,
     ]);
   });
