@@ -25,3 +25,16 @@ export function dynamicHeaderValues(
   }
   return out;
 }
+
+/**
+ * The kind object with its own `parameters` applied to its JSON (Argo's ApplyResourceParameters:
+ * `dest` is a path in the kind object, e.g. `url`, `to.-1`, `channel`). The template itself is not
+ * modified.
+ */
+export function withOwnParameters<T extends { parameters?: readonly TriggerParameter[] }>(
+  spec: T,
+  ctx: FiringContext,
+): T {
+  if (!spec.parameters || spec.parameters.length === 0) return spec;
+  return JSON.parse(ctx.applyParameters(JSON.stringify(spec), spec.parameters)) as T;
+}

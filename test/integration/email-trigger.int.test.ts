@@ -18,6 +18,26 @@ function emailTemplate(email: Record<string, unknown>): Trigger["template"] {
 
 const asKind = (k: unknown) => k as TriggerKind<unknown>;
 
+const asAlice = { username: "alice", smtpPassword: { name: "smtp-secret", key: "password" } };
+const toBob = { from: "sensor@example.com", to: ["bob@example.com"], subject: "s", body: "b" };
+
+/** Fires one event through a Sensor whose one trigger is `email` (retried `steps` times). */
+function send(
+  kind: unknown,
+  email: Record<string, unknown>,
+  opts: { steps?: number; secrets?: Record<string, Record<string, string>> } = {},
+) {
+  return fireSensor(
+    asKind(kind),
+    {
+      template: emailTemplate(email),
+      ...(opts.steps ? { retryStrategy: { steps: opts.steps, duration: "1s" } } : {}),
+    },
+    [{}],
+    opts.secrets,
+  );
+}
+
 /** Everything a firing wrote: logs, dead letters, failed attempts, rendered payloads. */
 function outputs(out: Awaited<ReturnType<typeof fireSensor>>): string {
   return [
@@ -50,20 +70,14 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("sends one plain-text message per address with From, To, Subject and body (no auth, no TLS)", async () => {
     const before = plain.mails.length;
-    const out = await fireSensor(
-      asKind(emailTrigger()),
-      {
-        template: emailTemplate({
-          host: "127.0.0.1",
-          port: plain.port,
-          from: "sensor@example.com",
-          to: ["a@example.com", "b@example.org"],
-          subject: "Build finished",
-          body: "Hi,\n\nthe build is green.\n",
-        }),
-      },
-      [{}],
-    );
+    const out = await send(emailTrigger(), {
+      host: "127.0.0.1",
+      port: plain.port,
+      from: "sensor@example.com",
+      to: ["a@example.com", "b@example.org"],
+      subject: "Build finished",
+      body: "Hi,\n\nthe build is green.\n",
+    });
     expect(out.dead).toEqual([]);
     const mails = plain.mails.slice(before);
     expect(mails.map((m) => m.rcptTo)).toEqual([["a@example.com"], ["b@example.org"]]);
@@ -117,22 +131,15 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("STARTTLS to a server with a certificate it trusts, then AUTH: the session is TLS and authenticated", async () => {
     const before = tls.mails.length;
-    const out = await fireSensor(
-      asKind(emailTrigger({ tls: { ca: cert.cert } })),
+    const out = await send(
+      emailTrigger({ tls: { ca: cert.cert } }),
       {
-        template: emailTemplate({
-          host: "localhost",
-          port: tls.port,
-          username: "alice",
-          smtpPassword: { name: "smtp-secret", key: "password" },
-          from: "sensor@example.com",
-          to: ["bob@example.com"],
-          subject: "s",
-          body: "b",
-        }),
+        host: "localhost",
+        port: tls.port,
+        ...asAlice,
+        ...toBob,
       },
-      [{}],
-      secrets,
+      { secrets },
     );
     expect(out.dead).toEqual([]);
     const m = tls.mails.slice(before)[0]!;
@@ -143,23 +150,15 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("refuses a STARTTLS certificate it does not trust (as Argo's dialer): retried, then a dead letter", async () => {
     const before = tls.mails.length;
-    const out = await fireSensor(
-      asKind(emailTrigger()),
+    const out = await send(
+      emailTrigger(),
       {
-        template: emailTemplate({
-          host: "localhost",
-          port: tls.port,
-          username: "alice",
-          smtpPassword: { name: "smtp-secret", key: "password" },
-          from: "sensor@example.com",
-          to: ["bob@example.com"],
-          subject: "s",
-          body: "b",
-        }),
-        retryStrategy: { steps: 2, duration: "1s" },
+        host: "localhost",
+        port: tls.port,
+        ...asAlice,
+        ...toBob,
       },
-      [{}],
-      secrets,
+      { steps: 2, secrets },
     );
     expect(out.dead).toHaveLength(1);
     expect(out.dead[0]!.attempts).toBe(2);
@@ -171,23 +170,15 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
   it("a wrong password is refused by the server: retried per retryStrategy, then a dead letter; no password in any output", async () => {
     const failuresBefore = tls.authFailures.length;
     const wrong = "not-the-pa55word-SECRET-4242";
-    const out = await fireSensor(
-      asKind(emailTrigger({ tls: { ca: cert.cert } })),
+    const out = await send(
+      emailTrigger({ tls: { ca: cert.cert } }),
       {
-        template: emailTemplate({
-          host: "localhost",
-          port: tls.port,
-          username: "alice",
-          smtpPassword: { name: "smtp-secret", key: "password" },
-          from: "sensor@example.com",
-          to: ["bob@example.com"],
-          subject: "s",
-          body: "b",
-        }),
-        retryStrategy: { steps: 3, duration: "1s" },
+        host: "localhost",
+        port: tls.port,
+        ...asAlice,
+        ...toBob,
       },
-      [{}],
-      { "smtp-secret": { password: wrong } },
+      { steps: 3, secrets: { "smtp-secret": { password: wrong } } },
     );
     expect(tls.authFailures.length - failuresBefore).toBe(3);
     expect(out.dead).toHaveLength(1);
@@ -199,21 +190,16 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("without a username the password is not used and the message goes unauthenticated (as Argo)", async () => {
     const before = plain.mails.length;
-    const out = await fireSensor(
-      asKind(emailTrigger()),
+    const out = await send(
+      emailTrigger(),
       {
-        template: emailTemplate({
-          host: "127.0.0.1",
-          port: plain.port,
-          smtpPassword: { name: "smtp-secret", key: "password" },
-          from: "sensor@example.com",
-          to: ["c@example.com"],
-          subject: "s",
-          body: "b",
-        }),
+        host: "127.0.0.1",
+        port: plain.port,
+        smtpPassword: { name: "smtp-secret", key: "password" },
+        ...toBob,
+        to: ["c@example.com"],
       },
-      [{}],
-      secrets,
+      { secrets },
     );
     expect(out.dead).toEqual([]);
     expect(plain.mails.slice(before)[0]!.user).toBeUndefined();
@@ -221,20 +207,15 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("an unreachable host is retried, then a dead letter", async () => {
     const port = await closedPort();
-    const out = await fireSensor(
-      asKind(emailTrigger()),
+    const out = await send(
+      emailTrigger(),
       {
-        template: emailTemplate({
-          host: "127.0.0.1",
-          port,
-          from: "sensor@example.com",
-          to: ["a@example.com"],
-          subject: "s",
-          body: "b",
-        }),
-        retryStrategy: { steps: 3, duration: "1s" },
+        host: "127.0.0.1",
+        port,
+        ...toBob,
+        to: ["a@example.com"],
       },
-      [{}],
+      { steps: 3 },
     );
     expect(out.dead).toHaveLength(1);
     expect(out.dead[0]!.attempts).toBe(3);
@@ -273,20 +254,17 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("a 4xx refusal of one recipient is retried for that recipient only; the others are not sent twice", async () => {
     const before = plain.mails.length;
-    const out = await fireSensor(
-      asKind(emailTrigger()),
+    const out = await send(
+      emailTrigger(),
       {
-        template: emailTemplate({
-          host: "127.0.0.1",
-          port: plain.port,
-          from: "sensor@example.com",
-          to: ["first@example.com", "flaky@example.com"],
-          subject: "s",
-          body: "b",
-        }),
-        retryStrategy: { steps: 3, duration: "1s" },
+        host: "127.0.0.1",
+        port: plain.port,
+        from: "sensor@example.com",
+        to: ["first@example.com", "flaky@example.com"],
+        subject: "s",
+        body: "b",
       },
-      [{}],
+      { steps: 3 },
     );
     expect(out.dead).toEqual([]);
     expect(out.failed).toHaveLength(1);
@@ -299,20 +277,17 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("a 5xx refusal and an address Argo's check refuses are final; the valid others are sent", async () => {
     const before = plain.mails.length;
-    const out = await fireSensor(
-      asKind(emailTrigger()),
+    const out = await send(
+      emailTrigger(),
       {
-        template: emailTemplate({
-          host: "127.0.0.1",
-          port: plain.port,
-          from: "sensor@example.com",
-          to: ["nobody@example.com", "not-an-address", "ok@example.com"],
-          subject: "s",
-          body: "b",
-        }),
-        retryStrategy: { steps: 3, duration: "1s" },
+        host: "127.0.0.1",
+        port: plain.port,
+        from: "sensor@example.com",
+        to: ["nobody@example.com", "not-an-address", "ok@example.com"],
+        subject: "s",
+        body: "b",
       },
-      [{}],
+      { steps: 3 },
     );
     expect(out.dead).toHaveLength(1);
     expect(out.dead[0]!.attempts).toBe(1);
@@ -324,18 +299,15 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("refuses empty to / subject / body when rendering (final, nothing sent)", async () => {
     const before = plain.mails.length;
-    const out = await fireSensor(
-      asKind(emailTrigger()),
+    const out = await send(
+      emailTrigger(),
       {
-        template: emailTemplate({
-          host: "127.0.0.1",
-          port: plain.port,
-          to: ["a@example.com"],
-          body: "b",
-        }),
-        retryStrategy: { steps: 3, duration: "1s" },
+        host: "127.0.0.1",
+        port: plain.port,
+        to: ["a@example.com"],
+        body: "b",
       },
-      [{}],
+      { steps: 3 },
     );
     expect(out.dead[0]!.attempts).toBe(1);
     expect(out.dead[0]!.error).toContain("email trigger: subject can't be empty");
@@ -357,22 +329,15 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       throw err;
     }
     try {
-      const out = await fireSensor(
-        asKind(emailTrigger({ tls: { ca: cert.cert } })),
+      const out = await send(
+        emailTrigger({ tls: { ca: cert.cert } }),
         {
-          template: emailTemplate({
-            host: "localhost",
-            port: 465,
-            username: "alice",
-            smtpPassword: { name: "smtp-secret", key: "password" },
-            from: "sensor@example.com",
-            to: ["bob@example.com"],
-            subject: "s",
-            body: "b",
-          }),
+          host: "localhost",
+          port: 465,
+          ...asAlice,
+          ...toBob,
         },
-        [{}],
-        secrets,
+        { secrets },
       );
       expect(out.dead).toEqual([]);
       expect(implicit.mails[0]).toMatchObject({ secure: true, user: "alice" });
@@ -391,22 +356,19 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       const open = new SmtpSink({ users: { alice: PASSWORD }, host: "0.0.0.0" });
       await open.start();
       try {
-        const out = await fireSensor(
-          asKind(emailTrigger()),
+        const out = await send(
+          emailTrigger(),
           {
-            template: emailTemplate({
-              host: external,
-              port: open.port,
-              username: "alice",
-              smtpPassword: { name: "smtp-secret", key: "password" },
-              from: "sensor@example.com",
-              to: ["bob@example.com"],
-              subject: "s",
-              body: "b",
-            }),
+            host: external,
+            port: open.port,
+            username: "alice",
+            smtpPassword: { name: "smtp-secret", key: "password" },
+            from: "sensor@example.com",
+            to: ["bob@example.com"],
+            subject: "s",
+            body: "b",
           },
-          [{}],
-          secrets,
+          { secrets },
         );
         expect(out.dead).toHaveLength(1);
         expect(open.mails).toEqual([]);

@@ -1,13 +1,11 @@
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Trigger } from "../../src/config/types.js";
 import { TriggerError } from "../../src/errors.js";
-import { silentLogger } from "../../src/observability/logger.js";
-import { applyParameters } from "../../src/triggers/params.js";
 import { createTrigger, slackTrigger } from "../../src/triggers/slack/runtime.js";
-import type { FiringContext, TriggerKind } from "../../src/triggers/types.js";
+import type { TriggerKind } from "../../src/triggers/types.js";
 import { type FakeChannel, FakeSlackApi } from "../support/fake-slack-api.js";
-import { fireSensor, webhookEvent } from "../support/trigger-harness.js";
+import { freePort } from "../support/ports.js";
+import { execContext, fireSensor, firingContext } from "../support/trigger-harness.js";
 
 const TOKEN = "xoxb-test-1234567890-abcdefSECRET";
 const secrets = { "slack-secret": { token: TOKEN } };
@@ -26,6 +24,19 @@ function slackTemplate(slack: Record<string, unknown>): Trigger["template"] {
     name: "notify-slack",
     slack: { slackToken: { name: "slack-secret", key: "token" }, ...slack },
   } as Trigger["template"];
+}
+
+/** Fires one event through a Sensor whose one trigger is `slack` (tried `steps` times). */
+function post(kind: TriggerKind<unknown>, slack: Record<string, unknown>, steps?: number) {
+  return fireSensor(
+    kind,
+    {
+      template: slackTemplate(slack),
+      ...(steps ? { retryStrategy: { steps, duration: "1s" } } : {}),
+    },
+    [{}],
+    secrets,
+  );
 }
 
 describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
@@ -177,15 +188,7 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
   });
 
   it("channel_not_found ends the firing at once (no retry) in a dead letter", async () => {
-    const out = await fireSensor(
-      kind,
-      {
-        template: slackTemplate({ channel: "nope", message: "m" }),
-        retryStrategy: { steps: 3, duration: "1s" },
-      },
-      [{}],
-      secrets,
-    );
+    const out = await post(kind, { channel: "nope", message: "m" }, 3);
     expect(out.dead).toHaveLength(1);
     expect(out.dead[0]!.attempts).toBe(1);
     expect(out.dead[0]!.error).toContain("slack #nope: Slack refused: channel_not_found");
@@ -214,15 +217,7 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
   it("429 with Retry-After is retried per retryStrategy and then posted once", async () => {
     const before = api.messages.length;
     api.rateLimitNext(2, 1);
-    const out = await fireSensor(
-      kind,
-      {
-        template: slackTemplate({ channel: "general", message: "after the limit" }),
-        retryStrategy: { steps: 4, duration: "1s" },
-      },
-      [{}],
-      secrets,
-    );
+    const out = await post(kind, { channel: "general", message: "after the limit" }, 4);
     expect(out.dead).toEqual([]);
     expect(out.failed.map((f) => f.final)).toEqual([false, false]);
     expect(out.failed[0]!.error).toContain("rate limited (429, Retry-After 1 s)");
@@ -232,23 +227,15 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
 
   it("a rate limit that outlasts retryStrategy ends in a dead letter after every attempt", async () => {
     api.rateLimitNext(3, 30);
-    const out = await fireSensor(
-      kind,
-      {
-        template: slackTemplate({ channel: "general", message: "m" }),
-        retryStrategy: { steps: 3, duration: "1s" },
-      },
-      [{}],
-      secrets,
-    );
+    const out = await post(kind, { channel: "general", message: "m" }, 3);
     expect(out.dead).toHaveLength(1);
     expect(out.dead[0]!.attempts).toBe(3);
     expect(out.failed.map((f) => f.final)).toEqual([false, false, true]);
   });
 
   it("classifies failures as SB_ERR_TRIGGER_SEND: 429 retryable, channel_not_found final", async () => {
-    const ctx = firingContext();
-    const execCtx = { log: silentLogger(), signal: new AbortController().signal };
+    const ctx = firingContext({}, TOKEN);
+    const execCtx = execContext();
     const rendered = await kind.render(
       { slackToken: { name: "slack-secret", key: "token" }, channel: "nope", message: "m" },
       ctx,
@@ -265,7 +252,7 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
   });
 
   it("an unreachable API is a retryable transport failure", async () => {
-    const closed = await closedPort();
+    const closed = await freePort();
     const offline = slackTrigger({ apiUrl: `http://127.0.0.1:${closed}/api` });
     const out = await fireSensor(
       offline as TriggerKind<unknown>,
@@ -282,15 +269,7 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
   });
 
   it("refuses attachments that are not a JSON array before calling Slack (final)", async () => {
-    const out = await fireSensor(
-      kind,
-      {
-        template: slackTemplate({ channel: "general", attachments: "{not json" }),
-        retryStrategy: { steps: 3, duration: "1s" },
-      },
-      [{}],
-      secrets,
-    );
+    const out = await post(kind, { channel: "general", attachments: "{not json" }, 3);
     expect(out.dead).toHaveLength(1);
     expect(out.dead[0]!.attempts).toBe(1);
     expect(out.dead[0]!.error).toContain("slack trigger: attachments is not JSON");
@@ -316,26 +295,3 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
     }
   });
 });
-
-/** A loopback port with nothing listening (bound, then released). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-function firingContext(): FiringContext {
-  const events = new Map([["dep", webhookEvent("e-direct", {})]]);
-  return {
-    sensorName: "s",
-    namespace: "default",
-    triggerName: "t",
-    events,
-    applyParameters: (doc, params) => applyParameters(doc, params, events),
-    values: { secret: async () => TOKEN, configMap: async () => "" },
-    log: silentLogger(),
-    now: () => 0,
-  };
-}

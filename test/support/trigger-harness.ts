@@ -9,8 +9,9 @@ import type { SensorManifest, Trigger } from "../../src/config/types.js";
 import { MemoryBus } from "../../src/eventbus/memory.js";
 import type { Clock } from "../../src/eventsources/types.js";
 import type { RenderedView } from "../../src/observability/contracts.js";
-import { createLogger } from "../../src/observability/logger.js";
-import type { TriggerKind } from "../../src/triggers/types.js";
+import { createLogger, silentLogger } from "../../src/observability/logger.js";
+import { applyParameters } from "../../src/triggers/params.js";
+import type { FiringContext, TriggerKind } from "../../src/triggers/types.js";
 
 /** Retry waits end at once: tests count attempts, they do not time them. */
 const clock: Clock = { now: () => Date.now(), sleep: async () => true };
@@ -103,3 +104,24 @@ export function webhookEvent(id: string, body: unknown): CloudEvent {
     data: JSON.stringify({ header: {}, body }),
   };
 }
+
+/**
+ * A FiringContext for rendering one trigger directly (without a Sensor): one event `dep` with
+ * `body`, every Secret read as `secret`.
+ */
+export function firingContext(body: unknown = {}, secret = ""): FiringContext {
+  const events = new Map([["dep", webhookEvent("e-direct", body)]]);
+  return {
+    sensorName: "s",
+    namespace: "default",
+    triggerName: "t",
+    events,
+    applyParameters: (doc, params) => applyParameters(doc, params, events),
+    values: { secret: async () => secret, configMap: async () => "" },
+    log: silentLogger(),
+    now: () => 0,
+  };
+}
+
+/** What `execute` gets: a quiet logger and a signal that is never aborted. */
+export const execContext = () => ({ log: silentLogger(), signal: new AbortController().signal });

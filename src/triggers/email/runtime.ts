@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import nodemailer from "nodemailer";
 import { errorMessage, TriggerError } from "../../errors.js";
 import { BoundedMap } from "../../lib/fifo.js";
+import { withOwnParameters } from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import type { EmailTrigger } from "./schema.js";
 
@@ -51,12 +52,7 @@ export function emailTrigger(options: EmailTriggerOptions = {}): TriggerKind<Ema
   return {
     kind: "email",
     async render(template, ctx: FiringContext): Promise<Rendered> {
-      const email =
-        template.parameters && template.parameters.length > 0
-          ? (JSON.parse(
-              ctx.applyParameters(JSON.stringify(template), template.parameters),
-            ) as EmailTrigger)
-          : template;
+      const email = withOwnParameters(template, ctx);
       const refuse = (message: string) =>
         new TriggerError("SB_ERR_TRIGGER_RENDER", `email trigger: ${message}`);
       const to = (email.to ?? []).map((a) => String(a).trim());

@@ -11,6 +11,7 @@ import { errorMessage, TriggerError } from "../../errors.js";
 import { BoundedMap } from "../../lib/fifo.js";
 import type { Logger } from "../../observability/logger.js";
 import type { TriggerRegistryOptions } from "../kind.js";
+import { withOwnParameters } from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import { jsonArrayProblem } from "./json.js";
 import type { SlackTrigger } from "./schema.js";
@@ -96,12 +97,7 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
   return {
     kind: "slack",
     async render(template, ctx: FiringContext): Promise<Rendered> {
-      const slack =
-        template.parameters && template.parameters.length > 0
-          ? (JSON.parse(
-              ctx.applyParameters(JSON.stringify(template), template.parameters),
-            ) as SlackTrigger)
-          : template;
+      const slack = withOwnParameters(template, ctx);
       const refuse = (message: string) =>
         new TriggerError("SB_ERR_TRIGGER_RENDER", `slack trigger: ${message}`);
       if (!slack.slackToken) throw refuse("slack token can't be empty");

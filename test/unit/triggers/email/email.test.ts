@@ -1,11 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { TriggerError } from "../../../../src/errors.js";
-import { silentLogger } from "../../../../src/observability/logger.js";
 import { emailTrigger } from "../../../../src/triggers/email/runtime.js";
-import { applyParameters } from "../../../../src/triggers/params.js";
-import type { FiringContext } from "../../../../src/triggers/types.js";
 import { findingsOf, graphDetail, sensorWith } from "../../../support/notify-sensor.js";
-import { webhookEvent } from "../../../support/trigger-harness.js";
+import { firingContext } from "../../../support/trigger-harness.js";
 
 const T = "/spec/triggers/0/template/email";
 const full = {
@@ -79,20 +76,7 @@ describe("email: graph", () => {
 });
 
 describe("email: render", () => {
-  const events = new Map([["dep", webhookEvent("e-1", { who: "luke@example.com" })]]);
-  const ctx: FiringContext = {
-    sensorName: "s",
-    namespace: "default",
-    triggerName: "t",
-    events,
-    applyParameters: (doc, params) => applyParameters(doc, params, events),
-    values: {
-      secret: async () => "pw-SECRET",
-      configMap: async () => "",
-    },
-    log: silentLogger(),
-    now: () => 0,
-  };
+  const ctx = firingContext({ who: "luke@example.com" }, "pw-SECRET");
 
   it("shows what is sent, never the password", async () => {
     const r = await emailTrigger().render(

@@ -1,12 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { TriggerError } from "../../../../src/errors.js";
-import { silentLogger } from "../../../../src/observability/logger.js";
-import { applyParameters } from "../../../../src/triggers/params.js";
 import { slackTrigger } from "../../../../src/triggers/slack/runtime.js";
 import type { SlackTrigger } from "../../../../src/triggers/slack/schema.js";
-import type { FiringContext } from "../../../../src/triggers/types.js";
 import { findingsOf, graphDetail, sensorWith } from "../../../support/notify-sensor.js";
-import { webhookEvent } from "../../../support/trigger-harness.js";
+import { firingContext } from "../../../support/trigger-harness.js";
 
 const T = "/spec/triggers/0/template/slack";
 const token = { name: "slack", key: "token" };
@@ -65,17 +62,7 @@ describe("slack: graph", () => {
 });
 
 describe("slack: render", () => {
-  const events = new Map([["dep", webhookEvent("e-1", { ch: "ops" })]]);
-  const ctx: FiringContext = {
-    sensorName: "s",
-    namespace: "default",
-    triggerName: "t",
-    events,
-    applyParameters: (doc, params) => applyParameters(doc, params, events),
-    values: { secret: async () => "xoxb-SECRET", configMap: async () => "" },
-    log: silentLogger(),
-    now: () => 0,
-  };
+  const ctx = firingContext({ ch: "ops" }, "xoxb-SECRET");
   const base: SlackTrigger = { slackToken: token, channel: "#general", message: "hi" };
 
   it("shows what is posted (channel without #, sender icon kind), never the token", async () => {
