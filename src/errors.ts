@@ -130,9 +130,20 @@ export class TemplateError extends EventsError {
 
 /** Raised by triggers. `retryable: false` ends the firing at once (dlqTrigger / dead letter). */
 export class TriggerError extends EventsError {
-  constructor(code: ErrorCode, message: string, options: EventsErrorOptions = {}) {
+  /**
+   * The target asked not to be called again before this many ms (a 429's `Retry-After`): the
+   * runner waits at least this long (bounded) before the next attempt of `retryStrategy`.
+   */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: EventsErrorOptions & { retryAfterMs?: number } = {},
+  ) {
     super(code, message, options);
     this.name = "TriggerError";
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -216,11 +216,14 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
 
   it("429 with Retry-After is retried per retryStrategy and then posted once", async () => {
     const before = api.messages.length;
-    api.rateLimitNext(2, 1);
+    api.rateLimitNext(2, 7);
     const out = await post(kind, { channel: "general", message: "after the limit" }, 4);
     expect(out.dead).toEqual([]);
     expect(out.failed.map((f) => f.final)).toEqual([false, false]);
-    expect(out.failed[0]!.error).toContain("rate limited (429, Retry-After 1 s)");
+    expect(out.failed[0]!.error).toContain("rate limited (429, Retry-After 7 s)");
+    // The runner waits out Retry-After (7 s) rather than retryStrategy's 1 s.
+    expect(out.sleeps.length).toBe(2);
+    for (const ms of out.sleeps) expect(ms).toBeGreaterThanOrEqual(7000);
     expect(api.callsOf("chat.postMessage")).toHaveLength(3);
     expect(api.messages.length - before).toBe(1);
   });

@@ -13,9 +13,6 @@ import { createLogger, silentLogger } from "../../src/observability/logger.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { FiringContext, TriggerKind } from "../../src/triggers/types.js";
 
-/** Retry waits end at once: tests count attempts, they do not time them. */
-const clock: Clock = { now: () => Date.now(), sleep: async () => true };
-
 export interface FiringOutcome {
   /** Results of successful firings (`summary`, rendered payload). */
   fired: Array<{ summary: string; rendered: RenderedView | undefined }>;
@@ -24,6 +21,8 @@ export interface FiringOutcome {
   dead: DeadLetterRecord[];
   /** Every log line written while the Sensor ran (JSON text). */
   logs: string[];
+  /** The waits the runner asked for between attempts, ms (they end at once: nothing is timed). */
+  sleeps: number[];
 }
 
 /**
@@ -43,7 +42,14 @@ export async function fireSensor(
     await mkdir(join(dir, name), { recursive: true });
     for (const [key, value] of Object.entries(keys)) await writeFile(join(dir, name, key), value);
   }
-  const out: FiringOutcome = { fired: [], failed: [], dead: [], logs: [] };
+  const out: FiringOutcome = { fired: [], failed: [], dead: [], logs: [], sleeps: [] };
+  const clock: Clock = {
+    now: () => Date.now(),
+    sleep: async (ms) => {
+      out.sleeps.push(ms);
+      return true;
+    },
+  };
   const log = createLogger({
     level: "debug",
     stream: { write: (line: string) => void out.logs.push(line) },

@@ -210,10 +210,14 @@ async function findChannel(client: WebClient, name: string): Promise<string> {
 /** A Slack client failure as a TriggerError, retryable when a later attempt may pass. */
 function slackError(err: unknown, channel: string): TriggerError {
   const at = `slack #${channel}`;
-  const fail = (message: string, retryable: boolean) =>
-    new TriggerError("SB_ERR_TRIGGER_SEND", `${at}: ${message}`, { retryable, cause: err });
+  const fail = (message: string, retryable: boolean, retryAfterMs?: number) =>
+    new TriggerError("SB_ERR_TRIGGER_SEND", `${at}: ${message}`, {
+      retryable,
+      cause: err,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
   if (err instanceof WebAPIRateLimitedError) {
-    return fail(`rate limited (429, Retry-After ${err.retryAfter} s)`, true);
+    return fail(`rate limited (429, Retry-After ${err.retryAfter} s)`, true, err.retryAfter * 1000);
   }
   if (err instanceof WebAPIPlatformError) {
     const code = err.data.error;
