@@ -187,6 +187,25 @@ describe("slack trigger against a fake Slack Web API (real HTTP)", () => {
     expect(last).toMatchObject({ text: "b-1 done", threadTs: first!.ts });
   });
 
+  it("concurrent firings of one new thread key start one thread, the others reply in it", async () => {
+    const own = slackTrigger({ apiUrl: api.url });
+    const spec = {
+      slackToken: { name: "slack-secret", key: "token" },
+      channel: "general",
+      message: "parallel",
+      thread: { messageAggregationKey: "burst-1" },
+    };
+    const before = api.messages.length;
+    const rendered = await Promise.all(
+      [1, 2, 3, 4].map(() => own.render(spec, firingContext({}, TOKEN))),
+    );
+    await Promise.all(rendered.map((r) => own.execute(r, execContext())));
+    const posted = api.messages.slice(before);
+    const roots = posted.filter((m) => m.threadTs === undefined);
+    expect(roots).toHaveLength(1);
+    expect(posted.filter((m) => m.threadTs === roots[0]!.ts)).toHaveLength(3);
+  });
+
   it("channel_not_found ends the firing at once (no retry) in a dead letter", async () => {
     const out = await post(kind, { channel: "nope", message: "m" }, 3);
     expect(out.dead).toHaveLength(1);

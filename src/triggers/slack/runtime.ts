@@ -76,6 +76,8 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
   // and observers see).
   const tokens = new WeakMap<SlackDetail, string>();
   const threads = new BoundedMap<string, string>(THREADS_CAPACITY);
+  /** The first post of a thread key while it is in flight. */
+  const starters = new Map<string, Promise<TriggerResult>>();
   const logger = slackLogger(options.log);
   const clientFor = (token: string): WebClient => {
     let client = clients.get(token);
@@ -92,6 +94,48 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
       clients.set(token, client);
     }
     return client;
+  };
+
+  /** Posts one message (in the thread `threadTs` if given); remembers a new thread's ts. */
+  const send = async (
+    client: WebClient,
+    d: SlackDetail,
+    ctx: ExecContext,
+    threadKey: string,
+    threadTs: string | undefined,
+  ): Promise<TriggerResult> => {
+    const post = (channel: string) =>
+      client.chat.postMessage({
+        channel,
+        text: d.text,
+        ...(d.attachments ? { attachments: d.attachments } : {}),
+        ...(d.blocks ? { blocks: d.blocks } : {}),
+        ...(d.username ? { username: d.username } : {}),
+        ...(d.icon ?? {}),
+        ...(threadTs ? { thread_ts: threadTs, reply_broadcast: d.broadcast } : {}),
+      } as Parameters<WebClient["chat"]["postMessage"]>[0]);
+    let joined = "";
+    let res: Awaited<ReturnType<typeof post>>;
+    try {
+      try {
+        res = await post(d.channel);
+      } catch (err) {
+        if (!(err instanceof WebAPIPlatformError) || err.data.error !== "not_in_channel") throw err;
+        const id = await findChannel(client, d.channel);
+        await client.conversations.join({ channel: id });
+        joined = ` (joined ${id})`;
+        ctx.log.info({ channel: d.channel, channelId: id }, "slack trigger joined the channel");
+        res = await post(id);
+      }
+    } catch (err) {
+      throw slackError(err, d.channel);
+    }
+    if (threadKey && !threadTs && typeof res.ts === "string") threads.set(threadKey, res.ts);
+    const where = threadTs ? `thread ${threadTs} in #${d.channel}` : `#${d.channel}`;
+    return {
+      summary: `posted to ${where}${joined} (ts ${String(res.ts)})`,
+      detail: { channel: res.channel, ts: res.ts, ...(threadTs ? { threadTs } : {}) },
+    };
   };
 
   return {
@@ -143,40 +187,23 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
       }
       const client = clientFor(token);
       const threadKey = d.aggregationKey ? `${d.channel}\n${d.aggregationKey}` : "";
-      const threadTs = threadKey ? threads.get(threadKey) : undefined;
-      const post = (channel: string) =>
-        client.chat.postMessage({
-          channel,
-          text: d.text,
-          ...(d.attachments ? { attachments: d.attachments } : {}),
-          ...(d.blocks ? { blocks: d.blocks } : {}),
-          ...(d.username ? { username: d.username } : {}),
-          ...(d.icon ?? {}),
-          ...(threadTs ? { thread_ts: threadTs, reply_broadcast: d.broadcast } : {}),
-        } as Parameters<WebClient["chat"]["postMessage"]>[0]);
-      let joined = "";
-      let res: Awaited<ReturnType<typeof post>>;
-      try {
-        try {
-          res = await post(d.channel);
-        } catch (err) {
-          if (!(err instanceof WebAPIPlatformError) || err.data.error !== "not_in_channel")
-            throw err;
-          const id = await findChannel(client, d.channel);
-          await client.conversations.join({ channel: id });
-          joined = ` (joined ${id})`;
-          ctx.log.info({ channel: d.channel, channelId: id }, "slack trigger joined the channel");
-          res = await post(id);
-        }
-      } catch (err) {
-        throw slackError(err, d.channel);
+      if (!threadKey) return send(client, d, ctx, "", undefined);
+      // The first message of a key starts the thread; later ones of the key wait for it, so that
+      // concurrent firings do not start two threads (if it fails, the next one starts it).
+      for (;;) {
+        const ts = threads.get(threadKey);
+        if (ts) return send(client, d, ctx, threadKey, ts);
+        const starting = starters.get(threadKey);
+        if (!starting) break;
+        await starting.catch(() => undefined);
       }
-      if (threadKey && !threadTs && typeof res.ts === "string") threads.set(threadKey, res.ts);
-      const where = threadTs ? `thread ${threadTs} in #${d.channel}` : `#${d.channel}`;
-      return {
-        summary: `posted to ${where}${joined} (ts ${String(res.ts)})`,
-        detail: { channel: res.channel, ts: res.ts, ...(threadTs ? { threadTs } : {}) },
-      };
+      const started = send(client, d, ctx, threadKey, undefined);
+      starters.set(threadKey, started);
+      try {
+        return await started;
+      } finally {
+        starters.delete(threadKey);
+      }
     },
   };
 }
