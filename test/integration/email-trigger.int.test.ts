@@ -297,6 +297,46 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
     expect(plain.mails.slice(before).map((m) => m.rcptTo[0])).toEqual(["ok@example.com"]);
   });
 
+  it("is the dlqTrigger of a failing trigger: the ops mail carries the event, no dead letter", async () => {
+    const before = plain.mails.length;
+    const failing: TriggerKind<unknown> = {
+      kind: "http",
+      render: async () => ({ kind: "http" }),
+      execute: async () => {
+        throw new TriggerError("SB_ERR_TRIGGER_HTTP_STATUS", "503", { retryable: true });
+      },
+    };
+    const out = await fireSensor(
+      new Map([
+        ["http", failing],
+        ["email", asKind(emailTrigger())],
+      ]),
+      {
+        template: { name: "deploy", http: { url: "http://127.0.0.1:1/x" } },
+        retryStrategy: { steps: 2, duration: "1s" },
+        atLeastOnce: true,
+        dlqTrigger: {
+          template: {
+            name: "tell-ops",
+            email: { host: "127.0.0.1", port: plain.port, ...toBob, to: ["ops@example.com"] },
+          },
+          parameters: [
+            {
+              src: { dependencyName: "dep", dataTemplate: "deploy {{ .Input.body.id }} failed" },
+              dest: "email.subject",
+            },
+          ],
+        },
+      } as Trigger,
+      [{ id: "d-7" }],
+    );
+    expect(out.dead).toEqual([]);
+    const mails = plain.mails.slice(before);
+    expect(mails.map((m) => [m.rcptTo[0], m.headers.subject])).toEqual([
+      ["ops@example.com", "deploy d-7 failed"],
+    ]);
+  });
+
   it("refuses empty to / subject / body when rendering (final, nothing sent)", async () => {
     const before = plain.mails.length;
     const out = await send(

@@ -27,12 +27,13 @@ export interface FiringOutcome {
 
 /**
  * Runs one Sensor (dependency `dep` on EventSource `src`, event `ev`) with `trigger` executed by
- * the real trigger `kind` on an in-memory bus, Secrets read from `secrets` (name -> key -> value)
+ * the real trigger `kind` (or the kinds of a map, by key: a dlqTrigger of another kind) on an
+ * in-memory bus, Secrets read from `secrets` (name -> key -> value)
  * as files. Publishes `bodies` as webhook events (one firing each, in order) and returns once each
  * firing has succeeded or been dead-lettered.
  */
 export async function fireSensor(
-  kind: TriggerKind<unknown>,
+  kind: TriggerKind<unknown> | ReadonlyMap<string, TriggerKind<unknown>>,
   trigger: Trigger,
   bodies: unknown[],
   secrets: Record<string, Record<string, string>> = {},
@@ -69,7 +70,7 @@ export async function fireSensor(
     { manifest: sensor, file: "test", doc: 0 },
     {
       bus,
-      kinds: new Map([[key, kind]]),
+      kinds: "render" in kind ? new Map([[key, kind as TriggerKind<unknown>]]) : kind,
       values: dirResolver({ secretsDir: dir }),
       clock,
       log,
