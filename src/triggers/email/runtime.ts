@@ -104,7 +104,11 @@ export function emailTrigger(options: EmailTriggerOptions = {}): TriggerKind<Ema
       let skipped = 0;
       try {
         for (const addr of d.to) {
-          if (ctx.signal.aborted) throw new Error("aborted: the sensor is stopping");
+          if (ctx.signal.aborted) {
+            throw new TriggerError("SB_ERR_TRIGGER_SEND", "email: the sensor is stopping", {
+              retryable: true,
+            });
+          }
           if (!VALID_EMAIL.test(addr)) {
             failures.push({ addr, message: "to emailId can't be invalid", retryable: false });
             continue;

@@ -268,16 +268,19 @@ function isHttpUrl(text: string): boolean {
 
 const withSlash = (url: string) => (url.endsWith("/") ? url : `${url}/`);
 
-/** The client's own log lines: debug dropped (request bodies), warnings and errors to ours. */
+/**
+ * The client's own log lines: its warnings (a missing `text` fallback, deprecations) would repeat
+ * at every firing, so they are debug lines; its errors are warnings. Request bodies (debug) are
+ * dropped.
+ */
 function slackLogger(log: Logger | undefined): SlackLogger {
   let level = LogLevel.WARN;
+  const line = (msg: unknown[]) => msg.map(String).join(" ");
   return {
     debug: () => {},
     info: () => {},
-    warn: (...msg: unknown[]) =>
-      log?.warn({ component: "slack-web-api" }, msg.map(String).join(" ")),
-    error: (...msg: unknown[]) =>
-      log?.error({ component: "slack-web-api" }, msg.map(String).join(" ")),
+    warn: (...msg: unknown[]) => log?.debug({ component: "slack-web-api" }, line(msg)),
+    error: (...msg: unknown[]) => log?.warn({ component: "slack-web-api" }, line(msg)),
     setLevel: (l: LogLevel) => {
       level = l;
     },
