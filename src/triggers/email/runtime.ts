@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import nodemailer from "nodemailer";
 import { errorMessage, TriggerError } from "../../errors.js";
 import { BoundedMap } from "../../lib/fifo.js";
 import { withOwnParameters } from "../payload.js";
@@ -46,6 +45,8 @@ export interface EmailTriggerOptions {
  */
 export function emailTrigger(options: EmailTriggerOptions = {}): TriggerKind<EmailTrigger> {
   const delivered = new BoundedMap<string, true>(DELIVERED_CAPACITY);
+  // nodemailer is loaded with the first message, not with the process (`replay` never sends).
+  let nodemailer: Promise<typeof import("nodemailer")> | undefined;
   // The password of each rendered firing, kept out of the Rendered object (which replay, the
   // journal and observers see).
   const passwords = new WeakMap<EmailDetail, string>();
@@ -85,7 +86,9 @@ export function emailTrigger(options: EmailTriggerOptions = {}): TriggerKind<Ema
       const password = passwords.get(d) ?? "";
       const secure = d.port === 465;
       const auth = d.username !== "" && password !== "";
-      const transport = nodemailer.createTransport({
+      nodemailer ??= import("nodemailer");
+      const { createTransport } = await nodemailer;
+      const transport = createTransport({
         host: d.host,
         port: d.port,
         secure,

@@ -1,6 +1,6 @@
-import {
+import type {
   LogLevel,
-  type Logger as SlackLogger,
+  Logger as SlackLogger,
   WebAPIHTTPError,
   WebAPIPlatformError,
   WebAPIRateLimitedError,
@@ -79,9 +79,13 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
   /** The first post of a thread key while it is in flight. */
   const starters = new Map<string, Promise<TriggerResult>>();
   const logger = slackLogger(options.log);
-  const clientFor = (token: string): WebClient => {
+  // The SDK is loaded with the first post, not with the process (`replay` renders, never posts).
+  let sdk: Promise<typeof import("@slack/web-api")> | undefined;
+  const clientFor = async (token: string): Promise<WebClient> => {
     let client = clients.get(token);
     if (!client) {
+      sdk ??= import("@slack/web-api");
+      const { WebClient } = await sdk;
       client = new WebClient(token, {
         slackApiUrl: apiUrl,
         // The runner retries (retryStrategy) and dead-letters: the client must not wait on its own.
@@ -120,7 +124,7 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
       try {
         res = await post(d.channel);
       } catch (err) {
-        if (!(err instanceof WebAPIPlatformError) || err.data.error !== "not_in_channel") throw err;
+        if (!isPlatformError(err) || err.data.error !== "not_in_channel") throw err;
         const id = await findChannel(client, d.channel);
         await client.conversations.join({ channel: id });
         joined = ` (joined ${id})`;
@@ -185,7 +189,7 @@ export function slackTrigger(options: SlackTriggerOptions = {}): TriggerKind<Sla
       if (token === undefined) {
         throw new TriggerError("SB_ERR_TRIGGER_RENDER", "slack trigger: executed without render");
       }
-      const client = clientFor(token);
+      const client = await clientFor(token);
       const threadKey = d.aggregationKey ? `${d.channel}\n${d.aggregationKey}` : "";
       if (!threadKey) return send(client, d, ctx, "", undefined);
       // The first message of a key starts the thread; later ones of the key wait for it, so that
@@ -231,11 +235,18 @@ async function findChannel(client: WebClient, name: string): Promise<string> {
     if (found?.id) return found.id;
     cursor = page.response_metadata?.next_cursor || undefined;
   } while (cursor);
-  throw new WebAPIPlatformError({ ok: false, error: "channel_not_found" });
+  throw new TriggerError(
+    "SB_ERR_TRIGGER_SEND",
+    `slack #${name}: Slack refused: channel_not_found`,
+    {
+      retryable: false,
+    },
+  );
 }
 
 /** A Slack client failure as a TriggerError, retryable when a later attempt may pass. */
 function slackError(err: unknown, channel: string): TriggerError {
+  if (err instanceof TriggerError) return err;
   const at = `slack #${channel}`;
   const fail = (message: string, retryable: boolean, retryAfterMs?: number) =>
     new TriggerError("SB_ERR_TRIGGER_SEND", `${at}: ${message}`, {
@@ -243,18 +254,28 @@ function slackError(err: unknown, channel: string): TriggerError {
       cause: err,
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     });
-  if (err instanceof WebAPIRateLimitedError) {
-    return fail(`rate limited (429, Retry-After ${err.retryAfter} s)`, true, err.retryAfter * 1000);
+  // The SDK's error classes by their documented `code` (the SDK itself is loaded lazily).
+  const code = (err as { code?: unknown })?.code;
+  if (code === "slack_webapi_rate_limited_error") {
+    const e = err as WebAPIRateLimitedError;
+    return fail(`rate limited (429, Retry-After ${e.retryAfter} s)`, true, e.retryAfter * 1000);
   }
-  if (err instanceof WebAPIPlatformError) {
-    const code = err.data.error;
-    return fail(`Slack refused: ${code}`, TRANSIENT.has(code));
+  if (isPlatformError(err)) {
+    const slackCode = err.data.error;
+    return fail(`Slack refused: ${slackCode}`, TRANSIENT.has(slackCode));
   }
-  if (err instanceof WebAPIHTTPError) {
-    return fail(`HTTP ${err.statusCode}`, err.statusCode >= 500 || err.statusCode === 408);
+  if (code === "slack_webapi_http_error") {
+    const status = (err as WebAPIHTTPError).statusCode;
+    return fail(`HTTP ${status}`, status >= 500 || status === 408);
   }
-  if (err instanceof WebAPIRequestError) return fail(errorMessage(err.original), true);
+  if (code === "slack_webapi_request_error") {
+    return fail(errorMessage((err as WebAPIRequestError).original), true);
+  }
   return fail(errorMessage(err), true);
+}
+
+function isPlatformError(err: unknown): err is WebAPIPlatformError {
+  return (err as { code?: unknown })?.code === "slack_webapi_platform_error";
 }
 
 function isHttpUrl(text: string): boolean {
@@ -274,7 +295,7 @@ const withSlash = (url: string) => (url.endsWith("/") ? url : `${url}/`);
  * dropped.
  */
 function slackLogger(log: Logger | undefined): SlackLogger {
-  let level = LogLevel.WARN;
+  let level = "warn" as LogLevel;
   const line = (msg: unknown[]) => msg.map(String).join(" ");
   return {
     debug: () => {},
