@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   "SB_ERR_TRIGGER_K8S",
   "SB_ERR_TRIGGER_K8S_SCOPE",
   "SB_ERR_TRIGGER_SOURCE",
+  "SB_ERR_TRIGGER_SEND",
   "SB_ERR_EVENTSOURCE_START",
   "SB_ERR_EVENTSOURCE_PAYLOAD",
   "SB_ERR_PUBSUB_PUBLISH",
@@ -130,9 +131,20 @@ export class TemplateError extends EventsError {
 
 /** Raised by triggers. `retryable: false` ends the firing at once (dlqTrigger / dead letter). */
 export class TriggerError extends EventsError {
-  constructor(code: ErrorCode, message: string, options: EventsErrorOptions = {}) {
+  /**
+   * The target asked not to be called again before this many ms (a 429's `Retry-After`): the
+   * runner waits at least this long (bounded) before the next attempt of `retryStrategy`.
+   */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: EventsErrorOptions & { retryAfterMs?: number } = {},
+  ) {
     super(code, message, options);
     this.name = "TriggerError";
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

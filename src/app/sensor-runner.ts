@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { CloudEvent } from "../cloudevents/event.js";
 import type { ValueResolver } from "../config/secrets.js";
 import type { Loaded, SensorManifest, Trigger } from "../config/types.js";
-import { EventsError, errorMessage, StoppingError } from "../errors.js";
+import { EventsError, errorMessage, StoppingError, TriggerError } from "../errors.js";
 import { durableName } from "../eventbus/subjects.js";
 import type {
   BusMessage,
@@ -549,7 +549,7 @@ export class SensorRunner {
           log.error({ err, attempt, triggeredByEvents: ids }, `trigger '${name}' failed`);
           return { error: lastError, attempts: attempt };
         }
-        const wait = plan.delayMs(attempt);
+        const wait = Math.max(plan.delayMs(attempt), retryAfterOf(err));
         log.warn(
           { err, attempt, retryInMs: Math.round(wait) },
           `trigger '${name}' failed; retrying`,
@@ -564,4 +564,13 @@ export class SensorRunner {
     }
     return { error: lastError, attempts: plan.attempts };
   }
+}
+
+/** Longest wait a target's `Retry-After` imposes before the next attempt (the message stays unacknowledged meanwhile). */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** The wait a failed attempt asks for before the next one (a 429's Retry-After), bounded. */
+function retryAfterOf(err: unknown): number {
+  const ms = err instanceof TriggerError ? (err.retryAfterMs ?? 0) : 0;
+  return Math.min(Math.max(0, ms), MAX_RETRY_AFTER_MS);
 }

@@ -83,15 +83,6 @@ export const nats = argoOnly(
   },
 );
 
-export const slack = argoOnly(
-  "slack",
-  Loose({ slackToken: Type.Optional(SecretKeySelector), parameters: Parameters }),
-  (o, check) => {
-    if (o.slackToken === undefined) check.report(err(check.at, "slack token can't be empty"));
-    check.parameters(o.parameters, "parameters", "resource parameter");
-  },
-);
-
 export const openWhisk = argoOnly(
   "openWhisk",
   Loose({
@@ -117,15 +108,3 @@ const payloadOnly = Loose({ payload: Parameters, parameters: Parameters });
 export const azureEventHubs = argoOnly("azureEventHubs", payloadOnly, () => {});
 export const pulsar = argoOnly("pulsar", payloadOnly, () => {});
 export const azureServiceBus = argoOnly("azureServiceBus", payloadOnly, () => {});
-
-export const email = argoOnly(
-  "email",
-  Loose({ port: Type.Optional(Int32()), parameters: Parameters }),
-  (o, check) => {
-    need(o, "host", check, "host can't be empty");
-    if (typeof o.port === "number" && (o.port < 0 || o.port > 65535)) {
-      check.report(err(join(check.at, "port"), `port: ${o.port}, port should be between 0-65535`));
-    }
-    check.parameters(o.parameters, "parameters", "resource parameter");
-  },
-);

@@ -3,20 +3,20 @@ import {
   awsLambda,
   azureEventHubs,
   azureServiceBus,
-  email,
   kafka,
   nats,
   openWhisk,
   pulsar,
-  slack,
 } from "./argo-only.js";
 import { argoWorkflow } from "./argo-workflow/index.js";
 import { custom } from "./custom/index.js";
+import { email } from "./email/index.js";
 import { http } from "./http/index.js";
 import { k8s } from "./k8s/index.js";
 import type { TriggerKindDescriptor, TriggerRegistryOptions } from "./kind.js";
 import { log } from "./log/index.js";
 import { pubSub } from "./pubsub/index.js";
+import { slack } from "./slack/index.js";
 import type { TriggerKind } from "./types.js";
 
 export type { TriggerRegistryOptions } from "./kind.js";

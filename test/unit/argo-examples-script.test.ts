@@ -91,7 +91,7 @@ describe("scripts/argo-examples.mjs on small manifests (real CLI over dist/)", (
       "examples/event-sources/webhook.yaml": "clean",
       "examples/sensors/http-no-url.yaml": "refused",
       "examples/sensors/log-filtered.yaml": "clean",
-      "examples/sensors/slack-only.yaml": "warned",
+      "examples/sensors/openwhisk-only.yaml": "warned",
       "examples/sensors/unsolvable-filter.yaml": "clean",
       "examples/tutorials/01-mixed/sensor-k8s.yaml": "clean",
       "examples/tutorials/01-mixed/workflow.yaml": "other",
@@ -133,7 +133,9 @@ describe("scripts/argo-examples.mjs on small manifests (real CLI over dist/)", (
     expect(unsolved?.eventNotes?.join("\n")).toContain("cannot build a string matching");
     expect(unsolved?.problems?.[0]).toContain("rejected order");
 
-    expect(by.get("examples/sensors/slack-only.yaml")?.replays[0]?.outcome).toBe("not replayed");
+    expect(by.get("examples/sensors/openwhisk-only.yaml")?.replays[0]?.outcome).toBe(
+      "not replayed",
+    );
     expect(report.counts.replay).toEqual({ fired: 2, "not replayed": 1, "not fired": 1 });
   });
 

@@ -55,6 +55,8 @@ const VENDORS: Record<string, string> = {
   stripe: "eventsources/stripe/runtime.ts",
   mqtt: "eventsources/mqtt/runtime.ts",
   chokidar: "eventsources/file/runtime.ts",
+  nodemailer: "triggers/email/runtime.ts",
+  "@slack/web-api": "triggers/slack/runtime.ts",
 };
 
 /**

@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,6 +40,8 @@ const HEAVY = [
   "@nats-io/jetstream",
   "@nats-io/kv",
   "undici",
+  "nodemailer",
+  "@slack/web-api",
   "wasmoon",
   "fastify",
   "prom-client",
@@ -193,6 +195,52 @@ spec:
       "--events",
       "test/fixtures/replay/cross-workflow.jsonl",
     ]);
+    expect(loaded.has("yaml")).toBe(true);
+    expect(HEAVY.filter((p) => loaded.has(p))).toEqual([]);
+  });
+
+  it("replay of email and slack triggers renders them without loading nodemailer or the Slack SDK", async () => {
+    const at = join(dir, "notify");
+    await mkdir(join(at, "secrets", "smtp"), { recursive: true });
+    await mkdir(join(at, "secrets", "slack"), { recursive: true });
+    await writeFile(join(at, "secrets", "smtp", "password"), "pw");
+    await writeFile(join(at, "secrets", "slack", "token"), "xoxb");
+    await writeFile(
+      join(at, "sensor.yaml"),
+      [
+        "apiVersion: argoproj.io/v1alpha1",
+        "kind: Sensor",
+        "metadata: { name: notify }",
+        "spec:",
+        "  dependencies: [{ name: d, eventSourceName: webhook, eventName: example }]",
+        "  triggers:",
+        "    - template:",
+        "        name: mail",
+        "        email: { host: smtp.example.com, username: u, smtpPassword: { name: smtp, key: password }, to: [a@example.com], subject: s, body: b }",
+        "    - template:",
+        "        name: post",
+        "        slack: { slackToken: { name: slack, key: token }, channel: general, message: m }",
+        "",
+      ].join("\n"),
+    );
+    await writeFile(
+      join(at, "events.jsonl"),
+      `${JSON.stringify({ specversion: "1.0", id: "1", source: "webhook", subject: "example", type: "webhook", datacontenttype: "application/json", data: { body: {} } })}\n`,
+    );
+    const args = [
+      "replay",
+      "--sensor",
+      join(at, "sensor.yaml"),
+      "--events",
+      join(at, "events.jsonl"),
+      "--secrets-dir",
+      join(at, "secrets"),
+    ];
+    // Both triggers are rendered (fired) by the replay...
+    const { stdout } = await run(process.execPath, [BIN, ...args], { cwd: ROOT });
+    expect(stdout.split("\n").filter((l) => l.includes('"kind":"fired"'))).toHaveLength(2);
+    // ...and neither SDK is loaded for it.
+    const loaded = await packagesLoadedBy(args);
     expect(loaded.has("yaml")).toBe(true);
     expect(HEAVY.filter((p) => loaded.has(p))).toEqual([]);
   });
