@@ -300,6 +300,39 @@ describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
     await api.stop();
   });
 
+  it("signingSecret (extension): verifies deliveries to an endpoint made elsewhere, without createWebhook", async () => {
+    const port = await freePort();
+    const whsec = "whsec_dashboardMadeEndpointSecret0001";
+    const rec = recordingContext({ "stripe/whsec": whsec }, "pay");
+    const running = await createStripeAdapter().start(
+      [
+        {
+          eventName: "dash",
+          spec: {
+            webhook: { port: String(port), endpoint: "/dash", method: "POST" },
+            signingSecret: { name: "stripe", key: "whsec" },
+          },
+        },
+      ],
+      rec.ctx,
+    );
+    try {
+      expect(rec.logs.text()).not.toContain("not verified");
+      const body = JSON.stringify(EVENT);
+      expect((await deliver(port, "/dash", body, sign(body, "whsec_someOtherSecret"))).status).toBe(
+        403,
+      );
+      expect((await deliver(port, "/dash", body, undefined)).status).toBe(401);
+      expect(rec.emitted).toHaveLength(0);
+      expect((await deliver(port, "/dash", body, sign(body, whsec))).status).toBe(200);
+      expect(rec.emitted).toHaveLength(1);
+      expect(rec.emitted[0]!.input.id).toBe(EVENT.id);
+      expect(rec.logs.text()).not.toContain(whsec);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it("without createWebhook: warns at start that deliveries are not verified, accepts them as Argo", async () => {
     const port = await freePort();
     const rec = recordingContext({}, "pay");

@@ -18,11 +18,18 @@ function validate(entry: StripeEventSpec, { at, report }: EntryCheck): void {
         "createWebhook without webhook.url: Stripe refuses an endpoint without a public https URL",
       ),
     );
-  if (entry.createWebhook !== true)
+  if (entry.signingSecret !== undefined)
+    report(
+      warn(
+        join(at, "signingSecret"),
+        "signingSecret is a sensorbus extension: Argo Events refuses or ignores it",
+      ),
+    );
+  else if (entry.createWebhook !== true)
     report(
       warn(
         join(at, "createWebhook"),
-        "deliveries are not verified: Argo's stripe source has no signing-secret field, and sensorbus learns the endpoint's secret only when it creates the endpoint (createWebhook)",
+        "deliveries are not verified: set signingSecret (a sensorbus extension) to the endpoint's signing secret, or createWebhook so sensorbus learns it when it creates the endpoint",
       ),
     );
 }

@@ -27,7 +27,10 @@ export interface StripeApiTarget {
   protocol: "http" | "https";
 }
 
-/** What one entry knows: the endpoint's signing secret, once sensorbus created the endpoint. */
+/**
+ * What one entry knows: the endpoint's signing secret, from `signingSecret` or, once sensorbus
+ * created the endpoint, the one Stripe returned.
+ */
 interface EntryState {
   signingSecret?: string;
 }
@@ -54,6 +57,13 @@ export function createStripeAdapter(api?: StripeApiTarget): EventSourceAdapter<S
         if (!webhook)
           throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
         const state: EntryState = {};
+        if (spec.signingSecret) {
+          state.signingSecret = await ctx.values.secret(spec.signingSecret, `${at}/signingSecret`);
+          if (state.signingSecret === "")
+            throw new ConfigError(
+              `EventSource ${ctx.eventSourceName}: ${at}/signingSecret: the Secret value is empty`,
+            );
+        }
         routes.push(
           await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
             handle(eventName, spec, state, req, reply, raw, ctx),
@@ -67,10 +77,10 @@ export function createStripeAdapter(api?: StripeApiTarget): EventSourceAdapter<S
             );
           const apiKey = await ctx.values.secret(spec.apiKey, `${at}/apiKey`);
           pending.push(() => registerEndpoint(spec, apiKey, state, log, api));
-        } else {
+        } else if (state.signingSecret === undefined) {
           log.warn(
             { endpoint: webhook.endpoint },
-            "Stripe deliveries are not verified: Argo's StripeEventSource has no signing-secret field, and sensorbus learns the secret only when it creates the endpoint (createWebhook); anyone who can reach the endpoint can send events",
+            "Stripe deliveries are not verified: set signingSecret (a sensorbus extension) to the endpoint's signing secret, or createWebhook so sensorbus learns it; anyone who can reach the endpoint can send events",
           );
         }
       }
@@ -141,10 +151,16 @@ async function registerEndpoint(
       await stripe.webhookEndpoints.update(existing.id, {
         enabled_events: events as Stripe.WebhookEndpointUpdateParams.EnabledEvent[],
       });
-    log.warn(
-      { endpointId: existing.id, url, updated: !same },
-      "stripe webhook endpoint with this URL exists: reused; Stripe returns its signing secret only when an endpoint is created, so its deliveries are not verified (as in Argo)",
-    );
+    if (state.signingSecret !== undefined)
+      log.info(
+        { endpointId: existing.id, url, updated: !same },
+        "stripe webhook endpoint with this URL exists: reused; deliveries verified with signingSecret",
+      );
+    else
+      log.warn(
+        { endpointId: existing.id, url, updated: !same },
+        "stripe webhook endpoint with this URL exists: reused; Stripe returns its signing secret only when an endpoint is created, so its deliveries are not verified (set signingSecret to verify them)",
+      );
   } catch (err) {
     const e = err as { statusCode?: number; requestId?: string; raw?: { message?: string } };
     const reason = e.raw?.message ?? errorMessage(err);

@@ -3,7 +3,11 @@ import { SecretKeySelector, StringMap, Struct } from "../../config/schema/common
 import { Type } from "../../config/schema/typebox.js";
 import { WebhookContextSchema } from "../webhook/schema.js";
 
-/** Argo's StripeEventSource (pkg/apis/events/v1alpha1/eventsource_types.go), field for field. */
+/**
+ * Argo's StripeEventSource (pkg/apis/events/v1alpha1/eventsource_types.go), field for field, plus
+ * one sensorbus extension: `signingSecret`, so deliveries to an endpoint sensorbus did not create
+ * in this run (made in the Dashboard, or reused after a restart) are verified too.
+ */
 export const StripeEventSchema = Struct(
   {
     webhook: Type.Optional(WebhookContextSchema),
@@ -15,8 +19,10 @@ export const StripeEventSchema = Struct(
       Type.Array(Type.String(), { description: "Stripe event types to accept; unset: all" }),
     ),
     metadata: Type.Optional(StringMap()),
+    // sensorbus extension (Argo has no such field): the endpoint's signing secret (whsec_...).
+    signingSecret: Type.Optional(SecretKeySelector),
   },
-  "Stripe webhook events (Stripe-Signature verified when sensorbus created the endpoint)",
+  "Stripe webhook events (Stripe-Signature verified with signingSecret, or with the secret of an endpoint sensorbus created)",
 );
 
 export type StripeEventSpec = Static<typeof StripeEventSchema>;

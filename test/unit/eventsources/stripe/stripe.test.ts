@@ -112,4 +112,11 @@ describe("validate: Argo's stripe validate.go, and the unverified warning", () =
       /^warning \/spec\/stripe\/ev\/createWebhook: deliveries are not verified/,
     );
   });
+
+  it("signingSecret (extension): no unverified warning, but a warning that Argo does not know it", () => {
+    const f = findings({ webhook: HOOK, signingSecret: { name: "s", key: "whsec" } });
+    expect(f).toEqual([
+      "warning /spec/stripe/ev/signingSecret: signingSecret is a sensorbus extension: Argo Events refuses or ignores it",
+    ]);
+  });
 });
