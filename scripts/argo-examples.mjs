@@ -14,7 +14,7 @@
  *   crashed  any other exit, or output that is not validate's (a defect in sensorbus)
  *   other    the file holds no EventSource or Sensor (a Workflow, ConfigMap, Deployment, ...)
  *
- * For each Sensor with a trigger sensorbus executes (argoWorkflow, k8s, http, log) it then runs
+ * For each Sensor with a trigger sensorbus executes (every kind with a runtime) it then runs
  * `sensorbus replay` offline with one synthetic CloudEvent per dependency and records which
  * triggers fired, what they rendered, and every rejected/error line. How an event is built is
  * recorded with it (`eventNotes`): the data comes from the manifest's "Event Payload" comment
@@ -38,7 +38,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_BIN = join(ROOT, "bin", "sensorbus.js");
 export const DIRECTORIES = ["examples/event-sources", "examples/sensors", "examples/tutorials"];
 export const CLASSES = ["clean", "warned", "refused", "crashed", "other"];
-export const EXECUTED_TRIGGER_KINDS = ["k8s", "argoWorkflow", "http", "log"];
+/** The trigger kinds sensorbus executes (and replay renders): those with a runtime, from dist/. */
+export const EXECUTED_TRIGGER_KINDS = (
+  await import(pathToFileURL(join(ROOT, "dist", "triggers", "registry.js")).href)
+).TRIGGER_KINDS.map((k) => k.key);
 /** Argo's trigger kind precedence (the first one set is executed). */
 const TRIGGER_KINDS = [
   "k8s",
