@@ -18,7 +18,7 @@ import {
   serveWithHooks,
 } from "../bitbucket-shared/hooks.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { compactJsonBody, firstHeader, recordDelivery, refuseMethod } from "../webhook/delivery.js";
+import { firstHeader, recordJsonDelivery, refuseMethod } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
 import { type Route, sha256, usableId } from "../webhook/runtime.js";
 import {
@@ -217,16 +217,13 @@ async function handle(
   if (wrongMethod) return wrongMethod;
   const unlisted = refuseUnlistedEvent(spec.events, eventKey, reply, log, { request });
   if (unlisted) return unlisted;
-  const body = compactJsonBody(raw);
-  if ("error" in body)
-    return reply.code(400).type("text/plain").send(`invalid JSON body: ${body.error}`);
   // X-Request-UUID names the delivery: as the event id, the same delivery sent twice is stored once.
-  return recordDelivery({
+  return recordJsonDelivery({
     ctx,
     eventName,
     req,
     reply,
-    bodyJson: body.json,
+    raw,
     metadata: spec.metadata,
     id: usableId(request) ? request : undefined,
     logFields: { request, eventKey },

@@ -2,12 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError, errorMessage } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import {
-  compactJsonBody,
-  providerRoute,
-  recordDelivery,
-  refuseMethod,
-} from "../webhook/delivery.js";
+import { providerRoute, recordJsonDelivery, refuseMethod } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
 import { type Route, serveRoutes } from "../webhook/runtime.js";
 import { GerritHooks, type ProjectHook } from "./api.js";
@@ -179,15 +174,12 @@ async function handle(
   const wrongMethod = refuseMethod(spec.webhook?.method, req, reply);
   if (wrongMethod) return wrongMethod;
   // Argo marshals the body as a json.RawMessage: Go compacts it and refuses invalid JSON.
-  const body = compactJsonBody(raw);
-  if ("error" in body)
-    return reply.code(400).type("text/plain").send(`invalid JSON body: ${body.error}`);
-  return recordDelivery({
+  return recordJsonDelivery({
     ctx,
     eventName,
     req,
     reply,
-    bodyJson: body.json,
+    raw,
     metadata: spec.metadata,
     // Gerrit sends no delivery id and signs nothing: sensorbus mints the event id.
     id: undefined,

@@ -3,10 +3,9 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConfigError } from "../../errors.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import {
-  compactJsonBody,
   firstHeader,
   providerRoute,
-  recordDelivery,
+  recordJsonDelivery,
   refuseDelivery,
   refuseMethod,
 } from "../webhook/delivery.js";
@@ -141,15 +140,13 @@ async function handle(
     log().info({ uuid, gitlabEvent: type }, "GitLab event type not in events: not recorded");
     return text(200, `event type '${type}' is not in events: not recorded`);
   }
-  const body = compactJsonBody(raw);
-  if ("error" in body) return text(400, `invalid JSON body: ${body.error}`);
   const authenticated = token !== undefined || spec.webhook?.authSecret !== undefined;
-  return recordDelivery({
+  return recordJsonDelivery({
     ctx,
     eventName,
     req,
     reply,
-    bodyJson: body.json,
+    raw,
     metadata: spec.metadata,
     id: authenticated && usableId(uuid) ? uuid : undefined,
     logFields: { uuid },

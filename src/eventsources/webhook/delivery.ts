@@ -181,6 +181,20 @@ export function recordDelivery(d: Delivery): Promise<FastifyReply> {
   return recordDeliveries({ ...rest, events: [{ bodyJson, id }] });
 }
 
+/**
+ * {@link recordDelivery} of a raw JSON body, which Argo keeps as a json.RawMessage: compacted as Go
+ * does, or answered 400 `invalid JSON body: <why>` with nothing stored.
+ */
+export function recordJsonDelivery(
+  d: Omit<Delivery, "bodyJson"> & { raw: Buffer },
+): Promise<FastifyReply> | FastifyReply {
+  const { raw, ...rest } = d;
+  const body = compactJsonBody(raw);
+  if ("error" in body)
+    return d.reply.code(400).type("text/plain").send(`invalid JSON body: ${body.error}`);
+  return recordDelivery({ ...rest, bodyJson: body.json });
+}
+
 /** {@link recordDelivery} for several events of one request, stored in order ({@link storeEvents}). */
 export function recordDeliveries(d: Deliveries): Promise<FastifyReply> {
   const headers = goHeaderMap(d.req.raw.rawHeaders, SKIPPED_HEADERS);
