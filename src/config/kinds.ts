@@ -41,6 +41,8 @@ export interface TemplateCheck {
 /** What a trigger's firing produces that an EventSource entry may receive (graph cross links). */
 export type TriggerOutput =
   | { type: "request"; method: string; port: string; path: string }
+  /** A message published to a broker (`broker`: the trigger kind's key) on `subject`. */
+  | { type: "message"; broker: string; port: string; subject: string }
   | {
       type: "object";
       /** The operation creates the object (not update/patch/delete...). */

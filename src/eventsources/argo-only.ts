@@ -12,7 +12,6 @@ const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["amqp", true],
   ["kafka", true],
   ["mqtt", true],
-  ["nats", true],
   ["sns", false],
   ["sqs", false],
   ["hdfs", true],

@@ -4,6 +4,7 @@ import { calendar } from "./calendar/index.js";
 import { github } from "./github/index.js";
 import { gitlab } from "./gitlab/index.js";
 import type { EventSourceKind } from "./kind.js";
+import { nats } from "./nats/index.js";
 import { pubSub } from "./pubsub/index.js";
 import { redis } from "./redis/index.js";
 import { redisStream } from "./redis-stream/index.js";
@@ -23,6 +24,7 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   gitlab,
   redis,
   redisStream,
+  nats,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

@@ -6,7 +6,6 @@ import {
   custom,
   email,
   kafka,
-  nats,
   openWhisk,
   pulsar,
   slack,
@@ -16,6 +15,7 @@ import { http } from "./http/index.js";
 import { k8s } from "./k8s/index.js";
 import type { TriggerKindDescriptor, TriggerRegistryOptions } from "./kind.js";
 import { log } from "./log/index.js";
+import { nats } from "./nats/index.js";
 import type { TriggerKind } from "./types.js";
 
 export type { TriggerRegistryOptions } from "./kind.js";
