@@ -45,8 +45,11 @@ function secretFile(name: string, key: string, value: string): { name: string; k
 }
 const values = () => dirResolver({ secretsDir });
 
-/** Backoffs return at once (tests assert order and counts, not time). */
-const instantClock: Clock = { now: () => Date.now(), sleep: async (_ms, s) => !s?.aborted };
+/** Backoffs take 5 ms (tests assert order and counts, not time), yielding to the event loop. */
+const instantClock: Clock = {
+  now: () => Date.now(),
+  sleep: (_ms, s) => new Promise((r) => setTimeout(() => r(!s?.aborted), 5)),
+};
 
 function logs(): { lines: Array<Record<string, unknown>>; log: Logger; text: () => string } {
   const lines: Array<Record<string, unknown>> = [];
@@ -124,7 +127,8 @@ async function start(h: Harness, entries: Record<string, NatsEventSpec>): Promis
     Object.entries(entries).map(([eventName, spec]) => ({ eventName, spec })),
     h.ctx,
   );
-  await waitUntil(() => running.disconnected?.().length === 0, "the subscriptions", 15_000);
+  const n = Object.keys(entries).length;
+  await waitUntil(() => said(h.logs, "subscribed to NATS") >= n, "the subscriptions", 15_000);
   return running;
 }
 
@@ -157,7 +161,9 @@ describe("nats EventSource against nats-server", () => {
 
   it("jsonBody: a message that is not JSON is dropped with an error line (as Argo); the next one is emitted", async () => {
     const h = harness();
-    const running = await start(h, { e: { url: nats.url, subject: subj("nonjson"), jsonBody: true } });
+    const running = await start(h, {
+      e: { url: nats.url, subject: subj("nonjson"), jsonBody: true },
+    });
     pub.publish(subj("nonjson"), enc("plain text"));
     pub.publish(subj("nonjson"), enc("[1,2]"));
     await pub.flush();
@@ -182,7 +188,13 @@ describe("nats EventSource against nats-server", () => {
     await running.stop();
     const subjects = h.emitted.map((e) => JSON.parse(e.data).subject as string).sort();
     expect(subjects).toEqual(
-      [`${subj("wild")}.a`, `${subj("wild")}.a`, `${subj("wild")}.a.b`, `${subj("wild")}.c`, `${subj("wild")}.c`].sort(),
+      [
+        `${subj("wild")}.a`,
+        `${subj("wild")}.a`,
+        `${subj("wild")}.a.b`,
+        `${subj("wild")}.c`,
+        `${subj("wild")}.c`,
+      ].sort(),
     );
   });
 
@@ -214,7 +226,9 @@ describe("nats EventSource against nats-server", () => {
 
   it("a refused emit is retried with the same event id until the bus stores it; logged once per streak", async () => {
     const h = harness((n) => n <= 3);
-    const running = await start(h, { e: { url: nats.url, subject: subj("refused"), jsonBody: true } });
+    const running = await start(h, {
+      e: { url: nats.url, subject: subj("refused"), jsonBody: true },
+    });
     pub.publish(subj("refused"), enc('{"n":1}'));
     pub.publish(subj("refused"), enc('{"n":2}'));
     await pub.flush();
@@ -231,9 +245,10 @@ describe("nats EventSource against nats-server", () => {
     for (let i = 0; i < 3; i++) pub.publish(subj("stop"), enc(String(i)));
     await pub.flush();
     await waitUntil(() => said(h.logs, "event not accepted by the bus") === 1, "the first refusal");
-    // The retries sleep on the real clock here (so the stop happens mid-streak).
     await running.stop();
-    const lost = h.logs.lines.find((l) => String(l.msg).includes("received NATS messages not stored"));
+    const lost = h.logs.lines.find((l) =>
+      String(l.msg).includes("received NATS messages not stored"),
+    );
     expect(lost?.level).toBe(50);
     expect(lost?.lost).toBeGreaterThanOrEqual(1);
   });
@@ -242,9 +257,13 @@ describe("nats EventSource against nats-server", () => {
     const proxy = await startTcpProxy({ port: nats.port });
     proxy.refuse();
     const h = harness();
-    h.ctx.clock = { now: () => Date.now(), sleep: (ms, s) => instantClock.sleep(ms, s).then((r) => new Promise((res) => setTimeout(() => res(r), 20))) };
     const running = await natsAdapter.start(
-      [{ eventName: "late", spec: { url: `nats://127.0.0.1:${proxy.port}`, subject: subj("late") } }],
+      [
+        {
+          eventName: "late",
+          spec: { url: `nats://127.0.0.1:${proxy.port}`, subject: subj("late") },
+        },
+      ],
       h.ctx,
     );
     expect(running.disconnected?.()).toEqual(["late"]);
@@ -312,38 +331,42 @@ describe("nats EventSource authentication (Secrets through the values resolver)"
     },
   ];
 
-  it.each(modes)("$mode: connects with the Secret, emits, never logs the secret; a wrong one is refused and logged once", async (m) => {
-    const server = await startNatsServer({ config: m.config });
-    servers.push(server);
-    const { credsAuthenticator, nkeyAuthenticator } = await import("@nats-io/transport-node");
-    const opts =
-      m.mode === "credential"
-        ? { authenticator: credsAuthenticator(enc(operator.creds)) }
-        : m.mode === "nkey"
-          ? { authenticator: nkeyAuthenticator(nkeyUser.getSeed()) }
-          : m.publisher;
-    const p = await client(server.url, opts);
-    const h = harness();
-    const running = await start(h, { e: { url: server.url, subject: subj(`auth.${m.mode}`), auth: m.auth } });
-    p.publish(subj(`auth.${m.mode}`), enc("hello"));
-    await p.flush();
-    await waitUntil(() => h.emitted.length === 1, "the event");
-    await running.stop();
-    expect(h.logs.text()).not.toContain(m.secret);
+  it.each(modes)(
+    "$mode: connects with the Secret, emits, never logs the secret; a wrong one is refused and logged once",
+    async (m) => {
+      const server = await startNatsServer({ config: m.config });
+      servers.push(server);
+      const { credsAuthenticator, nkeyAuthenticator } = await import("@nats-io/transport-node");
+      const opts =
+        m.mode === "credential"
+          ? { authenticator: credsAuthenticator(enc(operator.creds)) }
+          : m.mode === "nkey"
+            ? { authenticator: nkeyAuthenticator(nkeyUser.getSeed()) }
+            : m.publisher;
+      const p = await client(server.url, opts);
+      const h = harness();
+      const running = await start(h, {
+        e: { url: server.url, subject: subj(`auth.${m.mode}`), auth: m.auth },
+      });
+      p.publish(subj(`auth.${m.mode}`), enc("hello"));
+      await p.flush();
+      await waitUntil(() => h.emitted.length === 1, "the event");
+      await running.stop();
+      expect(h.logs.text()).not.toContain(m.secret);
 
-    // Refused: no auth at all (the server requires it).
-    const bad = harness();
-    bad.ctx.clock = { now: () => Date.now(), sleep: (ms, s) => new Promise((r) => setTimeout(() => r(!s?.aborted), Math.min(ms, 50))) };
-    const refused = await natsAdapter.start(
-      [{ eventName: "e", spec: { url: server.url, subject: subj("auth.refused") } }],
-      bad.ctx,
-    );
-    await waitUntil(() => said(bad.logs, "cannot connect to NATS") === 1, "the refusal");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(refused.disconnected?.()).toEqual(["e"]);
-    await refused.stop();
-    expect(said(bad.logs, "cannot connect to NATS")).toBe(1);
-    const line = bad.logs.lines.find((l) => String(l.msg).includes("cannot connect to NATS"));
-    expect(String(line?.reason)).toMatch(/Authorization Violation|authentication/i);
-  });
+      // Refused: no auth at all (the server requires it).
+      const bad = harness();
+      const refused = await natsAdapter.start(
+        [{ eventName: "e", spec: { url: server.url, subject: subj("auth.refused") } }],
+        bad.ctx,
+      );
+      await waitUntil(() => said(bad.logs, "cannot connect to NATS") === 1, "the refusal");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(refused.disconnected?.()).toEqual(["e"]);
+      await refused.stop();
+      expect(said(bad.logs, "cannot connect to NATS")).toBe(1);
+      const line = bad.logs.lines.find((l) => String(l.msg).includes("cannot connect to NATS"));
+      expect(String(line?.reason)).toMatch(/Authorization Violation|authentication/i);
+    },
+  );
 });

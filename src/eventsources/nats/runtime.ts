@@ -76,7 +76,9 @@ interface Entry {
   sub?: PlainNatsSubscription | undefined;
   /** Received, not yet stored on the bus, in arrival order. */
   waiting: PlainNatsMessage[];
+  /** The latest pump (awaited by stop); `pumpActive` while it runs. */
   pumping?: Promise<void> | undefined;
+  pumpActive: boolean;
   /** Messages refused because `waiting` was full, since the last report. */
   overflow: number;
   /** Emits refused in a row. */
@@ -181,13 +183,23 @@ function receive(e: Entry, ctx: AdapterContext, m: PlainNatsMessage): void {
     return;
   }
   e.waiting.push(m);
-  e.pumping ??= pump(e, ctx).finally(() => {
-    e.pumping = undefined;
-  });
+  if (!e.pumpActive) e.pumping = pump(e, ctx);
 }
 
 /** Emits the waiting messages in order, each until the bus stored it. */
 async function pump(e: Entry, ctx: AdapterContext): Promise<void> {
+  e.pumpActive = true;
+  try {
+    await emitWaiting(e, ctx);
+  } finally {
+    e.pumpActive = false;
+  }
+  // `emitWaiting` checked `waiting` a microtask ago: a message received meanwhile found the pump
+  // active and was only queued.
+  if (e.waiting.length > 0 && !e.abort.signal.aborted) await pump(e, ctx);
+}
+
+async function emitWaiting(e: Entry, ctx: AdapterContext): Promise<void> {
   const { log } = e;
   while (e.waiting.length > 0) {
     const m = e.waiting[0]!;
@@ -259,6 +271,7 @@ async function startEntry(
     plan,
     log,
     waiting: [],
+    pumpActive: false,
     overflow: 0,
     failures: 0,
     stopping: false,

@@ -59,9 +59,9 @@ describe("nats EventSource payload (Argo's NATSEventData as Go marshals it)", ()
     ).toBe(
       '{"subject":"s","body":1,"header":{"A-Key":["1"],"X-b":["2","3"]},"metadata":{"a":"b","z":"\\u0026"}}',
     );
-    expect(buildNatsPayload({ subject: "s", data: bytes("1"), headers: {} }, { jsonBody: true })).toBe(
-      '{"subject":"s","body":1}',
-    );
+    expect(
+      buildNatsPayload({ subject: "s", data: bytes("1"), headers: {} }, { jsonBody: true }),
+    ).toBe('{"subject":"s","body":1}');
   });
 });
 
@@ -107,7 +107,9 @@ describe("nats EventSource validate (Argo's nats/validate.go)", () => {
       "warning:/spec/nats/e/subject 'a.>.b' has '>' before its last token",
       "warning:/spec/nats/e/url server 'http://n:80' 'http://' is not nats:// or tls://",
     ]);
-    expect(findings({ url: "nats://u:pw@n", subject: "a", auth: { nkey: secret, token: secret } })).toEqual([
+    expect(
+      findings({ url: "nats://u:pw@n", subject: "a", auth: { nkey: secret, token: secret } }),
+    ).toEqual([
       "warning:/spec/nats/e/url carries credentials, readable by anyone who reads the manifest: give them in auth (from a Secret)",
       "warning:/spec/nats/e/auth sets token, nkey: only token is used (Argo takes the first of basic, token, nkey, credential)",
     ]);

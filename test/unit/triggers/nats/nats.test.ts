@@ -20,7 +20,9 @@ function findings(spec: unknown, rewritten: string[] = []): string[] {
     replaces: (p) => rewritten.includes(p),
   };
   nats.validate?.(spec as never, check);
-  return out.map((f) => `${f.severity}:${f.pointer.replace("/spec/triggers/0/template", "")} ${f.message}`);
+  return out.map(
+    (f) => `${f.severity}:${f.pointer.replace("/spec/triggers/0/template", "")} ${f.message}`,
+  );
 }
 
 const event: CloudEvent = {
@@ -76,7 +78,9 @@ describe("nats trigger validate (Argo's validateNATSTrigger)", () => {
     expect(findings({ subject: "a", payload: [] })).toEqual([
       "error:/nats nats server url can't be empty",
     ]);
-    expect(findings({ url: "n", payload: [] })).toEqual(["error:/nats nats subject can't be empty"]);
+    expect(findings({ url: "n", payload: [] })).toEqual([
+      "error:/nats nats subject can't be empty",
+    ]);
     expect(findings({ url: "n", subject: "a" })).toEqual(["error:/nats payload can't be nil"]);
     expect(findings(base)).toEqual([]);
     expect(findings({ ...base, tls: {} })).toEqual([
