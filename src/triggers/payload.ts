@@ -25,3 +25,14 @@ export function dynamicHeaderValues(
   }
   return out;
 }
+
+/**
+ * A kind's own `parameters` applied to the JSON of its trigger object (Argo's
+ * ApplyResourceParameters: `dest: url`, `dest: subject`, ...); the object itself when it has none.
+ */
+export function withKindParameters<
+  T extends { parameters?: readonly TriggerParameter[] | undefined },
+>(template: T, ctx: FiringContext): T {
+  if (!template.parameters || template.parameters.length === 0) return template;
+  return JSON.parse(ctx.applyParameters(JSON.stringify(template), template.parameters)) as T;
+}

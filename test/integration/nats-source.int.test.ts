@@ -4,13 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { createUser } from "@nats-io/nkeys";
-import { connect, headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runtime } from "../../src/app/runtime.js";
-import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
-import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { EventBusError } from "../../src/errors.js";
 import { natsAdapter } from "../../src/eventsources/nats/runtime.js";
 import type { NatsEventSpec } from "../../src/eventsources/nats/schema.js";
@@ -23,7 +20,7 @@ import type {
 } from "../../src/eventsources/types.js";
 import { operatorSetup } from "../support/nats-jwt.js";
 import { type NatsServer, startNatsServer, waitUntil } from "../support/nats-server.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 
 /**
  * The `nats` EventSource against real nats-server processes of the test's own: Argo's payload

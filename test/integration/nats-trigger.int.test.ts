@@ -17,7 +17,7 @@ import { applyParameters } from "../../src/triggers/params.js";
 import type { FiringContext } from "../../src/triggers/types.js";
 import { type NatsServer, startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 
 /**
  * The `nats` trigger against real nats-server processes: the exact payload a subscriber receives,
@@ -78,7 +78,11 @@ afterAll(async () => {
 /** Collects the data of messages on `subject` as text. */
 async function collect(subject: string, conn = sub): Promise<string[]> {
   const got: string[] = [];
-  conn.subscribe(subject, { callback: (_e, m) => got.push(new TextDecoder().decode(m.data)) });
+  conn.subscribe(subject, {
+    callback: (_e, m) => {
+      got.push(new TextDecoder().decode(m.data));
+    },
+  });
   await conn.flush();
   return got;
 }

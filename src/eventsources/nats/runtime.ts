@@ -13,6 +13,7 @@ import type {
 import { type BackoffPlan, exponentialBackoff } from "../../lib/backoff.js";
 import { goCompact, goMarshal } from "../../lib/gojson.js";
 import type { Logger } from "../../observability/logger.js";
+import { runEntries } from "../run-entries.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { NatsEventSpec } from "./schema.js";
 
@@ -302,26 +303,12 @@ async function stopEntry(e: Entry): Promise<void> {
 export const natsAdapter: EventSourceAdapter<NatsEventSpec> = {
   key: "nats",
   ceType: "nats",
-  async start(entries, ctx): Promise<RunningAdapter> {
-    const running: Entry[] = [];
-    try {
-      for (const { eventName, spec } of entries)
-        running.push(await startEntry(eventName, spec, ctx));
-    } catch (err) {
-      await Promise.allSettled(running.map(stopEntry));
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    ctx.signal.addEventListener("abort", () => void stop(), { once: true });
-    return {
-      stop,
-      disconnected: () => running.filter((e) => !e.conn?.connected).map((e) => e.eventName),
-    };
-  },
+  start: (entries, ctx): Promise<RunningAdapter> =>
+    runEntries(entries, ctx, {
+      start: startEntry,
+      stop: stopEntry,
+      connected: (e) => e.conn?.connected === true,
+    }),
 };
 
 export function createAdapter(): EventSourceAdapter<NatsEventSpec> {

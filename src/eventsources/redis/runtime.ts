@@ -2,6 +2,7 @@ import { ConfigError } from "../../errors.js";
 import { goCompact, goMarshal, goQuote } from "../../lib/gojson.js";
 import { connectRedis, type RedisConnection, redisClientName } from "../redis-shared/client.js";
 import { tlsMaterial } from "../redis-shared/common.js";
+import { runEntries } from "../run-entries.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import type { RedisEventSpec } from "./schema.js";
 
@@ -91,33 +92,20 @@ async function startEntry(
   return entry;
 }
 
+async function stopEntry(e: Entry): Promise<void> {
+  e.conn.destroy();
+  await e.chain;
+}
+
 export const redisAdapter: EventSourceAdapter<RedisEventSpec> = {
   key: "redis",
   ceType: "redis",
-  async start(entries, ctx): Promise<RunningAdapter> {
-    const running: Entry[] = [];
-    const stopEntry = async (e: Entry) => {
-      e.conn.destroy();
-      await e.chain;
-    };
-    try {
-      for (const { eventName, spec } of entries)
-        running.push(await startEntry(eventName, spec, ctx));
-    } catch (err) {
-      await Promise.allSettled(running.map(stopEntry));
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      stopping ??= Promise.allSettled(running.map(stopEntry)).then(() => undefined);
-      return stopping;
-    };
-    ctx.signal.addEventListener("abort", () => void stop(), { once: true });
-    return {
-      stop,
-      disconnected: () => running.filter((e) => !e.conn.ready).map((e) => e.eventName),
-    };
-  },
+  start: (entries, ctx): Promise<RunningAdapter> =>
+    runEntries(entries, ctx, {
+      start: startEntry,
+      stop: stopEntry,
+      connected: (e) => e.conn.ready,
+    }),
 };
 
 export function createAdapter(): EventSourceAdapter<RedisEventSpec> {

@@ -3,7 +3,7 @@ import { DEFAULTS } from "../../config/defaults.js";
 import { errorMessage, TriggerError } from "../../errors.js";
 import { memoize } from "../../lib/memo.js";
 import { registerSecret } from "../../lib/redact.js";
-import { constructPayloadFor, dynamicHeaderValues } from "../payload.js";
+import { constructPayloadFor, dynamicHeaderValues, withKindParameters } from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import type { HttpTrigger } from "./schema.js";
 
@@ -58,12 +58,7 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
     kind: "http",
     async render(template, ctx: FiringContext): Promise<Rendered> {
       // Kind-level parameters apply to the JSON of the http object itself (dest: url, headers.X).
-      const http =
-        template.parameters && template.parameters.length > 0
-          ? (JSON.parse(
-              ctx.applyParameters(JSON.stringify(template), template.parameters),
-            ) as HttpTrigger)
-          : template;
+      const http = withKindParameters(template, ctx);
       if (!http.url) throw new TriggerError("SB_ERR_TRIGGER_RENDER", "http trigger: url is empty");
       const method = (http.method || DEFAULTS.http.method).toUpperCase();
       if (!ALLOWED_METHODS.has(method)) {

@@ -5,7 +5,7 @@ import { type NatsAuth, redactUrls } from "../../eventbus/nats-auth.js";
 import { connectPlainNats } from "../../eventbus/nats-connect.js";
 import { type PlainNatsConnection, PlainNatsError } from "../../eventbus/nats-plain.js";
 import { subjectProblem } from "../../lib/nats-subject.js";
-import { constructPayloadFor } from "../payload.js";
+import { constructPayloadFor, withKindParameters } from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import type { NatsTrigger } from "./schema.js";
 
@@ -64,12 +64,7 @@ export function natsTrigger(): TriggerKind<NatsTrigger> {
   return {
     kind: "nats",
     async render(template, ctx: FiringContext): Promise<Rendered> {
-      const spec =
-        template.parameters && template.parameters.length > 0
-          ? (JSON.parse(
-              ctx.applyParameters(JSON.stringify(template), template.parameters),
-            ) as NatsTrigger)
-          : template;
+      const spec = withKindParameters(template, ctx);
       if (!spec.url) throw new TriggerError("SB_ERR_TRIGGER_RENDER", "nats trigger: url is empty");
       const subject = spec.subject ?? "";
       const problem = subjectProblem(subject, false);
