@@ -278,6 +278,56 @@ describe("nats EventSource against nats-server", () => {
   });
 });
 
+describe("nats EventSource: the server restarted mid-stream", () => {
+  it("reconnects and subscribes again by itself; /readyz and the log show the outage once", async () => {
+    const server = await startNatsServer();
+    servers.push(server);
+    const h = harness();
+    const subject = subj("restart");
+    const running = await start(h, { e: { url: server.url, subject, jsonBody: true } });
+    const sender = await client(server.url, { maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const before = 20;
+    for (let i = 0; i < before; i++) sender.publish(subject, enc(String(i)));
+    await sender.flush();
+    await waitUntil(() => h.emitted.length >= before, "the messages before the restart");
+    await server.kill("SIGKILL");
+    await waitUntil(() => running.disconnected?.().length === 1, "/readyz to name the entry");
+    await server.restart();
+    await waitUntil(() => running.disconnected?.().length === 0, "reconnected", 30_000);
+    let probes = 0;
+    await waitUntil(
+      async () => {
+        sender.publish(subject, enc(String(1000 + probes++)));
+        await sender.flush().catch(() => {});
+        return h.emitted.some((e) => JSON.parse(e.data).body >= 1000);
+      },
+      "a probe after the restart",
+      30_000,
+    );
+    const after = 20;
+    for (let i = 0; i < after; i++) sender.publish(subject, enc(String(2000 + i)));
+    await sender.flush();
+    await waitUntil(
+      () => h.emitted.filter((e) => JSON.parse(e.data).body >= 2000).length >= after,
+      "the messages after the restart",
+    );
+    await running.stop();
+    const bodies = h.emitted.map((e) => JSON.parse(e.data).body as number);
+    console.info(
+      `nats source fault (server restarted): before ${before} emitted ${bodies.filter((b) => b < 1000).length}, ` +
+        `probes ${probes} emitted ${bodies.filter((b) => b >= 1000 && b < 2000).length}, after ${after} emitted ${bodies.filter((b) => b >= 2000).length}, ` +
+        `duplicates ${bodies.length - new Set(bodies).size}`,
+    );
+    expect(bodies.filter((b) => b < 1000)).toEqual(Array.from({ length: before }, (_, i) => i));
+    expect(bodies.filter((b) => b >= 2000)).toEqual(
+      Array.from({ length: after }, (_, i) => 2000 + i),
+    );
+    expect(bodies.length).toBe(new Set(bodies).size);
+    expect(said(h.logs, "NATS connection lost")).toBe(1);
+    expect(said(h.logs, "NATS connection restored")).toBe(1);
+  }, 60_000);
+});
+
 describe("nats EventSource authentication (Secrets through the values resolver)", () => {
   const USER = "sb-user";
   const PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
