@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,9 @@ import type {
   EmitResult,
   RunningAdapter,
 } from "../../src/eventsources/types.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { natsTrigger } from "../../src/triggers/nats/runtime.js";
+import type { FiringContext } from "../../src/triggers/types.js";
 import { operatorSetup } from "../support/nats-jwt.js";
 import { type NatsServer, startNatsServer, waitUntil } from "../support/nats-server.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
@@ -416,4 +420,126 @@ describe("nats EventSource authentication (Secrets through the values resolver)"
       expect(String(line?.reason)).toMatch(/Authorization Violation|authentication/i);
     },
   );
+});
+
+describe("nats EventSource and trigger over TLS (a generated CA)", () => {
+  const tlsDir = mkdtempSync(join(dir, "tls-"));
+  const p = (name: string) => join(tlsDir, name);
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  let server: NatsServer;
+
+  beforeAll(async () => {
+    openssl(
+      "req",
+      "-x509",
+      ...ec,
+      "-days",
+      "1",
+      "-keyout",
+      p("ca.key"),
+      "-out",
+      p("ca.pem"),
+      "-subj",
+      "/CN=sb-nats-ca",
+    );
+    openssl(
+      "req",
+      ...ec,
+      "-keyout",
+      p("server.key"),
+      "-out",
+      p("server.csr"),
+      "-subj",
+      "/CN=127.0.0.1",
+    );
+    writeFileSync(p("server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      p("server.csr"),
+      "-CA",
+      p("ca.pem"),
+      "-CAkey",
+      p("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-out",
+      p("server.pem"),
+      "-extfile",
+      p("server.ext"),
+    );
+    server = await startNatsServer({
+      config: `tls {\n  cert_file: "${p("server.pem")}"\n  key_file: "${p("server.key")}"\n  timeout: 5\n}\n`,
+    });
+    servers.push(server);
+  });
+
+  it("connects with caCertSecret or insecureSkipVerify; an unknown CA is refused and logged once", async () => {
+    const { readFileSync } = await import("node:fs");
+    const ca = secretFile("nats-tls", "ca", readFileSync(p("ca.pem"), "utf8"));
+    // The test's own client: Node checks the certificate against "localhost" for an IP (see
+    // eventbus/jetstream/connection.ts); this sender skips the name check, not the CA.
+    const sender = await client(server.url, {
+      tls: { ca: readFileSync(p("ca.pem"), "utf8"), checkServerIdentity: () => undefined },
+    });
+    const h = harness();
+    const running = await start(h, {
+      ca: { url: server.url, subject: subj("tls.ca"), tls: { caCertSecret: ca } },
+      skip: { url: server.url, subject: subj("tls.skip"), tls: { insecureSkipVerify: true } },
+    });
+    sender.publish(subj("tls.ca"), enc("a"));
+    sender.publish(subj("tls.skip"), enc("b"));
+    await sender.flush();
+    await waitUntil(() => h.emitted.length === 2, "both events");
+    await running.stop();
+
+    // The trigger over TLS with the CA.
+    const got: string[] = [];
+    sender.subscribe(subj("tls.out"), {
+      callback: (_e, m) => {
+        got.push(new TextDecoder().decode(m.data));
+      },
+    });
+    await sender.flush();
+    const kind = natsTrigger();
+    const ctx = {
+      sensorName: "s",
+      namespace: "default",
+      triggerName: "t",
+      events: new Map(),
+      applyParameters: (doc: string) => doc,
+      values: values(),
+      log: silentLogger(),
+      now: () => 0,
+    } as unknown as FiringContext;
+    await kind.execute(
+      await kind.render(
+        { url: server.url, subject: subj("tls.out"), payload: [], tls: { caCertSecret: ca } },
+        ctx,
+      ),
+      { log: silentLogger(), signal: new AbortController().signal },
+    );
+    await waitUntil(() => got.length === 1, "the trigger's message");
+    await kind.close?.();
+
+    // No CA given: the server's certificate is not trusted.
+    const bad = harness();
+    const refused = await natsAdapter.start(
+      [
+        {
+          eventName: "e",
+          spec: { url: server.url, subject: subj("tls.bad"), tls: { enabled: true } },
+        },
+      ],
+      bad.ctx,
+    );
+    await waitUntil(() => said(bad.logs, "cannot connect to NATS") === 1, "the refusal");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(refused.disconnected?.()).toEqual(["e"]);
+    await refused.stop();
+    expect(said(bad.logs, "cannot connect to NATS")).toBe(1);
+  });
 });
