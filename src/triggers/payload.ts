@@ -1,6 +1,6 @@
 import type { TriggerParameter } from "../config/types.js";
 import { constructPayload, resolveParamValue } from "./params.js";
-import type { FiringContext } from "./types.js";
+import type { FiringContext, Rendered } from "./types.js";
 
 /** http `payload` (§5.4) for this firing. */
 export function constructPayloadFor(
@@ -35,4 +35,13 @@ export function withKindParameters<
 >(template: T, ctx: FiringContext): T {
   if (!template.parameters || template.parameters.length === 0) return template;
   return JSON.parse(ctx.applyParameters(JSON.stringify(template), template.parameters)) as T;
+}
+
+/** The body a firing sends, for `replay`, `explain` and the journal: JSON as a value, else text. */
+export function showBody(rendered: Rendered, body: string): void {
+  try {
+    rendered.payload = JSON.parse(body);
+  } catch {
+    rendered.payloadText = body;
+  }
 }

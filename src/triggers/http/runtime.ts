@@ -3,7 +3,12 @@ import { DEFAULTS } from "../../config/defaults.js";
 import { errorMessage, TriggerError } from "../../errors.js";
 import { memoize } from "../../lib/memo.js";
 import { registerSecret } from "../../lib/redact.js";
-import { constructPayloadFor, dynamicHeaderValues, withKindParameters } from "../payload.js";
+import {
+  constructPayloadFor,
+  dynamicHeaderValues,
+  showBody,
+  withKindParameters,
+} from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import type { HttpTrigger } from "./schema.js";
 
@@ -120,13 +125,7 @@ export function httpTrigger(): TriggerKind<HttpTrigger> {
         detail,
         ...(secretHeaders.length > 0 ? { secretHeaders } : {}),
       };
-      if (body !== undefined) {
-        try {
-          rendered.payload = JSON.parse(body);
-        } catch {
-          rendered.payloadText = body;
-        }
-      }
+      if (body !== undefined) showBody(rendered, body);
       return rendered;
     },
 

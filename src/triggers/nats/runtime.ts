@@ -5,7 +5,7 @@ import { type NatsAuth, redactUrls } from "../../eventbus/nats-auth.js";
 import { connectPlainNats } from "../../eventbus/nats-connect.js";
 import { type PlainNatsConnection, PlainNatsError } from "../../eventbus/nats-plain.js";
 import { subjectProblem } from "../../lib/nats-subject.js";
-import { constructPayloadFor, withKindParameters } from "../payload.js";
+import { constructPayloadFor, showBody, withKindParameters } from "../payload.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import type { NatsTrigger } from "./schema.js";
 
@@ -87,11 +87,7 @@ export function natsTrigger(): TriggerKind<NatsTrigger> {
         request: { method: "PUBLISH", url: `${at} ${subject}`, headers: {} },
         detail,
       };
-      try {
-        rendered.payload = JSON.parse(body);
-      } catch {
-        rendered.payloadText = body;
-      }
+      showBody(rendered, body);
       return rendered;
     },
 
