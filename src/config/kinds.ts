@@ -48,7 +48,7 @@ export type TriggerOutput =
       broker: string;
       /** Topic or subject, as the source names it. */
       destination: string;
-      /** Where the destination lives when the trigger says (Pub/Sub: the project). */
+      /** Where the destination lives when the trigger says (Pub/Sub: the project; NATS: the port). */
       scope?: string;
     }
   | {

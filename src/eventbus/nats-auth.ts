@@ -20,6 +20,8 @@ export interface NatsAuth {
   /** PEM text: client certificate and key, for servers that verify clients. */
   cert?: string;
   key?: string;
+  /** Accept any server certificate (Argo's `tls.insecureSkipVerify`). */
+  insecureSkipVerify?: boolean;
   /**
    * Where each setting came from (e.g. `password: "--nats-password-file /run/nats/password"`),
    * for error messages: they name the source, never the value.

@@ -9,7 +9,6 @@ import type { EventSourceKind } from "./kind.js";
 const ARGO_ONLY: ReadonlyArray<readonly [key: string, recreate: boolean]> = [
   ["minio", true],
   ["kafka", true],
-  ["nats", true],
   ["sns", false],
   ["sqs", false],
   ["hdfs", true],

@@ -10,6 +10,7 @@ import { github } from "./github/index.js";
 import { gitlab } from "./gitlab/index.js";
 import type { EventSourceKind } from "./kind.js";
 import { mqtt } from "./mqtt/index.js";
+import { nats } from "./nats/index.js";
 import { pubSub } from "./pubsub/index.js";
 import { redis } from "./redis/index.js";
 import { redisStream } from "./redis-stream/index.js";
@@ -39,6 +40,7 @@ export const EVENTSOURCE_KINDS: readonly EventSourceKind<never>[] = [
   mqtt,
   file,
   amqp,
+  nats,
 ] as readonly EventSourceKind<never>[];
 
 /** All kinds the manifests may hold: those run, then Argo's others (accepted, warned about). */

@@ -67,22 +67,6 @@ export const kafka = argoOnly(
   },
 );
 
-export const nats = argoOnly(
-  "nats",
-  Loose({
-    url: Type.Optional(Type.String()),
-    subject: Type.Optional(Type.String()),
-    payload: Parameters,
-    parameters: Parameters,
-  }),
-  (o, check) => {
-    need(o, "url", check, "nats server url can't be empty");
-    need(o, "subject", check, "nats subject can't be empty");
-    needPayload(o, check, "payload can't be nil");
-    check.parameters(o.payload, "payload", "payload");
-  },
-);
-
 export const openWhisk = argoOnly(
   "openWhisk",
   Loose({

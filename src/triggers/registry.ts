@@ -4,7 +4,6 @@ import {
   azureEventHubs,
   azureServiceBus,
   kafka,
-  nats,
   openWhisk,
   pulsar,
 } from "./argo-only.js";
@@ -15,6 +14,7 @@ import { http } from "./http/index.js";
 import { k8s } from "./k8s/index.js";
 import type { TriggerKindDescriptor, TriggerRegistryOptions } from "./kind.js";
 import { log } from "./log/index.js";
+import { nats } from "./nats/index.js";
 import { pubSub } from "./pubsub/index.js";
 import { slack } from "./slack/index.js";
 import type { TriggerKind } from "./types.js";

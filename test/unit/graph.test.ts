@@ -172,6 +172,36 @@ describe("cross-workflow links", () => {
     expect(renderGraph(g, "dot")).toMatch(/style=dashed/);
   });
 
+  it("links a nats trigger (dashed) to the nats entries whose subject matches, wildcards included", () => {
+    const g = buildGraph(
+      loaded(
+        source,
+        es("bus", {
+          nats: {
+            exact: { url: "nats://nats:4222", subject: "orders.accepted" },
+            star: { url: "nats.argo-events.svc:4222", subject: "orders.*" },
+            tail: { url: "nats://nats", subject: ">" },
+            other: { url: "nats://nats:4222", subject: "orders.rejected" },
+            port: { url: "nats://nats:4333", subject: "orders.accepted" },
+          },
+        }),
+        sensor("s", [
+          {
+            name: "hand-off",
+            nats: { url: "nats://nats:4222", subject: "orders.accepted", payload: [] },
+          },
+        ]),
+      ),
+    );
+    expect(edges(g, "cross").sort()).toEqual([
+      "trigger:s/hand-off -> entry:bus/exact",
+      "trigger:s/hand-off -> entry:bus/star",
+      "trigger:s/hand-off -> entry:bus/tail",
+    ]);
+    expect(g.edges.find((e) => e.kind === "cross")?.label).toBe("publish orders.accepted");
+    expect(renderGraph(g, "dot")).toContain('label="publish orders.accepted", style=dashed');
+  });
+
   it("matches resource watches by group/resource, namespace, name prefix and labels", () => {
     const watch = (filter: Record<string, unknown>, namespace = "argo") => ({
       namespace,

@@ -70,7 +70,7 @@ export async function openConnection(opts: JetStreamBusOptions): Promise<OpenCon
 }
 
 /** The authenticator and TLS options for a resolved target (one method; see resolveNatsTarget). */
-function connectionAuth(target: NatsTarget): Partial<ConnectionOptions> {
+export function connectionAuth(target: NatsTarget): Partial<ConnectionOptions> {
   const { auth } = target;
   const enc = new TextEncoder();
   let authenticator: Authenticator | undefined;
@@ -87,6 +87,8 @@ function connectionAuth(target: NatsTarget): Partial<ConnectionOptions> {
     if (auth.ca !== undefined) tls.ca = auth.ca;
     if (auth.cert !== undefined) tls.cert = auth.cert;
     if (auth.key !== undefined) tls.key = auth.key;
+    // Node's own option, passed through by the client (merged into tls.connect's options).
+    if (auth.insecureSkipVerify) Object.assign(tls, { rejectUnauthorized: false });
     // The client sends no server name for an IP address, so Node checks the certificate against
     // "localhost": check it against the IP addresses configured instead (a certificate with that
     // IP in its subjectAltName). Host names are checked by Node as usual.

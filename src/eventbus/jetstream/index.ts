@@ -5,6 +5,7 @@
  * - bus.ts: the bus (publish, subscribe, reclaim, close), wiring the parts below;
  * - publisher.ts: acknowledged publishes and their errors;
  * - consumer.ts: a durable subscription's pull loop;
+ * - plain.ts: plain core NATS connections for the `nats` EventSource and trigger (nats-plain.ts);
  * - kv.ts: KV buckets; record-log.ts: record logs (the journal); dead-letters.ts: dead letters;
  * - options.ts, internals.ts, api-errors.ts: what they share.
  */
