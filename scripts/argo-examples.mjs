@@ -548,7 +548,7 @@ function secretRefs(value, out = []) {
         typeof v === "object" &&
         typeof v.name === "string" &&
         typeof v.key === "string" &&
-        /secret|Secret|password|username|token|accessKey|secretKey/.test(k)
+        /secret|password|username|token|accesskey/i.test(k)
       ) {
         out.push(v);
       } else secretRefs(v, out);
