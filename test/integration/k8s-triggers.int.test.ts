@@ -505,6 +505,67 @@ describe("argoWorkflow other operations", () => {
     expect(nodes.n2!.phase).toBe("Running");
   });
 
+  it("resume and stop with --node-field-selector act on the matching running Suspend nodes only", async () => {
+    api.seed({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Workflow",
+      metadata: { name: "gates", namespace: NS },
+      spec: { suspend: true },
+      status: {
+        nodes: {
+          a: {
+            id: "a",
+            name: "gates.approve",
+            displayName: "approve",
+            type: "Suspend",
+            phase: "Running",
+          },
+          b: {
+            id: "b",
+            name: "gates.deploy",
+            displayName: "deploy",
+            type: "Suspend",
+            phase: "Running",
+          },
+          c: { id: "c", name: "gates.build", displayName: "build", type: "Pod", phase: "Running" },
+        },
+      },
+    });
+    const t = silent();
+    const run = async (operation: string, args: string[]) =>
+      t.execute(
+        await t.render(
+          {
+            operation,
+            args,
+            source: { resource: { kind: "Workflow", metadata: { name: "gates" } } },
+          },
+          firing(),
+        ),
+        exec(),
+      );
+    await run("resume", ["--node-field-selector", "displayName=approve"]);
+    await run("stop", [
+      "--node-field-selector=displayName=deploy",
+      "--message",
+      "rejected by review",
+    ]);
+    const wf = api.object("argoproj.io/v1alpha1", "Workflow", NS, "gates")!;
+    // The Workflow-level suspend and shutdown are left alone, as argo does with a selector.
+    expect(wf.spec).toEqual({ suspend: true });
+    const nodes = (wf.status as { nodes: Record<string, { phase: string; message?: string }> })
+      .nodes;
+    expect(nodes.a!.phase).toBe("Succeeded");
+    expect(nodes.b).toMatchObject({ phase: "Failed", message: "rejected by review" });
+    expect(nodes.c!.phase).toBe("Running");
+    // Nothing left to match: a final error naming the selector, as Argo's.
+    const err = await rejection(run("resume", ["--node-field-selector", "displayName=approve"]));
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain(
+      `Workflow ${NS}/gates has no running Suspend node matching --node-field-selector displayName=approve`,
+    );
+  });
+
   it("reports a missing Workflow for suspend as a final 404", async () => {
     const t = silent();
     const r = await t.render(

@@ -1,4 +1,5 @@
 import { TriggerError } from "../../errors.js";
+import { nodeSelectorProblem } from "./node-selector.js";
 
 /**
  * `argoWorkflow.args`: Argo appends them to the `argo` CLI command it runs
@@ -195,6 +196,62 @@ export function parseRerunArgs(
   return out;
 }
 
+/** What `args` of resume and stop carry: the nodes to act on and, for stop, their message. */
+export interface NodeOpArgs {
+  /** `--node-field-selector`: act on the running Suspend nodes it matches, not the whole Workflow. */
+  nodeFieldSelector?: string;
+  /** `--message` (stop only): the stopped nodes' message. */
+  message?: string;
+}
+
+/**
+ * `args` of resume (`--node-field-selector`) and stop (`--node-field-selector`, `--message`), as
+ * `argo resume` / `argo stop` take them. The selector's syntax and field names are checked here, so
+ * `validate` reports a bad one.
+ */
+export function parseNodeOpArgs(
+  operation: "resume" | "stop",
+  args: readonly unknown[] | undefined,
+  field: string,
+): NodeOpArgs {
+  const out: NodeOpArgs = {};
+  const list = (args ?? []).map(String);
+  const allowed =
+    operation === "resume" ? "--node-field-selector" : "--node-field-selector, --message";
+  for (let i = 0; i < list.length; i++) {
+    const arg = list[i]!;
+    const at = `${field}.${i}`;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const next = list[i + 1];
+      if (next === undefined) throw argsError(at, `'${arg}' needs a value`);
+      i++;
+      return next;
+    };
+    if (flag === "--node-field-selector") {
+      const selector = value();
+      const problem = nodeSelectorProblem(selector);
+      if (problem) throw argsError(at, problem);
+      out.nodeFieldSelector = selector;
+    } else if (operation === "stop" && flag === "--message") {
+      out.message = value();
+    } else {
+      throw argsError(
+        at,
+        `unsupported argument '${arg}' for ${operation} (sensorbus interprets ${allowed})`,
+      );
+    }
+  }
+  if (out.message !== undefined && out.nodeFieldSelector === undefined)
+    throw argsError(
+      field,
+      "--message applies to the nodes --node-field-selector selects; give both",
+    );
+  return out;
+}
+
 /** A boolean flag: `--flag` or `--flag=<bool>` (Go's strconv.ParseBool spellings). */
 function boolFlag(arg: string, eq: number, field: string): boolean {
   if (eq < 0) return true;
@@ -217,6 +274,10 @@ export function checkWorkflowArgs(
     return parseSubmitArgs(args, field, operation).ignored;
   if (operation === "retry" || operation === "resubmit")
     return parseRerunArgs(operation, args, field).ignored;
+  if (operation === "resume" || operation === "stop") {
+    parseNodeOpArgs(operation, args, field);
+    return [];
+  }
   if (args && args.length > 0) {
     throw argsError(field, `arguments are not supported for operation ${operation}`);
   }

@@ -1,6 +1,9 @@
 import { gunzipSync } from "node:zlib";
 import { TriggerError } from "../../errors.js";
 import type { KubeObject } from "../../k8s/client.js";
+import { selectorMatches, type WorkflowNode } from "./node-selector.js";
+
+export type { WorkflowNode } from "./node-selector.js";
 
 /**
  * What `argo resubmit` and `argo retry` do to a Workflow, ported from Argo Workflows v3.7
@@ -41,26 +44,6 @@ const NOT_INHERITED = new Set<string>([
 const GROUP_TYPES = new Set(["DAG", "TaskGroup", "StepGroup", "Steps"]);
 /** Argo's isExecutionNodeType: only these are restart points of a retry. */
 const EXECUTION_TYPES = new Set(["Container", "Pod", "HTTP", "Plugin"]);
-
-export interface WorkflowNode {
-  id: string;
-  name: string;
-  displayName?: string;
-  type: string;
-  phase?: string;
-  boundaryID?: string;
-  children?: string[];
-  outboundNodes?: string[];
-  templateName?: string;
-  templateRef?: { name?: string; template?: string };
-  message?: string;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-  nodeFlag?: { retried?: boolean; hooked?: boolean };
-  inputs?: { parameters?: Array<{ name: string; value?: unknown }> };
-  outputs?: { parameters?: Array<Record<string, unknown>> };
-  [k: string]: unknown;
-}
 
 type Nodes = Record<string, WorkflowNode>;
 type Json = Record<string, unknown>;
@@ -446,53 +429,6 @@ function resetNode(n: WorkflowNode, now: number): WorkflowNode {
   out.startedAt = rfc3339(now);
   delete out.finishedAt;
   return out;
-}
-
-/**
- * Node field selector as Argo's (Kubernetes field selector syntax: `key=value`, `key==value`,
- * `key!=value`, comma = and). A field a node does not have is empty, as in Argo; a field name Argo
- * does not know is an error here (Argo would silently compare it with "").
- */
-function selectorMatches(selector: string, n: WorkflowNode): boolean {
-  return selector
-    .split(",")
-    .map((r) => r.trim())
-    .filter(Boolean)
-    .every((req) => {
-      const m = /^([^!=]+)(==|=|!=)(.*)$/.exec(req);
-      if (!m) throw retryError(`argoWorkflow.args: invalid node field selector '${req}'`);
-      const [, field, op, want] = m as unknown as [string, string, string, string];
-      const have = nodeField(n, field.trim());
-      return op === "!=" ? have !== want.trim() : have === want.trim();
-    });
-}
-
-/** Argo's SelectorMatchesNode fields. */
-function nodeField(n: WorkflowNode, field: string): string {
-  switch (field) {
-    case "id":
-      return n.id;
-    case "name":
-      return n.name;
-    case "displayName":
-      return n.displayName ?? "";
-    case "phase":
-      return n.phase ?? "";
-    case "templateName": // GetTemplateFromNode
-      return (n.templateRef ? n.templateRef.template : n.templateName) ?? "";
-    case "templateRef.name":
-      return n.templateRef?.name ?? "";
-    case "templateRef.template":
-      return n.templateRef?.template ?? "";
-  }
-  const p = /^inputs\.parameters\.(.+)\.value$/.exec(field);
-  if (p) {
-    const v = n.inputs?.parameters?.find((x) => x.name === p[1])?.value;
-    return v === undefined || v === null ? "" : String(v);
-  }
-  throw retryError(
-    `argoWorkflow.args: unknown node field '${field}' in --node-field-selector (known: id, name, displayName, phase, templateName, templateRef.name, templateRef.template, inputs.parameters.<name>.value)`,
-  );
 }
 
 /** Argo's createNewRetryWorkflow: the Workflow no longer finished. */

@@ -19,11 +19,14 @@ import { loadResource, type SourceContext } from "../source.js";
 import type { ExecContext, FiringContext, Rendered, TriggerKind, TriggerResult } from "../types.js";
 import {
   checkWorkflowArgs,
+  type NodeOpArgs,
+  parseNodeOpArgs,
   parseRerunArgs,
   parseSubmitArgs,
   type RerunArgs,
   type SubmitArgs,
 } from "./args.js";
+import { selectorMatches, type WorkflowNode } from "./node-selector.js";
 import { formulateResubmit, formulateRetry, resubmitGenerateName } from "./retry.js";
 import type { ArgoWorkflowTrigger } from "./schema.js";
 
@@ -65,6 +68,8 @@ interface ArgoDetail {
   concurrency?: { policy: "Forbid" | "Replace"; labelSelector: string };
   /** retry / resubmit: the parsed `args` and the firing's identity, applied in execute(). */
   rerun?: RerunArgs & { stamp: Record<string, unknown>; key: string };
+  /** resume / stop with `--node-field-selector`: act on the matching Suspend nodes only. */
+  nodes?: NodeOpArgs & { nodeFieldSelector: string };
 }
 
 /** Phases of a Workflow that has not finished (an absent phase is a Workflow not yet started). */
@@ -320,6 +325,26 @@ export function argoWorkflowTrigger(
         } satisfies ArgoDetail,
       };
     }
+    if (operation === "resume" || operation === "stop") {
+      const nodeOp = parseNodeOpArgs(operation, template.args, `${field}.args`);
+      if (nodeOp.nodeFieldSelector !== undefined) {
+        // As `argo resume|stop --node-field-selector`: the matching running Suspend nodes are
+        // marked Succeeded (resume) or Failed (stop); the Workflow itself is left as it is.
+        const nodes = { ...nodeOp, nodeFieldSelector: nodeOp.nodeFieldSelector };
+        return {
+          kind: "argoWorkflow",
+          payload: { operation, workflow: `${namespace}/${name}`, args: template.args ?? [] },
+          detail: {
+            operation,
+            namespace,
+            name,
+            object: undefined,
+            patch: undefined,
+            nodes,
+          } satisfies ArgoDetail,
+        };
+      }
+    }
     checkWorkflowArgs(operation, template.args, `${field}.args`);
     const patch: Record<string, unknown> =
       operation === "suspend"
@@ -496,7 +521,8 @@ export function argoWorkflowTrigger(
         metadata: { name: d.name, namespace: d.namespace },
       };
       let patch = d.patch!;
-      if (d.operation === "resume") patch = await resumePatch(client, target, patch);
+      if (d.nodes) patch = await suspendNodesPatch(client, target, d.operation, d.nodes);
+      else if (d.operation === "resume") patch = await resumePatch(client, target, patch);
       await client.patch(target, "application/merge-patch+json", patch);
       summary = `${d.operation} Workflow ${id}`;
     }
@@ -526,6 +552,58 @@ export function argoWorkflowTrigger(
   }
 
   return { kind: "argoWorkflow", render, execute };
+}
+
+/**
+ * `resume|stop --node-field-selector`, as Argo's updateSuspendedNode: each running Suspend node the
+ * selector matches becomes Succeeded (resume) or Failed (stop, with `--message` when given); none
+ * matching is a final error, as Argo's "no suspend nodes matching nodeFieldSelector".
+ */
+async function suspendNodesPatch(
+  client: KubeClient,
+  target: KubeObject,
+  operation: string,
+  nodes: NonNullable<ArgoDetail["nodes"]>,
+): Promise<Record<string, unknown>> {
+  const wf = await client.get({
+    apiVersion: target.apiVersion,
+    kind: target.kind,
+    name: target.metadata.name!,
+    namespace: target.metadata.namespace,
+  });
+  const id = `${target.metadata.namespace}/${target.metadata.name}`;
+  if (!wf) {
+    throw new TriggerError(
+      "SB_ERR_TRIGGER_K8S",
+      `argoWorkflow ${operation}: Workflow ${id} not found`,
+      {
+        retryable: false,
+      },
+    );
+  }
+  const status = isObject(wf.status) ? wf.status : {};
+  const all = isObject(status.nodes) ? status.nodes : {};
+  const finishedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const phase = operation === "resume" ? "Succeeded" : "Failed";
+  const changed: Record<string, unknown> = {};
+  for (const [nodeId, node] of Object.entries(all)) {
+    if (!isObject(node) || node.type !== "Suspend" || node.phase !== "Running") continue;
+    const n = { ...node, id: String(node.id ?? nodeId), name: String(node.name ?? "") };
+    if (!selectorMatches(nodes.nodeFieldSelector, n as WorkflowNode)) continue;
+    changed[nodeId] = {
+      phase,
+      finishedAt,
+      ...(nodes.message ? { message: nodes.message } : {}),
+    };
+  }
+  if (Object.keys(changed).length === 0) {
+    throw new TriggerError(
+      "SB_ERR_TRIGGER_K8S",
+      `argoWorkflow ${operation}: Workflow ${id} has no running Suspend node matching --node-field-selector ${nodes.nodeFieldSelector}`,
+      { retryable: false },
+    );
+  }
+  return { status: { nodes: changed } };
 }
 
 /** resume also marks running Suspend nodes succeeded, as `argo resume` does. */

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Trigger } from "../../../../src/config/types.js";
 import { silentLogger } from "../../../../src/observability/logger.js";
-import { parseSubmitArgs } from "../../../../src/triggers/argo-workflow/args.js";
+import {
+  checkWorkflowArgs,
+  parseNodeOpArgs,
+  parseSubmitArgs,
+} from "../../../../src/triggers/argo-workflow/args.js";
 import { renderFiring } from "../../../../src/triggers/fire.js";
 import { triggerRegistry } from "../../../../src/triggers/registry.js";
 
@@ -75,6 +79,50 @@ describe("argoWorkflow.args as `argo submit` applies them", () => {
       }),
     ).rejects.toThrow(
       "argoWorkflow.args.1: '--priority 2147483648': '2147483648' is not a 32-bit integer",
+    );
+  });
+});
+
+describe("argoWorkflow.args of resume and stop, as `argo resume|stop` take them", () => {
+  it("parses --node-field-selector (both spellings) and stop's --message", () => {
+    expect(parseNodeOpArgs("resume", ["--node-field-selector", "displayName=a"], "args")).toEqual({
+      nodeFieldSelector: "displayName=a",
+    });
+    expect(
+      parseNodeOpArgs(
+        "stop",
+        ["--node-field-selector=inputs.parameters.env.value=prod,phase!=Failed", "--message=no"],
+        "args",
+      ),
+    ).toEqual({
+      nodeFieldSelector: "inputs.parameters.env.value=prod,phase!=Failed",
+      message: "no",
+    });
+    expect(parseNodeOpArgs("resume", undefined, "args")).toEqual({});
+  });
+
+  it("refuses, naming the field, what argo would not apply", () => {
+    expect(() => parseNodeOpArgs("resume", ["--message", "x"], "args")).toThrow(
+      "args.0: unsupported argument '--message' for resume (sensorbus interprets --node-field-selector)",
+    );
+    expect(() => parseNodeOpArgs("stop", ["--message", "x"], "args")).toThrow(
+      "--message applies to the nodes --node-field-selector selects; give both",
+    );
+    expect(() =>
+      parseNodeOpArgs("resume", ["--node-field-selector", "colour=red"], "args"),
+    ).toThrow("args.0: unknown node field 'colour' in --node-field-selector");
+    expect(() => parseNodeOpArgs("stop", ["--node-field-selector", "displayName"], "args")).toThrow(
+      "args.0: invalid node field selector 'displayName'",
+    );
+    expect(() => parseNodeOpArgs("resume", ["--node-field-selector"], "args")).toThrow(
+      "args.0: '--node-field-selector' needs a value",
+    );
+  });
+
+  it("validate uses the same parser: suspend and terminate still take no arguments", () => {
+    expect(checkWorkflowArgs("resume", ["--node-field-selector", "id=x"], "args")).toEqual([]);
+    expect(() => checkWorkflowArgs("suspend", ["--node-field-selector", "id=x"], "args")).toThrow(
+      "arguments are not supported for operation suspend",
     );
   });
 });
