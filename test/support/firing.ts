@@ -25,12 +25,33 @@ export function triggerEvent(): CloudEvent {
   } as CloudEvent;
 }
 
-/** What a kind's `render` gets for one firing of trigger `t` on `event` (dependency `d`). */
+/**
+ * A webhook event `{header: {}, body}` from EventSource `src`, event `ev` (each call a new id unless
+ * `id` is given).
+ */
+export function webhookEvent(body: unknown, id = `webhook-event-${++n}`): CloudEvent {
+  return {
+    specversion: "1.0",
+    id,
+    source: "src",
+    subject: "ev",
+    type: "webhook",
+    time: new Date().toISOString(),
+    datacontenttype: "application/json",
+    data: JSON.stringify({ header: {}, body }),
+  };
+}
+
+/**
+ * What a kind's `render` gets for one firing of trigger `t` on `event` (dependency `d` unless
+ * `dependency`); every Secret reads as `secret` (default empty).
+ */
 export function firingContext(
   event: CloudEvent,
-  extra: Partial<FiringContext> = {},
+  options: Partial<FiringContext> & { dependency?: string; secret?: string } = {},
 ): FiringContext {
-  const events = new Map([["d", event]]);
+  const { dependency = "d", secret = "", ...extra } = options;
+  const events = new Map([[dependency, event]]);
   return {
     sensorName: "s",
     namespace: "default",
@@ -38,7 +59,7 @@ export function firingContext(
     events,
     applyParameters: (doc, params) => applyParameters(doc, params, events),
     values: {
-      secret: async () => "",
+      secret: async () => secret,
       configMap: async () => "",
     } as unknown as FiringContext["values"],
     log: silentLogger(),
@@ -46,3 +67,6 @@ export function firingContext(
     ...extra,
   };
 }
+
+/** What `execute` gets: a quiet logger and a signal that is never aborted. */
+export const execContext = () => ({ log: silentLogger(), signal: new AbortController().signal });
