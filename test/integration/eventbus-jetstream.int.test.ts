@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { connect as connectTcp } from "node:net";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
@@ -11,6 +9,7 @@ import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { subjectFor } from "../../src/eventbus/subjects.js";
 import type { EventBus } from "../../src/eventbus/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
+import { logSink } from "../support/log-sink.js";
 import {
   freeze,
   type NatsServer,
@@ -81,17 +80,6 @@ async function publishRetrying(bus: EventBus, e: CloudEvent): Promise<void> {
 function connectRaw(url: string) {
   const u = new URL(url);
   return connectTcp({ host: u.hostname, port: Number(u.port) });
-}
-
-function logSink() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
-      cb();
-    },
-  });
-  return { log: pino({ level: "debug" }, stream), lines };
 }
 
 describe("JetStreamBus on nats-server", () => {

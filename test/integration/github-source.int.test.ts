@@ -14,8 +14,8 @@ import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/events
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
-import { memoryLog } from "../support/adapter-context.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
+import { logSink } from "../support/log-sink.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
@@ -73,7 +73,7 @@ describe("github adapter over real HTTP", () => {
   const emitted: Array<{ eventName: string; input: EmitInput }> = [];
   const refused: Array<{ eventName: string; reason: string }> = [];
   let failNext: Error | undefined;
-  const logs = memoryLog();
+  const logs = logSink({ level: "trace", redaction: true });
 
   beforeAll(async () => {
     port = await freePort();

@@ -1,10 +1,9 @@
-import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitlabEventSpec } from "../../src/eventsources/gitlab/index.js";
 import { gitlabAdapter } from "../../src/eventsources/gitlab/runtime.js";
 import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
-import { REDACTION } from "../../src/observability/logger.js";
+import { logSink } from "../support/log-sink.js";
 import { freePort } from "../support/ports.js";
 
 /** Issue 22, GitLab webhook side: real HTTP deliveries with X-Gitlab-Token, every refusal path. */
@@ -45,7 +44,7 @@ describe("gitlab adapter over real HTTP", () => {
   let running: RunningAdapter;
   const emitted: EmitInput[] = [];
   const refused: string[] = [];
-  const chunks: string[] = [];
+  const logs = logSink({ level: "trace", redaction: true });
 
   beforeAll(async () => {
     port = await freePort();
@@ -57,16 +56,10 @@ describe("gitlab adapter over real HTTP", () => {
       secretToken: { name: "gitlab", key: "token" },
       gitlabBaseURL: "https://gitlab.example.com",
     };
-    const stream = new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    });
     const ctx: AdapterContext = {
       eventSourceName: "gl",
       namespace: "default",
-      log: pino({ level: "trace", ...REDACTION }, stream),
+      log: logs.log,
       clock: { now: () => Date.now(), sleep: async () => true },
       signal: new AbortController().signal,
       values: { secret: async () => TOKEN, configMap: async () => "" },
@@ -109,7 +102,7 @@ describe("gitlab adapter over real HTTP", () => {
     expect(await wrong.text()).toBe("token mismatch");
     expect(emitted.length).toBe(before);
     expect(refused).toEqual(["missing_token", "token_mismatch"]);
-    const log = chunks.join("");
+    const log = logs.text();
     expect(log).toContain("GitLab delivery refused: token mismatch");
     expect(log).toContain("u-wrong");
     expect(log).not.toContain(TOKEN);

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
@@ -22,6 +21,7 @@ import { k8sTrigger } from "../../src/triggers/k8s/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
+import { logSink } from "../support/log-sink.js";
 
 const NS = "argo-events";
 const WF_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/workflows`;
@@ -49,17 +49,6 @@ const noValues: ValueResolver = {
   secret: () => Promise.reject(new Error("no secrets")),
   configMap: () => Promise.reject(new Error("no configmaps")),
 };
-
-function logSink() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { log: pino({ level: "debug" }, stream), lines };
-}
 
 function firing(
   opts: { ids?: string[]; data?: unknown; correlationId?: string; now?: number } = {},

@@ -1,7 +1,5 @@
-import { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { PubSub } from "@google-cloud/pubsub";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SecretKeySelector } from "../../src/config/types.js";
 import { ConfigError, EventBusError, EventsError } from "../../src/errors.js";
@@ -18,6 +16,7 @@ import type {
   RunningAdapter,
 } from "../../src/eventsources/types.js";
 import { systemClock } from "../../src/eventsources/types.js";
+import { logSink } from "../support/log-sink.js";
 import {
   type PubSubEmulator,
   pubSubEmulatorAvailable,
@@ -56,14 +55,8 @@ function harness(
   secrets: Record<string, string> = {},
 ): Harness {
   const emitted: Recorded[] = [];
-  const logs: Array<Record<string, unknown>> = [];
+  const sink = logSink();
   const secretsAsked: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split("\n")) if (line) logs.push(JSON.parse(line));
-      cb();
-    },
-  });
   const emit: EmitFn = async (eventName, input) => {
     const call = { eventName, input };
     emitted.push(call);
@@ -74,7 +67,7 @@ function harness(
     eventSourceName: "gcp-es",
     namespace: "default",
     emit,
-    log: pino({ level: "debug" }, sink),
+    log: sink.log,
     values: {
       secret: async (ref: SecretKeySelector, field: string) => {
         secretsAsked.push(field);
@@ -89,7 +82,7 @@ function harness(
     clock: systemClock,
     signal: new AbortController().signal,
   };
-  return { ctx, emitted, logs, secretsAsked };
+  return { ctx, emitted, logs: sink.lines, secretsAsked };
 }
 
 async function waitUntil(

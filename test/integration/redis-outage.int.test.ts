@@ -2,10 +2,8 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
-import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { EventSourceRunner } from "../../src/app/eventsource-runner.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
@@ -18,6 +16,7 @@ import { type EventSourceAdapter, systemClock } from "../../src/eventsources/typ
 import { silentLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { startObservabilityServer } from "../../src/observability/server.js";
+import { logSink } from "../support/log-sink.js";
 import { freePort } from "../support/ports.js";
 
 /**
@@ -70,17 +69,6 @@ afterAll(() => {
   server?.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 });
-
-function logSink() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, log: pino({ level: "debug" }, sink) };
-}
 
 describe("Redis restarted mid-stream", () => {
   it("redisStream: /readyz shows the outage, it is logged once, nothing is lost or duplicated", async () => {

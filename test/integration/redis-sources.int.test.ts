@@ -24,16 +24,15 @@ import type {
 } from "../../src/eventsources/types.js";
 import {
   adapterHarness,
-  captureLogs,
   deferred,
   type Harness,
   instantClock,
 } from "../support/adapter-harness.js";
+import { logSink } from "../support/log-sink.js";
 
 /** Real Redis on 127.0.0.1:6379; every test uses its own keys and deletes them. */
 const HOST = "127.0.0.1:6379";
 
-const logs = captureLogs;
 const harness = (behaviour?: (input: EmitInput, n: number) => Promise<void>): Harness =>
   adapterHarness({ ...(behaviour ? { behaviour } : {}), eventSourceName: "redis-es" });
 
@@ -75,7 +74,7 @@ async function xadd(stream: string, ...fields: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  side = await connectRedis({ hostAddress: HOST, log: logs().log, at: "test" });
+  side = await connectRedis({ hostAddress: HOST, log: logSink().log, at: "test" });
 });
 afterAll(async () => {
   if (keys.length > 0) await side.command(["DEL", ...keys]);
@@ -301,7 +300,7 @@ async function runnerWith(
     published.push(event);
     return r;
   };
-  const l = logs();
+  const l = logSink();
   const loaded: Loaded<EventSourceManifest> = {
     manifest: {
       apiVersion: "argoproj.io/v1alpha1",

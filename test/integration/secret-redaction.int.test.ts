@@ -17,11 +17,12 @@ import type { RecordLog } from "../../src/eventbus/types.js";
 import { clearSecrets } from "../../src/lib/redact.js";
 import { consoleRoutes } from "../../src/observability/console.js";
 import { Journal } from "../../src/observability/journal.js";
-import { createLogger, silentLogger } from "../../src/observability/logger.js";
+import { silentLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { startObservabilityServer } from "../../src/observability/server.js";
 import { triggerRegistry } from "../../src/triggers/registry.js";
 import { HttpSink } from "../support/http-sink.js";
+import { logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 
@@ -209,7 +210,7 @@ describe("values read from Secrets never reach an output channel", () => {
   let server: FastifyInstance;
   let journal: Journal;
   let base: string;
-  const logLines: string[] = [];
+  const logs = logSink({ level: "trace", app: true });
   const records: string[] = [];
   const ids: Record<string, string> = {};
   let deadPort: number;
@@ -260,7 +261,7 @@ describe("values read from Secrets never reach an output channel", () => {
     const tlsPort = await freePort();
     deadPort = await freePort();
     const loaded = manifests(port, tlsPort, sink.url, deadPort);
-    const log = createLogger({ level: "trace", stream: { write: (l) => logLines.push(l) } });
+    const log = logs.log;
     const recordLog: RecordLog = {
       append: async (_partition, record) => {
         records.push(record);
@@ -404,11 +405,11 @@ describe("values read from Secrets never reach an output channel", () => {
     const found = [
       ...leaks("dead letters", JSON.stringify(dead)),
       ...leaks("/metrics", metricsText),
-      ...leaks("log", logLines.join("")),
+      ...leaks("log", logs.text()),
     ];
     expect(found).toEqual([]);
     // The log did see the credential-bearing error, redacted.
-    expect(logLines.join("")).toContain("could not load the default credentials: [redacted]");
+    expect(logs.text()).toContain("could not load the default credentials: [redacted]");
   });
 
   it("replay prints the rendered firing with the secret headers masked", async () => {

@@ -5,8 +5,6 @@ import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dirResolver } from "../../src/config/secrets.js";
 import { ConfigError } from "../../src/errors.js";
@@ -14,6 +12,7 @@ import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/events
 import { systemClock } from "../../src/eventsources/types.js";
 import type { WebhookEventSpec } from "../../src/eventsources/webhook/index.js";
 import { REQUEST_TIMEOUT_ENV, webhookAdapter } from "../../src/eventsources/webhook/runtime.js";
+import { logSink } from "../support/log-sink.js";
 
 function hasOpenssl(): boolean {
   try {
@@ -80,16 +79,8 @@ function selfSigned(name: string): void {
 async function start(
   entries: Array<{ eventName: string; spec: WebhookEventSpec }>,
 ): Promise<Started> {
-  const lines: string[] = [];
-  const log = pino(
-    { level: "info" },
-    new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    }),
-  );
+  const { log, withMsg } = logSink({ level: "info" });
+
   const emitted: EmitInput[] = [];
   const ctx: AdapterContext = {
     eventSourceName: "tls",
@@ -104,9 +95,7 @@ async function start(
     },
   };
   const running = await webhookAdapter.start(entries, ctx);
-  const listening = lines
-    .map((l) => JSON.parse(l) as { msg: string; port: number })
-    .find((l) => l.msg === "webhook server listening");
+  const listening = withMsg("webhook server listening")[0] as { port: number } | undefined;
   if (!listening) throw new Error("no 'webhook server listening' log line");
   return { running, port: listening.port, emitted };
 }

@@ -1,19 +1,5 @@
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { type AdapterContext, type EmitInput, systemClock } from "../../src/eventsources/types.js";
-import { REDACTION } from "../../src/observability/logger.js";
-
-/** A pino logger writing into memory, for assertions on what was (not) logged. */
-export function memoryLog() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { log: pino({ level: "trace", ...REDACTION }, stream), text: () => chunks.join("") };
-}
+import { logSink } from "./log-sink.js";
 
 /**
  * An AdapterContext recording what a webhook-style kind emits and refuses: `secrets` maps
@@ -23,7 +9,7 @@ export function memoryLog() {
 export function recordingContext(secrets: Record<string, string>, name = "es") {
   const emitted: Array<{ eventName: string; input: EmitInput }> = [];
   const refused: Array<{ eventName: string; reason: string }> = [];
-  const logs = memoryLog();
+  const logs = logSink({ level: "trace", redaction: true });
   const state: { failNext?: Error; now: () => number } = { now: () => Date.now() };
   const controller = new AbortController();
   const ctx: AdapterContext = {

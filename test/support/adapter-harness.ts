@@ -1,7 +1,6 @@
-import { Writable } from "node:stream";
-import { type Logger, pino } from "pino";
 import type { ValueResolver } from "../../src/config/secrets.js";
 import type { AdapterContext, Clock, EmitInput, EmitResult } from "../../src/eventsources/types.js";
+import { type LogSink, logSink } from "./log-sink.js";
 
 /**
  * An EventSource adapter's context for integration tests: emits recorded (and optionally made to
@@ -14,27 +13,9 @@ export const instantClock: Clock = {
   sleep: async (_ms, signal) => !signal?.aborted,
 };
 
-export interface Logs {
-  lines: Array<Record<string, unknown>>;
-  log: Logger;
-  /** Lines whose message is `msg`. */
-  withMsg(msg: string): Array<Record<string, unknown>>;
-}
-
-export function captureLogs(level = "debug"): Logs {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, log: pino({ level }, sink), withMsg: (m) => lines.filter((l) => l.msg === m) };
-}
-
 export interface Harness {
   emitted: EmitInput[];
-  logs: Logs;
+  logs: LogSink;
   abort: AbortController;
   ctx: AdapterContext;
 }
@@ -66,7 +47,7 @@ export function adapterHarness(
   } = {},
 ): Harness {
   const emitted: EmitInput[] = [];
-  const logs = captureLogs();
+  const logs = logSink();
   const abort = new AbortController();
   const emit = async (_eventName: string, input: EmitInput): Promise<EmitResult> => {
     emitted.push(input);
