@@ -2,8 +2,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitlabEventSpec } from "../../src/eventsources/gitlab/index.js";
 import { gitlabAdapter } from "../../src/eventsources/gitlab/runtime.js";
-import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
-import { logSink } from "../support/log-sink.js";
+import type { RunningAdapter } from "../../src/eventsources/types.js";
+import { adapterHarness } from "../support/adapter-harness.js";
 import { freePort } from "../support/ports.js";
 
 /** Issue 22, GitLab webhook side: real HTTP deliveries with X-Gitlab-Token, every refusal path. */
@@ -42,9 +42,12 @@ function deliver(
 describe("gitlab adapter over real HTTP", () => {
   let port: number;
   let running: RunningAdapter;
-  const emitted: EmitInput[] = [];
-  const refused: string[] = [];
-  const logs = logSink({ level: "trace", redaction: true });
+  const h = adapterHarness({
+    secrets: { "gitlab/api": TOKEN, "gitlab/token": TOKEN },
+    eventSourceName: "gl",
+    logs: { level: "trace", redaction: true },
+  });
+  const { emitted, logs } = h;
 
   beforeAll(async () => {
     port = await freePort();
@@ -56,20 +59,7 @@ describe("gitlab adapter over real HTTP", () => {
       secretToken: { name: "gitlab", key: "token" },
       gitlabBaseURL: "https://gitlab.example.com",
     };
-    const ctx: AdapterContext = {
-      eventSourceName: "gl",
-      namespace: "default",
-      log: logs.log,
-      clock: { now: () => Date.now(), sleep: async () => true },
-      signal: new AbortController().signal,
-      values: { secret: async () => TOKEN, configMap: async () => "" },
-      emit: async (_eventName, input) => {
-        emitted.push(input);
-        return { id: input.id ?? "minted", status: "published" };
-      },
-      verificationFailed: (_eventName, reason) => refused.push(reason),
-    };
-    running = await gitlabAdapter.start([{ eventName: "mr", spec }], ctx);
+    running = await gitlabAdapter.start([{ eventName: "mr", spec }], h.ctx);
   });
 
   afterAll(async () => {
@@ -101,7 +91,7 @@ describe("gitlab adapter over real HTTP", () => {
     expect(wrong.status).toBe(403);
     expect(await wrong.text()).toBe("token mismatch");
     expect(emitted.length).toBe(before);
-    expect(refused).toEqual(["missing_token", "token_mismatch"]);
+    expect(h.refused.map((r) => r.reason)).toEqual(["missing_token", "token_mismatch"]);
     const log = logs.text();
     expect(log).toContain("GitLab delivery refused: token mismatch");
     expect(log).toContain("u-wrong");
