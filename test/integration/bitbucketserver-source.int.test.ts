@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import { FakeBitbucketApi } from "../support/fake-bitbucket-api.js";
 import { type LogSink, logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { hasOpenssl, selfSignedCert } from "../support/tls-cert.js";
 import { startWebhookPipeline } from "../support/webhook-test-kit.js";
 
 /**
@@ -666,14 +666,6 @@ describe("Bitbucket Server delivery -> memory bus -> Sensor data filters -> http
   });
 });
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("which", ["openssl"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const OPENSSL = hasOpenssl();
 if (!OPENSSL)
   process.stderr.write(
@@ -687,33 +679,11 @@ describe.skipIf(!OPENSSL)("bitbucketserver `tls`: the API client trusts caCertSe
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "sb-bbs-tls-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        join(dir, "tls.key"),
-        "-out",
-        join(dir, "tls.crt"),
-      ],
-      { stdio: "ignore" },
-    );
-    ca = readFileSync(join(dir, "tls.crt"), "utf8");
+    const pair = selfSignedCert(dir);
+    ca = pair.cert;
     api = await new FakeBitbucketApi({
       serverToken: TOKEN,
-      tls: { cert: ca, key: readFileSync(join(dir, "tls.key"), "utf8") },
+      tls: { cert: ca, key: pair.key },
     }).start();
     api.serverHooks.set("SEC/repo", []);
   });

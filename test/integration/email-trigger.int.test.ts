@@ -6,7 +6,7 @@ import { TriggerError } from "../../src/errors.js";
 import { emailTrigger } from "../../src/triggers/email/runtime.js";
 import type { TriggerKind } from "../../src/triggers/types.js";
 import { execContext, firingContext, webhookEvent } from "../support/firing.js";
-import { SmtpSink, selfSignedCert } from "../support/smtp-sink.js";
+import { SmtpSink, smtpServerCert } from "../support/smtp-sink.js";
 import { type FiringOutcome, fireThroughSensor } from "../support/trigger-harness.js";
 
 const PASSWORD = "smtp-pa55word-SECRET-31337";
@@ -52,7 +52,7 @@ function outputs(out: FiringOutcome): string {
 }
 
 describe("email trigger against a real SMTP server (smtp-server)", () => {
-  const cert = selfSignedCert();
+  const cert = smtpServerCert();
   const plain = new SmtpSink({
     refuseRcpt: (addr, attempt) =>
       addr === "flaky@example.com" && attempt === 1

@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -25,6 +24,7 @@ import { HttpSink } from "../support/http-sink.js";
 import { logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { selfSignedCert } from "../support/tls-cert.js";
 
 /*
  * One distinct secret per secret-bearing field of every kind sensorbus reads, events run through
@@ -51,35 +51,8 @@ function put(base: string, name: string, key: string, value: string): void {
 }
 
 function keyPair(name: string): { cert: string; key: string } {
-  const out = join(dir, "pki", name);
-  mkdirSync(out, { recursive: true });
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${name}`,
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      join(out, "tls.key"),
-      "-out",
-      join(out, "tls.crt"),
-    ],
-    { stdio: "ignore" },
-  );
-  return {
-    cert: readFileSync(join(out, "tls.crt"), "utf8").trimEnd(),
-    key: readFileSync(join(out, "tls.key"), "utf8").trimEnd(),
-  };
+  const { cert, key } = selfSignedCert(join(dir, "pki", name), { cn: name });
+  return { cert: cert.trimEnd(), key: key.trimEnd() };
 }
 
 function manifests(port: number, tlsPort: number, sinkUrl: string, deadPort: number): LoadResult {

@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
@@ -13,15 +12,8 @@ import { systemClock } from "../../src/eventsources/types.js";
 import type { WebhookEventSpec } from "../../src/eventsources/webhook/index.js";
 import { REQUEST_TIMEOUT_ENV, webhookAdapter } from "../../src/eventsources/webhook/runtime.js";
 import { logSink } from "../support/log-sink.js";
+import { hasOpenssl, selfSignedCert } from "../support/tls-cert.js";
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("which", ["openssl"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const OPENSSL = hasOpenssl();
 if (!OPENSSL) {
   // Loud on purpose: a skipped TLS test must not look like a passing one.
@@ -49,31 +41,7 @@ afterAll(() => {
 });
 
 function selfSigned(name: string): void {
-  const out = join(secretsDir, name);
-  mkdirSync(out, { recursive: true });
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout",
-      join(out, "tls.key"),
-      "-out",
-      join(out, "tls.crt"),
-    ],
-    { stdio: "ignore" },
-  );
+  selfSignedCert(join(secretsDir, name), { altNames: "IP:127.0.0.1,DNS:localhost" });
 }
 
 async function start(
