@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { DEFAULT_RESOURCES, FakeKubeApi, type FakeRbac } from "../support/fake-kube-api.js";
+import { ARGO_EVENTS_RESOURCES, FakeKubeApi, type FakeRbac } from "../support/fake-kube-api.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 
@@ -82,21 +82,7 @@ it("controller: two Sensors make two Workflows as their own account; out-of-lane
   const fake = await new FakeKubeApi({
     rbac,
     resources: [
-      ...DEFAULT_RESOURCES,
-      {
-        group: "argoproj.io",
-        version: "v1alpha1",
-        resource: "eventsources",
-        kind: "EventSource",
-        namespaced: true,
-      },
-      {
-        group: "argoproj.io",
-        version: "v1alpha1",
-        resource: "sensors",
-        kind: "Sensor",
-        namespaced: true,
-      },
+      ...ARGO_EVENTS_RESOURCES,
       {
         group: "rbac.authorization.k8s.io",
         version: "v1",

@@ -24,7 +24,7 @@ import type { EventBus } from "../../src/eventbus/types.js";
 import type { KubeClient, KubeList, KubeObject, WatchEventType } from "../../src/k8s/client.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { DEFAULT_RESOURCES, FakeKubeApi } from "../support/fake-kube-api.js";
+import { ARGO_EVENTS_RESOURCES, FakeKubeApi } from "../support/fake-kube-api.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 
@@ -35,24 +35,6 @@ const NS = "events";
 const log = silentLogger();
 const BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
 const SN_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/sensors`;
-
-const ARGO_RESOURCES = [
-  ...DEFAULT_RESOURCES,
-  {
-    group: "argoproj.io",
-    version: "v1alpha1",
-    resource: "eventsources",
-    kind: "EventSource",
-    namespaced: true,
-  },
-  {
-    group: "argoproj.io",
-    version: "v1alpha1",
-    resource: "sensors",
-    kind: "Sensor",
-    namespaced: true,
-  },
-];
 
 function webhookSource(name: string, port: number, endpoint = "/example") {
   return {
@@ -181,7 +163,7 @@ async function startHarness(
   seed: (fake: FakeKubeApi) => void,
   opts: { watchTimeoutSeconds?: number } = {},
 ): Promise<Harness> {
-  const fake = await new FakeKubeApi({ resources: ARGO_RESOURCES }).start();
+  const fake = await new FakeKubeApi({ resources: ARGO_EVENTS_RESOURCES }).start();
   seed(fake);
   const kube = (await loadKubeClient({ kubeconfigYaml: fake.kubeconfigYaml(NS) }))!;
   const fired: string[] = [];
@@ -592,7 +574,7 @@ describe("file mode: watchManifestFiles + ManifestReconciler", () => {
 describe("controller command: journal and console as in `run`", () => {
   it("serves the console over what it runs, journals decisions, and flushes them to JetStream on SIGTERM", async () => {
     const nats = await startNatsServer();
-    const fake = await new FakeKubeApi({ resources: ARGO_RESOURCES }).start();
+    const fake = await new FakeKubeApi({ resources: ARGO_EVENTS_RESOURCES }).start();
     const port = await freePort();
     const metricsPort = await freePort();
     const consolePort = await freePort();
