@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
-import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { EventBusError } from "../../src/errors.js";
@@ -16,6 +15,7 @@ import { silentLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { adapterHarness } from "../support/adapter-harness.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
+import { loaded } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
@@ -255,18 +255,6 @@ describe("github adapter start", () => {
     );
   });
 });
-
-function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
-  return {
-    eventSources: manifests
-      .filter((m): m is EventSourceManifest => m.kind === "EventSource")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    sensors: manifests
-      .filter((m): m is SensorManifest => m.kind === "Sensor")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    problems: [],
-  };
-}
 
 describe.each(["memory", "jetstream"] as const)(
   "GitHub pull_request -> %s bus -> Sensor -> argoWorkflow submit",

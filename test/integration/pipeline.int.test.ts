@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
-import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { createBus } from "../../src/eventbus/index.js";
@@ -9,6 +8,7 @@ import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 import { HttpSink } from "../support/http-sink.js";
+import { loaded } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
@@ -58,18 +58,6 @@ function httpSensor(sinkUrl: string): SensorManifest {
         },
       ],
     },
-  };
-}
-
-function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
-  return {
-    eventSources: manifests
-      .filter((m): m is EventSourceManifest => m.kind === "EventSource")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    sensors: manifests
-      .filter((m): m is SensorManifest => m.kind === "Sensor")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    problems: [],
   };
 }
 
