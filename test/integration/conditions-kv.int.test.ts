@@ -11,6 +11,7 @@ import { HttpSink } from "../support/http-sink.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
 
 const log = silentLogger();
 
@@ -35,15 +36,8 @@ describe("KV-backed conditions survive a sensor restart (real nats-server)", () 
     runtimes.push(rt);
     return rt;
   };
-  const post = async (endpoint: string, body: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${port}${endpoint}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    await res.text();
-    return res.status;
-  };
+  const post = async (endpoint: string, body: unknown) =>
+    (await postJson(port, endpoint, body)).status;
 
   beforeAll(async () => {
     nats = await startNatsServer();

@@ -18,6 +18,7 @@ import { HttpSink } from "../support/http-sink.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** The console runs behind basic auth here (issue 19): the browser and the API clients log in. */
@@ -96,14 +97,9 @@ function manifests(port: number, sinkUrl: string): LoadResult {
 }
 
 async function post(port: number, path: string, body: unknown): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  await res.text();
+  const res = await postJson(port, path, body);
   expect(res.status).toBe(200);
-  return res.headers.get("x-event-id") ?? "";
+  return res.id ?? "";
 }
 
 describe("web console, journal API and explain against a running Runtime", () => {

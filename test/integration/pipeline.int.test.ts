@@ -12,6 +12,7 @@ import { loaded } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
 
 const log = silentLogger();
 
@@ -61,16 +62,6 @@ function httpSensor(sinkUrl: string): SensorManifest {
   };
 }
 
-async function post(port: number, body: unknown): Promise<{ status: number; id: string | null }> {
-  const res = await fetch(`http://127.0.0.1:${port}/build`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  await res.text();
-  return { status: res.status, id: res.headers.get("x-event-id") };
-}
-
 describe.each(["memory", "jetstream"] as const)(
   "webhook -> %s bus -> sensor -> HTTP trigger",
   (busKind) => {
@@ -100,13 +91,13 @@ describe.each(["memory", "jetstream"] as const)(
     });
 
     it("fires for matching events with the payload built from parameters, and not for others", async () => {
-      const ok = await post(port, { status: "ok", n: 1 });
-      const skipped = await post(port, { status: "failed", n: 2 });
+      const ok = await postJson(port, "/build", { status: "ok", n: 1 });
+      const skipped = await postJson(port, "/build", { status: "failed", n: 2 });
       expect(ok.status).toBe(200);
       expect(ok.id).toMatch(/^[0-9a-f]{32}$/);
       expect(skipped.status).toBe(200);
       await waitUntil(() => sink.requests.length >= 1, "the HTTP trigger to fire");
-      const third = await post(port, { status: "ok", n: 3 });
+      const third = await postJson(port, "/build", { status: "ok", n: 3 });
       expect(third.status).toBe(200);
       await waitUntil(() => sink.requests.length >= 2, "the second firing");
       const bodies = sink.requests.map((r) => JSON.parse(r.body));
@@ -150,7 +141,7 @@ describe("nats-server restarted mid-stream", () => {
     const accepted = new Set<number>();
     let refused = 0;
     const send = async (n: number) => {
-      const r = await post(port, { status: "ok", n });
+      const r = await postJson(port, "/build", { status: "ok", n });
       if (r.status === 200) accepted.add(n);
       else {
         expect(r.status).toBe(503);
@@ -249,7 +240,7 @@ describe("argoWorkflow trigger against the Kubernetes API", () => {
   });
 
   it("creates the Workflow with the correlation id, the Argo labels and the bearer token", async () => {
-    const r = await post(port, { correlation_id: "c-123" });
+    const r = await postJson(port, "/build", { correlation_id: "c-123" });
     expect(r.status).toBe(200);
     const creates = () =>
       kube.apiRequests().filter((q) => q.method === "POST" && q.path.endsWith("/workflows"));

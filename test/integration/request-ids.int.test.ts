@@ -7,6 +7,7 @@ import { HttpSink } from "../support/http-sink.js";
 import { logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
 
 /**
  * Issue 19 item 7, end to end on the in-memory bus: an id sent to an unauthenticated endpoint
@@ -160,13 +161,9 @@ describe("event ids across endpoints (memory bus)", () => {
   });
 
   it("a 50 kB value rejected by a filter gives a bounded log line and journal reason (item 8)", async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/bulk`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "a".repeat(51_200) }),
-    });
+    const res = await postJson(port, "/bulk", { name: "a".repeat(51_200) });
     expect(res.status).toBe(200);
-    const id = res.headers.get("x-event-id")!;
+    const id = res.id!;
     await waitUntil(
       () => journal.get(id)?.entries.some((e) => e.kind === "rejected") === true,
       "the rejection to be journaled",
