@@ -4,6 +4,7 @@ import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
 import { EventBusError } from "../../src/errors.js";
 import type { BusMessage, EventBus, Subscription } from "../../src/eventbus/types.js";
+import { deferred } from "../support/adapter-harness.js";
 
 /**
  * The conformance suite every EventBus implementation passes (BullMQ's adapter-conformance idea).
@@ -41,14 +42,6 @@ function makeEvent(source: string, subject: string, over: Partial<CloudEvent> = 
     data: `{"n":${Math.floor(Math.random() * 1e6)}}`,
     ...over,
   };
-}
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }
 
 export function runEventBusContract(name: string, factory: BusFactory): void {

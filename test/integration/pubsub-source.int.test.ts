@@ -16,7 +16,9 @@ import type {
   RunningAdapter,
 } from "../../src/eventsources/types.js";
 import { systemClock } from "../../src/eventsources/types.js";
+import { deferred } from "../support/adapter-harness.js";
 import { logSink } from "../support/log-sink.js";
+import { waitUntil as waitFor } from "../support/nats-server.js";
 import {
   type PubSubEmulator,
   pubSubEmulatorAvailable,
@@ -85,25 +87,9 @@ function harness(
   return { ctx, emitted, logs: sink.lines, secretsAsked };
 }
 
-async function waitUntil(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
+/** nats-server.ts's waitUntil with this file's deadline (20_000 ms unless given). */
+const waitUntil = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) =>
+  waitFor(cond, what, timeoutMs);
 
 describe.skipIf(!available)("pubSub adapter against the Pub/Sub emulator", () => {
   let emulator: PubSubEmulator;

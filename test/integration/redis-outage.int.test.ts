@@ -2,7 +2,6 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { MemoryBus } from "../../src/eventbus/memory.js";
@@ -12,6 +11,7 @@ import { redisStreamAdapter } from "../../src/eventsources/redis-stream/runtime.
 import type { EventSourceAdapter } from "../../src/eventsources/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { logSink } from "../support/log-sink.js";
+import { waitUntil as waitFor } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 import { runSourceWithReadyz } from "../support/source-readyz.js";
 
@@ -53,13 +53,9 @@ function serverUp(): boolean {
   return r.stdout.trim() === "PONG";
 }
 
-async function waitUntil(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(25);
-  }
-}
+/** nats-server.ts's waitUntil with this file's deadline (30_000 ms unless given). */
+const waitUntil = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) =>
+  waitFor(cond, what, timeoutMs);
 
 afterAll(() => {
   server?.kill("SIGKILL");

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSourceRunner } from "../../src/app/eventsource-runner.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
@@ -29,6 +28,7 @@ import {
   instantClock,
 } from "../support/adapter-harness.js";
 import { logSink } from "../support/log-sink.js";
+import { waitUntil as waitFor } from "../support/nats-server.js";
 
 /** Real Redis on 127.0.0.1:6379; every test uses its own keys and deletes them. */
 const HOST = "127.0.0.1:6379";
@@ -36,13 +36,9 @@ const HOST = "127.0.0.1:6379";
 const harness = (behaviour?: (input: EmitInput, n: number) => Promise<void>): Harness =>
   adapterHarness({ ...(behaviour ? { behaviour } : {}), eventSourceName: "redis-es" });
 
-async function waitUntil(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
+/** nats-server.ts's waitUntil with this file's deadline (20_000 ms unless given). */
+const waitUntil = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) =>
+  waitFor(cond, what, timeoutMs);
 
 let side: RedisConnection;
 const keys: string[] = [];
