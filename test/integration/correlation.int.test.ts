@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runtime } from "../../src/app/runtime.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { LoadResult } from "../../src/config/load.js";
-import { dirResolver } from "../../src/config/secrets.js";
-import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
+import type { SensorManifest } from "../../src/config/types.js";
 import { createBus } from "../../src/eventbus/index.js";
 import type { EventBus } from "../../src/eventbus/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
@@ -12,6 +10,8 @@ import { KvCorrelationStore, MemoryCorrelationStore } from "../../src/sensors/co
 import { SensorEngine } from "../../src/sensors/engine.js";
 import { MemoryConditionState } from "../../src/sensors/state.js";
 import { HttpSink } from "../support/http-sink.js";
+import { Runtimes, stepsSource } from "../support/kv-restart.js";
+import { loaded as manifests } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
@@ -64,20 +64,9 @@ describe("keyed correlation on a real nats-server", () => {
   let port: number;
   let loaded: LoadResult;
   let bus: EventBus;
-  const runtimes: Runtime[] = [];
+  const runtimes = new Runtimes();
 
-  const start = async () => {
-    const rt = await Runtime.start({
-      loaded,
-      busUrl: nats.url,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-    });
-    runtimes.push(rt);
-    return rt;
-  };
+  const start = () => runtimes.start(loaded, nats.url);
   const post = async (endpoint: string, body: unknown) =>
     (await postJson(port, endpoint, body)).status;
   /** Values of the trigger's correlation entries in KV ("" = consumed). */
@@ -93,17 +82,6 @@ describe("keyed correlation on a real nats-server", () => {
     sink = await new HttpSink().start();
     port = await freePort();
     bus = await createBus(nats.url, { log });
-    const es: EventSourceManifest = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventSource",
-      metadata: { name: "steps" },
-      spec: {
-        webhook: {
-          extract: { port: String(port), endpoint: "/extract", method: "POST" },
-          validate: { port: String(port), endpoint: "/validate", method: "POST" },
-        },
-      },
-    };
     const sensor = sensorManifest({
       http: {
         url: `${sink.url}/load`,
@@ -113,15 +91,11 @@ describe("keyed correlation on a real nats-server", () => {
         ],
       },
     });
-    loaded = {
-      eventSources: [{ manifest: es, file: "test", doc: 0 }],
-      sensors: [{ manifest: sensor, file: "test", doc: 0 }],
-      problems: [],
-    };
+    loaded = manifests(stepsSource(port), sensor);
   });
 
   afterAll(async () => {
-    for (const rt of runtimes) await rt.stop(5_000).catch(() => undefined);
+    await runtimes.stopAll();
     await bus?.close();
     await sink?.stop();
     await nats?.stop();
