@@ -30,7 +30,12 @@ function names() {
   return { eventSourceName: `es-${id}`, eventName: `ev-${id}`, durable: `group-${id}` };
 }
 
-function makeEvent(source: string, subject: string, over: Partial<CloudEvent> = {}): CloudEvent {
+/** A webhook CloudEvent with a fresh id (random `data` unless `over` sets it). */
+export function makeEvent(
+  source: string,
+  subject: string,
+  over: Partial<CloudEvent> = {},
+): CloudEvent {
   return {
     specversion: "1.0",
     id: newEventId(),
