@@ -21,18 +21,15 @@ import { logSink } from "../support/log-sink.js";
 import { waitUntil as waitFor } from "../support/nats-server.js";
 import {
   type PubSubEmulator,
-  pubSubEmulatorAvailable,
+  pubSubEmulatorOrWarn,
   startPubSubEmulator,
   useEmulatorEnv,
 } from "../support/pubsub-emulator.js";
 
-const available = pubSubEmulatorAvailable();
-if (!available) {
-  console.warn(
-    "\n*** SKIPPING test/integration/pubsub-source.int.test.ts: `gcloud` with the pubsub-emulator " +
-      "component is not installed, so the Pub/Sub adapter is NOT being tested against the emulator. ***\n",
-  );
-}
+const available = pubSubEmulatorOrWarn(
+  "test/integration/pubsub-source.int.test.ts",
+  "the Pub/Sub adapter",
+);
 
 const PROJECT = "sb-int-test";
 const GO_TIME_UTC = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d*[1-9])? \+0000 UTC$/;
