@@ -6,7 +6,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { ValueResolver } from "../../src/config/secrets.js";
 import type { TriggerParameter, TriggerPolicy } from "../../src/config/types.js";
-import { TriggerError } from "../../src/errors.js";
 import {
   KubeApiError,
   type KubeClient,
@@ -21,6 +20,7 @@ import { k8sTrigger } from "../../src/triggers/k8s/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
+import { rejection } from "../support/firing.js";
 import { logSink } from "../support/log-sink.js";
 
 const NS = "argo-events";
@@ -95,20 +95,6 @@ const submitTemplate = (extra: Partial<ArgoWorkflowTrigger> = {}): ArgoWorkflowT
   ],
   ...extra,
 });
-
-/**
- * A trigger's failure: a TriggerError, or the KubeApiError of the API call that failed (its own
- * EventsError of the k8s layer since issue 21, with the same code and `retryable`).
- */
-async function rejection(p: Promise<unknown>): Promise<TriggerError | KubeApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err instanceof TriggerError || err instanceof KubeApiError).toBe(true);
-    return err as TriggerError | KubeApiError;
-  }
-  throw new Error("expected a rejection");
-}
 
 let api: FakeKubeApi;
 let client: KubeClient;

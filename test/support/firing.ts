@@ -1,4 +1,7 @@
+import { expect } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
+import { TriggerError } from "../../src/errors.js";
+import { KubeApiError } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { FiringContext } from "../../src/triggers/types.js";
@@ -70,3 +73,17 @@ export function firingContext(
 
 /** What `execute` gets: a quiet logger and a signal that is never aborted. */
 export const execContext = () => ({ log: silentLogger(), signal: new AbortController().signal });
+
+/**
+ * A trigger's failure: a TriggerError, or the KubeApiError of the API call that failed (its own
+ * EventsError of the k8s layer since issue 21, with the same code and `retryable`).
+ */
+export async function rejection(p: Promise<unknown>): Promise<TriggerError | KubeApiError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err instanceof TriggerError || err instanceof KubeApiError).toBe(true);
+    return err as TriggerError | KubeApiError;
+  }
+  throw new Error("expected a rejection");
+}
