@@ -6,12 +6,13 @@ import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { HttpSink } from "../support/http-sink.js";
-import { Runtimes, stepsSource } from "../support/kv-restart.js";
+import { Runtimes } from "../support/kv-restart.js";
 import { loaded as manifests } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 import { postJson } from "../support/post-json.js";
+import { stepsSource } from "../support/steps.js";
 
 const log = silentLogger();
 

@@ -1,28 +1,12 @@
 import { Runtime, type RuntimeOptions } from "../../src/app/runtime.js";
 import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
-import type { EventSourceManifest } from "../../src/config/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
 
 /**
  * Set-up of the tests that restart a Sensor between the halves of a condition or correlation
  * whose state lives in JetStream KV (real nats-server).
  */
-
-/** EventSource `steps`: webhook entries `extract` and `validate` on `port`. */
-export function stepsSource(port: number): EventSourceManifest {
-  return {
-    apiVersion: "argoproj.io/v1alpha1",
-    kind: "EventSource",
-    metadata: { name: "steps" },
-    spec: {
-      webhook: {
-        extract: { port: String(port), endpoint: "/extract", method: "POST" },
-        validate: { port: String(port), endpoint: "/validate", method: "POST" },
-      },
-    },
-  };
-}
 
 /** Dry-run Runtimes (no kube, no Secrets, silent) on one bus; `stopAll` stops every one started. */
 export class Runtimes {
