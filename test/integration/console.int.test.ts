@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -14,6 +14,7 @@ import { consoleRoutes } from "../../src/observability/console.js";
 import { startConsoleServer } from "../../src/observability/console-server.js";
 import { Journal } from "../../src/observability/journal.js";
 import { silentLogger } from "../../src/observability/logger.js";
+import { consoleScreenshot } from "../support/console-screenshot.js";
 import { HttpSink } from "../support/http-sink.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
@@ -264,13 +265,7 @@ describe("web console, journal API and explain against a running Runtime", () =>
           "ok",
         );
         expect(errors).toEqual([]);
-        // The README's screenshot is rewritten only on request: a plain test run leaves the tree clean.
-        const shot =
-          process.env.UPDATE_SCREENSHOTS === "1"
-            ? new URL("../../docs/console.png", import.meta.url).pathname
-            : join(profile, "console.png");
-        await page.screenshot({ path: shot, fullPage: true });
-        expect((await stat(shot)).size).toBeGreaterThan(10_000);
+        await consoleScreenshot(page, "console.png", profile, "console.png");
       } finally {
         await context.close();
         await rm(profile, { recursive: true, force: true });
