@@ -62,6 +62,22 @@ function httpSensor(sinkUrl: string): SensorManifest {
   };
 }
 
+/** The webhook EventSource on `port` and the HTTP-trigger Sensor posting to `sinkUrl`, dry run. */
+function startPipeline(
+  port: number,
+  sinkUrl: string,
+  busUrl: string | undefined,
+): Promise<Runtime> {
+  return Runtime.start({
+    loaded: loaded(webhookSource(port), httpSensor(sinkUrl)),
+    busUrl,
+    kube: undefined,
+    dryRun: true,
+    values: dirResolver({}),
+    log,
+  });
+}
+
 describe.each(["memory", "jetstream"] as const)(
   "webhook -> %s bus -> sensor -> HTTP trigger",
   (busKind) => {
@@ -74,14 +90,7 @@ describe.each(["memory", "jetstream"] as const)(
       if (busKind === "jetstream") nats = await startNatsServer();
       sink = await new HttpSink().start();
       port = await freePort();
-      runtime = await Runtime.start({
-        loaded: loaded(webhookSource(port), httpSensor(sink.url)),
-        busUrl: nats?.url,
-        kube: undefined,
-        dryRun: true,
-        values: dirResolver({}),
-        log,
-      });
+      runtime = await startPipeline(port, sink.url, nats?.url);
     });
 
     afterAll(async () => {
@@ -121,14 +130,7 @@ describe("nats-server restarted mid-stream", () => {
     nats = await startNatsServer();
     sink = await new HttpSink().start();
     port = await freePort();
-    runtime = await Runtime.start({
-      loaded: loaded(webhookSource(port), httpSensor(sink.url)),
-      busUrl: nats.url,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-    });
+    runtime = await startPipeline(port, sink.url, nats.url);
   });
 
   afterAll(async () => {
