@@ -4,7 +4,6 @@ import { RunnerHost } from "../../src/app/host.js";
 import type { SensorObserver } from "../../src/app/sensor-runner.js";
 import { SensorRunner } from "../../src/app/sensor-runner.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
-import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { SensorManifest } from "../../src/config/types.js";
 import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
@@ -17,6 +16,7 @@ import { KvConditionState } from "../../src/sensors/state.js";
 import { triggerRegistry } from "../../src/triggers/registry.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
+import { makeEvent } from "./eventbus.contract.js";
 
 /**
  * Two replicas of the same Sensor on one JetStream bus (active-active) must not double-fire:
@@ -44,18 +44,8 @@ async function connect(): Promise<JetStreamBus> {
   return bus;
 }
 
-function event(source: string, subject: string): CloudEvent {
-  return {
-    specversion: "1.0",
-    id: newEventId(),
-    source,
-    subject,
-    type: "webhook",
-    time: nowRfc3339Nano(),
-    datacontenttype: "application/json",
-    data: "{}",
-  };
-}
+const event = (source: string, subject: string): CloudEvent =>
+  makeEvent(source, subject, { data: "{}" });
 
 interface Firing {
   replica: number;

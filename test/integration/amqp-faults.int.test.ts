@@ -11,8 +11,9 @@ import { durableName } from "../../src/eventbus/subjects.js";
 import { amqpAdapter } from "../../src/eventsources/amqp/runtime.js";
 import { type EventSourceAdapter, systemClock } from "../../src/eventsources/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { captureLogs, secretsFrom } from "../support/adapter-harness.js";
+import { secretsFrom } from "../support/adapter-harness.js";
 import { HttpSink } from "../support/http-sink.js";
+import { logSink } from "../support/log-sink.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { RABBIT_HOST, RABBIT_PORT, RabbitSide } from "../support/rabbitmq.js";
 import {
@@ -66,7 +67,7 @@ describe("amqp faults", () => {
       if (publishCalls === 100) proxy.cut();
       return r;
     };
-    const logs = captureLogs();
+    const logs = logSink();
     const loaded: Loaded<EventSourceManifest> = {
       manifest: {
         apiVersion: "argoproj.io/v1alpha1",

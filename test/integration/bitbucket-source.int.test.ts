@@ -4,9 +4,10 @@ import type { BitbucketEventSpec } from "../../src/eventsources/bitbucket/index.
 import { bitbucketAdapter, CLOUD_API_ENV } from "../../src/eventsources/bitbucket/runtime.js";
 import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
 import { FakeBitbucketApi } from "../support/fake-bitbucket-api.js";
+import { type LogSink, logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
-import { memoryLog, startWebhookPipeline } from "../support/webhook-test-kit.js";
+import { startWebhookPipeline } from "../support/webhook-test-kit.js";
 
 /**
  * Issue 22, Bitbucket Cloud: real HTTP deliveries as Bitbucket Cloud sends them, the refusal
@@ -55,7 +56,7 @@ function deliver(
 }
 
 function context(
-  logs: ReturnType<typeof memoryLog>,
+  logs: LogSink,
   emitted: Array<{ eventName: string; input: EmitInput }>,
   failNext?: () => Error | undefined,
 ): AdapterContext {
@@ -86,7 +87,7 @@ describe("bitbucket adapter over real HTTP", () => {
   let running: RunningAdapter;
   const emitted: Array<{ eventName: string; input: EmitInput }> = [];
   let failNext: Error | undefined;
-  const logs = memoryLog();
+  const logs = logSink({ level: "trace", redaction: true });
 
   beforeAll(async () => {
     port = await freePort();
@@ -183,7 +184,7 @@ describe("bitbucket hook registration against the Bitbucket Cloud API", () => {
 
   async function start(
     spec: Partial<BitbucketEventSpec>,
-    logs = memoryLog(),
+    logs = logSink({ level: "trace", redaction: true }),
     emitted: Array<{ eventName: string; input: EmitInput }> = [],
   ) {
     const port = await freePort();

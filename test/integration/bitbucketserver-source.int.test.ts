@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,9 +13,11 @@ import type {
   RunningAdapter,
 } from "../../src/eventsources/types.js";
 import { FakeBitbucketApi } from "../support/fake-bitbucket-api.js";
+import { type LogSink, logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
-import { memoryLog, startWebhookPipeline } from "../support/webhook-test-kit.js";
+import { hasOpenssl, selfSignedCert } from "../support/tls-cert.js";
+import { startWebhookPipeline } from "../support/webhook-test-kit.js";
 
 /**
  * Issue 22, Bitbucket Server: real HTTP deliveries signed as Bitbucket Server signs them (every
@@ -119,7 +120,7 @@ function manualClock(): Clock & { tick(): void; waiting(): number } {
 }
 
 function context(
-  logs: ReturnType<typeof memoryLog>,
+  logs: LogSink,
   emitted: Array<{ eventName: string; input: EmitInput }>,
   refused: Array<{ eventName: string; reason: string }>,
   opts: {
@@ -157,7 +158,7 @@ describe("bitbucketserver adapter over real HTTP", () => {
   const emitted: Array<{ eventName: string; input: EmitInput }> = [];
   const refused: Array<{ eventName: string; reason: string }> = [];
   let failNext: Error | undefined;
-  const logs = memoryLog();
+  const logs = logSink({ level: "trace", redaction: true });
 
   beforeAll(async () => {
     api = await new FakeBitbucketApi({ serverToken: TOKEN, serverPageLimit: 1 }).start();
@@ -393,7 +394,7 @@ describe("bitbucketserver adapter over real HTTP", () => {
 describe("bitbucketserver hook registration against the Bitbucket Server REST API", () => {
   const HOOK_PATH = "/bbs-hooks";
   const PUBLIC = "https://events.example.com/";
-  const logs = memoryLog();
+  const logs = logSink({ level: "trace", redaction: true });
   const emitted: Array<{ eventName: string; input: EmitInput }> = [];
   let api: FakeBitbucketApi;
   let running: RunningAdapter;
@@ -553,7 +554,7 @@ describe("bitbucketserver hook registration against the Bitbucket Server REST AP
   });
 
   it("logs a rejected token (401) per repository, never the token, and serves all the same", async () => {
-    const badLogs = memoryLog();
+    const badLogs = logSink({ level: "trace", redaction: true });
     const badPort = await freePort();
     const badClock = manualClock();
     const bad = await bitbucketServerAdapter.start(
@@ -665,14 +666,6 @@ describe("Bitbucket Server delivery -> memory bus -> Sensor data filters -> http
   });
 });
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("which", ["openssl"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const OPENSSL = hasOpenssl();
 if (!OPENSSL)
   process.stderr.write(
@@ -686,33 +679,11 @@ describe.skipIf(!OPENSSL)("bitbucketserver `tls`: the API client trusts caCertSe
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "sb-bbs-tls-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        join(dir, "tls.key"),
-        "-out",
-        join(dir, "tls.crt"),
-      ],
-      { stdio: "ignore" },
-    );
-    ca = readFileSync(join(dir, "tls.crt"), "utf8");
+    const pair = selfSignedCert(dir);
+    ca = pair.cert;
     api = await new FakeBitbucketApi({
       serverToken: TOKEN,
-      tls: { cert: ca, key: readFileSync(join(dir, "tls.key"), "utf8") },
+      tls: { cert: ca, key: pair.key },
     }).start();
     api.serverHooks.set("SEC/repo", []);
   });
@@ -723,7 +694,7 @@ describe.skipIf(!OPENSSL)("bitbucketserver `tls`: the API client trusts caCertSe
   });
 
   async function register(tls: BitbucketServerEventSpec["tls"]) {
-    const logs = memoryLog();
+    const logs = logSink({ level: "trace", redaction: true });
     const clock = manualClock();
     const running = await bitbucketServerAdapter.start(
       [

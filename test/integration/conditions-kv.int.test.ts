@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runtime } from "../../src/app/runtime.js";
 import type { LoadResult } from "../../src/config/load.js";
-import { dirResolver } from "../../src/config/secrets.js";
-import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
+import type { SensorManifest } from "../../src/config/types.js";
 import { createBus } from "../../src/eventbus/index.js";
 import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { HttpSink } from "../support/http-sink.js";
+import { Runtimes } from "../support/kv-restart.js";
+import { loaded as manifests } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
+import { stepsSource } from "../support/steps.js";
 
 const log = silentLogger();
 
@@ -21,45 +23,16 @@ describe("KV-backed conditions survive a sensor restart (real nats-server)", () 
   let sink: HttpSink;
   let port: number;
   let loaded: LoadResult;
-  const runtimes: Runtime[] = [];
+  const runtimes = new Runtimes();
 
-  const start = async () => {
-    const rt = await Runtime.start({
-      loaded,
-      busUrl: nats.url,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-    });
-    runtimes.push(rt);
-    return rt;
-  };
-  const post = async (endpoint: string, body: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${port}${endpoint}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    await res.text();
-    return res.status;
-  };
+  const start = () => runtimes.start(loaded, nats.url);
+  const post = async (endpoint: string, body: unknown) =>
+    (await postJson(port, endpoint, body)).status;
 
   beforeAll(async () => {
     nats = await startNatsServer();
     sink = await new HttpSink().start();
     port = await freePort();
-    const es: EventSourceManifest = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventSource",
-      metadata: { name: "steps" },
-      spec: {
-        webhook: {
-          extract: { port: String(port), endpoint: "/extract", method: "POST" },
-          validate: { port: String(port), endpoint: "/validate", method: "POST" },
-        },
-      },
-    };
     const sensor: SensorManifest = {
       apiVersion: "argoproj.io/v1alpha1",
       kind: "Sensor",
@@ -86,15 +59,11 @@ describe("KV-backed conditions survive a sensor restart (real nats-server)", () 
         ],
       },
     };
-    loaded = {
-      eventSources: [{ manifest: es, file: "test", doc: 0 }],
-      sensors: [{ manifest: sensor, file: "test", doc: 0 }],
-      problems: [],
-    };
+    loaded = manifests(stepsSource(port), sensor);
   });
 
   afterAll(async () => {
-    for (const rt of runtimes) await rt.stop(5_000).catch(() => undefined);
+    await runtimes.stopAll();
     await sink?.stop();
     await nats?.stop();
   });
@@ -129,16 +98,11 @@ describe("KV-backed conditions survive a sensor restart (real nats-server)", () 
     const name = "fan-in-purge";
     const sensor = { ...loaded.sensors[0]!.manifest, metadata: { name } } as SensorManifest;
     const clock = new FakeClock(Date.now());
-    const rt = await Runtime.start({
-      loaded: { ...loaded, sensors: [{ manifest: sensor, file: "test", doc: 0 }] },
-      busUrl: nats.url,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-      clock,
-    });
-    runtimes.push(rt);
+    const rt = await runtimes.start(
+      { ...loaded, sensors: [{ manifest: sensor, file: "test", doc: 0 }] },
+      nats.url,
+      { clock },
+    );
     const bus = await JetStreamBus.connect({ servers: [nats.url], log });
     try {
       const kv = await bus.kv(name);

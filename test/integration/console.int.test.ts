@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -14,10 +14,12 @@ import { consoleRoutes } from "../../src/observability/console.js";
 import { startConsoleServer } from "../../src/observability/console-server.js";
 import { Journal } from "../../src/observability/journal.js";
 import { silentLogger } from "../../src/observability/logger.js";
+import { consoleScreenshot } from "../support/console-screenshot.js";
 import { HttpSink } from "../support/http-sink.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** The console runs behind basic auth here (issue 19): the browser and the API clients log in. */
@@ -96,14 +98,9 @@ function manifests(port: number, sinkUrl: string): LoadResult {
 }
 
 async function post(port: number, path: string, body: unknown): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  await res.text();
+  const res = await postJson(port, path, body);
   expect(res.status).toBe(200);
-  return res.headers.get("x-event-id") ?? "";
+  return res.id ?? "";
 }
 
 describe("web console, journal API and explain against a running Runtime", () => {
@@ -268,13 +265,7 @@ describe("web console, journal API and explain against a running Runtime", () =>
           "ok",
         );
         expect(errors).toEqual([]);
-        // The README's screenshot is rewritten only on request: a plain test run leaves the tree clean.
-        const shot =
-          process.env.UPDATE_SCREENSHOTS === "1"
-            ? new URL("../../docs/console.png", import.meta.url).pathname
-            : join(profile, "console.png");
-        await page.screenshot({ path: shot, fullPage: true });
-        expect((await stat(shot)).size).toBeGreaterThan(10_000);
+        await consoleScreenshot(page, "console.png", profile, "console.png");
       } finally {
         await context.close();
         await rm(profile, { recursive: true, force: true });

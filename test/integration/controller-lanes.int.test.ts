@@ -1,13 +1,13 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { DEFAULT_RESOURCES, FakeKubeApi, type FakeRbac } from "../support/fake-kube-api.js";
+import { ARGO_EVENTS_RESOURCES, FakeKubeApi, type FakeRbac } from "../support/fake-kube-api.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { spawnSensorbus } from "../support/sensorbus-process.js";
 
 /**
  * The issue's probes against `sensorbus controller` itself (built CLI, fake API server with RBAC
@@ -20,7 +20,6 @@ import { freePort } from "../support/ports.js";
 
 const NS = "team-a";
 const API = "argoproj.io/v1alpha1";
-const BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
 const LANES = fileURLToPath(new URL("../fixtures/manifests/lanes/", import.meta.url));
 const SENSORBUS = `system:serviceaccount:${NS}:sensorbus`;
 
@@ -82,21 +81,7 @@ it("controller: two Sensors make two Workflows as their own account; out-of-lane
   const fake = await new FakeKubeApi({
     rbac,
     resources: [
-      ...DEFAULT_RESOURCES,
-      {
-        group: "argoproj.io",
-        version: "v1alpha1",
-        resource: "eventsources",
-        kind: "EventSource",
-        namespaced: true,
-      },
-      {
-        group: "argoproj.io",
-        version: "v1alpha1",
-        resource: "sensors",
-        kind: "Sensor",
-        namespaced: true,
-      },
+      ...ARGO_EVENTS_RESOURCES,
       {
         group: "rbac.authorization.k8s.io",
         version: "v1",
@@ -176,21 +161,11 @@ it("controller: two Sensors make two Workflows as their own account; out-of-lane
   const dir = mkdtempSync(join(tmpdir(), "sb-controller-lanes-"));
   const kubeconfig = join(dir, "kubeconfig");
   writeFileSync(kubeconfig, fake.kubeconfigYaml(NS));
-  const env: NodeJS.ProcessEnv = { ...process.env, SENSORBUS_WEBHOOK_HOST: "127.0.0.1" };
-  delete env.NATS_URL;
-  const child = spawn(
-    process.execPath,
-    [BIN, "controller", "--kubeconfig", kubeconfig, "--namespace", NS, "--bus", "memory"],
-    { env, stdio: ["ignore", "pipe", "pipe"] },
+  const child = spawnSensorbus(
+    ["controller", "--kubeconfig", kubeconfig, "--namespace", NS, "--bus", "memory"],
+    { env: { SENSORBUS_WEBHOOK_HOST: "127.0.0.1" }, keep: Number.POSITIVE_INFINITY },
   );
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const exited = new Promise<number | null>((r) => child.once("exit", r));
+  const exited = child.exited;
   const workflows = () => fake.objects(API, "Workflow");
   try {
     await waitUntil(
@@ -229,7 +204,7 @@ it("controller: two Sensors make two Workflows as their own account; out-of-lane
       () =>
         workflows().length >= 2 &&
         ["to-team-b", "cluster-admin", "event-chooses"].every((n) =>
-          output.includes(`Sensor ${NS}/${n}: `),
+          child.output().includes(`Sensor ${NS}/${n}: `),
         ),
       "two Workflows and three refusals",
       20_000,
@@ -249,26 +224,26 @@ it("controller: two Sensors make two Workflows as their own account; out-of-lane
       expect(p.headers["impersonate-user"]).toBe(`system:serviceaccount:${NS}:team-a-sensor`);
 
     // Out of lane: refused before any request, with the reason in the log.
-    expect(output).toContain(
+    expect(child.output()).toContain(
       `Sensor ${NS}/to-team-b: create ConfigMap planted in namespace team-b refused`,
     );
-    expect(output).toContain(
+    expect(child.output()).toContain(
       `Sensor ${NS}/cluster-admin: create ClusterRoleBinding team-a-is-admin refused: ClusterRoleBinding is cluster-scoped`,
     );
-    expect(output).toContain(`Sensor ${NS}/event-chooses: create Workflow chosen-`);
-    expect(output).toMatch(
+    expect(child.output()).toContain(`Sensor ${NS}/event-chooses: create Workflow chosen-`);
+    expect(child.output()).toMatch(
       /event-chooses: create Workflow chosen-[0-9a-f]{10} in namespace kube-system refused/,
     );
     expect(fake.object("v1", "ConfigMap", "team-b", "planted")).toBeUndefined();
     expect(fake.objects("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")).toEqual([]);
 
-    child.kill("SIGTERM");
+    child.proc.kill("SIGTERM");
     expect(await exited).toBe(0);
   } catch (err) {
-    console.error(output.slice(-4000));
+    console.error(child.output().slice(-4000));
     throw err;
   } finally {
-    child.kill("SIGKILL");
+    child.proc.kill("SIGKILL");
     await exited;
     await fake.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
 import type { ManifestHost, StatusCondition } from "../../src/app/controller.js";
@@ -24,35 +23,17 @@ import type { EventBus } from "../../src/eventbus/types.js";
 import type { KubeClient, KubeList, KubeObject, WatchEventType } from "../../src/k8s/client.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { DEFAULT_RESOURCES, FakeKubeApi } from "../support/fake-kube-api.js";
+import { ARGO_EVENTS_RESOURCES, FakeKubeApi } from "../support/fake-kube-api.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { spawnSensorbus } from "../support/sensorbus-process.js";
 
 // Controller mode against the fake API server with real list+watch streams (chunked JSON lines),
 // running EventSources and Sensors in-process on the in-memory bus.
 
 const NS = "events";
 const log = silentLogger();
-const BIN = resolve(import.meta.dirname, "../../bin/sensorbus.js");
 const SN_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/sensors`;
-
-const ARGO_RESOURCES = [
-  ...DEFAULT_RESOURCES,
-  {
-    group: "argoproj.io",
-    version: "v1alpha1",
-    resource: "eventsources",
-    kind: "EventSource",
-    namespaced: true,
-  },
-  {
-    group: "argoproj.io",
-    version: "v1alpha1",
-    resource: "sensors",
-    kind: "Sensor",
-    namespaced: true,
-  },
-];
 
 function webhookSource(name: string, port: number, endpoint = "/example") {
   return {
@@ -181,7 +162,7 @@ async function startHarness(
   seed: (fake: FakeKubeApi) => void,
   opts: { watchTimeoutSeconds?: number } = {},
 ): Promise<Harness> {
-  const fake = await new FakeKubeApi({ resources: ARGO_RESOURCES }).start();
+  const fake = await new FakeKubeApi({ resources: ARGO_EVENTS_RESOURCES }).start();
   seed(fake);
   const kube = (await loadKubeClient({ kubeconfigYaml: fake.kubeconfigYaml(NS) }))!;
   const fired: string[] = [];
@@ -592,7 +573,7 @@ describe("file mode: watchManifestFiles + ManifestReconciler", () => {
 describe("controller command: journal and console as in `run`", () => {
   it("serves the console over what it runs, journals decisions, and flushes them to JetStream on SIGTERM", async () => {
     const nats = await startNatsServer();
-    const fake = await new FakeKubeApi({ resources: ARGO_RESOURCES }).start();
+    const fake = await new FakeKubeApi({ resources: ARGO_EVENTS_RESOURCES }).start();
     const port = await freePort();
     const metricsPort = await freePort();
     const consolePort = await freePort();
@@ -601,12 +582,8 @@ describe("controller command: journal and console as in `run`", () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-controller-"));
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, fake.kubeconfigYaml(NS));
-    const env: NodeJS.ProcessEnv = { ...process.env, SENSORBUS_WEBHOOK_HOST: "127.0.0.1" };
-    delete env.NATS_URL;
-    const child = spawn(
-      process.execPath,
+    const child = spawnSensorbus(
       [
-        BIN,
         "controller",
         "--kubeconfig",
         kubeconfig,
@@ -620,16 +597,9 @@ describe("controller command: journal and console as in `run`", () => {
         String(consolePort),
         "--dry-run",
       ],
-      { env, stdio: ["ignore", "pipe", "pipe"] },
+      { env: { SENSORBUS_WEBHOOK_HOST: "127.0.0.1" }, keep: Number.POSITIVE_INFINITY },
     );
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => {
-      output += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      output += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const exited = child.exited;
     // The console API has its own listener (issue 19), on loopback.
     const api = async (path: string) => {
       const res = await fetch(`http://127.0.0.1:${consolePort}${path}`);
@@ -656,16 +626,16 @@ describe("controller command: journal and console as in `run`", () => {
       expect(ids).toContain("hooks");
       expect(ids).toContain("logger");
 
-      child.kill("SIGTERM");
+      child.proc.kill("SIGTERM");
       expect(await exited).toBe(0);
       // What the controller journaled is on the bus for `sensorbus explain --bus`.
       const explained = await loadExplanation({ id, busUrl: nats.url, log });
       expect(firedIn(explained?.entries)).toBe(true);
     } catch (err) {
-      console.error(output.slice(-3000));
+      console.error(child.output().slice(-3000));
       throw err;
     } finally {
-      child.kill("SIGKILL");
+      child.proc.kill("SIGKILL");
       await exited;
       await fake.stop();
       await nats.stop();

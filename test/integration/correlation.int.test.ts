@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runtime } from "../../src/app/runtime.js";
-import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { LoadResult } from "../../src/config/load.js";
-import { dirResolver } from "../../src/config/secrets.js";
-import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
+import type { SensorManifest } from "../../src/config/types.js";
 import { createBus } from "../../src/eventbus/index.js";
 import type { EventBus } from "../../src/eventbus/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
@@ -12,48 +9,22 @@ import { KvCorrelationStore, MemoryCorrelationStore } from "../../src/sensors/co
 import { SensorEngine } from "../../src/sensors/engine.js";
 import { MemoryConditionState } from "../../src/sensors/state.js";
 import { HttpSink } from "../support/http-sink.js";
+import { Runtimes } from "../support/kv-restart.js";
+import { loaded as manifests } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
+import { stepEvent, stepsSensor, stepsSource } from "../support/steps.js";
 
 const log = silentLogger();
 
-function sensorManifest(triggerSpec: Record<string, unknown>): SensorManifest {
-  return {
-    apiVersion: "argoproj.io/v1alpha1",
-    kind: "Sensor",
-    metadata: { name: "keyed" },
-    spec: {
-      dependencies: [
-        { name: "extract", eventSourceName: "steps", eventName: "extract" },
-        { name: "validate", eventSourceName: "steps", eventName: "validate" },
-      ],
-      triggers: [
-        {
-          template: {
-            name: "load",
-            conditions: "extract && validate",
-            correlation: { window: "30m", key: "body.correlation_id" },
-            ...triggerSpec,
-          },
-        },
-      ],
-    },
-  };
-}
-
-function cloudEvent(id: string, subject: string, body: unknown): CloudEvent {
-  return {
-    specversion: "1.0",
-    id,
-    source: "steps",
-    subject,
-    type: "webhook",
-    time: "2026-01-01T00:00:00Z",
-    datacontenttype: "application/json",
-    data: JSON.stringify({ body }),
-  };
-}
+const sensorManifest = (triggerSpec: Record<string, unknown>): SensorManifest =>
+  stepsSensor("keyed", {
+    conditions: "extract && validate",
+    correlation: { window: "30m", key: "body.correlation_id" },
+    ...triggerSpec,
+  });
 
 // Issue 11: open correlated partial matches live in JetStream KV (one entry per key, bucket = the
 // Sensor's name), so a Sensor restarted mid-window still fires once with both halves.
@@ -63,29 +34,11 @@ describe("keyed correlation on a real nats-server", () => {
   let port: number;
   let loaded: LoadResult;
   let bus: EventBus;
-  const runtimes: Runtime[] = [];
+  const runtimes = new Runtimes();
 
-  const start = async () => {
-    const rt = await Runtime.start({
-      loaded,
-      busUrl: nats.url,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-    });
-    runtimes.push(rt);
-    return rt;
-  };
-  const post = async (endpoint: string, body: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${port}${endpoint}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    await res.text();
-    return res.status;
-  };
+  const start = () => runtimes.start(loaded, nats.url);
+  const post = async (endpoint: string, body: unknown) =>
+    (await postJson(port, endpoint, body)).status;
   /** Values of the trigger's correlation entries in KV ("" = consumed). */
   const entries = async () => {
     const kv = await bus.kv("keyed");
@@ -99,17 +52,6 @@ describe("keyed correlation on a real nats-server", () => {
     sink = await new HttpSink().start();
     port = await freePort();
     bus = await createBus(nats.url, { log });
-    const es: EventSourceManifest = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventSource",
-      metadata: { name: "steps" },
-      spec: {
-        webhook: {
-          extract: { port: String(port), endpoint: "/extract", method: "POST" },
-          validate: { port: String(port), endpoint: "/validate", method: "POST" },
-        },
-      },
-    };
     const sensor = sensorManifest({
       http: {
         url: `${sink.url}/load`,
@@ -119,15 +61,11 @@ describe("keyed correlation on a real nats-server", () => {
         ],
       },
     });
-    loaded = {
-      eventSources: [{ manifest: es, file: "test", doc: 0 }],
-      sensors: [{ manifest: sensor, file: "test", doc: 0 }],
-      problems: [],
-    };
+    loaded = manifests(stepsSource(port), sensor);
   });
 
   afterAll(async () => {
-    for (const rt of runtimes) await rt.stop(5_000).catch(() => undefined);
+    await runtimes.stopAll();
     await bus?.close();
     await sink?.stop();
     await nats?.stop();
@@ -168,7 +106,7 @@ describe("keyed correlation on a real nats-server", () => {
     const r1 = new KvCorrelationStore(kv);
     const r2 = new KvCorrelationStore(kv);
     const stored = (id: string) => ({
-      event: cloudEvent(id, "extract", { correlation_id: "k" }),
+      event: stepEvent(id, "extract", { correlation_id: "k" }),
       timestamp: "2026-01-01T00:00:00Z",
       streamSeq: 1,
     });
@@ -222,7 +160,7 @@ describe("memory bound with 100,000 open keys", () => {
     const before = process.memoryUsage().heapUsed;
     for (let i = 0; i < cap; i++) {
       clock = i;
-      const ev = cloudEvent(`e${i}`, "extract", { correlation_id: `run-${i}`, rows: i });
+      const ev = stepEvent(`e${i}`, "extract", { correlation_id: `run-${i}`, rows: i });
       await engine.advance(plan, "extract", ev, { timestamp: ev.time, seq: i });
     }
     const grown = process.memoryUsage().heapUsed - before;
@@ -235,12 +173,12 @@ describe("memory bound with 100,000 open keys", () => {
 
     // Key 100,001 evicts run-0 (earliest first arrival), reported as a capacity expiry.
     clock = cap;
-    const extra = cloudEvent("extra", "extract", { correlation_id: "run-new" });
+    const extra = stepEvent("extra", "extract", { correlation_id: "run-new" });
     await engine.advance(plan, "extract", extra, { timestamp: extra.time, seq: cap });
     expect(store.openKeys()).toBe(cap);
     expect(expired.map((e) => [e.key, e.reason])).toEqual([["run-0", "capacity"]]);
     // run-1 is still open and completes.
-    const v = cloudEvent("v1", "validate", { correlation_id: "run-1" });
+    const v = stepEvent("v1", "validate", { correlation_id: "run-1" });
     const fired = await engine.advance(plan, "validate", v, { timestamp: v.time, seq: cap + 1 });
     expect(fired?.get("extract")?.id).toBe("e1");
     expect(store.openKeys()).toBe(cap - 1);

@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { ValueResolver } from "../../src/config/secrets.js";
@@ -15,7 +14,7 @@ import {
   status,
   type TlsFiles,
 } from "../support/custom-trigger-server.js";
-import { firingContext, TRACEPARENT, triggerEvent } from "../support/firing.js";
+import { execContext, firingContext, TRACEPARENT, triggerEvent } from "../support/firing.js";
 import { fireThroughSensor } from "../support/trigger-harness.js";
 
 const trigger = (custom: CustomTrigger, extra: Partial<Trigger> = {}): Trigger =>
@@ -219,9 +218,7 @@ describe("custom trigger with the server down", () => {
         { serverURL: `127.0.0.1:${port}`, spec: { a: "b" } },
         firingContext(triggerEvent()),
       );
-      const err = await kind
-        .execute(rendered, { log: pino({ level: "silent" }), signal: new AbortController().signal })
-        .catch((e: unknown) => e);
+      const err = await kind.execute(rendered, execContext()).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TriggerError);
       expect((err as TriggerError).code).toBe("SB_ERR_TRIGGER_GRPC");
       expect((err as TriggerError).retryable).toBe(true);

@@ -3,11 +3,11 @@ import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Trigger } from "../../src/config/types.js";
 import { TriggerError } from "../../src/errors.js";
-import { silentLogger } from "../../src/observability/logger.js";
 import { emailTrigger } from "../../src/triggers/email/runtime.js";
 import type { TriggerKind } from "../../src/triggers/types.js";
-import { fireSensor, webhookEvent } from "../support/sensor-trigger-harness.js";
-import { SmtpSink, selfSignedCert } from "../support/smtp-sink.js";
+import { execContext, firingContext, webhookEvent } from "../support/firing.js";
+import { SmtpSink, smtpServerCert } from "../support/smtp-sink.js";
+import { type FiringOutcome, fireThroughSensor } from "../support/trigger-harness.js";
 
 const PASSWORD = "smtp-pa55word-SECRET-31337";
 const secrets = { "smtp-secret": { password: PASSWORD } };
@@ -27,29 +27,32 @@ function send(
   email: Record<string, unknown>,
   opts: { steps?: number; secrets?: Record<string, Record<string, string>> } = {},
 ) {
-  return fireSensor(
-    asKind(kind),
-    {
-      template: emailTemplate(email),
-      ...(opts.steps ? { retryStrategy: { steps: opts.steps, duration: "1s" } } : {}),
-    },
-    [{}],
-    opts.secrets,
-  );
+  return fireThroughSensor({
+    kinds: asKind(kind),
+    triggers: [
+      {
+        template: emailTemplate(email),
+        ...(opts.steps ? { retryStrategy: { steps: opts.steps, duration: "1s" } } : {}),
+      },
+    ],
+    event: webhookEvent({}),
+    dependency: "dep",
+    secrets: opts.secrets,
+  });
 }
 
 /** Everything a firing wrote: logs, dead letters, failed attempts, rendered payloads. */
-function outputs(out: Awaited<ReturnType<typeof fireSensor>>): string {
+function outputs(out: FiringOutcome): string {
   return [
-    ...out.logs,
-    JSON.stringify(out.dead),
+    out.logText,
+    JSON.stringify(out.deadLetters),
     JSON.stringify(out.failed),
     JSON.stringify(out.fired),
   ].join("\n");
 }
 
 describe("email trigger against a real SMTP server (smtp-server)", () => {
-  const cert = selfSignedCert();
+  const cert = smtpServerCert();
   const plain = new SmtpSink({
     refuseRcpt: (addr, attempt) =>
       addr === "flaky@example.com" && attempt === 1
@@ -78,7 +81,7 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       subject: "Build finished",
       body: "Hi,\n\nthe build is green.\n",
     });
-    expect(out.dead).toEqual([]);
+    expect(out.deadLetters).toEqual([]);
     const mails = plain.mails.slice(before);
     expect(mails.map((m) => m.rcptTo)).toEqual([["a@example.com"], ["b@example.org"]]);
     for (const m of mails) {
@@ -99,30 +102,33 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
 
   it("applies trigger-level (email.to.-1, email.body) and kind-level (subject) parameters", async () => {
     const before = plain.mails.length;
-    const out = await fireSensor(
-      asKind(emailTrigger()),
-      {
-        parameters: [
-          { src: { dependencyName: "dep", dataKey: "body.to" }, dest: "email.to.-1" },
-          {
-            src: { dependencyName: "dep", dataTemplate: "Hi {{.Input.body.name}}, hello there." },
-            dest: "email.body",
-          },
-        ],
-        template: emailTemplate({
-          host: "127.0.0.1",
-          port: plain.port,
-          from: "sensor@example.com",
-          to: ["ops@example.com"],
-          subject: "placeholder",
+    const out = await fireThroughSensor({
+      kinds: asKind(emailTrigger()),
+      triggers: [
+        {
           parameters: [
-            { src: { dependencyName: "dep", dataKey: "body.subject" }, dest: "subject" },
+            { src: { dependencyName: "dep", dataKey: "body.to" }, dest: "email.to.-1" },
+            {
+              src: { dependencyName: "dep", dataTemplate: "Hi {{.Input.body.name}}, hello there." },
+              dest: "email.body",
+            },
           ],
-        }),
-      },
-      [{ to: "luke@example.com", name: "Luke", subject: "Hello There" }],
-    );
-    expect(out.dead).toEqual([]);
+          template: emailTemplate({
+            host: "127.0.0.1",
+            port: plain.port,
+            from: "sensor@example.com",
+            to: ["ops@example.com"],
+            subject: "placeholder",
+            parameters: [
+              { src: { dependencyName: "dep", dataKey: "body.subject" }, dest: "subject" },
+            ],
+          }),
+        },
+      ],
+      event: webhookEvent({ to: "luke@example.com", name: "Luke", subject: "Hello There" }),
+      dependency: "dep",
+    });
+    expect(out.deadLetters).toEqual([]);
     const mails = plain.mails.slice(before);
     expect(mails.map((m) => m.rcptTo[0])).toEqual(["ops@example.com", "luke@example.com"]);
     expect(mails.map((m) => m.headers.subject)).toEqual(["Hello There", "Hello There"]);
@@ -141,7 +147,7 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       },
       { secrets },
     );
-    expect(out.dead).toEqual([]);
+    expect(out.deadLetters).toEqual([]);
     const m = tls.mails.slice(before)[0]!;
     expect(m.secure).toBe(true);
     expect(m.user).toBe("alice");
@@ -160,9 +166,9 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       },
       { steps: 2, secrets },
     );
-    expect(out.dead).toHaveLength(1);
-    expect(out.dead[0]!.attempts).toBe(2);
-    expect(out.dead[0]!.error).toMatch(/self[- ]signed certificate/i);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]!.attempts).toBe(2);
+    expect(out.deadLetters[0]!.error).toMatch(/self[- ]signed certificate/i);
     expect(tls.mails.length).toBe(before);
     expect(outputs(out)).not.toContain(PASSWORD);
   });
@@ -181,9 +187,9 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       { steps: 3, secrets: { "smtp-secret": { password: wrong } } },
     );
     expect(tls.authFailures.length - failuresBefore).toBe(3);
-    expect(out.dead).toHaveLength(1);
-    expect(out.dead[0]!.attempts).toBe(3);
-    expect(out.dead[0]!.error).toContain("bob@example.com: authentication refused: 535");
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]!.attempts).toBe(3);
+    expect(out.deadLetters[0]!.error).toContain("bob@example.com: authentication refused: 535");
     expect(out.failed.map((f) => f.final)).toEqual([false, false, true]);
     expect(outputs(out)).not.toContain(wrong);
   });
@@ -201,7 +207,7 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       },
       { secrets },
     );
-    expect(out.dead).toEqual([]);
+    expect(out.deadLetters).toEqual([]);
     expect(plain.mails.slice(before)[0]!.user).toBeUndefined();
   });
 
@@ -217,13 +223,14 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       },
       { steps: 3 },
     );
-    expect(out.dead).toHaveLength(1);
-    expect(out.dead[0]!.attempts).toBe(3);
-    expect(out.dead[0]!.error).toContain(`email via smtp 127.0.0.1:${port}: 1 of 1 not sent`);
-    expect(out.dead[0]!.error).toMatch(/ECONNREFUSED/);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]!.attempts).toBe(3);
+    expect(out.deadLetters[0]!.error).toContain(
+      `email via smtp 127.0.0.1:${port}: 1 of 1 not sent`,
+    );
+    expect(out.deadLetters[0]!.error).toMatch(/ECONNREFUSED/);
     // Executed directly: the error the runner classified.
     const k = emailTrigger();
-    const events = new Map([["dep", webhookEvent("e-direct", {})]]);
     const rendered = await k.render(
       {
         host: "127.0.0.1",
@@ -233,20 +240,9 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
         subject: "s",
         body: "b",
       },
-      {
-        sensorName: "s",
-        namespace: "default",
-        triggerName: "t",
-        events,
-        applyParameters: (doc) => doc,
-        values: { secret: async () => "", configMap: async () => "" },
-        log: silentLogger(),
-        now: () => 0,
-      },
+      firingContext(webhookEvent({}), { dependency: "dep" }),
     );
-    const err = await k
-      .execute(rendered, { log: silentLogger(), signal: new AbortController().signal })
-      .catch((e: unknown) => e);
+    const err = await k.execute(rendered, execContext()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TriggerError);
     expect((err as TriggerError).code).toBe("SB_ERR_TRIGGER_SEND");
     expect((err as TriggerError).retryable).toBe(true);
@@ -266,7 +262,7 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       },
       { steps: 3 },
     );
-    expect(out.dead).toEqual([]);
+    expect(out.deadLetters).toEqual([]);
     expect(out.failed).toHaveLength(1);
     expect(out.failed[0]!.error).toContain("flaky@example.com: ");
     expect(out.failed[0]!.error).toContain("451");
@@ -289,11 +285,11 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       },
       { steps: 3 },
     );
-    expect(out.dead).toHaveLength(1);
-    expect(out.dead[0]!.attempts).toBe(1);
-    expect(out.dead[0]!.error).toContain("2 of 3 not sent");
-    expect(out.dead[0]!.error).toContain("not-an-address: to emailId can't be invalid");
-    expect(out.dead[0]!.error).toContain("nobody@example.com: ");
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]!.attempts).toBe(1);
+    expect(out.deadLetters[0]!.error).toContain("2 of 3 not sent");
+    expect(out.deadLetters[0]!.error).toContain("not-an-address: to emailId can't be invalid");
+    expect(out.deadLetters[0]!.error).toContain("nobody@example.com: ");
     expect(plain.mails.slice(before).map((m) => m.rcptTo[0])).toEqual(["ok@example.com"]);
   });
 
@@ -306,31 +302,34 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
         throw new TriggerError("SB_ERR_TRIGGER_HTTP_STATUS", "503", { retryable: true });
       },
     };
-    const out = await fireSensor(
-      new Map([
+    const out = await fireThroughSensor({
+      kinds: new Map([
         ["http", failing],
         ["email", asKind(emailTrigger())],
       ]),
-      {
-        template: { name: "deploy", http: { url: "http://127.0.0.1:1/x" } },
-        retryStrategy: { steps: 2, duration: "1s" },
-        atLeastOnce: true,
-        dlqTrigger: {
-          template: {
-            name: "tell-ops",
-            email: { host: "127.0.0.1", port: plain.port, ...toBob, to: ["ops@example.com"] },
-          },
-          parameters: [
-            {
-              src: { dependencyName: "dep", dataTemplate: "deploy {{ .Input.body.id }} failed" },
-              dest: "email.subject",
+      triggers: [
+        {
+          template: { name: "deploy", http: { url: "http://127.0.0.1:1/x" } },
+          retryStrategy: { steps: 2, duration: "1s" },
+          atLeastOnce: true,
+          dlqTrigger: {
+            template: {
+              name: "tell-ops",
+              email: { host: "127.0.0.1", port: plain.port, ...toBob, to: ["ops@example.com"] },
             },
-          ],
-        },
-      } as Trigger,
-      [{ id: "d-7" }],
-    );
-    expect(out.dead).toEqual([]);
+            parameters: [
+              {
+                src: { dependencyName: "dep", dataTemplate: "deploy {{ .Input.body.id }} failed" },
+                dest: "email.subject",
+              },
+            ],
+          },
+        } as Trigger,
+      ],
+      event: webhookEvent({ id: "d-7" }),
+      dependency: "dep",
+    });
+    expect(out.deadLetters).toEqual([]);
     const mails = plain.mails.slice(before);
     expect(mails.map((m) => [m.rcptTo[0], m.headers.subject])).toEqual([
       ["ops@example.com", "deploy d-7 failed"],
@@ -349,8 +348,8 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
       },
       { steps: 3 },
     );
-    expect(out.dead[0]!.attempts).toBe(1);
-    expect(out.dead[0]!.error).toContain("email trigger: subject can't be empty");
+    expect(out.deadLetters[0]!.attempts).toBe(1);
+    expect(out.deadLetters[0]!.error).toContain("email trigger: subject can't be empty");
     expect(plain.mails.length).toBe(before);
   });
 
@@ -379,7 +378,7 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
         },
         { secrets },
       );
-      expect(out.dead).toEqual([]);
+      expect(out.deadLetters).toEqual([]);
       expect(implicit.mails[0]).toMatchObject({ secure: true, user: "alice" });
     } finally {
       await implicit.stop();
@@ -410,10 +409,10 @@ describe("email trigger against a real SMTP server (smtp-server)", () => {
           },
           { secrets },
         );
-        expect(out.dead).toHaveLength(1);
+        expect(out.deadLetters).toHaveLength(1);
         expect(open.mails).toEqual([]);
         expect(open.authFailures).toEqual([]);
-        expect(out.dead[0]!.error).toMatch(/STARTTLS/i);
+        expect(out.deadLetters[0]!.error).toMatch(/STARTTLS/i);
       } finally {
         await open.stop();
       }

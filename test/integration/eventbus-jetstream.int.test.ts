@@ -1,23 +1,22 @@
 import { randomBytes } from "node:crypto";
 import { connect as connectTcp } from "node:net";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
-import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
+import { nowRfc3339Nano } from "../../src/cloudevents/event.js";
 import { EventBusError } from "../../src/errors.js";
 import { createBus, parseNatsServers, resolveBusUrl } from "../../src/eventbus/index.js";
 import { JetStreamBus } from "../../src/eventbus/jetstream/index.js";
 import { subjectFor } from "../../src/eventbus/subjects.js";
 import type { EventBus } from "../../src/eventbus/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
+import { logSink } from "../support/log-sink.js";
 import {
   freeze,
   type NatsServer,
   startNatsCluster,
   startNatsServer,
 } from "../support/nats-server.js";
-import { runEventBusContract } from "./eventbus.contract.js";
+import { makeEvent, runEventBusContract } from "./eventbus.contract.js";
 
 const WAIT = { timeout: 15_000, interval: 20 };
 const servers: NatsServer[] = [];
@@ -44,18 +43,8 @@ runEventBusContract("jetstream", async ({ maxMsgs }) => {
   return JetStreamBus.connect({ servers: [server.url], maxMsgs, log: silentLogger() });
 });
 
-function event(source: string, subject: string): CloudEvent {
-  return {
-    specversion: "1.0",
-    id: newEventId(),
-    source,
-    subject,
-    type: "webhook",
-    time: nowRfc3339Nano(),
-    datacontenttype: "application/json",
-    data: `{"at":"${nowRfc3339Nano()}"}`,
-  };
-}
+const event = (source: string, subject: string): CloudEvent =>
+  makeEvent(source, subject, { data: `{"at":"${nowRfc3339Nano()}"}` });
 
 /** Publishes, retrying while the bus reports itself unavailable (as an EventSource would). */
 async function publishRetrying(bus: EventBus, e: CloudEvent): Promise<void> {
@@ -81,17 +70,6 @@ async function publishRetrying(bus: EventBus, e: CloudEvent): Promise<void> {
 function connectRaw(url: string) {
   const u = new URL(url);
   return connectTcp({ host: u.hostname, port: Number(u.port) });
-}
-
-function logSink() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
-      cb();
-    },
-  });
-  return { log: pino({ level: "debug" }, stream), lines };
 }
 
 describe("JetStreamBus on nats-server", () => {

@@ -4,6 +4,7 @@ import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { newEventId, nowRfc3339Nano } from "../../src/cloudevents/event.js";
 import { EventBusError } from "../../src/errors.js";
 import type { BusMessage, EventBus, Subscription } from "../../src/eventbus/types.js";
+import { deferred } from "../support/adapter-harness.js";
 
 /**
  * The conformance suite every EventBus implementation passes (BullMQ's adapter-conformance idea).
@@ -29,7 +30,12 @@ function names() {
   return { eventSourceName: `es-${id}`, eventName: `ev-${id}`, durable: `group-${id}` };
 }
 
-function makeEvent(source: string, subject: string, over: Partial<CloudEvent> = {}): CloudEvent {
+/** A webhook CloudEvent with a fresh id (random `data` unless `over` sets it). */
+export function makeEvent(
+  source: string,
+  subject: string,
+  over: Partial<CloudEvent> = {},
+): CloudEvent {
   return {
     specversion: "1.0",
     id: newEventId(),
@@ -41,14 +47,6 @@ function makeEvent(source: string, subject: string, over: Partial<CloudEvent> = 
     data: `{"n":${Math.floor(Math.random() * 1e6)}}`,
     ...over,
   };
-}
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }
 
 export function runEventBusContract(name: string, factory: BusFactory): void {

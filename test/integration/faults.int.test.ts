@@ -22,6 +22,7 @@ import type { KubeClient } from "../../src/k8s/client.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
+import { loaded } from "../support/loaded.js";
 import { startNatsCluster, startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
 import {
@@ -144,14 +145,6 @@ function startRuntime(load: LoadResult, busUrl: string, kube?: KubeClient): Prom
 /** The dead letters stored for Sensor `sensor`. */
 async function deadLettersOf(busUrl: string, sensor: string): Promise<StoredDeadLetter[]> {
   return (await listDeadLetters(busUrl)).filter((d) => d.sensor === sensor);
-}
-
-function loaded(es: EventSourceManifest, s: SensorManifest): LoadResult {
-  return {
-    eventSources: [{ manifest: es, file: "test", doc: 0 }],
-    sensors: [{ manifest: s, file: "test", doc: 0 }],
-    problems: [],
-  };
 }
 
 // --- producer and accounting -----------------------------------------------------------------

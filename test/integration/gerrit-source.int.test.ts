@@ -3,7 +3,7 @@ import { EventBusError } from "../../src/errors.js";
 import type { GerritEventSpec } from "../../src/eventsources/gerrit/index.js";
 import { createGerritAdapter } from "../../src/eventsources/gerrit/runtime.js";
 import type { RunningAdapter } from "../../src/eventsources/types.js";
-import { recordingContext } from "../support/adapter-context.js";
+import { webhookHarness } from "../support/adapter-harness.js";
 import { FakeGerritApi } from "../support/fake-gerrit-api.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
@@ -46,7 +46,7 @@ function deliver(port: number, body: string, method = "POST"): Promise<Response>
 
 describe("gerrit: hooks on each project, deliveries as Argo's payload", () => {
   const api = new FakeGerritApi(USER, PASSWORD, ["team/app", "infra", "locked"]);
-  const rec = recordingContext(SECRETS, "review");
+  const rec = webhookHarness(SECRETS, "review");
   let port: number;
   let running: RunningAdapter | undefined;
   const url = "https://hooks.example.com/gerrit";
@@ -125,7 +125,8 @@ describe("gerrit: hooks on each project, deliveries as Argo's payload", () => {
     const res = await deliver(port, JSON.stringify(PATCHSET, null, 2));
     expect(await res.text()).toBe("success");
     expect(res.status).toBe(200);
-    const { eventName, input } = rec.emitted.at(-1)!;
+    const input = rec.emitted.at(-1)!;
+    const eventName = rec.eventNames.at(-1);
     expect(eventName).toBe("patches");
     expect(input.id).toBeUndefined();
     expect(input.data.startsWith('{"headers":{')).toBe(true);
@@ -149,7 +150,7 @@ describe("gerrit: hooks on each project, deliveries as Argo's payload", () => {
     expect(get.headers.get("allow")).toBe("POST");
     expect((await deliver(port, JSON.stringify({ pad: "x".repeat(5000) }))).status).toBe(413);
     expect(rec.emitted.length).toBe(before);
-    rec.state.failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
+    rec.failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
     const res = await deliver(port, JSON.stringify(PATCHSET));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
@@ -180,7 +181,7 @@ async function runOnce(
   entry: Partial<GerritEventSpec> & { endpoint: string; url?: string },
   whileRunning: (port: number) => Promise<void> = async () => {},
 ): Promise<string> {
-  const rec = recordingContext(SECRETS, "review");
+  const rec = webhookHarness(SECRETS, "review");
   const port = await freePort();
   const { endpoint, url, ...rest } = entry;
   const running = await createGerritAdapter().start(

@@ -4,18 +4,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
-import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { EventBusError } from "../../src/errors.js";
 import type { GithubEventSpec } from "../../src/eventsources/github/index.js";
 import { githubAdapter } from "../../src/eventsources/github/runtime.js";
-import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
+import type { RunningAdapter } from "../../src/eventsources/types.js";
 import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
-import { memoryLog } from "../support/adapter-context.js";
+import { adapterHarness } from "../support/adapter-harness.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
+import { loaded } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
@@ -70,10 +70,12 @@ function deliver(
 describe("github adapter over real HTTP", () => {
   let port: number;
   let running: RunningAdapter;
-  const emitted: Array<{ eventName: string; input: EmitInput }> = [];
-  const refused: Array<{ eventName: string; reason: string }> = [];
-  let failNext: Error | undefined;
-  const logs = memoryLog();
+  const h = adapterHarness({
+    secrets: { "github/secret": SECRET },
+    eventSourceName: "gh",
+    logs: { level: "trace", redaction: true },
+  });
+  const { emitted, refused, logs } = h;
 
   beforeAll(async () => {
     port = await freePort();
@@ -90,30 +92,12 @@ describe("github adapter over real HTTP", () => {
       events: ["*"],
       webhookSecret: { name: "github", key: "secret" },
     };
-    const ctx: AdapterContext = {
-      eventSourceName: "gh",
-      namespace: "default",
-      log: logs.log,
-      clock: { now: () => Date.now(), sleep: async () => true },
-      signal: new AbortController().signal,
-      values: { secret: async () => SECRET, configMap: async () => "" },
-      emit: async (eventName, input) => {
-        if (failNext) {
-          const e = failNext;
-          failNext = undefined;
-          throw e;
-        }
-        emitted.push({ eventName, input });
-        return { id: input.id ?? "minted", status: "published" };
-      },
-      verificationFailed: (eventName, reason) => refused.push({ eventName, reason }),
-    };
     running = await githubAdapter.start(
       [
         { eventName: "pr", spec },
         { eventName: "all", spec: open },
       ],
-      ctx,
+      h.ctx,
     );
   });
 
@@ -128,7 +112,8 @@ describe("github adapter over real HTTP", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-event-id")).toBe("72d3162e-cc78-11e3-81ab-4c9367dc0958");
     expect(emitted).toHaveLength(1);
-    const { eventName, input } = emitted[0]!;
+    const input = emitted[0]!;
+    const eventName = h.eventNames[0];
     expect(eventName).toBe("pr");
     expect(input.id).toBe("72d3162e-cc78-11e3-81ab-4c9367dc0958");
     // Go's encoding: struct order headers, body, metadata; map keys sorted; HTML escaped.
@@ -166,7 +151,7 @@ describe("github adapter over real HTTP", () => {
       contentType: "application/x-www-form-urlencoded",
     });
     expect(res2.status).toBe(200);
-    expect(emitted.slice(before).map((e) => JSON.parse(e.input.data).body.ref)).toEqual([
+    expect(emitted.slice(before).map((e) => JSON.parse(e.data).body.ref)).toEqual([
       "refs/heads/main",
       "refs/heads/main",
     ]);
@@ -228,11 +213,11 @@ describe("github adapter over real HTTP", () => {
     const all = await deliver(port, body, { event: "ping", delivery: "d-ping-2", path: "/all" });
     expect(all.status).toBe(200);
     expect(emitted.length).toBe(before + 1);
-    expect(emitted.at(-1)!.eventName).toBe("all");
+    expect(h.eventNames.at(-1)).toBe("all");
   });
 
   it("answers 503 with Retry-After when the bus did not store the event", async () => {
-    failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
+    h.failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
     const body = JSON.stringify(PR);
     const res = await deliver(port, body, { delivery: "d-503" });
     expect(res.status).toBe(503);
@@ -270,18 +255,6 @@ describe("github adapter start", () => {
     );
   });
 });
-
-function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
-  return {
-    eventSources: manifests
-      .filter((m): m is EventSourceManifest => m.kind === "EventSource")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    sensors: manifests
-      .filter((m): m is SensorManifest => m.kind === "Sensor")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    problems: [],
-  };
-}
 
 describe.each(["memory", "jetstream"] as const)(
   "GitHub pull_request -> %s bus -> Sensor -> argoWorkflow submit",

@@ -1,10 +1,9 @@
-import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitlabEventSpec } from "../../src/eventsources/gitlab/index.js";
 import { gitlabAdapter } from "../../src/eventsources/gitlab/runtime.js";
-import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/eventsources/types.js";
-import { REDACTION } from "../../src/observability/logger.js";
+import type { RunningAdapter } from "../../src/eventsources/types.js";
+import { adapterHarness } from "../support/adapter-harness.js";
 import { freePort } from "../support/ports.js";
 
 /** Issue 22, GitLab webhook side: real HTTP deliveries with X-Gitlab-Token, every refusal path. */
@@ -43,9 +42,12 @@ function deliver(
 describe("gitlab adapter over real HTTP", () => {
   let port: number;
   let running: RunningAdapter;
-  const emitted: EmitInput[] = [];
-  const refused: string[] = [];
-  const chunks: string[] = [];
+  const h = adapterHarness({
+    secrets: { "gitlab/api": TOKEN, "gitlab/token": TOKEN },
+    eventSourceName: "gl",
+    logs: { level: "trace", redaction: true },
+  });
+  const { emitted, logs } = h;
 
   beforeAll(async () => {
     port = await freePort();
@@ -57,26 +59,7 @@ describe("gitlab adapter over real HTTP", () => {
       secretToken: { name: "gitlab", key: "token" },
       gitlabBaseURL: "https://gitlab.example.com",
     };
-    const stream = new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    });
-    const ctx: AdapterContext = {
-      eventSourceName: "gl",
-      namespace: "default",
-      log: pino({ level: "trace", ...REDACTION }, stream),
-      clock: { now: () => Date.now(), sleep: async () => true },
-      signal: new AbortController().signal,
-      values: { secret: async () => TOKEN, configMap: async () => "" },
-      emit: async (_eventName, input) => {
-        emitted.push(input);
-        return { id: input.id ?? "minted", status: "published" };
-      },
-      verificationFailed: (_eventName, reason) => refused.push(reason),
-    };
-    running = await gitlabAdapter.start([{ eventName: "mr", spec }], ctx);
+    running = await gitlabAdapter.start([{ eventName: "mr", spec }], h.ctx);
   });
 
   afterAll(async () => {
@@ -108,8 +91,8 @@ describe("gitlab adapter over real HTTP", () => {
     expect(wrong.status).toBe(403);
     expect(await wrong.text()).toBe("token mismatch");
     expect(emitted.length).toBe(before);
-    expect(refused).toEqual(["missing_token", "token_mismatch"]);
-    const log = chunks.join("");
+    expect(h.refused.map((r) => r.reason)).toEqual(["missing_token", "token_mismatch"]);
+    const log = logs.text();
     expect(log).toContain("GitLab delivery refused: token mismatch");
     expect(log).toContain("u-wrong");
     expect(log).not.toContain(TOKEN);

@@ -10,13 +10,7 @@ import type { CloudEvent } from "../../src/cloudevents/event.js";
 import { formatProblem, loadManifests } from "../../src/config/load.js";
 import type { ValueResolver } from "../../src/config/secrets.js";
 import { dirResolver } from "../../src/config/secrets.js";
-import { TriggerError } from "../../src/errors.js";
-import {
-  KubeApiError,
-  type KubeClient,
-  type KubeObject,
-  loadKubeClient,
-} from "../../src/k8s/client.js";
+import { type KubeClient, type KubeObject, loadKubeClient } from "../../src/k8s/client.js";
 import { clientFor, type KubeAccess } from "../../src/k8s/scope.js";
 import type { ArgoWorkflowTrigger } from "../../src/triggers/argo-workflow/index.js";
 import { argoWorkflowTrigger } from "../../src/triggers/argo-workflow/runtime.js";
@@ -25,6 +19,7 @@ import { k8sTrigger } from "../../src/triggers/k8s/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi, type FakeRbac, type FakeResource } from "../support/fake-kube-api.js";
+import { rejection } from "../support/firing.js";
 import { waitUntil } from "../support/nats-server.js";
 
 /**
@@ -93,20 +88,6 @@ const exec = (): ExecContext => ({
   log: pino({ level: "silent" }),
   signal: new AbortController().signal,
 });
-
-/**
- * A trigger's failure: a TriggerError, or the KubeApiError of the API call that failed (its own
- * EventsError of the k8s layer since issue 21, with the same code and `retryable`).
- */
-async function rejection(p: Promise<unknown>): Promise<TriggerError | KubeApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err instanceof TriggerError || err instanceof KubeApiError).toBe(true);
-    return err as TriggerError | KubeApiError;
-  }
-  throw new Error("expected a rejection");
-}
 
 const workflowTemplate = (metadata: Record<string, unknown>): K8sTrigger => ({
   operation: "create",

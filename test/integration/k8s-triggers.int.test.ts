@@ -1,13 +1,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { ValueResolver } from "../../src/config/secrets.js";
 import type { TriggerParameter, TriggerPolicy } from "../../src/config/types.js";
-import { TriggerError } from "../../src/errors.js";
 import {
   KubeApiError,
   type KubeClient,
@@ -22,6 +20,8 @@ import { k8sTrigger } from "../../src/triggers/k8s/runtime.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { ExecContext, FiringContext } from "../../src/triggers/types.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
+import { rejection } from "../support/firing.js";
+import { logSink } from "../support/log-sink.js";
 
 const NS = "argo-events";
 const WF_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/workflows`;
@@ -49,17 +49,6 @@ const noValues: ValueResolver = {
   secret: () => Promise.reject(new Error("no secrets")),
   configMap: () => Promise.reject(new Error("no configmaps")),
 };
-
-function logSink() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { log: pino({ level: "debug" }, stream), lines };
-}
 
 function firing(
   opts: { ids?: string[]; data?: unknown; correlationId?: string; now?: number } = {},
@@ -106,20 +95,6 @@ const submitTemplate = (extra: Partial<ArgoWorkflowTrigger> = {}): ArgoWorkflowT
   ],
   ...extra,
 });
-
-/**
- * A trigger's failure: a TriggerError, or the KubeApiError of the API call that failed (its own
- * EventsError of the k8s layer since issue 21, with the same code and `retryable`).
- */
-async function rejection(p: Promise<unknown>): Promise<TriggerError | KubeApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err instanceof TriggerError || err instanceof KubeApiError).toBe(true);
-    return err as TriggerError | KubeApiError;
-  }
-  throw new Error("expected a rejection");
-}
 
 let api: FakeKubeApi;
 let client: KubeClient;

@@ -1,16 +1,9 @@
-import type { FastifyInstance } from "fastify";
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventSourceRunner } from "../../src/app/eventsource-runner.js";
 import { Runtime } from "../../src/app/runtime.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
 import type { LoadResult } from "../../src/config/load.js";
-import type {
-  EventSourceManifest,
-  Loaded,
-  SensorManifest,
-  Trigger,
-} from "../../src/config/types.js";
+import type { EventSourceManifest, SensorManifest, Trigger } from "../../src/config/types.js";
 import { EventBusError } from "../../src/errors.js";
 import { MemoryBus } from "../../src/eventbus/memory.js";
 import { mqttAdapter } from "../../src/eventsources/mqtt/runtime.js";
@@ -24,8 +17,6 @@ import {
   systemClock,
 } from "../../src/eventsources/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { Metrics } from "../../src/observability/metrics.js";
-import { startObservabilityServer } from "../../src/observability/server.js";
 import { HttpSink } from "../support/http-sink.js";
 import { logSink } from "../support/log-sink.js";
 import {
@@ -37,6 +28,7 @@ import {
   unique,
 } from "../support/mqtt.js";
 import { waitUntil } from "../support/nats-server.js";
+import { runSourceWithReadyz } from "../support/source-readyz.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 
 /**
@@ -368,37 +360,14 @@ describe("mqtt EventSource faults", () => {
       return r;
     };
     const l = logSink();
-    const loaded = {
-      manifest: {
-        apiVersion: "argoproj.io/v1alpha1",
-        kind: "EventSource",
-        metadata: { name: "mqtt-cut", namespace: "default" },
-        spec: { mqtt: { m: spec } },
-      } as unknown as EventSourceManifest,
-      file: "mqtt-cut.yaml",
-      doc: 0,
-    } satisfies Loaded<EventSourceManifest>;
-    const runner = new EventSourceRunner(loaded, {
+    const source = await runSourceWithReadyz({
+      name: "mqtt-cut",
+      spec: { mqtt: { m: spec } },
+      adapters: { mqtt: mqttAdapter as EventSourceAdapter<unknown> },
       bus,
-      adapters: new Map<string, EventSourceAdapter<unknown>>([
-        ["mqtt", mqttAdapter as EventSourceAdapter<unknown>],
-      ]),
-      values: {} as never,
-      clock: systemClock,
       log: l.log,
     });
-    await runner.start();
-    const app: FastifyInstance = await startObservabilityServer({
-      metrics: new Metrics(),
-      health: {
-        busConnected: () => true,
-        stuckTriggers: () => [],
-        sourcesDisconnected: () => runner.disconnected(),
-      },
-      port: 0,
-      host: "127.0.0.1",
-    });
-    const readyz = async () => (await app.inject({ method: "GET", url: "/readyz" })).statusCode;
+    const readyz = async () => (await source.readyz()).code;
     const N = 300;
     const seqs = () =>
       stored.map((e) => Number(Buffer.from(JSON.parse(String(e.data)).body, "base64").toString()));
@@ -450,8 +419,7 @@ describe("mqtt EventSource faults", () => {
       expect(lost).toHaveLength(2); // the cut and the refusal: once each, not per attempt
       expect(restored).toHaveLength(2);
     } finally {
-      await runner.stop();
-      await app.close();
+      await source.stop();
       await bus.close();
       await proxy.close();
     }

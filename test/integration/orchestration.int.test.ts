@@ -1,6 +1,4 @@
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
 import type { SensorObserver } from "../../src/app/sensor-runner.js";
@@ -13,6 +11,7 @@ import type { Clock } from "../../src/eventsources/types.js";
 import { type KubeClient, loadKubeClient } from "../../src/k8s/client.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
+import { logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 
 /**
@@ -85,13 +84,8 @@ describe("examples/orchestration end to end", () => {
     kube = (await loadKubeClient({ kubeconfigYaml: api.kubeconfigYaml(NS) }))!;
     fired = [];
     rejected = [];
-    logLines = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const line of String(chunk).split("\n")) if (line) logLines.push(JSON.parse(line));
-        cb();
-      },
-    });
+    const sink = logSink({ level: "info" });
+    logLines = sink.lines;
     const observer: SensorObserver = {
       fired: (i) => fired.push({ sensor: i.sensor, trigger: i.trigger, events: i.events }),
       rejected: (i) =>
@@ -103,7 +97,7 @@ describe("examples/orchestration end to end", () => {
       kube,
       dryRun: false,
       values: dirResolver({}),
-      log: pino({ level: "info" }, sink),
+      log: sink.log,
       clock,
       observer,
       extraAdapters: [

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
-import type { LoadResult } from "../../src/config/load.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { createBus } from "../../src/eventbus/index.js";
@@ -9,9 +8,11 @@ import { loadKubeClient } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 import { HttpSink } from "../support/http-sink.js";
+import { loaded } from "../support/loaded.js";
 import type { NatsServer } from "../support/nats-server.js";
 import { startNatsServer, waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
 
 const log = silentLogger();
 
@@ -61,26 +62,20 @@ function httpSensor(sinkUrl: string): SensorManifest {
   };
 }
 
-function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
-  return {
-    eventSources: manifests
-      .filter((m): m is EventSourceManifest => m.kind === "EventSource")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    sensors: manifests
-      .filter((m): m is SensorManifest => m.kind === "Sensor")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    problems: [],
-  };
-}
-
-async function post(port: number, body: unknown): Promise<{ status: number; id: string | null }> {
-  const res = await fetch(`http://127.0.0.1:${port}/build`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+/** The webhook EventSource on `port` and the HTTP-trigger Sensor posting to `sinkUrl`, dry run. */
+function startPipeline(
+  port: number,
+  sinkUrl: string,
+  busUrl: string | undefined,
+): Promise<Runtime> {
+  return Runtime.start({
+    loaded: loaded(webhookSource(port), httpSensor(sinkUrl)),
+    busUrl,
+    kube: undefined,
+    dryRun: true,
+    values: dirResolver({}),
+    log,
   });
-  await res.text();
-  return { status: res.status, id: res.headers.get("x-event-id") };
 }
 
 describe.each(["memory", "jetstream"] as const)(
@@ -95,14 +90,7 @@ describe.each(["memory", "jetstream"] as const)(
       if (busKind === "jetstream") nats = await startNatsServer();
       sink = await new HttpSink().start();
       port = await freePort();
-      runtime = await Runtime.start({
-        loaded: loaded(webhookSource(port), httpSensor(sink.url)),
-        busUrl: nats?.url,
-        kube: undefined,
-        dryRun: true,
-        values: dirResolver({}),
-        log,
-      });
+      runtime = await startPipeline(port, sink.url, nats?.url);
     });
 
     afterAll(async () => {
@@ -112,13 +100,13 @@ describe.each(["memory", "jetstream"] as const)(
     });
 
     it("fires for matching events with the payload built from parameters, and not for others", async () => {
-      const ok = await post(port, { status: "ok", n: 1 });
-      const skipped = await post(port, { status: "failed", n: 2 });
+      const ok = await postJson(port, "/build", { status: "ok", n: 1 });
+      const skipped = await postJson(port, "/build", { status: "failed", n: 2 });
       expect(ok.status).toBe(200);
       expect(ok.id).toMatch(/^[0-9a-f]{32}$/);
       expect(skipped.status).toBe(200);
       await waitUntil(() => sink.requests.length >= 1, "the HTTP trigger to fire");
-      const third = await post(port, { status: "ok", n: 3 });
+      const third = await postJson(port, "/build", { status: "ok", n: 3 });
       expect(third.status).toBe(200);
       await waitUntil(() => sink.requests.length >= 2, "the second firing");
       const bodies = sink.requests.map((r) => JSON.parse(r.body));
@@ -142,14 +130,7 @@ describe("nats-server restarted mid-stream", () => {
     nats = await startNatsServer();
     sink = await new HttpSink().start();
     port = await freePort();
-    runtime = await Runtime.start({
-      loaded: loaded(webhookSource(port), httpSensor(sink.url)),
-      busUrl: nats.url,
-      kube: undefined,
-      dryRun: true,
-      values: dirResolver({}),
-      log,
-    });
+    runtime = await startPipeline(port, sink.url, nats.url);
   });
 
   afterAll(async () => {
@@ -162,7 +143,7 @@ describe("nats-server restarted mid-stream", () => {
     const accepted = new Set<number>();
     let refused = 0;
     const send = async (n: number) => {
-      const r = await post(port, { status: "ok", n });
+      const r = await postJson(port, "/build", { status: "ok", n });
       if (r.status === 200) accepted.add(n);
       else {
         expect(r.status).toBe(503);
@@ -261,7 +242,7 @@ describe("argoWorkflow trigger against the Kubernetes API", () => {
   });
 
   it("creates the Workflow with the correlation id, the Argo labels and the bearer token", async () => {
-    const r = await post(port, { correlation_id: "c-123" });
+    const r = await postJson(port, "/build", { correlation_id: "c-123" });
     expect(r.status).toBe(200);
     const creates = () =>
       kube.apiRequests().filter((q) => q.method === "POST" && q.path.endsWith("/workflows"));

@@ -1,7 +1,5 @@
-import { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { PubSub } from "@google-cloud/pubsub";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SecretKeySelector } from "../../src/config/types.js";
 import { ConfigError, EventBusError, EventsError } from "../../src/errors.js";
@@ -18,20 +16,20 @@ import type {
   RunningAdapter,
 } from "../../src/eventsources/types.js";
 import { systemClock } from "../../src/eventsources/types.js";
+import { deferred } from "../support/adapter-harness.js";
+import { logSink } from "../support/log-sink.js";
+import { waitUntil as waitFor } from "../support/nats-server.js";
 import {
   type PubSubEmulator,
-  pubSubEmulatorAvailable,
+  pubSubEmulatorOrWarn,
   startPubSubEmulator,
   useEmulatorEnv,
 } from "../support/pubsub-emulator.js";
 
-const available = pubSubEmulatorAvailable();
-if (!available) {
-  console.warn(
-    "\n*** SKIPPING test/integration/pubsub-source.int.test.ts: `gcloud` with the pubsub-emulator " +
-      "component is not installed, so the Pub/Sub adapter is NOT being tested against the emulator. ***\n",
-  );
-}
+const available = pubSubEmulatorOrWarn(
+  "test/integration/pubsub-source.int.test.ts",
+  "the Pub/Sub adapter",
+);
 
 const PROJECT = "sb-int-test";
 const GO_TIME_UTC = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d*[1-9])? \+0000 UTC$/;
@@ -56,14 +54,8 @@ function harness(
   secrets: Record<string, string> = {},
 ): Harness {
   const emitted: Recorded[] = [];
-  const logs: Array<Record<string, unknown>> = [];
+  const sink = logSink();
   const secretsAsked: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split("\n")) if (line) logs.push(JSON.parse(line));
-      cb();
-    },
-  });
   const emit: EmitFn = async (eventName, input) => {
     const call = { eventName, input };
     emitted.push(call);
@@ -74,7 +66,7 @@ function harness(
     eventSourceName: "gcp-es",
     namespace: "default",
     emit,
-    log: pino({ level: "debug" }, sink),
+    log: sink.log,
     values: {
       secret: async (ref: SecretKeySelector, field: string) => {
         secretsAsked.push(field);
@@ -89,28 +81,12 @@ function harness(
     clock: systemClock,
     signal: new AbortController().signal,
   };
-  return { ctx, emitted, logs, secretsAsked };
+  return { ctx, emitted, logs: sink.lines, secretsAsked };
 }
 
-async function waitUntil(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
+/** nats-server.ts's waitUntil with this file's deadline (20_000 ms unless given). */
+const waitUntil = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) =>
+  waitFor(cond, what, timeoutMs);
 
 describe.skipIf(!available)("pubSub adapter against the Pub/Sub emulator", () => {
   let emulator: PubSubEmulator;

@@ -12,20 +12,17 @@ import { TRACEPARENT, triggerEvent } from "../support/firing.js";
 import { waitUntil } from "../support/nats-server.js";
 import {
   type PubSubEmulator,
-  pubSubEmulatorAvailable,
+  pubSubEmulatorOrWarn,
   startPubSubEmulator,
   useEmulatorEnv,
 } from "../support/pubsub-emulator.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 import { fireThroughSensor } from "../support/trigger-harness.js";
 
-const available = pubSubEmulatorAvailable();
-if (!available) {
-  console.warn(
-    "\n*** SKIPPING test/integration/pubsub-trigger.int.test.ts: `gcloud` with the pubsub-emulator " +
-      "component is not installed, so the pubSub trigger is NOT being tested against the emulator. ***\n",
-  );
-}
+const available = pubSubEmulatorOrWarn(
+  "test/integration/pubsub-trigger.int.test.ts",
+  "the pubSub trigger",
+);
 
 const PROJECT = "sb-trigger-test";
 

@@ -2,23 +2,18 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { setTimeout as delay } from "node:timers/promises";
-import type { FastifyInstance } from "fastify";
-import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { EventSourceRunner } from "../../src/app/eventsource-runner.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
-import type { EventSourceManifest, Loaded } from "../../src/config/types.js";
 import { MemoryBus } from "../../src/eventbus/memory.js";
 import { redisAdapter } from "../../src/eventsources/redis/runtime.js";
 import { connectRedis } from "../../src/eventsources/redis-shared/client.js";
 import { redisStreamAdapter } from "../../src/eventsources/redis-stream/runtime.js";
-import { type EventSourceAdapter, systemClock } from "../../src/eventsources/types.js";
+import type { EventSourceAdapter } from "../../src/eventsources/types.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import { Metrics } from "../../src/observability/metrics.js";
-import { startObservabilityServer } from "../../src/observability/server.js";
+import { logSink } from "../support/log-sink.js";
+import { waitUntil as waitFor } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { runSourceWithReadyz } from "../support/source-readyz.js";
 
 /**
  * Redis going away: a redis-server of the test's own (append-only file, fsync always), SIGKILLed
@@ -58,29 +53,14 @@ function serverUp(): boolean {
   return r.stdout.trim() === "PONG";
 }
 
-async function waitUntil(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(25);
-  }
-}
+/** nats-server.ts's waitUntil with this file's deadline (30_000 ms unless given). */
+const waitUntil = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) =>
+  waitFor(cond, what, timeoutMs);
 
 afterAll(() => {
   server?.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 });
-
-function logSink() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, log: pino({ level: "debug" }, sink) };
-}
 
 describe("Redis restarted mid-stream", () => {
   it("redisStream: /readyz shows the outage, it is logged once, nothing is lost or duplicated", async () => {
@@ -104,44 +84,20 @@ describe("Redis restarted mid-stream", () => {
       return r;
     };
     const l = logSink();
-    const loaded = {
-      manifest: {
-        apiVersion: "argoproj.io/v1alpha1",
-        kind: "EventSource",
-        metadata: { name: "redis-es", namespace: "default" },
-        spec: {
-          redisStream: { orders: { hostAddress: host, streams: ["orders"] } },
-          redis: { pings: { hostAddress: host, channels: ["pings"] } },
-        },
-      } as unknown as EventSourceManifest,
-      file: "redis-es.yaml",
-      doc: 0,
-    } satisfies Loaded<EventSourceManifest>;
-    const runner = new EventSourceRunner(loaded, {
+    const source = await runSourceWithReadyz({
+      name: "redis-es",
+      spec: {
+        redisStream: { orders: { hostAddress: host, streams: ["orders"] } },
+        redis: { pings: { hostAddress: host, channels: ["pings"] } },
+      },
+      adapters: {
+        redisStream: redisStreamAdapter as EventSourceAdapter<unknown>,
+        redis: redisAdapter as EventSourceAdapter<unknown>,
+      },
       bus,
-      adapters: new Map<string, EventSourceAdapter<unknown>>([
-        ["redisStream", redisStreamAdapter as EventSourceAdapter<unknown>],
-        ["redis", redisAdapter as EventSourceAdapter<unknown>],
-      ]),
-      values: {} as never,
-      clock: systemClock,
       log: l.log,
     });
-    await runner.start();
-    const app: FastifyInstance = await startObservabilityServer({
-      metrics: new Metrics(),
-      health: {
-        busConnected: () => true,
-        stuckTriggers: () => [],
-        sourcesDisconnected: () => runner.disconnected(),
-      },
-      port: 0,
-      host: "127.0.0.1",
-    });
-    const readyz = async () => {
-      const res = await app.inject({ method: "GET", url: "/readyz" });
-      return { code: res.statusCode, body: res.json() as { problems?: string[] } };
-    };
+    const readyz = source.readyz;
     try {
       await waitUntil(async () => {
         const r = await readyz();
@@ -219,8 +175,7 @@ describe("Redis restarted mid-stream", () => {
       );
       expect(unreachable.map((x) => x.eventName).sort()).toEqual(["orders", "pings"]);
     } finally {
-      await runner.stop();
-      await app.close();
+      await source.stop();
       await bus.close();
       side.destroy();
     }

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSourceRunner } from "../../src/app/eventsource-runner.js";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
@@ -24,26 +23,22 @@ import type {
 } from "../../src/eventsources/types.js";
 import {
   adapterHarness,
-  captureLogs,
   deferred,
   type Harness,
   instantClock,
 } from "../support/adapter-harness.js";
+import { logSink } from "../support/log-sink.js";
+import { waitUntil as waitFor } from "../support/nats-server.js";
 
 /** Real Redis on 127.0.0.1:6379; every test uses its own keys and deletes them. */
 const HOST = "127.0.0.1:6379";
 
-const logs = captureLogs;
 const harness = (behaviour?: (input: EmitInput, n: number) => Promise<void>): Harness =>
   adapterHarness({ ...(behaviour ? { behaviour } : {}), eventSourceName: "redis-es" });
 
-async function waitUntil(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
+/** nats-server.ts's waitUntil with this file's deadline (20_000 ms unless given). */
+const waitUntil = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) =>
+  waitFor(cond, what, timeoutMs);
 
 let side: RedisConnection;
 const keys: string[] = [];
@@ -75,7 +70,7 @@ async function xadd(stream: string, ...fields: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  side = await connectRedis({ hostAddress: HOST, log: logs().log, at: "test" });
+  side = await connectRedis({ hostAddress: HOST, log: logSink().log, at: "test" });
 });
 afterAll(async () => {
   if (keys.length > 0) await side.command(["DEL", ...keys]);
@@ -301,7 +296,7 @@ async function runnerWith(
     published.push(event);
     return r;
   };
-  const l = logs();
+  const l = logSink();
   const loaded: Loaded<EventSourceManifest> = {
     manifest: {
       apiVersion: "argoproj.io/v1alpha1",

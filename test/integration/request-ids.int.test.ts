@@ -1,14 +1,13 @@
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../../src/app/runtime.js";
 import type { LoadResult } from "../../src/config/load.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
 import { Journal } from "../../src/observability/journal.js";
-import { REDACTION } from "../../src/observability/logger.js";
 import { HttpSink } from "../support/http-sink.js";
+import { logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { postJson } from "../support/post-json.js";
 
 /**
  * Issue 19 item 7, end to end on the in-memory bus: an id sent to an unauthenticated endpoint
@@ -17,16 +16,8 @@ import { freePort } from "../support/ports.js";
  */
 
 const TOKEN = "ids-token-Hq27";
-const chunks: string[] = [];
-const log = pino(
-  { level: "debug", ...REDACTION },
-  new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  }),
-);
+const logs = logSink({ redaction: true });
+const log = logs.log;
 
 function manifests(port: number, sinkUrl: string): LoadResult {
   const auth = { name: "hooks-auth", key: "token" };
@@ -161,8 +152,8 @@ describe("event ids across endpoints (memory bus)", () => {
     await post("/secure", "marker-6", 7, true);
     await waitUntil(() => fired("7", "-"), "the marker to fire");
     expect(fired("6", "-")).toBe(false);
-    const lines = chunks
-      .join("")
+    const lines = logs
+      .text()
       .split("\n")
       .filter((l) => l.includes("again-5") && l.includes("duplicate event id"));
     expect(lines.length).toBeGreaterThanOrEqual(1);
@@ -170,13 +161,9 @@ describe("event ids across endpoints (memory bus)", () => {
   });
 
   it("a 50 kB value rejected by a filter gives a bounded log line and journal reason (item 8)", async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/bulk`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "a".repeat(51_200) }),
-    });
+    const res = await postJson(port, "/bulk", { name: "a".repeat(51_200) });
     expect(res.status).toBe(200);
-    const id = res.headers.get("x-event-id")!;
+    const id = res.id!;
     await waitUntil(
       () => journal.get(id)?.entries.some((e) => e.kind === "rejected") === true,
       "the rejection to be journaled",
@@ -185,8 +172,8 @@ describe("event ids across endpoints (memory bus)", () => {
     const reason = entry.kind === "rejected" ? entry.reason : "";
     expect(reason.length).toBeLessThan(1_000);
     expect(reason).toContain("…(51200 bytes)");
-    const line = chunks
-      .join("")
+    const line = logs
+      .text()
       .split("\n")
       .find((l) => l.includes("event rejected by dependency") && l.includes(id))!;
     expect(line).toBeDefined();

@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -17,13 +16,15 @@ import type { RecordLog } from "../../src/eventbus/types.js";
 import { clearSecrets } from "../../src/lib/redact.js";
 import { consoleRoutes } from "../../src/observability/console.js";
 import { Journal } from "../../src/observability/journal.js";
-import { createLogger, silentLogger } from "../../src/observability/logger.js";
+import { silentLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { startObservabilityServer } from "../../src/observability/server.js";
 import { triggerRegistry } from "../../src/triggers/registry.js";
 import { HttpSink } from "../support/http-sink.js";
+import { logSink } from "../support/log-sink.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
+import { selfSignedCert } from "../support/tls-cert.js";
 
 /*
  * One distinct secret per secret-bearing field of every kind sensorbus reads, events run through
@@ -50,35 +51,8 @@ function put(base: string, name: string, key: string, value: string): void {
 }
 
 function keyPair(name: string): { cert: string; key: string } {
-  const out = join(dir, "pki", name);
-  mkdirSync(out, { recursive: true });
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${name}`,
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      join(out, "tls.key"),
-      "-out",
-      join(out, "tls.crt"),
-    ],
-    { stdio: "ignore" },
-  );
-  return {
-    cert: readFileSync(join(out, "tls.crt"), "utf8").trimEnd(),
-    key: readFileSync(join(out, "tls.key"), "utf8").trimEnd(),
-  };
+  const { cert, key } = selfSignedCert(join(dir, "pki", name), { cn: name });
+  return { cert: cert.trimEnd(), key: key.trimEnd() };
 }
 
 function manifests(port: number, tlsPort: number, sinkUrl: string, deadPort: number): LoadResult {
@@ -209,7 +183,7 @@ describe("values read from Secrets never reach an output channel", () => {
   let server: FastifyInstance;
   let journal: Journal;
   let base: string;
-  const logLines: string[] = [];
+  const logs = logSink({ level: "trace", app: true });
   const records: string[] = [];
   const ids: Record<string, string> = {};
   let deadPort: number;
@@ -260,7 +234,7 @@ describe("values read from Secrets never reach an output channel", () => {
     const tlsPort = await freePort();
     deadPort = await freePort();
     const loaded = manifests(port, tlsPort, sink.url, deadPort);
-    const log = createLogger({ level: "trace", stream: { write: (l) => logLines.push(l) } });
+    const log = logs.log;
     const recordLog: RecordLog = {
       append: async (_partition, record) => {
         records.push(record);
@@ -404,11 +378,11 @@ describe("values read from Secrets never reach an output channel", () => {
     const found = [
       ...leaks("dead letters", JSON.stringify(dead)),
       ...leaks("/metrics", metricsText),
-      ...leaks("log", logLines.join("")),
+      ...leaks("log", logs.text()),
     ];
     expect(found).toEqual([]);
     // The log did see the credential-bearing error, redacted.
-    expect(logLines.join("")).toContain("could not load the default credentials: [redacted]");
+    expect(logs.text()).toContain("could not load the default credentials: [redacted]");
   });
 
   it("replay prints the rendered firing with the secret headers masked", async () => {

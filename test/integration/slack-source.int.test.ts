@@ -4,7 +4,7 @@ import { EventBusError } from "../../src/errors.js";
 import type { SlackEventSpec } from "../../src/eventsources/slack/index.js";
 import { slackAdapter } from "../../src/eventsources/slack/runtime.js";
 import type { RunningAdapter } from "../../src/eventsources/types.js";
-import { recordingContext } from "../support/adapter-context.js";
+import { webhookHarness } from "../support/adapter-harness.js";
 import { freePort } from "../support/ports.js";
 
 /**
@@ -64,7 +64,7 @@ const CALLBACK = {
 describe("slack adapter over real HTTP", () => {
   let port: number;
   let running: RunningAdapter;
-  const rec = recordingContext({ "slack/signing": SIGNING, "slack/token": TOKEN }, "sl");
+  const rec = webhookHarness({ "slack/signing": SIGNING, "slack/token": TOKEN }, "sl");
 
   beforeAll(async () => {
     port = await freePort();
@@ -101,7 +101,8 @@ describe("slack adapter over real HTTP", () => {
     expect(await res.text()).toBe("success");
     expect(res.status).toBe(200);
     expect(res.headers.get("x-event-id")).toBe("Ev0PV52K25");
-    const { eventName, input } = rec.emitted.at(-1)!;
+    const input = rec.emitted.at(-1)!;
+    const eventName = rec.eventNames.at(-1);
     expect(eventName).toBe("chat");
     expect(input.id).toBe("Ev0PV52K25");
     const data = JSON.parse(input.data);
@@ -114,7 +115,7 @@ describe("slack adapter over real HTTP", () => {
     // The same signed request replayed within the window carries the same id (stored once).
     const again = await send(port, body, { ts });
     expect(again.status).toBe(200);
-    expect(rec.emitted.at(-1)!.input.id).toBe("Ev0PV52K25");
+    expect(rec.emitted.at(-1)!.id).toBe("Ev0PV52K25");
   });
 
   it("stores a slash command and an interaction, the echoed token masked", async () => {
@@ -135,11 +136,11 @@ describe("slack adapter over real HTTP", () => {
     const ts = nowTs();
     const cmd = await send(port, form, { ts, contentType: "application/x-www-form-urlencoded" });
     expect(cmd.status).toBe(200);
-    const command = JSON.parse(rec.emitted.at(-1)!.input.data);
+    const command = JSON.parse(rec.emitted.at(-1)!.data);
     expect(command).toMatchObject({ command: "/deploy", text: "main --force", user_name: "ada" });
     expect(command.token).toBe("*** Masked Auth Secret ***");
     // No id of Slack's own: the signature is the id, so a replay in the window is the same event.
-    expect(rec.emitted.at(-1)!.input.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(rec.emitted.at(-1)!.id).toMatch(/^[0-9a-f]{32}$/);
 
     const payload = {
       type: "block_actions",
@@ -150,7 +151,7 @@ describe("slack adapter over real HTTP", () => {
     const interaction = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
     const res = await send(port, interaction, { contentType: "application/x-www-form-urlencoded" });
     expect(res.status).toBe(200);
-    const stored = JSON.parse(rec.emitted.at(-1)!.input.data);
+    const stored = JSON.parse(rec.emitted.at(-1)!.data);
     expect(stored.actions[0].value).toBe("release-42");
     expect(stored.token).toBe("*** Masked Auth Secret ***");
   });
@@ -208,7 +209,7 @@ describe("slack adapter over real HTTP", () => {
   });
 
   it("answers 503 with Retry-After when the bus did not store the event", async () => {
-    rec.state.failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
+    rec.failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
     const res = await send(port, JSON.stringify({ ...CALLBACK, event_id: "Ev-503" }));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
@@ -217,7 +218,7 @@ describe("slack adapter over real HTTP", () => {
 
 describe("slack adapter start", () => {
   it("refuses an empty signingSecret value instead of running unverified", async () => {
-    const rec = recordingContext({ "slack/signing": "", "slack/token": TOKEN }, "sl");
+    const rec = webhookHarness({ "slack/signing": "", "slack/token": TOKEN }, "sl");
     const port = await freePort();
     await expect(
       slackAdapter.start(

@@ -5,7 +5,7 @@ import { EventBusError } from "../../src/errors.js";
 import type { StripeEventSpec } from "../../src/eventsources/stripe/index.js";
 import { createStripeAdapter } from "../../src/eventsources/stripe/runtime.js";
 import type { RunningAdapter } from "../../src/eventsources/types.js";
-import { recordingContext } from "../support/adapter-context.js";
+import { type Harness, webhookHarness } from "../support/adapter-harness.js";
 import { FakeStripeApi } from "../support/fake-stripe-api.js";
 import { freePort } from "../support/ports.js";
 
@@ -60,7 +60,7 @@ function deliver(
 
 describe("stripe: createWebhook creates the endpoint and verifies its deliveries", () => {
   const api = new FakeStripeApi(API_KEY);
-  const rec = recordingContext({ "stripe/key": API_KEY }, "pay");
+  const rec = webhookHarness({ "stripe/key": API_KEY }, "pay");
   let port: number;
   let running: RunningAdapter;
   let secret: string;
@@ -121,7 +121,8 @@ describe("stripe: createWebhook creates the endpoint and verifies its deliveries
     expect(await res.text()).toBe("success");
     expect(res.status).toBe(200);
     expect(res.headers.get("x-event-id")).toBe(EVENT.id);
-    const { eventName, input } = rec.emitted.at(-1)!;
+    const input = rec.emitted.at(-1)!;
+    const eventName = rec.eventNames.at(-1);
     expect(eventName).toBe("payments");
     expect(input.id).toBe(EVENT.id);
     // stripe-go v70.15.0's Event, field order and zero values as Go marshals it; `object` raw.
@@ -136,7 +137,7 @@ describe("stripe: createWebhook creates the endpoint and verifies its deliveries
     // Stripe's retry of the same event (a fresh signature) carries the same id: stored once.
     const retry = await deliver(port, "/stripe", body, sign(body, secret));
     expect(retry.status).toBe(200);
-    expect(rec.emitted.at(-1)!.input.id).toBe(EVENT.id);
+    expect(rec.emitted.at(-1)!.id).toBe(EVENT.id);
   });
 
   it("refuses missing, malformed, wrong, tampered and stale signatures: counted, nothing stored", async () => {
@@ -192,7 +193,7 @@ describe("stripe: createWebhook creates the endpoint and verifies its deliveries
     expect(get.headers.get("allow")).toBe("POST");
     const big = JSON.stringify({ ...EVENT, pad: "x".repeat(5000) });
     expect((await deliver(port, "/stripe", big, sign(big, secret))).status).toBe(413);
-    rec.state.failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
+    rec.failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
     const body = JSON.stringify({ ...EVENT, id: "evt_503" });
     const res = await deliver(port, "/stripe", body, sign(body, secret));
     expect(res.status).toBe(503);
@@ -205,10 +206,10 @@ async function runOnce(
   api: FakeStripeApi,
   endpoint: string,
   extra: Partial<StripeEventSpec>,
-  whileRunning: (port: number, rec: ReturnType<typeof recordingContext>) => Promise<void>,
+  whileRunning: (port: number, rec: Harness) => Promise<void>,
 ): Promise<void> {
   const port = await freePort();
-  const rec = recordingContext({ "stripe/key": API_KEY }, "pay");
+  const rec = webhookHarness({ "stripe/key": API_KEY }, "pay");
   const running = await createStripeAdapter({
     host: "127.0.0.1",
     port: api.port,
@@ -262,7 +263,7 @@ describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
       const res = await deliver(port, "/reuse", body, undefined);
       expect(res.status).toBe(200);
       expect(rec.emitted).toHaveLength(1);
-      expect(rec.emitted[0]!.input.id).toBeUndefined();
+      expect(rec.emitted[0]!.id).toBeUndefined();
     });
     await api.stop();
   });
@@ -303,7 +304,7 @@ describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
   it("signingSecret (extension): verifies deliveries to an endpoint made elsewhere, without createWebhook", async () => {
     const port = await freePort();
     const whsec = "whsec_dashboardMadeEndpointSecret0001";
-    const rec = recordingContext({ "stripe/whsec": whsec }, "pay");
+    const rec = webhookHarness({ "stripe/whsec": whsec }, "pay");
     const running = await createStripeAdapter().start(
       [
         {
@@ -326,7 +327,7 @@ describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
       expect(rec.emitted).toHaveLength(0);
       expect((await deliver(port, "/dash", body, sign(body, whsec))).status).toBe(200);
       expect(rec.emitted).toHaveLength(1);
-      expect(rec.emitted[0]!.input.id).toBe(EVENT.id);
+      expect(rec.emitted[0]!.id).toBe(EVENT.id);
       expect(rec.logs.text()).not.toContain(whsec);
     } finally {
       await running.stop();
@@ -335,7 +336,7 @@ describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
 
   it("without createWebhook: warns at start that deliveries are not verified, accepts them as Argo", async () => {
     const port = await freePort();
-    const rec = recordingContext({}, "pay");
+    const rec = webhookHarness({}, "pay");
     const running = await createStripeAdapter().start(
       [
         {
@@ -349,7 +350,7 @@ describe("stripe: an existing endpoint, API errors, no createWebhook", () => {
       expect(rec.logs.text()).toContain("Stripe deliveries are not verified");
       const body = JSON.stringify(EVENT);
       expect((await deliver(port, "/plain", body, undefined)).status).toBe(200);
-      expect(JSON.parse(rec.emitted[0]!.input.data).event.data.object.amount).toBe(2000);
+      expect(JSON.parse(rec.emitted[0]!.data).event.data.object.amount).toBe(2000);
     } finally {
       await running.stop();
     }

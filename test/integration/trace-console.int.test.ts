@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -15,6 +15,7 @@ import { silentLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { startObservabilityServer } from "../../src/observability/server.js";
 import type { Trace } from "../../src/observability/timeline.js";
+import { consoleScreenshot } from "../support/console-screenshot.js";
 import { FakeKubeApi } from "../support/fake-kube-api.js";
 import { waitUntil } from "../support/nats-server.js";
 import { freePort } from "../support/ports.js";
@@ -268,13 +269,7 @@ describe("console timeline of a correlation ID", () => {
         expect(explained.correlationId).toBe("run-42");
         expect(explained.entries.some((e) => e.kind === "failed")).toBe(true);
         expect(errors).toEqual([]);
-        // The README's screenshot is rewritten only on request: a plain test run leaves the tree clean.
-        const shot =
-          process.env.UPDATE_SCREENSHOTS === "1"
-            ? new URL("../../docs/console-timeline.png", import.meta.url).pathname
-            : join(profile, "timeline.png");
-        await page.screenshot({ path: shot, fullPage: true });
-        expect((await stat(shot)).size).toBeGreaterThan(10_000);
+        await consoleScreenshot(page, "console-timeline.png", profile, "timeline.png");
       } finally {
         await context.close();
         await rm(profile, { recursive: true, force: true });

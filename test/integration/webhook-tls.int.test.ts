@@ -1,12 +1,9 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dirResolver } from "../../src/config/secrets.js";
 import { ConfigError } from "../../src/errors.js";
@@ -14,15 +11,9 @@ import type { AdapterContext, EmitInput, RunningAdapter } from "../../src/events
 import { systemClock } from "../../src/eventsources/types.js";
 import type { WebhookEventSpec } from "../../src/eventsources/webhook/index.js";
 import { REQUEST_TIMEOUT_ENV, webhookAdapter } from "../../src/eventsources/webhook/runtime.js";
+import { logSink } from "../support/log-sink.js";
+import { hasOpenssl, selfSignedCert } from "../support/tls-cert.js";
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("which", ["openssl"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const OPENSSL = hasOpenssl();
 if (!OPENSSL) {
   // Loud on purpose: a skipped TLS test must not look like a passing one.
@@ -50,46 +41,14 @@ afterAll(() => {
 });
 
 function selfSigned(name: string): void {
-  const out = join(secretsDir, name);
-  mkdirSync(out, { recursive: true });
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout",
-      join(out, "tls.key"),
-      "-out",
-      join(out, "tls.crt"),
-    ],
-    { stdio: "ignore" },
-  );
+  selfSignedCert(join(secretsDir, name), { altNames: "IP:127.0.0.1,DNS:localhost" });
 }
 
 async function start(
   entries: Array<{ eventName: string; spec: WebhookEventSpec }>,
 ): Promise<Started> {
-  const lines: string[] = [];
-  const log = pino(
-    { level: "info" },
-    new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    }),
-  );
+  const { log, withMsg } = logSink({ level: "info" });
+
   const emitted: EmitInput[] = [];
   const ctx: AdapterContext = {
     eventSourceName: "tls",
@@ -104,9 +63,7 @@ async function start(
     },
   };
   const running = await webhookAdapter.start(entries, ctx);
-  const listening = lines
-    .map((l) => JSON.parse(l) as { msg: string; port: number })
-    .find((l) => l.msg === "webhook server listening");
+  const listening = withMsg("webhook server listening")[0] as { port: number } | undefined;
   if (!listening) throw new Error("no 'webhook server listening' log line");
   return { running, port: listening.port, emitted };
 }

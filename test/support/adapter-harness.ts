@@ -1,11 +1,16 @@
-import { Writable } from "node:stream";
-import { type Logger, pino } from "pino";
 import type { ValueResolver } from "../../src/config/secrets.js";
-import type { AdapterContext, Clock, EmitInput, EmitResult } from "../../src/eventsources/types.js";
+import {
+  type AdapterContext,
+  type Clock,
+  type EmitInput,
+  type EmitResult,
+  systemClock,
+} from "../../src/eventsources/types.js";
+import { type LogSink, type LogSinkOptions, logSink } from "./log-sink.js";
 
 /**
- * An EventSource adapter's context for integration tests: emits recorded (and optionally made to
- * fail or wait), logs captured as objects (pino's test pattern), Secrets from a map.
+ * An EventSource adapter's context for tests: emits recorded (and optionally made to fail or
+ * wait), refused deliveries recorded, logs captured (log-sink.ts), Secrets from a map.
  */
 
 /** Backoffs return at once (the tests assert order, not time). */
@@ -14,27 +19,15 @@ export const instantClock: Clock = {
   sleep: async (_ms, signal) => !signal?.aborted,
 };
 
-export interface Logs {
-  lines: Array<Record<string, unknown>>;
-  log: Logger;
-  /** Lines whose message is `msg`. */
-  withMsg(msg: string): Array<Record<string, unknown>>;
-}
-
-export function captureLogs(level = "debug"): Logs {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, log: pino({ level }, sink), withMsg: (m) => lines.filter((l) => l.msg === m) };
-}
-
 export interface Harness {
+  /** Every emit, in order (also those `behaviour` made fail); `eventNames` in step. */
   emitted: EmitInput[];
-  logs: Logs;
+  eventNames: string[];
+  /** `verificationFailed` calls (a webhook kind refusing a delivery). */
+  refused: Array<{ eventName: string; reason: string }>;
+  /** The next emit rejects with this error, unrecorded (then it is cleared). */
+  failNext?: Error;
+  logs: LogSink;
   abort: AbortController;
   ctx: AdapterContext;
 }
@@ -53,40 +46,53 @@ export function secretsFrom(values: Record<string, string>): ValueResolver {
   } as unknown as ValueResolver;
 }
 
-/**
- * `behaviour(input, n)` runs inside each emit (n counts from 1); a throw is the bus refusing the
- * event. Every emit is recorded before it runs.
- */
-export function adapterHarness(
-  options: {
-    behaviour?: (input: EmitInput, n: number) => Promise<void>;
-    clock?: Clock;
-    secrets?: Record<string, string>;
-    eventSourceName?: string;
-  } = {},
-): Harness {
-  const emitted: EmitInput[] = [];
-  const logs = captureLogs();
-  const abort = new AbortController();
-  const emit = async (_eventName: string, input: EmitInput): Promise<EmitResult> => {
-    emitted.push(input);
-    if (options.behaviour) await options.behaviour(input, emitted.length);
-    return { id: input.id ?? "x", status: "published" };
-  };
-  return {
-    emitted,
+export interface HarnessOptions {
+  /**
+   * Runs inside each emit (n counts from 1); a throw is the bus refusing the event. Every emit is
+   * recorded before it runs.
+   */
+  behaviour?: (input: EmitInput, n: number) => Promise<void>;
+  /** Default {@link instantClock}. */
+  clock?: Clock;
+  /** Secret values by `name/key`. */
+  secrets?: Record<string, string>;
+  eventSourceName?: string;
+  /** Default: every line from debug on, unredacted. */
+  logs?: LogSinkOptions;
+}
+
+export function adapterHarness(options: HarnessOptions = {}): Harness {
+  const logs = logSink(options.logs);
+  const h: Harness = {
+    emitted: [],
+    eventNames: [],
+    refused: [],
     logs,
-    abort,
-    ctx: {
-      eventSourceName: options.eventSourceName ?? "test-es",
-      namespace: "default",
-      emit,
-      log: logs.log,
-      values: secretsFrom(options.secrets ?? {}),
-      clock: options.clock ?? instantClock,
-      signal: abort.signal,
-    },
+    abort: new AbortController(),
+    ctx: undefined as unknown as AdapterContext,
   };
+  const emit = async (eventName: string, input: EmitInput): Promise<EmitResult> => {
+    if (h.failNext) {
+      const e = h.failNext;
+      delete h.failNext;
+      throw e;
+    }
+    h.emitted.push(input);
+    h.eventNames.push(eventName);
+    if (options.behaviour) await options.behaviour(input, h.emitted.length);
+    return { id: input.id ?? `minted-${h.emitted.length}`, status: "published" };
+  };
+  h.ctx = {
+    eventSourceName: options.eventSourceName ?? "test-es",
+    namespace: "default",
+    emit,
+    log: logs.log,
+    values: secretsFrom(options.secrets ?? {}),
+    clock: options.clock ?? instantClock,
+    signal: h.abort.signal,
+    verificationFailed: (eventName, reason) => h.refused.push({ eventName, reason }),
+  };
+  return h;
 }
 
 export function deferred<T = void>() {
@@ -97,4 +103,17 @@ export function deferred<T = void>() {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/**
+ * The harness of a webhook-style kind: real time, every log line (trace) with the service's
+ * redaction, Secrets by `name/key`.
+ */
+export function webhookHarness(secrets: Record<string, string>, eventSourceName = "es"): Harness {
+  return adapterHarness({
+    secrets,
+    eventSourceName,
+    clock: systemClock,
+    logs: { level: "trace", redaction: true },
+  });
 }

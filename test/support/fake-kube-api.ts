@@ -48,6 +48,25 @@ export const DEFAULT_RESOURCES: FakeResource[] = [
   },
 ];
 
+/** {@link DEFAULT_RESOURCES} and Argo Events' EventSource and Sensor CRDs (controller mode). */
+export const ARGO_EVENTS_RESOURCES: FakeResource[] = [
+  ...DEFAULT_RESOURCES,
+  {
+    group: "argoproj.io",
+    version: "v1alpha1",
+    resource: "eventsources",
+    kind: "EventSource",
+    namespaced: true,
+  },
+  {
+    group: "argoproj.io",
+    version: "v1alpha1",
+    resource: "sensors",
+    kind: "Sensor",
+    namespaced: true,
+  },
+];
+
 /**
  * One RBAC grant, as a Role/ClusterRole rule bound to one subject: a user name
  * (`system:serviceaccount:<ns>:<name>` for a service account) or a group.

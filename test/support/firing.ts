@@ -1,4 +1,7 @@
+import { expect } from "vitest";
 import type { CloudEvent } from "../../src/cloudevents/event.js";
+import { TriggerError } from "../../src/errors.js";
+import { KubeApiError } from "../../src/k8s/client.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { applyParameters } from "../../src/triggers/params.js";
 import type { FiringContext } from "../../src/triggers/types.js";
@@ -25,12 +28,33 @@ export function triggerEvent(): CloudEvent {
   } as CloudEvent;
 }
 
-/** What a kind's `render` gets for one firing of trigger `t` on `event` (dependency `d`). */
+/**
+ * A webhook event `{header: {}, body}` from EventSource `src`, event `ev` (each call a new id unless
+ * `id` is given).
+ */
+export function webhookEvent(body: unknown, id = `webhook-event-${++n}`): CloudEvent {
+  return {
+    specversion: "1.0",
+    id,
+    source: "src",
+    subject: "ev",
+    type: "webhook",
+    time: new Date().toISOString(),
+    datacontenttype: "application/json",
+    data: JSON.stringify({ header: {}, body }),
+  };
+}
+
+/**
+ * What a kind's `render` gets for one firing of trigger `t` on `event` (dependency `d` unless
+ * `dependency`); every Secret reads as `secret` (default empty).
+ */
 export function firingContext(
   event: CloudEvent,
-  extra: Partial<FiringContext> = {},
+  options: Partial<FiringContext> & { dependency?: string; secret?: string } = {},
 ): FiringContext {
-  const events = new Map([["d", event]]);
+  const { dependency = "d", secret = "", ...extra } = options;
+  const events = new Map([[dependency, event]]);
   return {
     sensorName: "s",
     namespace: "default",
@@ -38,11 +62,28 @@ export function firingContext(
     events,
     applyParameters: (doc, params) => applyParameters(doc, params, events),
     values: {
-      secret: async () => "",
+      secret: async () => secret,
       configMap: async () => "",
     } as unknown as FiringContext["values"],
     log: silentLogger(),
     now: () => 0,
     ...extra,
   };
+}
+
+/** What `execute` gets: a quiet logger and a signal that is never aborted. */
+export const execContext = () => ({ log: silentLogger(), signal: new AbortController().signal });
+
+/**
+ * A trigger's failure: a TriggerError, or the KubeApiError of the API call that failed (its own
+ * EventsError of the k8s layer since issue 21, with the same code and `retryable`).
+ */
+export async function rejection(p: Promise<unknown>): Promise<TriggerError | KubeApiError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err instanceof TriggerError || err instanceof KubeApiError).toBe(true);
+    return err as TriggerError | KubeApiError;
+  }
+  throw new Error("expected a rejection");
 }

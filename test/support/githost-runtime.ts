@@ -1,12 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { Runtime } from "../../src/app/runtime.js";
 import { dirResolver } from "../../src/config/secrets.js";
 import type { EventSourceManifest } from "../../src/config/types.js";
-import { REDACTION } from "../../src/observability/logger.js";
+import { logSink } from "./log-sink.js";
 
 /**
  * `sensorbus run` of one Git host EventSource (in-memory bus, dry run), its Secrets in a
@@ -32,13 +30,7 @@ export async function runGithostSource(
     for (const [key, value] of Object.entries(keys))
       writeFileSync(join(secretsDir, name, key), value);
   }
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
+  const logs = logSink({ redaction: true });
   const manifest = {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "EventSource",
@@ -51,9 +43,9 @@ export async function runGithostSource(
     kube: undefined,
     dryRun: true,
     values: dirResolver({ secretsDir }),
-    log: pino({ level: "debug", ...REDACTION }, stream),
+    log: logs.log,
   });
-  const logText = () => chunks.join("");
+  const logText = logs.text;
   return {
     runtime,
     logText,

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { freePort } from "./ports.js";
 
 /**
  * Starts the real Google Cloud Pub/Sub emulator (`gcloud beta emulators pubsub start`) on a free
@@ -27,16 +27,19 @@ export function pubSubEmulatorAvailable(): boolean {
   return r.status === 0 && /pubsub-emulator/.test(r.stdout ?? "");
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
-    });
-  });
+/**
+ * {@link pubSubEmulatorAvailable}, saying loudly when it is not that test file `file` is skipped
+ * and `what` is NOT being tested against the emulator (a skip must not look like a pass).
+ */
+export function pubSubEmulatorOrWarn(file: string, what: string): boolean {
+  const available = pubSubEmulatorAvailable();
+  if (!available) {
+    console.warn(
+      `\n*** SKIPPING ${file}: \`gcloud\` with the pubsub-emulator component is not installed, ` +
+        `so ${what} is NOT being tested against the emulator. ***\n`,
+    );
+  }
+  return available;
 }
 
 function groupAlive(pgid: number): boolean {

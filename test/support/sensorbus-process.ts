@@ -8,28 +8,32 @@ export const SENSORBUS_BIN = resolve(import.meta.dirname, "../../bin/sensorbus.j
 export interface SensorbusProcess {
   proc: ChildProcess;
   exited: Promise<number | null>;
-  /** The last 20,000 characters of its stdout and stderr. */
+  /** The last characters of its stdout and stderr (20,000 unless `keep`). */
   output: () => string;
   /** SIGKILL, and wait for the exit. */
   kill9(): Promise<void>;
 }
 
 /**
- * `node bin/sensorbus.js <args>` with `NATS_URL` cleared (the bus comes from `--bus` only);
- * metrics and console ports are off unless `args` sets them.
+ * `node bin/sensorbus.js <args>` with `NATS_URL` cleared (the bus comes from `--bus` only) and
+ * `env` added; metrics and console ports are off unless `args` sets them. `output` keeps the last
+ * `keep` characters (default 20,000).
  */
-export function spawnSensorbus(args: string[]): SensorbusProcess {
+export function spawnSensorbus(
+  args: string[],
+  opts: { env?: Record<string, string>; keep?: number } = {},
+): SensorbusProcess {
   const extra = [
     ...(args.includes("--metrics-port") ? [] : ["--metrics-port", "0"]),
     ...(args.includes("--console-port") ? [] : ["--console-port", "0"]),
   ];
   const proc = spawn(process.execPath, [SENSORBUS_BIN, ...args, ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NATS_URL: "" },
+    env: { ...process.env, NATS_URL: "", ...opts.env },
   });
   let out = "";
   const keep = (b: Buffer) => {
-    out = (out + b.toString("utf8")).slice(-20_000);
+    out = (out + b.toString("utf8")).slice(-(opts.keep ?? 20_000));
   };
   proc.stdout?.on("data", keep);
   proc.stderr?.on("data", keep);

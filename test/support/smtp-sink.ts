@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
+import { selfSignedCert } from "./tls-cert.js";
 
 /** A message the sink accepted: envelope, raw text, parsed headers and body, session facts. */
 export interface ReceivedMail {
@@ -134,34 +134,10 @@ function parseMessage(raw: string): { headers: Record<string, string>; body: str
 }
 
 /** A self-signed certificate for `localhost` and 127.0.0.1 (openssl), key and cert as PEM text. */
-export function selfSignedCert(): { key: string; cert: string } {
+export function smtpServerCert(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), "sb-smtp-cert-"));
   try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    return {
-      key: readFileSync(join(dir, "key.pem"), "utf8"),
-      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-    };
+    return selfSignedCert(dir, { altNames: "DNS:localhost,IP:127.0.0.1", key: "rsa:2048" });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

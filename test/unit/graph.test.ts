@@ -1,24 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { EventFlowGraph } from "../../src/app/graph.js";
 import { buildGraph, parseGraphFormat, renderGraph } from "../../src/app/graph.js";
-import type { LoadResult } from "../../src/config/load.js";
 import { loadManifests } from "../../src/config/load.js";
 import type { EventSourceManifest, SensorManifest } from "../../src/config/types.js";
+import { loaded } from "../support/loaded.js";
 
 const edges = (g: EventFlowGraph, kind: string) =>
   g.edges.filter((e) => e.kind === kind).map((e) => `${e.from} -> ${e.to}`);
-
-function loaded(...manifests: Array<EventSourceManifest | SensorManifest>): LoadResult {
-  return {
-    eventSources: manifests
-      .filter((m): m is EventSourceManifest => m.kind === "EventSource")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    sensors: manifests
-      .filter((m): m is SensorManifest => m.kind === "Sensor")
-      .map((manifest) => ({ manifest, file: "test", doc: 0 })),
-    problems: [],
-  };
-}
 
 describe("graph of the repository's examples", () => {
   let graph: EventFlowGraph;

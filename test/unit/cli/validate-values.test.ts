@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configMapSensor, webhookES } from "../../support/manifest-yaml.js";
 
 /**
  * `validate --secrets-dir/--configmaps-dir/--secrets-layout` (issue 21 item 6): with the
@@ -14,41 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const BIN = new URL("../../../bin/sensorbus.js", import.meta.url).pathname;
 const SECRET_VALUE = "s3cr3t-token-value-never-printed";
-
-const webhookES = (secret: string, ns = "") => `apiVersion: argoproj.io/v1alpha1
-kind: EventSource
-metadata:
-  name: webhook
-${ns ? `  namespace: ${ns}\n` : ""}spec:
-  webhook:
-    example:
-      port: "12000"
-      endpoint: /example
-      method: POST
-      authSecret:
-        name: ${secret}
-        key: token
-`;
-
-const configMapSensor = (name: string, ns = "") => `apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata:
-  name: from-configmap
-${ns ? `  namespace: ${ns}\n` : ""}spec:
-  dependencies:
-    - name: dep
-      eventSourceName: webhook
-      eventName: example
-  triggers:
-    - template:
-        name: create
-        k8s:
-          operation: create
-          source:
-            configmap:
-              name: ${name}
-              key: object.yaml
-`;
 
 let dir: string;
 beforeAll(async () => {

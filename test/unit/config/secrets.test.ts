@@ -14,6 +14,7 @@ import {
   findValueRefs,
   SECRET_REF_DESCRIPTION,
 } from "../../../src/config/value-refs.js";
+import { configMapSensor, webhookES } from "../../support/manifest-yaml.js";
 
 const run = promisify(execFile);
 const BIN = new URL("../../../bin/sensorbus.js", import.meta.url).pathname;
@@ -39,41 +40,6 @@ ${ns ? `  namespace: ${ns}\n` : ""}spec:
                 secretKeyRef:
                   name: ${JSON.stringify(name)}
                   key: ${JSON.stringify(key)}
-`;
-
-const configMapSensor = (name: string) => `apiVersion: argoproj.io/v1alpha1
-kind: Sensor
-metadata:
-  name: from-configmap
-spec:
-  dependencies:
-    - name: dep
-      eventSourceName: webhook
-      eventName: example
-  triggers:
-    - template:
-        name: create
-        k8s:
-          operation: create
-          source:
-            configmap:
-              name: ${JSON.stringify(name)}
-              key: object.yaml
-`;
-
-const webhookES = (name: string, ns = "") => `apiVersion: argoproj.io/v1alpha1
-kind: EventSource
-metadata:
-  name: webhook
-${ns ? `  namespace: ${ns}\n` : ""}spec:
-  webhook:
-    example:
-      port: "12000"
-      endpoint: /example
-      method: POST
-      authSecret:
-        name: ${JSON.stringify(name)}
-        key: token
 `;
 
 let dir: string;

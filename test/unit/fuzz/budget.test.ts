@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CloudEvent, EventContext } from "../../../src/cloudevents/event.js";
+import type { CloudEvent } from "../../../src/cloudevents/event.js";
 import { isBudgetExceeded, setBudgetClock, setEvaluationBudget } from "../../../src/lib/budget.js";
 import { evaluateFilters } from "../../../src/sensors/filters/index.js";
 import { resolveParamValue } from "../../../src/triggers/params.js";
+import { context } from "../../support/filter-input.js";
 import { runs, timedAsync } from "./support.js";
 
 // Issue 19: no filter / template evaluation may exceed its budget, whatever the manifest's
@@ -46,16 +47,6 @@ const expr = fc.constantFrom(
   "name !~ pattern",
   "(name =~ pattern) || (name + name =~ pattern)",
 );
-
-const context: EventContext = {
-  id: "1",
-  source: "webhook",
-  specversion: "1.0",
-  type: "webhook",
-  datacontenttype: "application/json",
-  subject: "example",
-  time: "2024-05-15T12:00:00Z",
-};
 
 const BUDGET_MS = 50;
 

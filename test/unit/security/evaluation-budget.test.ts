@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { CloudEvent, EventContext } from "../../../src/cloudevents/event.js";
+import type { CloudEvent } from "../../../src/cloudevents/event.js";
 import type { EventDependencyFilter, SensorManifest } from "../../../src/config/types.js";
 import { EventsError } from "../../../src/errors.js";
 import { evaluateEntryFilter } from "../../../src/eventsources/filter-expression.js";
@@ -18,21 +18,12 @@ import { SensorEngine } from "../../../src/sensors/engine.js";
 import { evaluateFilters } from "../../../src/sensors/filters/index.js";
 import { MemoryConditionState } from "../../../src/sensors/state.js";
 import { resolveParamValue } from "../../../src/triggers/params.js";
+import { context, input } from "../../support/filter-input.js";
 
 // Issue 19 item 1: a hostile event must not hold the event loop. Every regex a manifest supplies
 // is Go's RE2 (linear time), and every evaluation runs within a budget. Budget tests use a clock
 // that advances 1 ms per reading, so "exceeded" depends on the work done, not on the machine.
 
-const context: EventContext = {
-  id: "1",
-  source: "webhook",
-  specversion: "1.0",
-  type: "webhook",
-  datacontenttype: "application/json",
-  subject: "example",
-  time: "2024-05-15T12:00:00Z",
-};
-const input = (data: string) => ({ context, data, timeMs: Date.parse(context.time) });
 const A40 = JSON.stringify({ name: `${"a".repeat(40)}!` });
 const BIG = "a".repeat(50_000);
 

@@ -3,11 +3,11 @@ import type { SensorObserver } from "../../../src/app/sensor-runner.js";
 import { SensorRunner } from "../../../src/app/sensor-runner.js";
 import type { CloudEvent } from "../../../src/cloudevents/event.js";
 import { dirResolver } from "../../../src/config/secrets.js";
-import type { SensorManifest } from "../../../src/config/types.js";
 import { MemoryBus } from "../../../src/eventbus/memory.js";
 import type { Clock } from "../../../src/eventsources/types.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import type { TriggerKind } from "../../../src/triggers/types.js";
+import { stepEvent, stepsSensor } from "../../support/steps.js";
 
 /** A clock whose sleeps end only when the test advances it past their deadline. */
 function manualClock(start: number) {
@@ -32,40 +32,11 @@ function manualClock(start: number) {
   return { clock, advance, sleeping: () => sleeps.length };
 }
 
-const sensor: SensorManifest = {
-  apiVersion: "argoproj.io/v1alpha1",
-  kind: "Sensor",
-  metadata: { name: "keyed" },
-  spec: {
-    dependencies: [
-      { name: "extract", eventSourceName: "steps", eventName: "extract" },
-      { name: "validate", eventSourceName: "steps", eventName: "validate" },
-    ],
-    triggers: [
-      {
-        template: {
-          name: "load",
-          conditions: "extract && validate",
-          correlation: { window: "1m", key: "body.correlation_id" },
-          log: {},
-        },
-      },
-    ],
-  },
-};
-
-function event(id: string, subject: string, body: unknown): CloudEvent {
-  return {
-    specversion: "1.0",
-    id,
-    source: "steps",
-    subject,
-    type: "webhook",
-    time: "2026-01-01T00:00:00Z",
-    datacontenttype: "application/json",
-    data: JSON.stringify({ body }),
-  };
-}
+const sensor = stepsSensor("keyed", {
+  conditions: "extract && validate",
+  correlation: { window: "1m", key: "body.correlation_id" },
+  log: {},
+});
 
 describe("SensorRunner with keyed correlation (in-memory bus, manual clock)", () => {
   it("rejects events without the key, fires per key, and sweeps expired keys", async () => {
@@ -103,16 +74,16 @@ describe("SensorRunner with keyed correlation (in-memory bus, manual clock)", ()
       },
     );
     await runner.start();
-    await bus.publish(event("a1", "extract", { correlation_id: "A" }));
-    await bus.publish(event("b1", "extract", { correlation_id: "B" }));
-    await bus.publish(event("x1", "validate", { nothing: true }));
+    await bus.publish(stepEvent("a1", "extract", { correlation_id: "A" }));
+    await bus.publish(stepEvent("b1", "extract", { correlation_id: "B" }));
+    await bus.publish(stepEvent("x1", "validate", { nothing: true }));
     await vi.waitFor(() => expect(runner.correlationOpenKeys()).toBe(2));
     await vi.waitFor(() =>
       expect(rejected).toEqual([
         "load/validate: correlation key 'body.correlation_id' does not exist",
       ]),
     );
-    await bus.publish(event("b2", "validate", { correlation_id: "B" }));
+    await bus.publish(stepEvent("b2", "validate", { correlation_id: "B" }));
     await vi.waitFor(() => expect(executed).toHaveLength(1));
     expect(Object.fromEntries([...executed[0]!].map(([d, e]) => [d, e.id]))).toEqual({
       extract: "b1",

@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { EventContext } from "../../../src/cloudevents/event.js";
 import type { EventDependencyFilter } from "../../../src/config/types.js";
 import { evaluateFilters } from "../../../src/sensors/filters/index.js";
+import { input } from "../../support/filter-input.js";
 
-const context: EventContext = {
-  id: "1",
-  source: "webhook",
-  specversion: "1.0",
-  type: "webhook",
-  datacontenttype: "application/json",
-  subject: "example",
-  time: "2024-05-15T12:00:00Z",
-};
-const input = (data: string | undefined) => ({ context, data, timeMs: Date.parse(context.time) });
 const data = '{"a":"x","n":5}';
 
 // Argo §3.3: kinds are evaluated independently; or-mode errors still reject (§8 gotcha 3).

@@ -8,9 +8,10 @@ import { EventsError, TriggerError } from "../../../src/errors.js";
 import { MemoryBus } from "../../../src/eventbus/memory.js";
 import type { Clock } from "../../../src/eventsources/types.js";
 import type { Logger } from "../../../src/observability/logger.js";
-import { createLogger, silentLogger } from "../../../src/observability/logger.js";
+import { silentLogger } from "../../../src/observability/logger.js";
 import { isRetryableFailure, renderFiring } from "../../../src/triggers/fire.js";
 import type { TriggerKind } from "../../../src/triggers/types.js";
+import { logSink } from "../../support/log-sink.js";
 
 // Retry waits end at once: the test counts attempts, it does not time them.
 const clock: Clock = { now: () => Date.parse("2026-01-01T00:00:00Z"), sleep: async () => true };
@@ -86,15 +87,7 @@ describe("retry decision for trigger failures", () => {
   });
 
   it("logs the failure with its error object: code, stack and cause", async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const log = createLogger({
-      level: "warn",
-      stream: {
-        write: (line: string) => {
-          for (const l of line.split("\n")) if (l) lines.push(JSON.parse(l));
-        },
-      },
-    });
+    const { log, lines } = logSink({ level: "warn", app: true });
     const kind: TriggerKind<unknown> = {
       kind: "log",
       render: async () => {

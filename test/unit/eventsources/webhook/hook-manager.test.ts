@@ -1,5 +1,3 @@
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { hookTargets as githubTargets } from "../../../../src/eventsources/github/targets.js";
 import {
@@ -13,6 +11,7 @@ import {
   type ProviderHooks,
 } from "../../../../src/eventsources/webhook/hook-manager.js";
 import { FakeClock } from "../../../support/fake-clock.js";
+import { logSink } from "../../../support/log-sink.js";
 
 /** A provider whose answers the test scripts: per target, a queue of ok / error outcomes. */
 function scripted() {
@@ -42,20 +41,14 @@ function scripted() {
 }
 
 function context(clock: FakeClock) {
-  const lines: Array<{ level: number; msg: string }> = [];
-  const stream = new Writable({
-    write(chunk, _e, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
+  const { log, lines } = logSink();
   const abort = new AbortController();
   const ctx = {
-    log: pino({ level: "debug" }, stream),
+    log,
     clock,
     signal: abort.signal,
   } as unknown as AdapterContext;
-  return { ctx, abort, messages: () => lines.map((l) => l.msg) };
+  return { ctx, abort, messages: () => lines.map((l) => l.msg as string) };
 }
 
 /** manageHooks over the scripted provider, two targets by default, deleting on finish. */

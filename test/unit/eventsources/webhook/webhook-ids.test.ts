@@ -4,7 +4,7 @@ import { checkDocument } from "../../../../src/config/validate.js";
 import type { AdapterContext, EmitInput } from "../../../../src/eventsources/types.js";
 import type { WebhookEventSpec, WebhookHmac } from "../../../../src/eventsources/webhook/index.js";
 import { buildServer, resolveHmac } from "../../../../src/eventsources/webhook/runtime.js";
-import { memoryLog } from "../../../support/adapter-context.js";
+import { logSink } from "../../../support/log-sink.js";
 
 /**
  * Issue 19 items 7 and 8 at the webhook: prototype-free request maps, which ids are trusted,
@@ -23,7 +23,7 @@ async function harness(
   } = {},
 ) {
   const emitted: EmitInput[] = [];
-  const logs = memoryLog();
+  const logs = logSink({ level: "trace", redaction: true });
   const ctx: AdapterContext = {
     eventSourceName: "hooks",
     namespace: "default",

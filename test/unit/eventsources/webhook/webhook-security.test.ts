@@ -1,6 +1,4 @@
 import { createHmac } from "node:crypto";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SecretKeySelector } from "../../../../src/config/types.js";
 import { ConfigError, EventBusError } from "../../../../src/errors.js";
@@ -17,23 +15,12 @@ import {
   webhookAdapter,
 } from "../../../../src/eventsources/webhook/runtime.js";
 import type { Logger } from "../../../../src/observability/logger.js";
-import { REDACTION, silentLogger } from "../../../../src/observability/logger.js";
+import { silentLogger } from "../../../../src/observability/logger.js";
+import { logSink } from "../../../support/log-sink.js";
 
 const TOKEN = "bearer-token-Zq81xv";
 const HMAC_SECRET = "hmac-secret-Jw42pk";
 const SECRETS: Record<string, string> = { token: TOKEN, hmac: HMAC_SECRET };
-
-function memoryLogger(): { log: Logger; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  const log = pino({ level: "trace", ...REDACTION }, stream);
-  return { log, text: () => chunks.join("") };
-}
 
 function context(log: Logger = silentLogger(), fail?: Error) {
   const emitted: EmitInput[] = [];
@@ -317,7 +304,7 @@ describe("secrets never reach the log", () => {
 
   it("after start, every rejection path, success, 503 and 500, the sink holds no secret", async () => {
     process.env.SENSORBUS_WEBHOOK_HOST = "127.0.0.1";
-    const sink = memoryLogger();
+    const sink = logSink({ level: "trace", redaction: true });
     let failWith: Error | undefined;
     const { ctx } = context(sink.log);
     ctx.emit = async (_name, input) => {
@@ -382,7 +369,7 @@ describe("secrets never reach the log", () => {
   });
 
   it("pino redaction covers authorization headers and secret-named fields", () => {
-    const sink = memoryLogger();
+    const sink = logSink({ level: "trace", redaction: true });
     sink.log.info(
       {
         req: { headers: { authorization: `Bearer ${TOKEN}` } },

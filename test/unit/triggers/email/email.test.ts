@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { TriggerError } from "../../../../src/errors.js";
 import { emailTrigger } from "../../../../src/triggers/email/runtime.js";
+import { firingContext, webhookEvent } from "../../../support/firing.js";
 import { findingsOf, graphDetail, sensorWith } from "../../../support/notify-sensor.js";
-import { firingContext } from "../../../support/sensor-trigger-harness.js";
 
 const T = "/spec/triggers/0/template/email";
 const full = {
@@ -76,7 +76,10 @@ describe("email: graph", () => {
 });
 
 describe("email: render", () => {
-  const ctx = firingContext({ who: "luke@example.com" }, "pw-SECRET");
+  const ctx = firingContext(webhookEvent({ who: "luke@example.com" }), {
+    dependency: "dep",
+    secret: "pw-SECRET",
+  });
 
   it("shows what is sent, never the password", async () => {
     const r = await emailTrigger().render(

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { TriggerError } from "../../../../src/errors.js";
 import { slackTrigger } from "../../../../src/triggers/slack/runtime.js";
 import type { SlackTrigger } from "../../../../src/triggers/slack/schema.js";
+import { firingContext, webhookEvent } from "../../../support/firing.js";
 import { findingsOf, graphDetail, sensorWith } from "../../../support/notify-sensor.js";
-import { firingContext } from "../../../support/sensor-trigger-harness.js";
 
 const T = "/spec/triggers/0/template/slack";
 const token = { name: "slack", key: "token" };
@@ -62,7 +62,10 @@ describe("slack: graph", () => {
 });
 
 describe("slack: render", () => {
-  const ctx = firingContext({ ch: "ops" }, "xoxb-SECRET");
+  const ctx = firingContext(webhookEvent({ ch: "ops" }), {
+    dependency: "dep",
+    secret: "xoxb-SECRET",
+  });
   const base: SlackTrigger = { slackToken: token, channel: "#general", message: "hi" };
 
   it("shows what is posted (channel without #, sender icon kind), never the token", async () => {
