@@ -388,6 +388,11 @@ describe("mqtt EventSource faults", () => {
       })();
       await waitUntil(() => stored.length - before >= 50, "50 messages through");
       proxy.cut();
+      // The client notices the cut (logged once), reconnects, and the stream goes on.
+      await waitUntil(
+        () => l.lines.some((x) => x.msg === "MQTT connection restored"),
+        "the reconnect after the cut",
+      );
       await waitUntil(
         async () => stored.length - before >= 100 && (await readyz()) === 200,
         "reconnected after the cut, 100 messages through",
