@@ -308,41 +308,31 @@ export function argoWorkflowTrigger(
       });
     }
 
+    /** An operation on the existing Workflow `name` whose `args` execute() applies. */
+    const onExisting = (extra: Pick<ArgoDetail, "rerun" | "nodes">): Rendered => ({
+      kind: "argoWorkflow",
+      payload: { operation, workflow: `${namespace}/${name}`, args: template.args ?? [] },
+      detail: {
+        operation,
+        namespace,
+        name,
+        object: undefined,
+        patch: undefined,
+        ...extra,
+      } satisfies ArgoDetail,
+    });
     if (operation === "retry" || operation === "resubmit") {
       const args = parseRerunArgs(operation, template.args, `${field}.args`);
       const stamp: Record<string, unknown> = {};
       const key = stampFiring(stamp, ctx);
-      return {
-        kind: "argoWorkflow",
-        payload: { operation, workflow: `${namespace}/${name}`, args: template.args ?? [] },
-        detail: {
-          operation,
-          namespace,
-          name,
-          object: undefined,
-          patch: undefined,
-          rerun: { ...args, stamp, key },
-        } satisfies ArgoDetail,
-      };
+      return onExisting({ rerun: { ...args, stamp, key } });
     }
     if (operation === "resume" || operation === "stop") {
       const nodeOp = parseNodeOpArgs(operation, template.args, `${field}.args`);
       if (nodeOp.nodeFieldSelector !== undefined) {
         // As `argo resume|stop --node-field-selector`: the matching running Suspend nodes are
         // marked Succeeded (resume) or Failed (stop); the Workflow itself is left as it is.
-        const nodes = { ...nodeOp, nodeFieldSelector: nodeOp.nodeFieldSelector };
-        return {
-          kind: "argoWorkflow",
-          payload: { operation, workflow: `${namespace}/${name}`, args: template.args ?? [] },
-          detail: {
-            operation,
-            namespace,
-            name,
-            object: undefined,
-            patch: undefined,
-            nodes,
-          } satisfies ArgoDetail,
-        };
+        return onExisting({ nodes: { ...nodeOp, nodeFieldSelector: nodeOp.nodeFieldSelector } });
       }
     }
     checkWorkflowArgs(operation, template.args, `${field}.args`);
