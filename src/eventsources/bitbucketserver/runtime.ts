@@ -19,6 +19,7 @@ import {
   manageHooks,
   serveWithHooks,
 } from "../bitbucket-shared/hooks.js";
+import { readWebhookSecret, refuseUnsigned } from "../bitbucket-shared/signature.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import {
   compactJsonBody,
@@ -35,7 +36,6 @@ import {
   registersServerHooks,
   serverRepositories,
 } from "./schema.js";
-import { verifyBitbucketServerSignature } from "./signature.js";
 
 /** The `name` of the hooks sensorbus registers (Argo: "Argo Events"; found by URL either way). */
 export const SERVER_HOOK_NAME = "sensorbus";
@@ -125,11 +125,7 @@ async function prepare(
     );
   }
   if (!intervalOk) throw fail("checkInterval", `'${spec.checkInterval}' must be positive`);
-  const secretText = spec.webhookSecret
-    ? await ctx.values.secret(spec.webhookSecret, `${at}/webhookSecret`)
-    : undefined;
-  // Argo skips the check for an empty secret; sensorbus refuses to start unverified instead.
-  if (secretText === "") throw fail("webhookSecret", "the Secret value is empty");
+  const secret = await readWebhookSecret(ctx, spec.webhookSecret, at);
   let api: Entry["api"];
   if (spec.accessToken) {
     const base = trimBase(spec.bitbucketserverBaseURL ?? "");
@@ -150,7 +146,7 @@ async function prepare(
   return {
     eventName,
     spec,
-    secret: secretText === undefined ? undefined : Buffer.from(secretText, "utf8"),
+    secret,
     api,
   };
 }
@@ -349,21 +345,16 @@ async function handle(
   const request = firstHeader(h["x-request-id"]) ?? "";
   const wrongMethod = refuseMethod(spec.webhook?.method, req, reply);
   if (wrongMethod) return wrongMethod;
-  if (entry.secret) {
-    const refused = verifyBitbucketServerSignature(
-      entry.secret,
-      raw,
-      firstHeader(h["x-hub-signature"]),
-    );
-    if (refused) {
-      ctx.verificationFailed?.(eventName, refused.reason);
-      log().warn(
-        { reason: refused.reason, request, eventKey, remote: req.ip },
-        `Bitbucket Server delivery refused: ${refused.message}`,
-      );
-      return text(refused.status, refused.message);
-    }
-  }
+  const unsigned = refuseUnsigned(entry.secret, {
+    ctx,
+    eventName,
+    provider: "Bitbucket Server",
+    req,
+    reply,
+    raw,
+    logFields: { request, eventKey },
+  });
+  if (unsigned) return unsigned;
   const unlisted = refuseUnlistedEvent(spec.events, eventKey, reply, log, { request });
   if (unlisted) return unlisted;
   const body = compactJsonBody(raw);
