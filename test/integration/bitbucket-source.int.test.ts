@@ -79,6 +79,7 @@ function context(
     token: OAUTH,
     wrong: "expired-token-Rr01",
     hook: HOOK_SECRET,
+    bearer: "proxy-bearer-Jd61",
   };
   return {
     eventSourceName: "bb",
@@ -122,10 +123,21 @@ describe("bitbucket adapter over real HTTP", () => {
       events: ["repo:push"],
       auth: { oauthToken: { name: "bb", key: "token" } },
     };
+    // And one behind a proxy that adds Argo's bearer token (webhook.authSecret).
+    const proxied: BitbucketEventSpec = {
+      ...plain,
+      webhook: {
+        port: String(port),
+        endpoint: "/proxied",
+        method: "POST",
+        authSecret: { name: "bb", key: "bearer" },
+      },
+    };
     running = await bitbucketAdapter.start(
       [
         { eventName: "push", spec },
         { eventName: "plain", spec: plain },
+        { eventName: "proxied", spec: proxied },
       ],
       context(
         logs,
@@ -250,6 +262,27 @@ describe("bitbucket adapter over real HTTP", () => {
       ["plain", undefined],
     ]);
     expect(JSON.parse(stored[0]!.input.data).headers["X-Request-Uuid"]).toEqual(["uuid-plain"]);
+  });
+
+  it("with webhook.authSecret checks the bearer token and takes X-Request-UUID as id", async () => {
+    const body = JSON.stringify(push("6".repeat(40)));
+    const url = `http://127.0.0.1:${port}/proxied`;
+    const headers = {
+      "content-type": "application/json",
+      "x-event-key": "repo:push",
+      "x-request-uuid": "uuid-proxied",
+    };
+    const before = emitted.length;
+    expect((await fetch(url, { method: "POST", headers, body })).status).toBe(401);
+    const ok = await fetch(url, {
+      method: "POST",
+      headers: { ...headers, authorization: "Bearer proxy-bearer-Jd61" },
+      body,
+    });
+    expect(ok.status).toBe(200);
+    expect(emitted.slice(before).map((e) => [e.eventName, e.input.id])).toEqual([
+      ["proxied", "uuid-proxied"],
+    ]);
   });
 
   it("refuses to start when the webhookSecret value is empty, naming the field", async () => {

@@ -19,9 +19,14 @@ import {
 } from "../bitbucket-shared/hooks.js";
 import { readWebhookSecret, refuseUnsigned } from "../bitbucket-shared/signature.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { firstHeader, recordJsonDelivery, refuseMethod } from "../webhook/delivery.js";
+import {
+  firstHeader,
+  providerRoute,
+  recordJsonDelivery,
+  refuseMethod,
+} from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, usableId } from "../webhook/runtime.js";
 import {
   type BitbucketEventSpec,
   cloudCredentials,
@@ -58,13 +63,11 @@ export const bitbucketAdapter: EventSourceAdapter<BitbucketEventSpec> = {
         if (!webhook)
           throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
         const secret = await readWebhookSecret(ctx, spec.webhookSecret, at);
-        const route: Route = { eventName, spec: webhook };
-        if (webhook.authSecret)
-          route.authDigest = sha256(
-            await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-          );
-        route.handle = (req, reply, raw) => handle(eventName, spec, secret, req, reply, raw, ctx);
-        routes.push(route);
+        routes.push(
+          await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
+            handle(eventName, spec, secret, req, reply, raw, ctx),
+          ),
+        );
         if (registersCloudHooks(spec)) {
           const client = apiClient({ authorization: await cloudAuthorization(spec, at, ctx) });
           clients.push(client);

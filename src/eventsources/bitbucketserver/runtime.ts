@@ -24,11 +24,12 @@ import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../type
 import {
   compactJsonBody,
   firstHeader,
+  providerRoute,
   recordDeliveries,
   refuseMethod,
 } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, usableId } from "../webhook/runtime.js";
 import { decodeRefsChanged, RefsChangedDecodeError } from "./refs-changed.js";
 import {
   type BitbucketServerEventSpec,
@@ -69,16 +70,15 @@ export const bitbucketServerAdapter: EventSourceAdapter<BitbucketServerEventSpec
       for (const { eventName, spec } of entries) {
         const entry = await prepare(eventName, spec, ctx);
         if (entry.api) clients.push(entry.api.client);
-        const route: Route = { eventName, spec: spec.webhook! };
-        if (spec.webhook!.authSecret)
-          route.authDigest = sha256(
-            await ctx.values.secret(
-              spec.webhook!.authSecret,
-              `/spec/bitbucketserver/${eventName}/webhook/authSecret`,
-            ),
-          );
-        route.handle = (req, reply, raw) => handle(entry, req, reply, raw, ctx);
-        routes.push(route);
+        routes.push(
+          await providerRoute(
+            ctx,
+            eventName,
+            spec.webhook!,
+            `/spec/bitbucketserver/${eventName}`,
+            (req, reply, raw) => handle(entry, req, reply, raw, ctx),
+          ),
+        );
         if (entry.api && registersServerHooks(spec)) {
           const provider = serverHooks(spec, entry.api.client, entry.api.base, entry.secret);
           const intervalMs = parseGoDuration(spec.checkInterval || DEFAULT_CHECK_INTERVAL);
