@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EventBusError } from "../../src/errors.js";
 import type { BitbucketEventSpec } from "../../src/eventsources/bitbucket/index.js";
@@ -10,15 +11,19 @@ import { freePort } from "../support/ports.js";
 import { startWebhookPipeline } from "../support/webhook-test-kit.js";
 
 /**
- * Issue 22, Bitbucket Cloud: real HTTP deliveries as Bitbucket Cloud sends them, the refusal
- * paths the kind has (no signature in Argo's type), hook registration against a fake Bitbucket
- * Cloud API (basic and OAuth auth, pagination, update in place, 401/403/404), and a delivery
- * selected by data filters end to end.
+ * Issue 22, Bitbucket Cloud: real HTTP deliveries as Bitbucket Cloud sends them, signed with the
+ * `webhookSecret` extension (Bitbucket Cloud's webhook secrets: `X-Hub-Signature: sha256=<hex>`)
+ * and unsigned (Argo's type has no secret), the refusal paths, hook registration against a fake
+ * Bitbucket Cloud API (basic and OAuth auth, pagination, update in place, the hook's secret,
+ * 401/403/404), and a delivery selected by data filters end to end.
  */
 
 const USER = "build-bot";
 const APP_PASSWORD = "app-password-Kd83";
 const OAUTH = "oauth-token-Pq55";
+const HOOK_SECRET = "bb-cloud-hook-secret-Wm47";
+const sign = (body: string, key = HOOK_SECRET) =>
+  `sha256=${createHmac("sha256", key).update(body).digest("hex")}`;
 
 /** A repo:push body as Bitbucket Cloud sends it (Event payloads docs), trimmed. */
 const push = (hash: string) => ({
@@ -36,15 +41,23 @@ const push = (hash: string) => ({
   actor: { type: "user", display_name: "Build <Bot> & co" },
 });
 
+/** A delivery as Bitbucket Cloud sends it; `signature`: the X-Hub-Signature value, if any. */
 function deliver(
   port: number,
   body: string,
-  opts: { event?: string; request?: string; method?: string; path?: string } = {},
+  opts: {
+    event?: string;
+    request?: string;
+    method?: string;
+    path?: string;
+    signature?: string;
+  } = {},
 ): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}${opts.path ?? "/bitbucket"}`, {
     method: opts.method ?? "POST",
     headers: {
       "content-type": "application/json",
+      ...(opts.signature !== undefined ? { "x-hub-signature": opts.signature } : {}),
       "x-event-key": opts.event ?? "repo:push",
       "x-request-uuid": opts.request ?? "7b1c3f0e-5d1a-4a2b-9e4f-0c1d2e3f4a5b",
       "x-hook-uuid": "{0b0c8f6e-3c1d-4f6a-9a0b-1c2d3e4f5a6b}",
@@ -59,12 +72,15 @@ function context(
   logs: LogSink,
   emitted: Array<{ eventName: string; input: EmitInput }>,
   failNext?: () => Error | undefined,
+  refused: Array<{ eventName: string; reason: string }> = [],
 ): AdapterContext {
   const values: Record<string, string> = {
     username: USER,
     password: APP_PASSWORD,
     token: OAUTH,
     wrong: "expired-token-Rr01",
+    hook: HOOK_SECRET,
+    bearer: "proxy-bearer-Jd61",
   };
   return {
     eventSourceName: "bb",
@@ -79,6 +95,7 @@ function context(
       emitted.push({ eventName, input });
       return { id: input.id ?? "minted", status: "published" };
     },
+    verificationFailed: (eventName, reason) => refused.push({ eventName, reason }),
   };
 }
 
@@ -86,6 +103,7 @@ describe("bitbucket adapter over real HTTP", () => {
   let port: number;
   let running: RunningAdapter;
   const emitted: Array<{ eventName: string; input: EmitInput }> = [];
+  const refused: Array<{ eventName: string; reason: string }> = [];
   let failNext: Error | undefined;
   const logs = logSink({ level: "trace", redaction: true });
 
@@ -97,14 +115,41 @@ describe("bitbucket adapter over real HTTP", () => {
       events: ["repo:push", "pullrequest:created"],
       auth: { oauthToken: { name: "bb", key: "token" } },
       metadata: { team: "web" },
+      webhookSecret: { name: "bb", key: "hook" },
+    };
+    // The same server, one route without webhookSecret (Argo's type: deliveries unsigned).
+    const plain: BitbucketEventSpec = {
+      repositories: [{ owner: "acme", repositorySlug: "api" }],
+      webhook: { port: String(port), endpoint: "/plain", method: "POST" },
+      events: ["repo:push"],
+      auth: { oauthToken: { name: "bb", key: "token" } },
+    };
+    // And one behind a proxy that adds Argo's bearer token (webhook.authSecret).
+    const proxied: BitbucketEventSpec = {
+      ...plain,
+      webhook: {
+        port: String(port),
+        endpoint: "/proxied",
+        method: "POST",
+        authSecret: { name: "bb", key: "bearer" },
+      },
     };
     running = await bitbucketAdapter.start(
-      [{ eventName: "push", spec }],
-      context(logs, emitted, () => {
-        const e = failNext;
-        failNext = undefined;
-        return e;
-      }),
+      [
+        { eventName: "push", spec },
+        { eventName: "plain", spec: plain },
+        { eventName: "proxied", spec: proxied },
+      ],
+      context(
+        logs,
+        emitted,
+        () => {
+          const e = failNext;
+          failNext = undefined;
+          return e;
+        },
+        refused,
+      ),
     );
   });
 
@@ -112,9 +157,9 @@ describe("bitbucket adapter over real HTTP", () => {
     await running?.stop();
   });
 
-  it("stores a repo:push delivery with Argo's payload and X-Request-UUID as id", async () => {
+  it("stores a signed repo:push delivery with Argo's payload and X-Request-UUID as id", async () => {
     const body = JSON.stringify(push("a".repeat(40)), null, 2);
-    const res = await deliver(port, body, { request: "uuid-1" });
+    const res = await deliver(port, body, { request: "uuid-1", signature: sign(body) });
     expect(await res.text()).toBe("success");
     expect(res.status).toBe(200);
     expect(res.headers.get("x-event-id")).toBe("uuid-1");
@@ -130,6 +175,54 @@ describe("bitbucket adapter over real HTTP", () => {
     expect(data.headers["X-Event-Key"]).toEqual(["repo:push"]);
     expect(data.headers["X-Hook-Uuid"]).toEqual(["{0b0c8f6e-3c1d-4f6a-9a0b-1c2d3e4f5a6b}"]);
     expect(data.headers["X-Request-Uuid"]).toEqual(["uuid-1"]);
+    expect(refused).toEqual([]);
+  });
+
+  it("refuses missing and malformed signatures (401), a wrong secret and a tampered body (403): counted, nothing stored", async () => {
+    const before = emitted.length;
+    refused.length = 0;
+    const body = JSON.stringify(push("9".repeat(40)));
+    const tampered = body.replace("9".repeat(40), "8".repeat(40));
+    const cases: Array<{ signature?: string; body?: string; status: number; text: string }> = [
+      { status: 401, text: "missing signature header X-Hub-Signature" },
+      { signature: "", status: 401, text: "missing signature header X-Hub-Signature" },
+      { signature: sign(body).slice("sha256=".length), status: 401, text: "expected sha256=" },
+      {
+        signature: `sha1=${createHmac("sha1", HOOK_SECRET).update(body).digest("hex")}`,
+        status: 401,
+        text: "expected sha256=",
+      },
+      { signature: `sha256=${"z".repeat(64)}`, status: 401, text: "expected sha256=" },
+      { signature: sign(body, "another-secret"), status: 403, text: "hmac verification failed" },
+      { signature: sign(body), body: tampered, status: 403, text: "hmac verification failed" },
+    ];
+    for (const c of cases) {
+      const res = await deliver(port, c.body ?? body, {
+        request: "uuid-refused",
+        ...(c.signature !== undefined ? { signature: c.signature } : {}),
+      });
+      expect(res.status, JSON.stringify(c)).toBe(c.status);
+      expect(await res.text(), JSON.stringify(c)).toContain(c.text);
+    }
+    // Verified before anything else: an unlisted event type unsigned is refused, not answered 200.
+    const fork = await deliver(port, "{}", { event: "repo:fork" });
+    expect(fork.status).toBe(401);
+    expect(emitted.length).toBe(before);
+    expect(refused).toEqual([
+      { eventName: "push", reason: "missing_signature" },
+      { eventName: "push", reason: "missing_signature" },
+      { eventName: "push", reason: "malformed_signature" },
+      { eventName: "push", reason: "malformed_signature" },
+      { eventName: "push", reason: "malformed_signature" },
+      { eventName: "push", reason: "signature_mismatch" },
+      { eventName: "push", reason: "signature_mismatch" },
+      { eventName: "push", reason: "missing_signature" },
+    ]);
+    const text = logs.text();
+    expect(text).toContain("Bitbucket delivery refused: hmac verification failed");
+    expect(text).toContain("uuid-refused");
+    expect(text).not.toContain(HOOK_SECRET);
+    expect(text).not.toContain(sign(body).slice("sha256=".length));
   });
 
   it("answers 405, 413, 400 (not JSON), and 200 without storing an event type outside `events`", async () => {
@@ -138,11 +231,11 @@ describe("bitbucket adapter over real HTTP", () => {
     expect(get.status).toBe(405);
     expect(get.headers.get("allow")).toBe("POST");
     const big = JSON.stringify({ ...push("b".repeat(40)), pad: "x".repeat(5000) });
-    expect((await deliver(port, big)).status).toBe(413);
-    const bad = await deliver(port, "{oops");
+    expect((await deliver(port, big, { signature: sign(big) })).status).toBe(413);
+    const bad = await deliver(port, "{oops", { signature: sign("{oops") });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain("invalid JSON body");
-    const fork = await deliver(port, "{}", { event: "repo:fork" });
+    const fork = await deliver(port, "{}", { event: "repo:fork", signature: sign("{}") });
     expect(fork.status).toBe(200);
     expect(await fork.text()).toBe("event type 'repo:fork' is not in events: not recorded");
     expect(emitted.length).toBe(before);
@@ -150,9 +243,67 @@ describe("bitbucket adapter over real HTTP", () => {
 
   it("answers 503 with Retry-After when the bus did not store the event", async () => {
     failNext = new EventBusError("SB_ERR_BUS_UNAVAILABLE", "nats: disconnected");
-    const res = await deliver(port, JSON.stringify(push("c".repeat(40))), { request: "u-503" });
+    const body = JSON.stringify(push("c".repeat(40)));
+    const res = await deliver(port, body, { request: "u-503", signature: sign(body) });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
+  });
+
+  it("without webhookSecret stores unsigned deliveries, and X-Request-UUID (chosen by an unverified sender) is not the id", async () => {
+    const before = emitted.length;
+    const body = JSON.stringify(push("7".repeat(40)));
+    for (let i = 0; i < 2; i++) {
+      const res = await deliver(port, body, { path: "/plain", request: "uuid-plain" });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-event-id")).toBe("minted");
+    }
+    const stored = emitted.slice(before);
+    expect(stored.map((e) => [e.eventName, e.input.id])).toEqual([
+      ["plain", undefined],
+      ["plain", undefined],
+    ]);
+    expect(JSON.parse(stored[0]!.input.data).headers["X-Request-Uuid"]).toEqual(["uuid-plain"]);
+  });
+
+  it("with webhook.authSecret checks the bearer token and takes X-Request-UUID as id", async () => {
+    const body = JSON.stringify(push("6".repeat(40)));
+    const url = `http://127.0.0.1:${port}/proxied`;
+    const headers = {
+      "content-type": "application/json",
+      "x-event-key": "repo:push",
+      "x-request-uuid": "uuid-proxied",
+    };
+    const before = emitted.length;
+    expect((await fetch(url, { method: "POST", headers, body })).status).toBe(401);
+    const ok = await fetch(url, {
+      method: "POST",
+      headers: { ...headers, authorization: "Bearer proxy-bearer-Jd61" },
+      body,
+    });
+    expect(ok.status).toBe(200);
+    expect(emitted.slice(before).map((e) => [e.eventName, e.input.id])).toEqual([
+      ["proxied", "uuid-proxied"],
+    ]);
+  });
+
+  it("refuses to start when the webhookSecret value is empty, naming the field", async () => {
+    const other = await freePort();
+    await expect(
+      bitbucketAdapter.start(
+        [
+          {
+            eventName: "empty",
+            spec: {
+              repositories: [{ owner: "acme", repositorySlug: "api" }],
+              webhook: { port: String(other), endpoint: "/e", method: "POST" },
+              auth: { oauthToken: { name: "bb", key: "token" } },
+              webhookSecret: { name: "bb", key: "no-such-key" },
+            },
+          },
+        ],
+        context(memoryLog(), []),
+      ),
+    ).rejects.toThrow("/spec/bitbucket/empty/webhookSecret: the Secret value is empty");
   });
 });
 
@@ -322,10 +473,81 @@ describe("bitbucket hook registration against the Bitbucket Cloud API", () => {
       request: "u-ok",
     });
     expect(res.status).toBe(200);
-    expect(emitted.map((e) => e.input.id)).toEqual(["u-ok"]);
+    expect(emitted).toHaveLength(1);
     // No deleteHookOnFinish: the hook stays after stop.
     await Promise.all(running.splice(0).map((r) => r.stop()));
     expect(ours("acme/ok")).toHaveLength(1);
+  });
+
+  it("sends webhookSecret as the hook's secret: created with it, hooks without one (or with another) updated", async () => {
+    for (const r of ["acme/s-new", "acme/s-unset", "acme/s-set"]) api.cloudHooks.set(r, []);
+    const unset = api.addCloudHook("acme/s-unset", {
+      url: TARGET,
+      description: "webhook managed by sensorbus",
+      active: true,
+      events: ["repo:push", "pullrequest:created"],
+    });
+    // A secret already set (an earlier value of the Secret): Bitbucket answers only secret_set.
+    const set = api.addCloudHook("acme/s-set", {
+      url: TARGET,
+      description: "webhook managed by sensorbus",
+      active: true,
+      events: ["repo:push", "pullrequest:created"],
+      secret: "previous-secret-Lt02",
+    });
+    api.requests.length = 0;
+    const { port, logs, emitted } = await start({
+      repositories: [
+        { owner: "acme", repositorySlug: "s-new" },
+        { owner: "acme", repositorySlug: "s-unset" },
+        { owner: "acme", repositorySlug: "s-set" },
+      ],
+      auth: { oauthToken: { name: "bb", key: "token" } },
+      webhookSecret: { name: "bb", key: "hook" },
+    });
+    await waitUntil(() => logs.text().includes("hooks checked on 3 repositories"), "the round");
+    const desired = {
+      description: "webhook managed by sensorbus",
+      url: TARGET,
+      active: true,
+      events: ["repo:push", "pullrequest:created"],
+      secret: HOOK_SECRET,
+    };
+    const writes = api.requests
+      .filter((r) => r.method !== "GET")
+      .map((r) => ({ method: r.method, path: r.path, body: r.body }));
+    expect(writes).toEqual([
+      { method: "POST", path: "/2.0/repositories/acme/s-new/hooks", body: desired },
+      {
+        method: "PUT",
+        path: `/2.0/repositories/acme/s-unset/hooks/${encodeURIComponent(unset.uuid)}`,
+        body: desired,
+      },
+      {
+        method: "PUT",
+        path: `/2.0/repositories/acme/s-set/hooks/${encodeURIComponent(set.uuid)}`,
+        body: desired,
+      },
+    ]);
+    for (const r of ["acme/s-new", "acme/s-unset", "acme/s-set"])
+      expect(ours(r).map((h) => h.secret)).toEqual([HOOK_SECRET]);
+    expect(ours("acme/s-unset")[0]!.uuid).toBe(unset.uuid);
+    // Listed back with secret_set only, as Bitbucket does.
+    const listed = (await (
+      await fetch(`${api.cloudBase}/repositories/acme/s-new/hooks`, {
+        headers: { authorization: `Bearer ${OAUTH}` },
+      })
+    ).json()) as { values: Array<Record<string, unknown>> };
+    expect(listed.values[0]!.secret_set).toBe(true);
+    expect(JSON.stringify(listed)).not.toContain(HOOK_SECRET);
+    expect(logs.text()).toContain("Bitbucket hook updated");
+    expect(logs.text()).not.toContain(HOOK_SECRET);
+    // The route verifies with the same secret.
+    const body = JSON.stringify(push("5".repeat(40)));
+    const signed = await deliver(port, body, { path: PATH, signature: sign(body), request: "s-1" });
+    expect(signed.status).toBe(200);
+    expect((await deliver(port, body, { path: PATH, request: "s-2" })).status).toBe(401);
+    expect(emitted.map((e) => e.input.id)).toEqual(["s-1"]);
   });
 
   it("logs a 401 (bad credentials) without the credential and keeps serving", async () => {
@@ -357,10 +579,11 @@ describe("Bitbucket Cloud delivery -> memory bus -> Sensor data filter -> http t
         webhook: { port: String(port), endpoint: "/push", method: "POST" },
         events: ["repo:push", "pullrequest:created"],
         auth: { oauthToken: { name: "bitbucket-access", key: "token" } },
+        webhookSecret: { name: "bitbucket-access", key: "hook" },
       },
       filters: [{ path: "headers.X-Event-Key", type: "string", value: ["repo:push"] }],
       payload: { sha: "body.push.changes.0.new.target.hash" },
-      secrets: { "bitbucket-access": { token: "unused" } },
+      secrets: { "bitbucket-access": { token: "unused", hook: HOOK_SECRET } },
     });
   });
 
@@ -369,24 +592,20 @@ describe("Bitbucket Cloud delivery -> memory bus -> Sensor data filter -> http t
   });
 
   it("fires for repo:push with the new commit hash, not for pullrequest:created", async () => {
+    const send = (body: string, request: string, event?: string) =>
+      deliver(port, body, {
+        path: "/push",
+        request,
+        signature: sign(body),
+        ...(event ? { event } : {}),
+      });
     const pr = JSON.stringify({ pullrequest: { id: 1 } });
-    expect(
-      (await deliver(port, pr, { path: "/push", event: "pullrequest:created", request: "p-1" }))
-        .status,
-    ).toBe(200);
-    expect(
-      (await deliver(port, JSON.stringify(push("d".repeat(40))), { path: "/push", request: "p-2" }))
-        .status,
-    ).toBe(200);
-    // The same delivery again: stored once (X-Request-UUID).
-    expect(
-      (await deliver(port, JSON.stringify(push("d".repeat(40))), { path: "/push", request: "p-2" }))
-        .status,
-    ).toBe(200);
-    expect(
-      (await deliver(port, JSON.stringify(push("e".repeat(40))), { path: "/push", request: "p-3" }))
-        .status,
-    ).toBe(200);
+    expect((await send(pr, "p-1", "pullrequest:created")).status).toBe(200);
+    const d = JSON.stringify(push("d".repeat(40)));
+    expect((await send(d, "p-2")).status).toBe(200);
+    // The same (verified) delivery again: stored once (X-Request-UUID).
+    expect((await send(d, "p-2")).status).toBe(200);
+    expect((await send(JSON.stringify(push("e".repeat(40))), "p-3")).status).toBe(200);
     await waitUntil(() => pipeline.sink.requests.length >= 2, "two trigger requests");
     expect(pipeline.sink.requests.map((r) => JSON.parse(r.body))).toEqual([
       { sha: "d".repeat(40) },

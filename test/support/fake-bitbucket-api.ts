@@ -9,7 +9,9 @@ import type { AddressInfo } from "node:net";
  *
  * Cloud: `GET|POST /2.0/repositories/{workspace}/{repo_slug}/hooks`, `PUT|DELETE .../hooks/{uid}`
  * (uid with its braces, URL-encoded), pages of `values` linked by a full-URL `next`, HTTP Basic
- * (username + app password) or Bearer auth, errors as `{"type":"error","error":{"message"}}`.
+ * (username + app password) or Bearer auth, errors as `{"type":"error","error":{"message"}}`. A
+ * hook's `secret` is taken on POST and PUT (null or empty: none; left out of a PUT: kept) and
+ * never answered: hooks come back with `secret_set` only.
  *
  * Server: `GET|POST /rest/api/1.0/projects/{key}/repos/{slug}/webhooks`, `PUT|DELETE
  * .../webhooks/{id}`, `GET /rest/api/1.0/projects/{key}/repos`, `GET .../commits/{id}/pull-requests`,
@@ -34,6 +36,8 @@ export interface CloudHook {
   description: string;
   active: boolean;
   events: string[];
+  /** Held by the fake, never answered (answers carry `secret_set`). */
+  secret?: string;
 }
 
 export interface ServerHook {
@@ -56,6 +60,12 @@ export interface FakeBitbucketOptions {
   serverPageLimit?: number;
   /** Serve HTTPS with this certificate and key (PEM). */
   tls?: { cert: string; key: string };
+}
+
+/** A Cloud hook as Bitbucket answers it: `secret_set`, never the secret. */
+function cloudView(h: CloudHook): Record<string, unknown> {
+  const { secret, ...shown } = h;
+  return { ...shown, secret_set: secret !== undefined, subject_type: "repository" };
 }
 
 export class FakeBitbucketApi {
@@ -181,11 +191,14 @@ export class FakeBitbucketApi {
         pagelen,
         size: hooks.length,
         page,
-        values: values.map((h) => ({ ...h, subject_type: "repository" })),
+        values: values.map(cloudView),
         ...(last ? {} : { next: `${this.url}${u.pathname}?page=${page + 1}` }),
       });
     }
-    const b = body as Partial<CloudHook> | undefined;
+    const b = body as (Partial<Omit<CloudHook, "secret">> & { secret?: unknown }) | undefined;
+    if (b?.secret !== undefined && b.secret !== null && typeof b.secret !== "string")
+      return error(400, "secret: expected a string");
+    const secret = typeof b?.secret === "string" && b.secret !== "" ? b.secret : undefined;
     if (uid === undefined && method === "POST") {
       if (!b?.url || !Array.isArray(b.events) || b.events.length === 0)
         return error(400, "url and events are required");
@@ -194,14 +207,21 @@ export class FakeBitbucketApi {
         description: b.description ?? "",
         active: b.active ?? true,
         events: b.events,
+        ...(secret ? { secret } : {}),
       });
-      return send(201, { ...hook, subject_type: "repository" });
+      return send(201, cloudView(hook));
     }
     const i = hooks.findIndex((h) => h.uuid === uid);
     if (uid !== undefined && i < 0) return error(404, `Webhook ${uid} not found`);
     if (uid !== undefined && method === "PUT") {
-      hooks[i] = { ...hooks[i]!, ...b, uuid: hooks[i]!.uuid } as CloudHook;
-      return send(200, hooks[i]);
+      const { secret: _sent, ...rest } = b ?? {};
+      const next = { ...hooks[i]!, ...rest, uuid: hooks[i]!.uuid } as CloudHook;
+      if (b && "secret" in b) {
+        if (secret) next.secret = secret;
+        else delete next.secret;
+      }
+      hooks[i] = next;
+      return send(200, cloudView(next));
     }
     if (uid !== undefined && method === "DELETE") {
       hooks.splice(i, 1);

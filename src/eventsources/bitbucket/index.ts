@@ -38,11 +38,18 @@ function validate(entry: BitbucketEventSpec, { at, report }: EntryCheck): void {
       );
   });
   validateWebhookContext(entry.webhook, join(at, "webhook"), report);
-  if (entry.webhook?.authSecret === undefined)
+  if (entry.webhookSecret !== undefined)
+    report(
+      warn(
+        join(at, "webhookSecret"),
+        "webhookSecret is a sensorbus extension: Argo Events refuses or ignores it",
+      ),
+    );
+  else if (entry.webhook?.authSecret === undefined)
     report(
       warn(
         join(at, "webhook"),
-        "Bitbucket Cloud deliveries are not verified (Argo's bitbucket type has no webhook secret): anyone who can reach the endpoint can send events",
+        "Bitbucket Cloud deliveries are not verified (Argo's bitbucket type has no webhook secret): anyone who can reach the endpoint can send events; set webhookSecret (a sensorbus extension) to verify X-Hub-Signature",
       ),
     );
 }

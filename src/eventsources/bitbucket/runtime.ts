@@ -17,10 +17,16 @@ import {
   manageHooks,
   serveWithHooks,
 } from "../bitbucket-shared/hooks.js";
+import { readWebhookSecret, refuseUnsigned } from "../bitbucket-shared/signature.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
-import { firstHeader, recordJsonDelivery, refuseMethod } from "../webhook/delivery.js";
+import {
+  firstHeader,
+  providerRoute,
+  recordJsonDelivery,
+  refuseMethod,
+} from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, usableId } from "../webhook/runtime.js";
 import {
   type BitbucketEventSpec,
   cloudCredentials,
@@ -36,10 +42,12 @@ export const CLOUD_HOOK_DESCRIPTION = "webhook managed by sensorbus";
 
 /**
  * Argo's Bitbucket (Cloud) EventSource (pkg/eventsources/sources/bitbucket/start.go): the route
- * of `webhook` on the webhook kind's server machinery; the payload as Argo builds it,
+ * of `webhook` on the webhook kind's server machinery; with the `webhookSecret` extension,
+ * `X-Hub-Signature` verified before anything is stored; the payload as Argo builds it,
  * `{"headers": <request headers>, "body": <the raw JSON body>, "metadata": ...}`; with `auth`
  * and `webhook.url`, a hook on each repository through the Bitbucket API (created, or updated in
- * place when one with the same URL exists), deleted on stop with `deleteHookOnFinish`.
+ * place when one with the same URL exists; with the secret when set), deleted on stop with
+ * `deleteHookOnFinish`.
  */
 export const bitbucketAdapter: EventSourceAdapter<BitbucketEventSpec> = {
   key: "bitbucket",
@@ -54,17 +62,16 @@ export const bitbucketAdapter: EventSourceAdapter<BitbucketEventSpec> = {
         const webhook = spec.webhook;
         if (!webhook)
           throw new ConfigError(`EventSource ${ctx.eventSourceName}: ${at}/webhook: is required`);
-        const route: Route = { eventName, spec: webhook };
-        if (webhook.authSecret)
-          route.authDigest = sha256(
-            await ctx.values.secret(webhook.authSecret, `${at}/webhook/authSecret`),
-          );
-        route.handle = (req, reply, raw) => handle(eventName, spec, req, reply, raw, ctx);
-        routes.push(route);
+        const secret = await readWebhookSecret(ctx, spec.webhookSecret, at);
+        routes.push(
+          await providerRoute(ctx, eventName, webhook, at, (req, reply, raw) =>
+            handle(eventName, spec, secret, req, reply, raw, ctx),
+          ),
+        );
         if (registersCloudHooks(spec)) {
           const client = apiClient({ authorization: await cloudAuthorization(spec, at, ctx) });
           clients.push(client);
-          const provider = cloudHooks(spec, client, cloudApiBase());
+          const provider = cloudHooks(spec, client, cloudApiBase(), secret);
           hooks.push(() =>
             manageHooks(provider, {
               ctx,
@@ -116,25 +123,40 @@ interface CloudRepo extends HookRepo {
   slug: string;
 }
 
-/** A hook subscription as the Cloud API lists it (fields sensorbus reads). */
+/**
+ * A hook subscription as the Cloud API lists it (fields sensorbus reads). Bitbucket never answers
+ * the secret itself, only `secret_set`.
+ */
 interface CloudHook {
   uuid?: unknown;
   url?: unknown;
   active?: unknown;
   events?: unknown;
+  secret_set?: unknown;
 }
 
-/** Hook management on Bitbucket Cloud: /2.0/repositories/{owner}/{slug}/hooks. */
+/**
+ * Hook management on Bitbucket Cloud: /2.0/repositories/{owner}/{slug}/hooks. With `secret`
+ * (webhookSecret), the hook's `secret` is sent in the create and update bodies; without it the
+ * field is left out, as in Argo's bodies (sensorbus never asks to clear a secret set by hand).
+ */
 export function cloudHooks(
   spec: BitbucketEventSpec,
   client: ApiClient,
   base: string,
+  secret?: Buffer,
 ): HookProvider<CloudRepo> {
   const url = hookUrl(spec.webhook);
   const events = spec.events ?? [];
   const hooksPath = (r: CloudRepo) =>
     `${base}/repositories/${segment(r.owner)}/${segment(r.slug)}/hooks`;
-  const desired = { description: CLOUD_HOOK_DESCRIPTION, url, active: true, events };
+  const desired = {
+    description: CLOUD_HOOK_DESCRIPTION,
+    url,
+    active: true,
+    events,
+    ...(secret ? { secret: secret.toString("utf8") } : {}),
+  };
   return {
     name: "Bitbucket",
     repositories: async () =>
@@ -149,8 +171,13 @@ export function cloudHooks(
         (h) => h.url === url,
       );
       if (existing && typeof existing.uuid === "string") {
-        if (existing.active === true && sameEvents(existing.events as unknown[], events))
-          return { id: existing.uuid, action: "unchanged" };
+        // With a secret the hook is always updated: Bitbucket answers only `secret_set`, so a
+        // hook without one and a hook with another (the Secret changed) look the same as ours.
+        const same =
+          existing.active === true &&
+          sameEvents(existing.events as unknown[], events) &&
+          secret === undefined;
+        if (same) return { id: existing.uuid, action: "unchanged" };
         await client.call("PUT", `${hooksPath(repo)}/${segment(existing.uuid)}`, desired, signal);
         return { id: existing.uuid, action: "updated" };
       }
@@ -204,6 +231,7 @@ async function listCloudHooks(
 async function handle(
   eventName: string,
   spec: BitbucketEventSpec,
+  secret: Buffer | undefined,
   req: FastifyRequest,
   reply: FastifyReply,
   raw: Buffer,
@@ -215,9 +243,22 @@ async function handle(
   const request = firstHeader(h["x-request-uuid"]) ?? "";
   const wrongMethod = refuseMethod(spec.webhook?.method, req, reply);
   if (wrongMethod) return wrongMethod;
+  const logFields = { request, eventKey };
+  const unsigned = refuseUnsigned(secret, {
+    ctx,
+    eventName,
+    provider: "Bitbucket",
+    req,
+    reply,
+    raw,
+    logFields,
+  });
+  if (unsigned) return unsigned;
   const unlisted = refuseUnlistedEvent(spec.events, eventKey, reply, log, { request });
   if (unlisted) return unlisted;
-  // X-Request-UUID names the delivery: as the event id, the same delivery sent twice is stored once.
+  // A verified delivery's X-Request-UUID is the event id (the same delivery is stored once). On an
+  // unverified route the sender picks it, so it is not trusted, as for the other webhook kinds.
+  const authenticated = secret !== undefined || spec.webhook?.authSecret !== undefined;
   return recordJsonDelivery({
     ctx,
     eventName,
@@ -225,8 +266,8 @@ async function handle(
     reply,
     raw,
     metadata: spec.metadata,
-    id: usableId(request) ? request : undefined,
-    logFields: { request, eventKey },
+    id: authenticated && usableId(request) ? request : undefined,
+    logFields,
   });
 }
 

@@ -26,7 +26,11 @@ const BitbucketAuth = Struct(
   "API credentials for hook registration: basic (username + app password) or an OAuth token",
 );
 
-/** Argo's BitbucketEventSource (pkg/apis/events/v1alpha1/eventsource_types.go), field for field. */
+/**
+ * Argo's BitbucketEventSource (pkg/apis/events/v1alpha1/eventsource_types.go), field for field,
+ * and `webhookSecret`, a sensorbus extension (named as bitbucketserver's): Bitbucket Cloud signs
+ * deliveries of a hook with a secret, which Argo's type cannot hold.
+ */
 export const BitbucketEventSchema = Struct(
   {
     deleteHookOnFinish: Type.Optional(Type.Boolean()),
@@ -43,6 +47,8 @@ export const BitbucketEventSchema = Struct(
     repositorySlug: Type.Optional(Type.String({ description: "deprecated: use repositories" })),
     repositories: Type.Optional(Type.Array(BitbucketRepository)),
     filter: Type.Optional(EventSourceFilter),
+    // sensorbus extension: the hook's secret; each delivery's X-Hub-Signature verified with it.
+    webhookSecret: Type.Optional(SecretKeySelector),
   },
   "Bitbucket Cloud webhook deliveries; hooks registered through the Bitbucket API",
 );

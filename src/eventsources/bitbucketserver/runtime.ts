@@ -19,15 +19,17 @@ import {
   manageHooks,
   serveWithHooks,
 } from "../bitbucket-shared/hooks.js";
+import { readWebhookSecret, refuseUnsigned } from "../bitbucket-shared/signature.js";
 import type { AdapterContext, EventSourceAdapter, RunningAdapter } from "../types.js";
 import {
   compactJsonBody,
   firstHeader,
+  providerRoute,
   recordDeliveries,
   refuseMethod,
 } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, usableId } from "../webhook/runtime.js";
 import { decodeRefsChanged, RefsChangedDecodeError } from "./refs-changed.js";
 import {
   type BitbucketServerEventSpec,
@@ -35,7 +37,6 @@ import {
   registersServerHooks,
   serverRepositories,
 } from "./schema.js";
-import { verifyBitbucketServerSignature } from "./signature.js";
 
 /** The `name` of the hooks sensorbus registers (Argo: "Argo Events"; found by URL either way). */
 export const SERVER_HOOK_NAME = "sensorbus";
@@ -69,16 +70,15 @@ export const bitbucketServerAdapter: EventSourceAdapter<BitbucketServerEventSpec
       for (const { eventName, spec } of entries) {
         const entry = await prepare(eventName, spec, ctx);
         if (entry.api) clients.push(entry.api.client);
-        const route: Route = { eventName, spec: spec.webhook! };
-        if (spec.webhook!.authSecret)
-          route.authDigest = sha256(
-            await ctx.values.secret(
-              spec.webhook!.authSecret,
-              `/spec/bitbucketserver/${eventName}/webhook/authSecret`,
-            ),
-          );
-        route.handle = (req, reply, raw) => handle(entry, req, reply, raw, ctx);
-        routes.push(route);
+        routes.push(
+          await providerRoute(
+            ctx,
+            eventName,
+            spec.webhook!,
+            `/spec/bitbucketserver/${eventName}`,
+            (req, reply, raw) => handle(entry, req, reply, raw, ctx),
+          ),
+        );
         if (entry.api && registersServerHooks(spec)) {
           const provider = serverHooks(spec, entry.api.client, entry.api.base, entry.secret);
           const intervalMs = parseGoDuration(spec.checkInterval || DEFAULT_CHECK_INTERVAL);
@@ -125,11 +125,7 @@ async function prepare(
     );
   }
   if (!intervalOk) throw fail("checkInterval", `'${spec.checkInterval}' must be positive`);
-  const secretText = spec.webhookSecret
-    ? await ctx.values.secret(spec.webhookSecret, `${at}/webhookSecret`)
-    : undefined;
-  // Argo skips the check for an empty secret; sensorbus refuses to start unverified instead.
-  if (secretText === "") throw fail("webhookSecret", "the Secret value is empty");
+  const secret = await readWebhookSecret(ctx, spec.webhookSecret, at);
   let api: Entry["api"];
   if (spec.accessToken) {
     const base = trimBase(spec.bitbucketserverBaseURL ?? "");
@@ -150,7 +146,7 @@ async function prepare(
   return {
     eventName,
     spec,
-    secret: secretText === undefined ? undefined : Buffer.from(secretText, "utf8"),
+    secret,
     api,
   };
 }
@@ -349,21 +345,16 @@ async function handle(
   const request = firstHeader(h["x-request-id"]) ?? "";
   const wrongMethod = refuseMethod(spec.webhook?.method, req, reply);
   if (wrongMethod) return wrongMethod;
-  if (entry.secret) {
-    const refused = verifyBitbucketServerSignature(
-      entry.secret,
-      raw,
-      firstHeader(h["x-hub-signature"]),
-    );
-    if (refused) {
-      ctx.verificationFailed?.(eventName, refused.reason);
-      log().warn(
-        { reason: refused.reason, request, eventKey, remote: req.ip },
-        `Bitbucket Server delivery refused: ${refused.message}`,
-      );
-      return text(refused.status, refused.message);
-    }
-  }
+  const unsigned = refuseUnsigned(entry.secret, {
+    ctx,
+    eventName,
+    provider: "Bitbucket Server",
+    req,
+    reply,
+    raw,
+    logFields: { request, eventKey },
+  });
+  if (unsigned) return unsigned;
   const unlisted = refuseUnlistedEvent(spec.events, eventKey, reply, log, { request });
   if (unlisted) return unlisted;
   const body = compactJsonBody(raw);

@@ -9,9 +9,9 @@ import { MASKED, type Route, type RouteHandler, SKIPPED_HEADERS, sha256 } from "
 import type { WebhookContextSpec } from "./schema.js";
 
 /**
- * The route of a provider kind's `webhook` (github, gitlab, slack, stripe, gerrit): Argo's bearer
- * `authSecret` resolved (checked from the headers before the body is read), `handle` answering.
- * `at` is the entry's field path (`/spec/github/<name>`).
+ * The route of a provider kind's `webhook` (github, gitlab, bitbucket, bitbucketserver, slack,
+ * stripe, gerrit): Argo's bearer `authSecret` resolved (checked from the headers before the body
+ * is read), `handle` answering. `at` is the entry's field path (`/spec/github/<name>`).
  */
 export async function providerRoute(
   ctx: AdapterContext,

@@ -30,8 +30,38 @@ describe("validate: Argo's bitbucket validate.go", () => {
       },
     });
     expect(f).toEqual([
-      "warning /spec/bitbucket/push/webhook: Bitbucket Cloud deliveries are not verified (Argo's bitbucket type has no webhook secret): anyone who can reach the endpoint can send events",
+      "warning /spec/bitbucket/push/webhook: Bitbucket Cloud deliveries are not verified (Argo's bitbucket type has no webhook secret): anyone who can reach the endpoint can send events; set webhookSecret (a sensorbus extension) to verify X-Hub-Signature",
     ]);
+  });
+
+  it("warns that webhookSecret is a sensorbus extension, and no longer that deliveries are unverified", () => {
+    const f = findings({
+      repositories: [{ owner: "o", repositorySlug: "r" }],
+      events: ["repo:push"],
+      webhook: HOOK,
+      auth: OAUTH,
+      webhookSecret: { name: "bitbucket-access", key: "hook" },
+    });
+    expect(f).toEqual([
+      "warning /spec/bitbucket/push/webhookSecret: webhookSecret is a sensorbus extension: Argo Events refuses or ignores it",
+    ]);
+    // webhook.authSecret (a proxy in front) also counts as verified, as before.
+    expect(
+      findings({
+        repositories: [{ owner: "o", repositorySlug: "r" }],
+        webhook: { ...HOOK, authSecret: { name: "a", key: "b" } },
+        auth: OAUTH,
+      }),
+    ).toEqual([]);
+    // Not a Secret key selector: refused by the schema.
+    expect(
+      findings({
+        repositories: [{ owner: "o", repositorySlug: "r" }],
+        webhook: HOOK,
+        auth: OAUTH,
+        webhookSecret: "plain-text",
+      }).some((x) => x.startsWith("error /spec/bitbucket/push/webhookSecret")),
+    ).toBe(true);
   });
 
   it("reports Argo's errors: repositories, events for hooks, the webhook context, auth", () => {
