@@ -301,7 +301,7 @@ describe("bitbucket adapter over real HTTP", () => {
             },
           },
         ],
-        context(memoryLog(), []),
+        context(logSink(), []),
       ),
     ).rejects.toThrow("/spec/bitbucket/empty/webhookSecret: the Secret value is empty");
   });
