@@ -51,6 +51,7 @@ const VENDORS: Record<string, string> = {
   "@grpc/grpc-js": "triggers/custom/runtime.ts",
   "@grpc/proto-loader": "triggers/custom/runtime.ts",
   re2js: "lib/re2.ts",
+  undici: "clients/http.ts",
   redis: "eventsources/redis-shared/client.ts",
   stripe: "eventsources/stripe/runtime.ts",
   mqtt: "eventsources/mqtt/runtime.ts",

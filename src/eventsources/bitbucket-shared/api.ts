@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, request } from "undici";
+import { Agent, type Dispatcher, request } from "../../clients/http.js";
 import { boundText } from "../../lib/bounded-text.js";
 
 /**

@@ -1,4 +1,4 @@
-import { request } from "undici";
+import { request } from "../../clients/http.js";
 
 /** A hook (remote) of Gerrit's webhooks plugin, as Argo's ProjectHookConfigs encodes it. */
 export interface ProjectHook {

@@ -1,4 +1,4 @@
-import type { Agent } from "undici";
+import type { Agent } from "../../clients/http.js";
 import { DEFAULTS } from "../../config/defaults.js";
 import { readTlsMaterial } from "../../config/tls.js";
 import { errorMessage, TriggerError } from "../../errors.js";
@@ -34,9 +34,9 @@ const ALLOWED_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 export function httpTrigger(): TriggerKind<HttpTrigger> {
   const agents = new Map<string, Agent>();
   // undici is loaded with the first request, not with the process (`validate`/`replay` never send).
-  let undici: Promise<typeof import("undici")> | undefined;
+  let undici: Promise<typeof import("../../clients/http.js")> | undefined;
   const newAgent = async (key: string, d: HttpDetail): Promise<Agent> => {
-    undici ??= import("undici");
+    undici ??= import("../../clients/http.js");
     const { Agent } = await undici;
     let agent = agents.get(key);
     if (!agent) {
