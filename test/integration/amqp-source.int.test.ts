@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +19,7 @@ import { HttpSink } from "../support/http-sink.js";
 import { type NatsServer, startNatsServer, waitUntil } from "../support/nats-server.js";
 import { RABBIT_HOST, RABBIT_PORT, RABBIT_URL, RabbitSide } from "../support/rabbitmq.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
+import { selfSignedCert } from "../support/tls-cert.js";
 
 /**
  * The amqp EventSource against the RabbitMQ on this machine (127.0.0.1:5672, guest/guest). Every
@@ -386,17 +386,8 @@ describe("amqp EventSource against RabbitMQ", () => {
   it("amqps:// with tls: the CA from a Secret verifies the broker; without it the connection is refused; insecureSkipVerify connects", async () => {
     // RabbitMQ here has no TLS listener: a TLS terminator of the test's own forwards to it.
     const dir = mkdtempSync(join(tmpdir(), "sb-amqp-tls-"));
-    execFileSync(
-      "openssl",
-      [
-        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
-        ...["-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        ...["-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt")],
-      ],
-      { stdio: "ignore" },
-    );
-    const cert = readFileSync(join(dir, "tls.crt"), "utf8");
-    const server = createTlsServer({ key: readFileSync(join(dir, "tls.key")), cert }, (client) => {
+    const { key, cert } = selfSignedCert(dir, { cn: "127.0.0.1" });
+    const server = createTlsServer({ key, cert }, (client) => {
       const upstream = tcpConnect({ host: RABBIT_HOST, port: RABBIT_PORT });
       client.pipe(upstream).pipe(client);
       client.on("error", () => upstream.destroy());

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -15,6 +14,7 @@ import {
   type TlsFiles,
 } from "../support/custom-trigger-server.js";
 import { execContext, firingContext, TRACEPARENT, triggerEvent } from "../support/firing.js";
+import { hasOpenssl } from "../support/tls-cert.js";
 import { fireThroughSensor } from "../support/trigger-harness.js";
 
 const trigger = (custom: CustomTrigger, extra: Partial<Trigger> = {}): Trigger =>
@@ -276,11 +276,8 @@ describe("custom trigger with the server down", () => {
   });
 });
 
-let haveOpenssl = true;
-try {
-  execFileSync("which", ["openssl"], { stdio: "ignore" });
-} catch {
-  haveOpenssl = false;
+const haveOpenssl = hasOpenssl();
+if (!haveOpenssl) {
   process.stderr.write(
     "\n*** custom-trigger.int.test.ts: `openssl` is not on PATH: the TLS tests are SKIPPED ***\n\n",
   );

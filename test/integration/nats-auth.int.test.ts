@@ -1,6 +1,6 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
@@ -13,6 +13,7 @@ import { EventBusError } from "../../src/errors.js";
 import { createBus, type EventBus, type NatsAuth } from "../../src/eventbus/index.js";
 import { operatorSetup } from "../support/nats-jwt.js";
 import { type NatsServer, startNatsServer, waitUntil } from "../support/nats-server.js";
+import { makeCa } from "../support/tls-cert.js";
 
 /**
  * Every NATS authentication mode against a real nats-server configured for it (user/password,
@@ -350,59 +351,14 @@ describe("operator mode: .creds file", () => {
 describe("TLS", () => {
   const tlsDir = mkdtempSync(join(dir, "tls-"));
   const p = (name: string) => join(tlsDir, name);
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   let CA: string;
   let CLIENT_KEY: string;
 
   beforeAll(() => {
-    openssl(
-      "req",
-      "-x509",
-      ...ec,
-      "-days",
-      "1",
-      "-keyout",
-      p("ca.key"),
-      "-out",
-      p("ca.pem"),
-      "-subj",
-      "/CN=sb-test-ca",
-    );
-    const signed = (name: string, cn: string, ext: string) => {
-      openssl(
-        "req",
-        ...ec,
-        "-keyout",
-        p(`${name}.key`),
-        "-out",
-        p(`${name}.csr`),
-        "-subj",
-        `/CN=${cn}`,
-      );
-      writeFileSync(p(`${name}.ext`), ext);
-      openssl(
-        "x509",
-        "-req",
-        "-in",
-        p(`${name}.csr`),
-        "-CA",
-        p("ca.pem"),
-        "-CAkey",
-        p("ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-out",
-        p(`${name}.pem`),
-        "-extfile",
-        p(`${name}.ext`),
-      );
-    };
-    signed("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-    signed("client", "sensorbus", "extendedKeyUsage=clientAuth\n");
-    CA = readFileSync(p("ca.pem"), "utf8");
-    CLIENT_KEY = readFileSync(p("client.key"), "utf8");
+    const ca = makeCa(tlsDir, { cn: "sb-test-ca" });
+    ca.sign("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    CLIENT_KEY = ca.sign("client", "sensorbus", "extendedKeyUsage=clientAuth\n").key;
+    CA = ca.pem;
   });
   const tlsBlock = (verify: boolean) =>
     `tls {\n  cert_file: "${p("server.pem")}"\n  key_file: "${p("server.key")}"\n  ca_file: "${p("ca.pem")}"\n  verify: ${verify}\n  timeout: 5\n}\n`;

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +24,7 @@ import type { FiringContext } from "../../src/triggers/types.js";
 import { operatorSetup } from "../support/nats-jwt.js";
 import { type NatsServer, startNatsServer, waitUntil } from "../support/nats-server.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
+import { makeCa } from "../support/tls-cert.js";
 
 /**
  * The `nats` EventSource against real nats-server processes of the test's own: Argo's payload
@@ -425,51 +425,13 @@ describe("nats EventSource authentication (Secrets through the values resolver)"
 describe("nats EventSource and trigger over TLS (a generated CA)", () => {
   const tlsDir = mkdtempSync(join(dir, "tls-"));
   const p = (name: string) => join(tlsDir, name);
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   let server: NatsServer;
 
   beforeAll(async () => {
-    openssl(
-      "req",
-      "-x509",
-      ...ec,
-      "-days",
-      "1",
-      "-keyout",
-      p("ca.key"),
-      "-out",
-      p("ca.pem"),
-      "-subj",
-      "/CN=sb-nats-ca",
-    );
-    openssl(
-      "req",
-      ...ec,
-      "-keyout",
-      p("server.key"),
-      "-out",
-      p("server.csr"),
-      "-subj",
-      "/CN=127.0.0.1",
-    );
-    writeFileSync(p("server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      p("server.csr"),
-      "-CA",
-      p("ca.pem"),
-      "-CAkey",
-      p("ca.key"),
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-out",
-      p("server.pem"),
-      "-extfile",
-      p("server.ext"),
+    makeCa(tlsDir, { cn: "sb-nats-ca" }).sign(
+      "server",
+      "127.0.0.1",
+      "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     );
     server = await startNatsServer({
       config: `tls {\n  cert_file: "${p("server.pem")}"\n  key_file: "${p("server.key")}"\n  timeout: 5\n}\n`,

@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { TRIGGER_PROTO } from "../../src/triggers/custom/proto.js";
+import { makeCa } from "./tls-cert.js";
 
 /**
  * A real Argo custom trigger server (grpc-js, service `triggers.Trigger`) for tests. It loads the
@@ -104,65 +104,14 @@ export function status(code: grpc.status, details: string): grpc.ServiceError {
   });
 }
 
-/** A CA and a server certificate it signed for `dnsName` (openssl). */
+/** A CA and a server certificate it signed for `dnsName`, and another CA that did not sign it. */
 export async function makeCertificates(dnsName: string): Promise<TlsFiles & { otherCa: string }> {
   const dir = await mkdtemp(join(tmpdir(), "sb-custom-tls-"));
-  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   try {
-    for (const ca of ["ca", "other"]) {
-      ssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        `${ca}.key`,
-        "-out",
-        `${ca}.crt`,
-        "-days",
-        "2",
-        "-subj",
-        `/CN=sensorbus test ${ca} CA`,
-      );
-    }
-    ssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "server.key",
-      "-out",
-      "server.csr",
-      "-subj",
-      `/CN=${dnsName}`,
-    );
-    await writeFile(join(dir, "ext.cnf"), `subjectAltName=DNS:${dnsName}\n`);
-    ssl(
-      "x509",
-      "-req",
-      "-in",
-      "server.csr",
-      "-CA",
-      "ca.crt",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      "server.crt",
-      "-days",
-      "2",
-      "-extfile",
-      "ext.cnf",
-    );
-    const read = (f: string) => readFile(join(dir, f), "utf8");
-    return {
-      ca: await read("ca.crt"),
-      otherCa: await read("other.crt"),
-      cert: await read("server.crt"),
-      key: await read("server.key"),
-    };
+    const ca = makeCa(join(dir, "ca"), { cn: "sensorbus test ca CA", key: "rsa:2048" });
+    const other = makeCa(join(dir, "other"), { cn: "sensorbus test other CA", key: "rsa:2048" });
+    const server = ca.sign("server", dnsName, `subjectAltName=DNS:${dnsName}\n`);
+    return { ca: ca.pem, otherCa: other.pem, cert: server.cert, key: server.key };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
