@@ -24,9 +24,10 @@ import {
   providerRoute,
   recordJsonDelivery,
   refuseMethod,
+  trustedDeliveryId,
 } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, usableId } from "../webhook/runtime.js";
+import type { Route } from "../webhook/runtime.js";
 import {
   type BitbucketEventSpec,
   cloudCredentials,
@@ -258,7 +259,6 @@ async function handle(
   if (unlisted) return unlisted;
   // A verified delivery's X-Request-UUID is the event id (the same delivery is stored once). On an
   // unverified route the sender picks it, so it is not trusted, as for the other webhook kinds.
-  const authenticated = secret !== undefined || spec.webhook?.authSecret !== undefined;
   return recordJsonDelivery({
     ctx,
     eventName,
@@ -266,7 +266,7 @@ async function handle(
     reply,
     raw,
     metadata: spec.metadata,
-    id: authenticated && usableId(request) ? request : undefined,
+    id: trustedDeliveryId(request, secret !== undefined, spec.webhook),
     logFields,
   });
 }

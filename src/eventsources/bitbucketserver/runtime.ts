@@ -27,9 +27,10 @@ import {
   providerRoute,
   recordDeliveries,
   refuseMethod,
+  trustedDeliveryId,
 } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, usableId } from "../webhook/runtime.js";
+import type { Route } from "../webhook/runtime.js";
 import { decodeRefsChanged, RefsChangedDecodeError } from "./refs-changed.js";
 import {
   type BitbucketServerEventSpec,
@@ -360,8 +361,7 @@ async function handle(
   const body = compactJsonBody(raw);
   if ("error" in body) return text(400, `invalid JSON body: ${body.error}`);
   // A verified delivery's X-Request-Id is the dedupe key (the same delivery is stored once).
-  const authenticated = entry.secret !== undefined || spec.webhook?.authSecret !== undefined;
-  const id = authenticated && usableId(request) ? request : undefined;
+  const id = trustedDeliveryId(request, entry.secret !== undefined, spec.webhook);
   let events: Array<{ bodyJson: string; id: string | undefined }> = [{ bodyJson: body.json, id }];
   if (eventKey === "repo:refs_changed") {
     const split = await refsChangedEvents(entry, body.json, id, log, ctx.signal);

@@ -8,10 +8,11 @@ import {
   recordDelivery,
   refuseDelivery,
   refuseMethod,
+  trustedDeliveryId,
 } from "../webhook/delivery.js";
 import { type HookPlan, serveWithHooks } from "../webhook/hook-manager.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, usableId } from "../webhook/runtime.js";
+import type { Route } from "../webhook/runtime.js";
 import type { GithubCredentials, GithubTarget } from "./hooks.js";
 import type { GithubEventSpec } from "./schema.js";
 import { verifyGithubSignature } from "./signature.js";
@@ -169,7 +170,6 @@ async function handle(
   object["X-GitHub-Delivery"] = delivery;
 
   // A verified delivery's id is the dedupe key: GitHub's redelivery of it is stored once.
-  const authenticated = secret !== undefined || spec.webhook?.authSecret !== undefined;
   return recordDelivery({
     ctx,
     eventName,
@@ -177,7 +177,7 @@ async function handle(
     reply,
     bodyJson: goMarshal(object),
     metadata: spec.metadata,
-    id: authenticated && usableId(delivery) ? delivery : undefined,
+    id: trustedDeliveryId(delivery, secret !== undefined, spec.webhook),
     logFields: { delivery },
   });
 }

@@ -8,10 +8,11 @@ import {
   recordJsonDelivery,
   refuseDelivery,
   refuseMethod,
+  trustedDeliveryId,
 } from "../webhook/delivery.js";
 import { type HookPlan, serveWithHooks } from "../webhook/hook-manager.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, sha256, usableId } from "../webhook/runtime.js";
+import { type Route, sha256 } from "../webhook/runtime.js";
 import type { GitlabTarget } from "./hooks.js";
 import { GITLAB_EVENT_HEADERS, type GitlabEventSpec } from "./schema.js";
 import { asksForHooks, hookFlags, hookTargets } from "./targets.js";
@@ -140,7 +141,6 @@ async function handle(
     log().info({ uuid, gitlabEvent: type }, "GitLab event type not in events: not recorded");
     return text(200, `event type '${type}' is not in events: not recorded`);
   }
-  const authenticated = token !== undefined || spec.webhook?.authSecret !== undefined;
   return recordJsonDelivery({
     ctx,
     eventName,
@@ -148,7 +148,7 @@ async function handle(
     reply,
     raw,
     metadata: spec.metadata,
-    id: authenticated && usableId(uuid) ? uuid : undefined,
+    id: trustedDeliveryId(uuid, token !== undefined, spec.webhook),
     logFields: { uuid },
   });
 }

@@ -11,9 +11,10 @@ import {
   refuseDelivery,
   refuseMethod,
   storeEvent,
+  trustedDeliveryId,
 } from "../webhook/delivery.js";
 import { hookUrl } from "../webhook/index.js";
-import { type Route, serveRoutes, usableId } from "../webhook/runtime.js";
+import { type Route, serveRoutes } from "../webhook/runtime.js";
 import { passesEventFilter, stripeEvent } from "./payload.js";
 import type { StripeEventSpec } from "./schema.js";
 
@@ -255,13 +256,12 @@ async function handle(
     return text(200, `event type '${event.type}' is not in eventFilter: not recorded`);
   }
   // A verified event's id is the dedupe key: Stripe's retries of one event are stored once.
-  const trusted = secret !== undefined || spec.webhook?.authSecret !== undefined;
   return storeEvent({
     ctx,
     eventName,
     reply,
     data: event.data,
-    id: trusted && usableId(event.id) ? event.id : undefined,
+    id: trustedDeliveryId(event.id, secret !== undefined, spec.webhook),
     logFields: { stripeEvent: event.id, type: event.type },
   });
 }

@@ -5,7 +5,14 @@ import { isCredentialHeader } from "../../lib/credential-headers.js";
 import { goHeaderMap } from "../../lib/goheader.js";
 import { goCompact, goMarshal } from "../../lib/gojson.js";
 import type { AdapterContext } from "../types.js";
-import { MASKED, type Route, type RouteHandler, SKIPPED_HEADERS, sha256 } from "./runtime.js";
+import {
+  MASKED,
+  type Route,
+  type RouteHandler,
+  SKIPPED_HEADERS,
+  sha256,
+  usableId,
+} from "./runtime.js";
 import type { WebhookContextSpec } from "./schema.js";
 
 /**
@@ -39,6 +46,20 @@ export function compactJsonBody(raw: Buffer): { json: string } | { error: string
   } catch (err) {
     return { error: raw.length === 0 ? "unexpected end of JSON input" : errorMessage(err) };
   }
+}
+
+/**
+ * The provider's delivery id as the event id (the dedupe key, so a provider's redelivery is stored
+ * once), but only when the sender was authenticated: by the kind's own signature or token
+ * (`verified`) or by `webhook.authSecret`. On an open route a sender could choose ids that make
+ * other senders' events look like duplicates.
+ */
+export function trustedDeliveryId(
+  id: string | undefined,
+  verified: boolean,
+  webhook: WebhookContextSpec | undefined,
+): string | undefined {
+  return (verified || webhook?.authSecret !== undefined) && usableId(id) ? id : undefined;
 }
 
 /** The first value of a request header (Node gives repeated headers as an array). */
